@@ -1,0 +1,110 @@
+// `lobby demo`: a whole office on this machine with nothing to install. Each part adds itself here.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { Role } from '../protocol/index.js';
+import { loadConfigFile } from '../device/config/load.js';
+import { startBox, type Box } from '../device/daemon.js';
+import { createPeripheral } from '../provisioning/peripherals.js';
+
+export interface DemoOptions {
+  dataDir: string;
+  mqttPort?: number;
+  httpPort?: number;
+}
+
+interface Credential {
+  id: string;
+  role: Role;
+  counter?: number;
+  secret: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** config/ sits at the package root: two levels up from dist/cli, one from cli/. */
+function templatePath(): string {
+  for (const up of ['..', '../..']) {
+    const p = resolve(here, up, 'config', 'demo-office.yaml');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('config/demo-office.yaml not found next to the lobby package');
+}
+
+/** The demo's peripherals: one of each per counter, as a district office's equipment list has. */
+function demoPeripherals(counters: number[]): { id: string; role: Role; counter?: number }[] {
+  const list: { id: string; role: Role; counter?: number }[] = [
+    { id: 'kiosk-1', role: 'kiosk' },
+    { id: 'display-tv', role: 'display' },
+    { id: 'announcer-1', role: 'announcer' },
+    { id: 'led-entrance', role: 'ledboard' },
+  ];
+  for (const n of counters) {
+    list.push({ id: `keypad-${n}`, role: 'keypad', counter: n });
+    list.push({ id: `led-${n}`, role: 'ledboard', counter: n });
+    list.push({ id: `rating-${n}`, role: 'rating', counter: n });
+  }
+  list.push({ id: 'clerk-panel-1', role: 'clerk-panel', counter: 1 });
+  return list;
+}
+
+/** First run: copy the demo office and create its peripherals; the secrets are kept for the demo only. */
+async function prepare(dataDir: string): Promise<{ configFile: string; credentials: Credential[] }> {
+  mkdirSync(dataDir, { recursive: true });
+  const configFile = join(dataDir, 'office.yaml');
+  const credFile = join(dataDir, 'demo-credentials.json');
+  if (existsSync(configFile) && existsSync(credFile)) {
+    return { configFile, credentials: JSON.parse(readFileSync(credFile, 'utf8')) as Credential[] };
+  }
+  const doc = parseDocument(readFileSync(templatePath(), 'utf8'));
+  const counters = (doc.toJS() as { counters: { number: number }[] }).counters.map((c) => c.number);
+  const credentials: Credential[] = [];
+  const peripherals = [];
+  for (const p of demoPeripherals(counters)) {
+    const { peripheral, secret } = await createPeripheral(p);
+    peripherals.push(peripheral);
+    credentials.push({ ...p, secret });
+  }
+  doc.setIn(['peripherals'], peripherals);
+  writeFileSync(configFile, doc.toString(), { mode: 0o600 });
+  writeFileSync(credFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+  return { configFile, credentials };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<Box> {
+  const { configFile, credentials } = await prepare(opts.dataDir);
+  const config = loadConfigFile(configFile);
+  const box = await startBox({
+    config,
+    configFile,
+    dataDir: opts.dataDir,
+    mqttPort: opts.mqttPort,
+    httpPort: opts.httpPort,
+  });
+  const cred = (id: string) => credentials.find((c) => c.id === id) as Credential;
+  const kiosk = cred('kiosk-1');
+  const keypad = cred('keypad-1');
+  const display = cred('display-tv');
+  const m = `-h 127.0.0.1 -p ${box.mqttPort}`;
+  console.log(`
+${config.office.name} — demo office is running
+  MQTT (devices)      mqtt://127.0.0.1:${box.mqttPort}
+  MQTT (browser apps) ws://127.0.0.1:${box.httpPort}/mqtt
+  Health, metrics     http://127.0.0.1:${box.httpPort}/healthz   http://127.0.0.1:${box.httpPort}/metrics
+  Data and config     ${resolve(opts.dataDir)}  (demo secrets: demo-credentials.json)
+
+Watch the office as the lobby TV would:
+  mosquitto_sub ${m} -i ${display.id} -u ${display.id} -P '${display.secret}' -t 'lobby/v1/state/#' -t 'lobby/v1/events/ticket/#' -v
+
+Take a ticket as the kiosk (service "ho-tich"), and read the reply:
+  mosquitto_sub ${m} -i ${kiosk.id}.sub -u ${kiosk.id} -P '${kiosk.secret}' -t 'lobby/v1/devices/${kiosk.id}/#' -v &
+  mosquitto_pub ${m} -i ${kiosk.id} -u ${kiosk.id} -P '${kiosk.secret}' -q 1 -t lobby/v1/tickets/request -m '{"id":"k1","service":"ho-tich"}'
+  (the client id is the device id, or <device id>.<tag> for a second connection; protocol/README.md)
+
+Call the next number at counter 1 as its keypad:
+  mosquitto_pub ${m} -i ${keypad.id} -u ${keypad.id} -P '${keypad.secret}' -q 1 -t lobby/v1/counters/1/cmd/next -m '{"id":"n1"}'
+
+Press Ctrl+C to stop. The queue survives restarts: run npm start again and it continues.
+`);
+  return box;
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// The `lobby` command: one entry point for the box, the demo, and (later) the cloud, simulators and provisioning.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { ROLES } from '../protocol/index.js';
+import {
+  ConfigError,
+  addPeripheralToFile,
+  loadConfigFile,
+  removePeripheralFromFile,
+} from '../device/config/load.js';
+import { startBox, type Box } from '../device/daemon.js';
+import { VERSION } from '../device/version.js';
+import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
+import { runDemo } from './demo.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+/** Stops the box cleanly on SIGTERM/SIGINT; a second signal forces the exit. */
+function stopOnSignals(box: Box): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.error(`${signal}: stopping…`);
+    box.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'box config file (YAML or JSON)')
+    .env('LOBBY_CONFIG')
+    .makeOptionMandatory();
+
+export function buildProgram(): Command {
+  const program = new Command('lobby')
+    .description(
+      'motcua-lobby: queue, calling and satisfaction system for one-stop offices (Bộ phận một cửa)',
+    )
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+
+  const device = program.command('device').description('the office box daemon and its configuration');
+
+  device
+    .command('run', { isDefault: true })
+    .description('run the box: MQTT broker, queue engine, durable event log (the default)')
+    .addOption(configOption())
+    .addOption(
+      new Option('-d, --data-dir <dir>', 'where the event log lives')
+        .env('LOBBY_DATA_DIR')
+        .default('./lobby-data'),
+    )
+    .option('--mqtt-port <port>', 'override broker.port from the config', port)
+    .option('--http-port <port>', 'override http.port from the config', port)
+    .action(async (opts: { config: string; dataDir: string; mqttPort?: number; httpPort?: number }) => {
+      const config = loadConfigFile(opts.config);
+      const box = await startBox({
+        config,
+        configFile: resolve(opts.config),
+        dataDir: opts.dataDir,
+        mqttPort: opts.mqttPort,
+        httpPort: opts.httpPort,
+      });
+      stopOnSignals(box);
+    });
+
+  device
+    .command('add-peripheral')
+    .description('create a peripheral and print its secret (shown once; only its hash is stored)')
+    .addOption(configOption())
+    .requiredOption('--id <id>', 'device id, e.g. keypad-3 (lowercase, digits, dashes; at most 23)')
+    .addOption(new Option('--role <role>', 'what the device is').choices([...ROLES]).makeOptionMandatory())
+    .option(
+      '--counter <n>',
+      'the counter it is bound to (keypad, rating, scanner, clerk-panel; optional for ledboard)',
+      positiveInt,
+    )
+    .option('--name <name>', 'a human name, e.g. "Bàn phím quầy 3"')
+    .action(async (opts: { config: string; id: string; role: string; counter?: number; name?: string }) => {
+      const problems = peripheralInputProblems(opts);
+      if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+      const { peripheral, secret } = await createPeripheral(opts);
+      addPeripheralToFile(opts.config, peripheral);
+      console.log(
+        `Added ${peripheral.role} "${peripheral.id}"${peripheral.counter ? ` at counter ${peripheral.counter}` : ''}.`,
+      );
+      console.log(`Secret (shown once, store it in the device now): ${secret}`);
+      console.log(`MQTT: client id "${peripheral.id}", username "${peripheral.id}", password = the secret.`);
+      console.log('A running box picks the change up within seconds.');
+    });
+
+  device
+    .command('remove-peripheral')
+    .description('revoke a peripheral: a running box drops its connection and refuses it')
+    .addOption(configOption())
+    .requiredOption('--id <id>', 'device id')
+    .action((opts: { config: string; id: string }) => {
+      if (!removePeripheralFromFile(opts.config, opts.id))
+        throw new InvalidArgumentError(`no peripheral "${opts.id}" in ${opts.config}`);
+      console.log(`Removed "${opts.id}".`);
+    });
+
+  device
+    .command('check-config')
+    .description('validate a config file and say what is wrong')
+    .addOption(configOption())
+    .action((opts: { config: string }) => {
+      const cfg = loadConfigFile(opts.config);
+      console.log(
+        `${opts.config}: ok — ${cfg.office.name}: ${cfg.services.length} services, ${cfg.counters.length} counters, ${cfg.peripherals.length} peripherals`,
+      );
+    });
+
+  program
+    .command('demo')
+    .description('a whole demo office on this machine, with nothing to install (what `npm start` runs)')
+    .option('-d, --data-dir <dir>', 'where the demo keeps its config, secrets and log', './demo-data')
+    .option('--mqtt-port <port>', 'MQTT port (default 18830, from the demo config)', port)
+    .option('--http-port <port>', 'HTTP port (default 8080, from the demo config)', port)
+    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number }) => {
+      const box = await runDemo(opts);
+      stopOnSignals(box);
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    if (err instanceof InvalidArgumentError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      console.error(
+        `error: a port is already in use (${e.message}); pick others with --mqtt-port / --http-port`,
+      );
+      process.exit(2);
+    }
+    console.error(`error: ${e.message ?? String(err)}`);
+    process.exit(1);
+  }
+}
+
+await main();

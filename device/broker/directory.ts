@@ -1,0 +1,50 @@
+// The peripherals the box knows, from the config file: who they are and how to check their secret.
+import { createHash } from 'node:crypto';
+import type { PeripheralConfig } from '../config/schema.js';
+import type { Identity } from './acl.js';
+import { verifySecret } from './secrets.js';
+
+export class PeripheralDirectory {
+  private byId = new Map<string, PeripheralConfig>();
+  /** Secrets already verified (by digest), so reconnects do not pay for scrypt again. */
+  private verified = new Map<string, string>();
+
+  constructor(peripherals: PeripheralConfig[]) {
+    this.replace(peripherals);
+  }
+
+  /** Swaps in a new list; returns the ids whose access was removed or changed (to be disconnected). */
+  replace(peripherals: PeripheralConfig[]): string[] {
+    const next = new Map(peripherals.map((p) => [p.id, p]));
+    const changed: string[] = [];
+    for (const [id, old] of this.byId) {
+      const now = next.get(id);
+      if (!now || now.secretHash !== old.secretHash || now.role !== old.role || now.counter !== old.counter)
+        changed.push(id);
+    }
+    this.byId = next;
+    for (const id of changed) this.verified.delete(id);
+    return changed;
+  }
+
+  get(id: string): PeripheralConfig | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): PeripheralConfig[] {
+    return [...this.byId.values()];
+  }
+
+  /** The identity for a device id and secret, or null. */
+  async verify(id: string, secret: string): Promise<Identity | null> {
+    const p = this.byId.get(id);
+    if (!p) return null;
+    const digest = createHash('sha256').update(secret).digest('base64url');
+    if (this.verified.get(id) !== digest) {
+      if (!(await verifySecret(secret, p.secretHash))) return null;
+      if (this.byId.get(id) !== p) return null; // revoked while we were hashing
+      this.verified.set(id, digest);
+    }
+    return { id: p.id, role: p.role, counter: p.counter };
+  }
+}

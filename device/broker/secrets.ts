@@ -1,0 +1,41 @@
+// Device secrets: random, shown once, stored only as an scrypt hash.
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+const PARAMS = { N: 16384, r: 8, p: 1 } as const;
+const KEY_LEN = 32;
+
+function derive(secret: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, KEY_LEN, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+/** A new device secret: 24 random bytes, base64url (32 characters). */
+export function generateSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** `scrypt$N$r$p$salt$hash`, all base64url. */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(secret, salt, PARAMS);
+  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join(
+    '$',
+  );
+}
+
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (![N, r, p].every((x) => Number.isInteger(x) && x > 0)) return false;
+  const expected = Buffer.from(parts[5] as string, 'base64url');
+  try {
+    const key = await derive(secret, Buffer.from(parts[4] as string, 'base64url'), { N, r, p });
+    return key.length === expected.length && timingSafeEqual(key, expected);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,164 @@
+// The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
+import { unwatchFile, watchFile } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { LobbyBroker } from './broker/broker.js';
+import { PeripheralDirectory } from './broker/directory.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import type { BoxConfig } from './config/schema.js';
+import { OfficePublisher } from './effects/office-publisher.js';
+import { waitingTickets } from './engine/index.js';
+import { createHttpServer } from './http/server.js';
+import { Ledger } from './ledger.js';
+import { createMetrics } from './metrics.js';
+import { createRequestDesk } from './requests.js';
+import { EventStore } from './store/event-store.js';
+import { VERSION } from './version.js';
+
+export interface BoxOptions {
+  config: BoxConfig;
+  /** When given, the file is watched and peripheral changes (added, revoked) apply without a restart. */
+  configFile?: string;
+  dataDir: string;
+  log?: Logger;
+  clock?: () => number;
+  /** Override the config's ports (0 = any free port). */
+  mqttPort?: number;
+  httpPort?: number;
+  /** How often to roll the office day and refresh time-dependent state (ms). */
+  tickMs?: number;
+}
+
+export interface Box {
+  mqttPort: number;
+  httpPort: number;
+  ledger: Ledger;
+  store: EventStore;
+  broker: LobbyBroker;
+  directory: PeripheralDirectory;
+  close(): Promise<void>;
+}
+
+export async function startBox(opts: BoxOptions): Promise<Box> {
+  const cfg = opts.config;
+  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const clock = opts.clock ?? Date.now;
+  const store = new EventStore(join(opts.dataDir, 'events.db'));
+  const session = store.nextBootSession();
+  const ledger = new Ledger(cfg, store, clock);
+  const directory = new PeripheralDirectory(cfg.peripherals);
+  const metrics = createMetrics();
+  const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }));
+
+  const broker = await LobbyBroker.create({
+    directory,
+    log,
+    desk: async (who, req, topic, payload) => {
+      const stop = metrics.requestSeconds.startTimer({ kind: req.kind });
+      const reply = await desk(who, req, topic, payload);
+      stop();
+      metrics.requests.inc({ kind: req.kind, outcome: reply.error?.code ?? 'ok' });
+      return reply;
+    },
+  });
+  const publisher = new OfficePublisher(cfg, directory, broker, clock, log.child({ part: 'effects' }));
+
+  ledger.onCommit((events, state) => {
+    for (const e of events) metrics.events.inc({ type: e.event.type });
+    publisher.committed(events, state).catch((err: unknown) => log.error({ err }, 'effects failed'));
+  });
+
+  // Roll the day if the box was off over midnight, then republish all retained state from the log.
+  await ledger.submit({ type: 'tick' }, { source: null });
+  await publisher.refresh(ledger.state, new Set(), true);
+  await publisher.announceBox(true, session, VERSION);
+
+  const tick = async () => {
+    try {
+      await ledger.submit({ type: 'tick' }, { source: null });
+      await publisher.refresh(ledger.state);
+      store.pruneRequests(clock() - 2 * 86_400_000);
+    } catch (err) {
+      log.error({ err }, 'tick failed');
+    }
+  };
+  const timer = setInterval(() => void tick(), opts.tickMs ?? 30_000);
+  timer.unref();
+
+  const started = clock();
+  const http = createHttpServer({
+    log,
+    metrics,
+    health: () => {
+      let db = false;
+      try {
+        db = store.ping();
+      } catch {
+        db = false;
+      }
+      const clients = broker.connectedIds().length;
+      metrics.clients.set(clients);
+      metrics.waiting.set(waitingTickets(ledger.state).length);
+      metrics.outbox.set(store.outboxSize());
+      return {
+        status: db ? 'ok' : 'degraded',
+        checks: { database: db, broker: !broker.aedes.closed },
+        version: VERSION,
+        office: cfg.office.id,
+        day: ledger.state.day,
+        uptimeSeconds: Math.round((clock() - started) / 1000),
+        clients,
+        lastSeq: store.headSeq,
+      };
+    },
+  });
+  broker.attachWebSocket(http.server);
+  await http.listen({ port: opts.httpPort ?? cfg.http.port, host: cfg.http.host });
+  const httpAddr = http.server.address();
+  const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : cfg.http.port;
+  const mqttPort = await broker.listenTcp(opts.mqttPort ?? cfg.broker.port, cfg.broker.host);
+  log.info({ mqttPort, httpPort, office: cfg.office.id, lastSeq: store.headSeq, session }, 'box started');
+
+  const configFile = opts.configFile;
+  if (configFile) {
+    watchFile(configFile, { interval: 1000 }, () => {
+      try {
+        const next = loadConfigFile(configFile);
+        const revoked = directory.replace(next.peripherals);
+        for (const id of revoked) broker.disconnect(id);
+        void publisher.refresh(ledger.state);
+        log.info(
+          { peripherals: next.peripherals.length, revoked },
+          'peripherals reloaded (other changes apply on restart)',
+        );
+      } catch (err) {
+        const msg = err instanceof ConfigError ? err.message : String(err);
+        log.error(
+          { err: msg },
+          'config change ignored: the file is invalid; the box keeps the last good config',
+        );
+      }
+    });
+  }
+
+  let closed = false;
+  return {
+    mqttPort,
+    httpPort,
+    ledger,
+    store,
+    broker,
+    directory,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      if (configFile) unwatchFile(configFile);
+      await publisher.announceBox(false, session, VERSION).catch(() => undefined);
+      await broker.close();
+      await http.close();
+      store.close();
+      log.info('box stopped');
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// Effects of committed events: the event stream, retained office state, and outputs to peripherals.
+// Runs after the commit, so nothing here can show a citizen something the log does not hold.
+import type { Logger } from 'pino';
+import { BOX_ID, topics } from '../../protocol/index.js';
+import type { BoxConfig } from '../config/schema.js';
+import type { PeripheralDirectory } from '../broker/directory.js';
+import type { QueueState } from '../engine/index.js';
+import { envelopeOf, type StoredEvent } from '../store/event-store.js';
+import {
+  announcementOf,
+  counterView,
+  ledView,
+  officeView,
+  printJobOf,
+  ratingSessionView,
+  serviceView,
+} from './views.js';
+
+export interface Publisher {
+  publish(topic: string, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
+}
+
+export class OfficePublisher {
+  /** Last retained payload per topic, without its timestamp: republish only what changed. */
+  private readonly retained = new Map<string, string>();
+
+  constructor(
+    private readonly cfg: BoxConfig,
+    private readonly directory: PeripheralDirectory,
+    private readonly out: Publisher,
+    private readonly clock: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes the events of one commit, then the outputs and state they changed. */
+  async committed(events: StoredEvent[], state: QueueState): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const e of events)
+      sends.push(this.out.publish(topics.event(e.event.type), envelopeOf(e), { qos: 1 }));
+    for (const e of events) {
+      if (e.event.type === 'ticket.called' || e.event.type === 'ticket.recalled') {
+        const a = announcementOf(this.cfg, e.seq, e.event.data, e.event.type === 'ticket.recalled');
+        for (const p of this.byRole('announcer'))
+          sends.push(this.out.publish(topics.announce(p.id), a, { qos: 1 }));
+      } else if (e.event.type === 'ticket.issued' && e.source) {
+        const kiosk = this.directory.get(e.source);
+        if (kiosk?.role === 'kiosk')
+          sends.push(
+            this.out.publish(topics.print(kiosk.id), printJobOf(this.cfg, e.seq, e.at, e.event.data), {
+              qos: 1,
+            }),
+          );
+      }
+    }
+    const called = new Set(
+      events
+        .filter((e) => e.event.type === 'ticket.called' || e.event.type === 'ticket.recalled')
+        .map((e) => (e.event.data as { counter: number }).counter),
+    );
+    sends.push(this.refresh(state, called));
+    await Promise.all(sends);
+  }
+
+  /**
+   * Republishes every retained topic whose content changed (all of them on start). `blinkCounters` makes
+   * those counters' boards blink: a new call.
+   */
+  async refresh(state: QueueState, blinkCounters: Set<number> = new Set(), force = false): Promise<void> {
+    const now = this.clock();
+    const sends: Promise<void>[] = [
+      this.retain(topics.officeState(), officeView(this.cfg, state), now, force),
+    ];
+    for (const c of this.cfg.counters)
+      sends.push(this.retain(topics.counterState(c.number), counterView(this.cfg, state, c), now, force));
+    for (const s of this.cfg.services)
+      sends.push(this.retain(topics.serviceState(s.id), serviceView(this.cfg, state, s, now), now, force));
+    for (const board of this.byRole('ledboard')) {
+      const view = ledView(this.cfg, state, board);
+      const blink = board.counter !== undefined ? blinkCounters.has(board.counter) : blinkCounters.size > 0;
+      sends.push(this.retain(topics.led(board.id), { ...view, blink }, null, force || blink));
+    }
+    for (const tablet of this.byRole('rating')) {
+      if (tablet.counter !== undefined)
+        sends.push(
+          this.retain(
+            topics.ratingSession(tablet.id),
+            ratingSessionView(this.cfg, state, tablet.counter),
+            null,
+            force,
+          ),
+        );
+    }
+    await Promise.all(sends);
+  }
+
+  async announceBox(online: boolean, session: number, version: string): Promise<void> {
+    await this.out.publish(
+      topics.presence(BOX_ID),
+      { online, session, ts: new Date(this.clock()).toISOString(), version },
+      { retain: true },
+    );
+  }
+
+  private byRole(role: string) {
+    return this.directory.all().filter((p) => p.role === role);
+  }
+
+  private async retain(topic: string, body: object, now: number | null, force: boolean): Promise<void> {
+    const key = JSON.stringify(body);
+    if (!force && this.retained.get(topic) === key) return;
+    this.retained.set(topic, key);
+    const payload = now === null ? body : { ...body, updatedAt: new Date(now).toISOString() };
+    try {
+      await this.out.publish(topic, payload, { retain: true, qos: 1 });
+    } catch (err) {
+      this.retained.delete(topic);
+      this.log.error({ err, topic }, 'retained state not published');
+    }
+  }
+}

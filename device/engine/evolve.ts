@@ -1,0 +1,163 @@
+// The projection: folds committed events into state. Pure, total, and never refuses: the event log is the
+// truth, so an event that refers to something unexpected (a counter removed from the config) still applies.
+import type { DomainEvent, EventDataOf } from '../../protocol/index.js';
+import type { CounterRuntime, QueueState, Ticket } from './types.js';
+
+const RECENT_SERVICE_TIMES = 20;
+
+export function emptyState(): QueueState {
+  return {
+    day: null,
+    lastSeq: {},
+    issuedToday: 0,
+    tickets: {},
+    byNumber: {},
+    counters: {},
+    serviceTimes: {},
+  };
+}
+
+function counterOf(state: QueueState, n: number): CounterRuntime {
+  return (
+    state.counters[n] ?? {
+      number: n,
+      status: 'closed',
+      clerk: null,
+      current: null,
+      lastFinished: null,
+      lastCallWasPriority: false,
+    }
+  );
+}
+
+function withCounter(state: QueueState, n: number, patch: Partial<CounterRuntime>): QueueState {
+  return { ...state, counters: { ...state.counters, [n]: { ...counterOf(state, n), ...patch } } };
+}
+
+function withTicket(state: QueueState, id: string, patch: Partial<Ticket>): QueueState {
+  const t = state.tickets[id];
+  if (!t) return state;
+  return { ...state, tickets: { ...state.tickets, [id]: { ...t, ...patch } } };
+}
+
+function releaseCounter(state: QueueState, counter: number, ticketId: string): QueueState {
+  const c = counterOf(state, counter);
+  return c.current === ticketId ? withCounter(state, counter, { current: null }) : state;
+}
+
+type Reducer<T extends DomainEvent['type']> = (s: QueueState, d: EventDataOf<T>, at: number) => QueueState;
+
+const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
+  'day.started': (s, d) => {
+    // Tickets do not carry over; counters keep their clerks but nothing is being served.
+    const counters: Record<number, CounterRuntime> = {};
+    for (const c of Object.values(s.counters))
+      counters[c.number] = { ...c, current: null, lastFinished: null };
+    return { ...s, day: d.day, lastSeq: {}, issuedToday: 0, tickets: {}, byNumber: {}, counters };
+  },
+  'ticket.issued': (s, d, at) => {
+    const place = s.issuedToday + 1;
+    const ticket: Ticket = {
+      id: d.ticketId,
+      number: d.number,
+      seq: d.seq,
+      service: d.service,
+      priority: d.priority,
+      issuedAt: at,
+      place,
+      status: 'waiting',
+      counter: null,
+      targetCounter: null,
+      calledAt: null,
+      servingSince: null,
+      recalls: 0,
+      rated: false,
+      dossiers: [],
+    };
+    return {
+      ...s,
+      lastSeq: { ...s.lastSeq, [d.service]: d.seq },
+      issuedToday: place,
+      tickets: { ...s.tickets, [d.ticketId]: ticket },
+      byNumber: { ...s.byNumber, [d.number]: d.ticketId },
+    };
+  },
+  'ticket.called': (s, d, at) => {
+    const prev = s.tickets[d.ticketId];
+    const next = withTicket(s, d.ticketId, {
+      status: 'called',
+      counter: d.counter,
+      targetCounter: null,
+      calledAt: at,
+      servingSince: null,
+      recalls: 0,
+    });
+    return withCounter(next, d.counter, { current: d.ticketId, lastCallWasPriority: prev?.priority != null });
+  },
+  'ticket.recalled': (s, d) => withTicket(s, d.ticketId, { recalls: d.recalls }),
+  'ticket.serving': (s, d) => withTicket(s, d.ticketId, { status: 'serving', servingSince: d.since }),
+  'ticket.finished': (s, d) => {
+    const t = s.tickets[d.ticketId];
+    let next = withTicket(s, d.ticketId, {
+      status: 'finished',
+      dossiers: t ? unique([...t.dossiers, ...d.dossiers]) : d.dossiers,
+    });
+    next = releaseCounter(next, d.counter, d.ticketId);
+    next = withCounter(next, d.counter, { lastFinished: d.ticketId });
+    const times = [...(next.serviceTimes[d.service] ?? []), d.serviceMs].slice(-RECENT_SERVICE_TIMES);
+    return { ...next, serviceTimes: { ...next.serviceTimes, [d.service]: times } };
+  },
+  'ticket.no_show': (s, d) =>
+    releaseCounter(
+      withTicket(s, d.ticketId, { status: 'no_show', recalls: d.recalls }),
+      d.counter,
+      d.ticketId,
+    ),
+  'ticket.transferred': (s, d) =>
+    releaseCounter(
+      withTicket(s, d.ticketId, {
+        status: 'waiting',
+        service: d.toService,
+        targetCounter: d.toCounter,
+        counter: null,
+        calledAt: null,
+        servingSince: null,
+        recalls: 0,
+      }),
+      d.fromCounter,
+      d.ticketId,
+    ),
+  'counter.opened': (s, d) => withCounter(s, d.counter, { status: 'open' }),
+  'counter.signed_in': (s, d) =>
+    withCounter(s, d.counter, {
+      clerk: d.clerk,
+      status: counterOf(s, d.counter).status === 'paused' ? 'paused' : 'open',
+    }),
+  'counter.signed_out': (s, d) => withCounter(s, d.counter, { clerk: null, status: 'closed' }),
+  'counter.paused': (s, d) => withCounter(s, d.counter, { status: 'paused' }),
+  'counter.resumed': (s, d) => withCounter(s, d.counter, { status: 'open' }),
+  'rating.submitted': (s, d) => withTicket(s, d.ticketId, { rated: true }),
+  'dossier.linked': (s, d) => {
+    const t = s.tickets[d.ticketId];
+    return t ? withTicket(s, d.ticketId, { dossiers: unique([...t.dossiers, d.code]) }) : s;
+  },
+};
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+/** Applies one committed event. `at` is the event's commit time (epoch ms). */
+export function evolve(state: QueueState, event: DomainEvent, at: number): QueueState {
+  const reducer = reducers[event.type] as Reducer<typeof event.type>;
+  return reducer(state, event.data as never, at);
+}
+
+export function replay(
+  events: Iterable<{ event: DomainEvent; at: number }>,
+  from: QueueState = emptyState(),
+): QueueState {
+  let s = from;
+  for (const { event, at } of events) s = evolve(s, event, at);
+  return s;
+}

@@ -1,0 +1,155 @@
+// The imperative shell around the queue engine: decides commands against the current state, commits the
+// events (group commit: every command that arrives in the same event-loop turn shares one fsync), and
+// only then tells listeners, which produce the effects. Nothing is published before it is durable.
+import type { DomainEvent } from '../protocol/index.js';
+import type { BoxConfig } from './config/schema.js';
+import {
+  decide,
+  emptyState,
+  evolve,
+  officeTime,
+  type Command,
+  type QueueState,
+  type Rejection,
+} from './engine/index.js';
+import type { Commit, EventStore, StoredEvent } from './store/event-store.js';
+
+export interface CommandMeta {
+  /** The device that sent it, or null for the box itself (ticks). */
+  source: string | null;
+  /** The device's correlation id: a retry with the same id gets the first answer. */
+  requestId?: string;
+}
+
+export type Outcome =
+  | { ok: true; events: StoredEvent[]; duplicate: false }
+  | { ok: true; duplicate: true; reply: unknown }
+  | { ok: false; rejection: Rejection };
+
+type CommitListener = (events: StoredEvent[], state: QueueState) => void;
+
+interface Pending {
+  cmd: Command;
+  meta: CommandMeta;
+  replyOf: (events: DomainEvent[]) => unknown;
+  resolve: (o: Outcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Ledger {
+  private stateNow: QueueState;
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly listeners: CommitListener[] = [];
+
+  constructor(
+    private readonly cfg: BoxConfig,
+    private readonly store: EventStore,
+    private readonly clock: () => number = Date.now,
+  ) {
+    // Rebuild the projection: the latest snapshot, then the events after it.
+    const snap = store.latestSnapshot();
+    let s = snap?.state ?? emptyState();
+    for (const e of store.eventsAfter(snap?.seq ?? 0)) s = evolve(s, e.event, e.at);
+    this.stateNow = s;
+  }
+
+  get state(): QueueState {
+    return this.stateNow;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.push(listener);
+    return () => this.listeners.splice(this.listeners.indexOf(listener) >>> 0, 1);
+  }
+
+  /**
+   * Decides and commits a command. Resolves once its events are durable. `replyOf` builds the reply that
+   * is stored with the request id, so a retry is answered identically.
+   */
+  submit(
+    cmd: Command,
+    meta: CommandMeta,
+    replyOf: (events: DomainEvent[]) => unknown = () => ({}),
+  ): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ cmd, meta, replyOf, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const before = this.stateNow;
+    let state = before;
+    const commits: Commit[] = [];
+    const outcomes: (Outcome | { commit: number })[] = [];
+    const inBatch = new Map<string, number>();
+    for (const p of batch) {
+      const key =
+        p.meta.requestId !== undefined && p.meta.source ? `${p.meta.source}\u0000${p.meta.requestId}` : null;
+      const earlier = key ? inBatch.get(key) : undefined;
+      if (key && earlier !== undefined) {
+        outcomes.push({ ok: true, duplicate: true, reply: commits[earlier]?.request?.reply ?? {} });
+        continue;
+      }
+      const previous = key
+        ? this.store.findReply(p.meta.source as string, p.meta.requestId as string)
+        : undefined;
+      if (previous !== undefined) {
+        outcomes.push({ ok: true, duplicate: true, reply: previous });
+        continue;
+      }
+      const now = this.clock();
+      const d = decide(this.cfg, state, p.cmd, now);
+      if (!d.ok) {
+        outcomes.push({ ok: false, rejection: d.rejection });
+        continue;
+      }
+      for (const e of d.events) state = evolve(state, e, now);
+      const commit: Commit = {
+        events: d.events,
+        at: now,
+        day: state.day ?? officeTime(now, this.cfg.office.timezone).day,
+        source: p.meta.source,
+      };
+      if (key) {
+        commit.request = {
+          device: p.meta.source as string,
+          id: p.meta.requestId as string,
+          reply: p.replyOf(d.events),
+        };
+        inBatch.set(key, commits.length);
+      }
+      outcomes.push({ commit: commits.length });
+      commits.push(commit);
+    }
+    let stored: StoredEvent[];
+    try {
+      const dayStarted = commits.some((c) => c.events.some((e) => e.type === 'day.started'));
+      stored = this.store.append(commits, dayStarted ? state : undefined);
+    } catch (e) {
+      // Nothing was written: the state stays as it was and every caller in the batch learns it failed.
+      this.stateNow = before;
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.stateNow = state;
+    // Stored events come back in commit order: slice each command's share.
+    const starts: number[] = [];
+    commits.reduce((at, c) => (starts.push(at), at + c.events.length), 0);
+    batch.forEach((p, i) => {
+      const o = outcomes[i] as Outcome | { commit: number };
+      if (!('commit' in o)) return p.resolve(o);
+      const start = starts[o.commit] as number;
+      const n = (commits[o.commit] as Commit).events.length;
+      p.resolve({ ok: true, events: stored.slice(start, start + n), duplicate: false });
+    });
+    if (stored.length > 0) for (const l of this.listeners) l(stored, state);
+  }
+}

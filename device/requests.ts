@@ -1,0 +1,162 @@
+// Turns a device's request (topic + payload) into an engine command, submits it, and builds the reply.
+import type { Logger } from 'pino';
+import {
+  CounterCommandSchemas,
+  DossierScan,
+  RatingSubmit,
+  TicketRequest,
+  errorBody,
+  parsePayload,
+  type CounterAction,
+  type DomainEvent,
+  type ErrorBody,
+  type Reply,
+  type RequestTopic,
+} from '../protocol/index.js';
+import type { Identity } from './broker/acl.js';
+import type { Command } from './engine/index.js';
+import type { Ledger } from './ledger.js';
+import type { BoxConfig } from './config/schema.js';
+
+type Parsed = { ok: true; id: string; cmd: Command } | { ok: false; id: string | null; error: ErrorBody };
+
+function counterCommand(action: CounterAction, counter: number, payload: Buffer): Parsed {
+  const p = parsePayload(CounterCommandSchemas[action], payload);
+  if (!p.ok) return p;
+  const v = p.value as Record<string, unknown> & { id: string };
+  const base = { counter };
+  const cmd: Command = (() => {
+    switch (action) {
+      case 'call':
+        return { type: 'call', ...base, number: v.number as string };
+      case 'transfer':
+        return {
+          type: 'transfer',
+          ...base,
+          toService: v.toService as string | undefined,
+          toCounter: v.toCounter as number | undefined,
+        };
+      case 'finish':
+        return { type: 'finish', ...base, dossiers: (v.dossiers as string[] | undefined) ?? [] };
+      case 'pause':
+        return { type: 'pause', ...base, reason: (v.reason as string | undefined) ?? null };
+      case 'sign_in':
+        return { type: 'sign_in', ...base, clerk: v.clerk as string };
+      default:
+        return { type: action, ...base };
+    }
+  })();
+  return { ok: true, id: v.id, cmd };
+}
+
+export function parseRequest(who: Identity, req: RequestTopic, payload: Buffer): Parsed {
+  switch (req.kind) {
+    case 'ticket-request': {
+      const p = parsePayload(TicketRequest, payload);
+      if (!p.ok) return p;
+      return {
+        ok: true,
+        id: p.value.id,
+        cmd: { type: 'issue', service: p.value.service, priority: p.value.priority ?? null, source: who.id },
+      };
+    }
+    case 'counter-command':
+      return counterCommand(req.action, req.counter, payload);
+    case 'rating': {
+      const p = parsePayload(RatingSubmit, payload);
+      if (!p.ok) return p;
+      const v = p.value;
+      return {
+        ok: true,
+        id: v.id,
+        cmd: {
+          type: 'rate',
+          counter: req.counter,
+          score: v.score,
+          reasons: v.reasons ?? [],
+          ticketId: v.ticketId,
+        },
+      };
+    }
+    case 'scan': {
+      const p = parsePayload(DossierScan, payload);
+      if (!p.ok) return p;
+      return {
+        ok: true,
+        id: p.value.id,
+        cmd: { type: 'link_dossier', counter: req.counter, code: p.value.code.trim() },
+      };
+    }
+  }
+}
+
+/** What a device learns from a successful request: the ticket it concerns and what happened. */
+export function replyData(cfg: BoxConfig, events: DomainEvent[]): Record<string, unknown> {
+  const data: Record<string, unknown> = { events: events.map((e) => e.type) };
+  for (const e of events) {
+    if (e.type === 'ticket.issued') {
+      const service = cfg.services.find((s) => s.id === e.data.service);
+      data.ticket = {
+        ticketId: e.data.ticketId,
+        number: e.data.number,
+        service: e.data.service,
+        serviceName: service?.name ?? e.data.service,
+        priority: e.data.priority,
+        ahead: e.data.ahead,
+        estimatedWaitMin: e.data.estimatedWaitMin,
+      };
+    } else if (
+      e.type === 'ticket.called' ||
+      e.type === 'ticket.recalled' ||
+      e.type === 'ticket.no_show' ||
+      e.type === 'ticket.transferred'
+    ) {
+      data.ticket = { ticketId: e.data.ticketId, number: e.data.number, service: e.data.service };
+    }
+  }
+  return data;
+}
+
+export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger) {
+  return async (who: Identity, req: RequestTopic, topic: string, payload: Buffer): Promise<Reply> => {
+    const parsed = parseRequest(who, req, payload);
+    if (!parsed.ok) {
+      log.warn(
+        { client: who.id, topic, code: parsed.error.code, detail: parsed.error.detail },
+        'request refused',
+      );
+      return { id: parsed.id, topic, status: 'error', error: parsed.error };
+    }
+    try {
+      const outcome = await ledger.submit(parsed.cmd, { source: who.id, requestId: parsed.id }, (events) =>
+        replyData(cfg, events),
+      );
+      if (!outcome.ok) {
+        const error = errorBody(outcome.rejection.code, outcome.rejection.params);
+        log.info({ client: who.id, topic, code: error.code }, 'command refused');
+        return { id: parsed.id, topic, status: 'error', error };
+      }
+      if (outcome.duplicate) {
+        log.info({ client: who.id, topic, id: parsed.id }, 'retried request answered from the log');
+        return {
+          id: parsed.id,
+          topic,
+          status: 'ok',
+          data: { ...(outcome.reply as object), duplicate: true },
+        };
+      }
+      return {
+        id: parsed.id,
+        topic,
+        status: 'ok',
+        data: replyData(
+          cfg,
+          outcome.events.map((e) => e.event),
+        ),
+      };
+    } catch (err) {
+      log.error({ err, client: who.id, topic }, 'command failed to commit');
+      return { id: parsed.id, topic, status: 'error', error: errorBody('internal_error') };
+    }
+  };
+}

@@ -1,0 +1,190 @@
+// The box's durable event log (SQLite, WAL, synchronous=FULL): what a citizen has seen survives a power cut.
+// One transaction holds a batch's events, their outbox rows for the cloud uplink, and the replies to the
+// requests that caused them (so a retried request gets the same answer instead of a second ticket).
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DomainEvent, EventEnvelope } from '../../protocol/index.js';
+import type { QueueState } from '../engine/index.js';
+
+export interface StoredEvent {
+  seq: number;
+  at: number;
+  day: string;
+  event: DomainEvent;
+  source: string | null;
+}
+
+export interface Commit {
+  events: DomainEvent[];
+  at: number;
+  day: string;
+  source: string | null;
+  /** The request behind these events, remembered with its reply. */
+  request?: { device: string; id: string; reply: unknown };
+}
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY,
+     type TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     day TEXT NOT NULL,
+     data TEXT NOT NULL,
+     source TEXT
+   );
+   CREATE TABLE outbox (seq INTEGER PRIMARY KEY, envelope TEXT NOT NULL);
+   CREATE TABLE requests (
+     device TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     reply TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (device, request_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state TEXT NOT NULL);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+export function envelopeOf(e: StoredEvent): EventEnvelope {
+  return { seq: e.seq, type: e.event.type, at: new Date(e.at).toISOString(), day: e.day, data: e.event.data };
+}
+
+export class EventStore {
+  private readonly db: Database.Database;
+  private lastSeq: number;
+  private readonly insertEvent: Database.Statement;
+  private readonly insertOutbox: Database.Statement;
+  private readonly insertRequest: Database.Statement;
+  private readonly selectRequest: Database.Statement;
+  private readonly insertSnapshot: Database.Statement;
+
+  constructor(readonly file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: the WAL is fsynced at every commit, so a power cut cannot lose a ticket already printed or called.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.insertEvent = this.db.prepare(
+      'INSERT INTO events (seq, type, at, day, data, source) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.insertOutbox = this.db.prepare('INSERT INTO outbox (seq, envelope) VALUES (?, ?)');
+    this.insertRequest = this.db.prepare(
+      'INSERT INTO requests (device, request_id, reply, at) VALUES (?, ?, ?, ?)',
+    );
+    this.selectRequest = this.db.prepare('SELECT reply FROM requests WHERE device = ? AND request_id = ?');
+    this.insertSnapshot = this.db.prepare('INSERT OR REPLACE INTO snapshots (seq, state) VALUES (?, ?)');
+    this.lastSeq = (
+      this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }
+    ).s;
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  get headSeq(): number {
+    return this.lastSeq;
+  }
+
+  /**
+   * Commits the batches in one transaction and returns the stored events. All or nothing: on error
+   * nothing is written and the sequence does not advance.
+   */
+  append(commits: Commit[], snapshot?: QueueState): StoredEvent[] {
+    const stored: StoredEvent[] = [];
+    const start = this.lastSeq;
+    try {
+      this.db.transaction(() => {
+        let seq = start;
+        for (const c of commits) {
+          for (const event of c.events) {
+            seq += 1;
+            const s: StoredEvent = { seq, at: c.at, day: c.day, event, source: c.source };
+            this.insertEvent.run(seq, event.type, c.at, c.day, JSON.stringify(event.data), c.source);
+            this.insertOutbox.run(seq, JSON.stringify(envelopeOf(s)));
+            stored.push(s);
+          }
+          if (c.request)
+            this.insertRequest.run(c.request.device, c.request.id, JSON.stringify(c.request.reply), c.at);
+        }
+        if (snapshot && seq > start) this.insertSnapshot.run(seq, JSON.stringify(snapshot));
+      })();
+    } catch (e) {
+      this.lastSeq = start;
+      throw e;
+    }
+    this.lastSeq = start + stored.length;
+    return stored;
+  }
+
+  /** The reply already given to this request, if it was committed. */
+  findReply(device: string, requestId: string): unknown {
+    const row = this.selectRequest.get(device, requestId) as { reply: string } | undefined;
+    return row ? JSON.parse(row.reply) : undefined;
+  }
+
+  /** Forget request ids older than `before` (they only guard retries, which come within seconds). */
+  pruneRequests(before: number): number {
+    return this.db.prepare('DELETE FROM requests WHERE at < ?').run(before).changes;
+  }
+
+  latestSnapshot(): { seq: number; state: QueueState } | undefined {
+    const row = this.db.prepare('SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; state: string } | undefined;
+    return row ? { seq: row.seq, state: JSON.parse(row.state) as QueueState } : undefined;
+  }
+
+  *eventsAfter(seq: number): Generator<StoredEvent> {
+    const rows = this.db
+      .prepare('SELECT seq, type, at, day, data, source FROM events WHERE seq > ? ORDER BY seq')
+      .iterate(seq) as IterableIterator<{
+      seq: number;
+      type: string;
+      at: number;
+      day: string;
+      data: string;
+      source: string | null;
+    }>;
+    for (const r of rows) {
+      yield {
+        seq: r.seq,
+        at: r.at,
+        day: r.day,
+        source: r.source,
+        event: { type: r.type, data: JSON.parse(r.data) } as DomainEvent,
+      };
+    }
+  }
+
+  outboxSize(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** Increments and returns the boot counter: the box's presence session. */
+  nextBootSession(): number {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = 'boot'").get() as
+        { value: string } | undefined;
+      const next = (row ? Number(row.value) : 0) + 1;
+      this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot', ?)").run(String(next));
+      return next;
+    })();
+  }
+
+  /** Cheap liveness probe for /healthz. */
+  ping(): boolean {
+    return (this.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,119 @@
+// Error codes a device can receive in a reply, with the message a screen can show (Vietnamese first).
+// Codes are stable API; the wording may improve.
+import type { ErrorBody } from './messages.js';
+
+type Params = Record<string, string | number>;
+type Text = { vi: string; en: string };
+
+export const ERRORS = {
+  // input hygiene
+  payload_too_large: {
+    vi: 'Dữ liệu gửi lên quá lớn (tối đa {max} byte).',
+    en: 'Payload too large (max {max} bytes).',
+  },
+  bad_json: { vi: 'Dữ liệu không phải JSON hợp lệ.', en: 'Payload is not valid JSON.' },
+  schema_invalid: {
+    vi: 'Dữ liệu sai định dạng: {detail}',
+    en: 'Payload does not match the schema: {detail}',
+  },
+  forbidden: {
+    vi: 'Thiết bị không có quyền thực hiện thao tác này.',
+    en: 'This device is not allowed to do that.',
+  },
+  unknown_topic: { vi: 'Chủ đề không tồn tại.', en: 'Unknown topic.' },
+  internal_error: { vi: 'Lỗi hệ thống, vui lòng thử lại.', en: 'Internal error, please try again.' },
+  // unknown ids
+  unknown_service: { vi: 'Không có lĩnh vực "{service}".', en: 'Unknown service "{service}".' },
+  unknown_counter: { vi: 'Không có quầy số {counter}.', en: 'Unknown counter {counter}.' },
+  unknown_ticket: { vi: 'Không có số {number} trong ngày hôm nay.', en: 'No ticket {number} today.' },
+  unknown_clerk: { vi: 'Không có công chức mã "{clerk}".', en: 'Unknown clerk "{clerk}".' },
+  // issuing
+  office_closed: {
+    vi: 'Ngoài giờ cấp số. Giờ làm việc: {hours}.',
+    en: 'Tickets are not issued now. Opening hours: {hours}.',
+  },
+  after_cutoff: {
+    vi: 'Đã hết giờ cấp số của buổi này (sau {cutoff}).',
+    en: 'Tickets for this session are no longer issued (after {cutoff}).',
+  },
+  quota_reached: {
+    vi: 'Lĩnh vực {service} đã hết số trong ngày ({quota} phiếu).',
+    en: 'Service {service} has reached its daily quota ({quota} tickets).',
+  },
+  numbers_exhausted: {
+    vi: 'Lĩnh vực {service} đã dùng hết dãy số trong ngày.',
+    en: 'Service {service} has used up its number range for today.',
+  },
+  // counter commands
+  queue_empty: {
+    vi: 'Không còn người chờ cho quầy {counter}.',
+    en: 'Nobody is waiting for counter {counter}.',
+  },
+  counter_paused: {
+    vi: 'Quầy {counter} đang tạm dừng; hãy tiếp tục trước khi gọi số.',
+    en: 'Counter {counter} is paused; resume it before calling.',
+  },
+  counter_not_paused: { vi: 'Quầy {counter} không tạm dừng.', en: 'Counter {counter} is not paused.' },
+  counter_closed: { vi: 'Quầy {counter} chưa mở.', en: 'Counter {counter} is not open.' },
+  no_current_ticket: {
+    vi: 'Quầy {counter} không có số nào đang phục vụ.',
+    en: 'Counter {counter} has no current ticket.',
+  },
+  ticket_not_callable: {
+    vi: 'Số {number} không thể gọi (trạng thái: {status}).',
+    en: 'Ticket {number} cannot be called (status: {status}).',
+  },
+  service_not_served: {
+    vi: 'Quầy {counter} không phục vụ lĩnh vực {service}.',
+    en: 'Counter {counter} does not serve {service}.',
+  },
+  already_serving: { vi: 'Số {number} đang được phục vụ.', en: 'Ticket {number} is already being served.' },
+  transfer_target_required: {
+    vi: 'Cần chọn lĩnh vực hoặc quầy để chuyển.',
+    en: 'Name a service or a counter to transfer to.',
+  },
+  transfer_same_place: {
+    vi: 'Không thể chuyển sang chính quầy/lĩnh vực hiện tại.',
+    en: 'Cannot transfer to the same counter and service.',
+  },
+  ticket_in_progress: {
+    vi: 'Quầy {counter} còn số {number} chưa xong; hãy kết thúc trước.',
+    en: 'Counter {counter} still has ticket {number}; finish it first.',
+  },
+  not_signed_in: {
+    vi: 'Chưa có công chức đăng nhập quầy {counter}.',
+    en: 'No clerk is signed in at counter {counter}.',
+  },
+  clerk_elsewhere: {
+    vi: 'Công chức {clerk} đang đăng nhập ở quầy {counter}.',
+    en: 'Clerk {clerk} is signed in at counter {counter}.',
+  },
+  // ratings and dossiers
+  no_rating_session: {
+    vi: 'Chưa có lượt phục vụ nào để đánh giá tại quầy {counter}.',
+    en: 'There is no service to rate at counter {counter}.',
+  },
+  already_rated: { vi: 'Số {number} đã được đánh giá.', en: 'Ticket {number} has already been rated.' },
+  score_out_of_scale: {
+    vi: 'Mức đánh giá phải từ 1 đến {max}.',
+    en: 'The score must be between 1 and {max}.',
+  },
+  invalid_dossier_code: {
+    vi: 'Mã hồ sơ "{code}" không đúng định dạng.',
+    en: 'Dossier code "{code}" is not in a recognised format.',
+  },
+} as const satisfies Record<string, Text>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+function fill(template: string, params: Params): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+}
+
+/** The error body sent to a device: machine-readable code plus both messages. */
+export function errorBody(code: ErrorCode, params: Params = {}, detail?: string): ErrorBody {
+  const t: Text = ERRORS[code];
+  const body: ErrorBody = { code, message: { vi: fill(t.vi, params), en: fill(t.en, params) } };
+  if (detail !== undefined) body.detail = detail;
+  return body;
+}

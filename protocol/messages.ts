@@ -1,0 +1,230 @@
+// One schema per message. The box validates with these, the simulators build with them, the cloud
+// ingests with them. TypeBox gives both the JSON Schema and the TypeScript type from one definition.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { CounterAction } from './topics.js';
+
+/** Payloads larger than this are refused before parsing. */
+export const MAX_PAYLOAD_BYTES = 8 * 1024;
+
+export const PRIORITY_REASONS = ['elderly', 'disability', 'pregnant', 'child'] as const;
+export type PriorityReason = (typeof PRIORITY_REASONS)[number];
+
+const RequestId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "Sender's correlation id, echoed in the reply",
+});
+const ServiceId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$', description: 'Service (lĩnh vực) id' });
+const TicketNumber = Type.String({
+  pattern: '^[A-Z]{0,3}[0-9]{1,6}$',
+  description: 'Ticket number as printed, e.g. A012',
+});
+const CounterNo = Type.Integer({ minimum: 1, maximum: 9999 });
+const DossierCode = Type.String({ minLength: 1, maxLength: 64 });
+const Priority = Type.Union(
+  PRIORITY_REASONS.map((p) => Type.Literal(p)),
+  { description: 'Why the ticket has priority; absent or null for a normal ticket' },
+);
+const Iso = Type.String({ description: 'ISO 8601 time, UTC' });
+const Bilingual = Type.Object({ vi: Type.String(), en: Type.String() });
+
+// ---- requests (device -> box) ---------------------------------------------------------------------
+
+export const TicketRequest = Type.Object(
+  { id: RequestId, service: ServiceId, priority: Type.Optional(Type.Union([Priority, Type.Null()])) },
+  { additionalProperties: false },
+);
+export type TicketRequest = Static<typeof TicketRequest>;
+
+const Bare = Type.Object({ id: RequestId }, { additionalProperties: false });
+
+export const CounterCommandSchemas = {
+  next: Bare,
+  recall: Bare,
+  no_show: Bare,
+  serve: Bare,
+  resume: Bare,
+  sign_out: Bare,
+  call: Type.Object({ id: RequestId, number: TicketNumber }, { additionalProperties: false }),
+  transfer: Type.Object(
+    {
+      id: RequestId,
+      toService: Type.Optional(ServiceId),
+      toCounter: Type.Optional(CounterNo),
+    },
+    { additionalProperties: false },
+  ),
+  finish: Type.Object(
+    { id: RequestId, dossiers: Type.Optional(Type.Array(DossierCode, { maxItems: 20 })) },
+    { additionalProperties: false },
+  ),
+  pause: Type.Object(
+    { id: RequestId, reason: Type.Optional(Type.String({ maxLength: 200 })) },
+    { additionalProperties: false },
+  ),
+  sign_in: Type.Object(
+    {
+      id: RequestId,
+      clerk: Type.String({ minLength: 1, maxLength: 64, description: 'Clerk id from the box config' }),
+    },
+    { additionalProperties: false },
+  ),
+} satisfies Record<CounterAction, TSchema>;
+export type CounterCommandPayload<A extends CounterAction> = Static<(typeof CounterCommandSchemas)[A]>;
+
+export const RatingSubmit = Type.Object(
+  {
+    id: RequestId,
+    score: Type.Integer({
+      minimum: 1,
+      maximum: 10,
+      description: '1 = least satisfied; the scale is in the rating session',
+    }),
+    reasons: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10 })),
+    ticketId: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type RatingSubmit = Static<typeof RatingSubmit>;
+
+export const DossierScan = Type.Object({ id: RequestId, code: DossierCode }, { additionalProperties: false });
+export type DossierScan = Static<typeof DossierScan>;
+
+// ---- replies (box -> device) ----------------------------------------------------------------------
+
+export const ErrorBody = Type.Object({
+  code: Type.String(),
+  message: Bilingual,
+  detail: Type.Optional(Type.String()),
+});
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Reply = Type.Object({
+  id: Type.Union([RequestId, Type.Null()], {
+    description: 'The request id; null when the request could not be read',
+  }),
+  topic: Type.String({ description: 'The topic the request was published on' }),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+  data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  error: Type.Optional(ErrorBody),
+});
+export type Reply = Static<typeof Reply>;
+
+// ---- presence -------------------------------------------------------------------------------------
+
+export const Presence = Type.Object(
+  {
+    online: Type.Boolean(),
+    session: Type.Integer({
+      minimum: 0,
+      description: 'Connection counter (like Sparkplug bdSeq): the same in a birth and in its Will',
+    }),
+    ts: Type.Optional(Iso),
+    version: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: true },
+);
+export type Presence = Static<typeof Presence>;
+
+// ---- outputs to peripherals (box -> device) -------------------------------------------------------
+
+export const LedText = Type.Object({
+  lines: Type.Array(Type.String(), { minItems: 1, maxItems: 4 }),
+  blink: Type.Boolean({ description: 'Blink the second line briefly: a new call' }),
+  brightness: Type.Integer({ minimum: 0, maximum: 100 }),
+  blank: Type.Boolean({ description: 'Nothing to show: the board may switch off' }),
+});
+export type LedText = Static<typeof LedText>;
+
+export const TicketView = Type.Object({
+  ticketId: Type.String(),
+  number: Type.String(),
+  service: Type.String(),
+  serviceName: Type.String(),
+  priority: Type.Union([Priority, Type.Null()]),
+  ahead: Type.Integer({ minimum: 0 }),
+  estimatedWaitMin: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  issuedAt: Iso,
+});
+export type TicketView = Static<typeof TicketView>;
+
+export const PrintJob = Type.Object({
+  jobId: Type.String(),
+  officeName: Type.String(),
+  ticket: TicketView,
+});
+export type PrintJob = Static<typeof PrintJob>;
+
+export const Announcement = Type.Object({
+  callId: Type.String({ description: 'Unique per call: `${seq}` of the event behind it' }),
+  ticketId: Type.String(),
+  number: Type.String(),
+  counter: CounterNo,
+  recall: Type.Boolean(),
+  repeat: Type.Integer({ minimum: 1, maximum: 5 }),
+  text: Bilingual,
+});
+export type Announcement = Static<typeof Announcement>;
+
+export const RatingSession = Type.Object({
+  open: Type.Boolean(),
+  counter: CounterNo,
+  ticketId: Type.Union([Type.String(), Type.Null()]),
+  number: Type.Union([Type.String(), Type.Null()]),
+  clerk: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+  scale: Type.Array(Type.Object({ score: Type.Integer(), label: Bilingual })),
+});
+export type RatingSession = Static<typeof RatingSession>;
+
+// ---- retained office state (box -> displays) ------------------------------------------------------
+
+export const CounterStateMsg = Type.Object({
+  counter: CounterNo,
+  name: Type.String(),
+  status: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('paused')]),
+  clerk: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+  services: Type.Array(Type.String()),
+  current: Type.Union([
+    Type.Object({
+      ticketId: Type.String(),
+      number: Type.String(),
+      service: Type.String(),
+      state: Type.Union([Type.Literal('called'), Type.Literal('serving')]),
+      calledAt: Iso,
+      recalls: Type.Integer({ minimum: 0 }),
+    }),
+    Type.Null(),
+  ]),
+  updatedAt: Iso,
+});
+export type CounterStateMsg = Static<typeof CounterStateMsg>;
+
+export const ServiceStateMsg = Type.Object({
+  service: Type.String(),
+  name: Type.String(),
+  waiting: Type.Integer({ minimum: 0 }),
+  issuedToday: Type.Integer({ minimum: 0 }),
+  quota: Type.Union([Type.Integer(), Type.Null()]),
+  lastIssued: Type.Union([Type.String(), Type.Null()]),
+  lastCalled: Type.Union([Type.String(), Type.Null()]),
+  openCounters: Type.Integer({ minimum: 0 }),
+  estimatedWaitMin: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  accepting: Type.Boolean({ description: 'Whether the kiosk may issue a ticket for it now' }),
+  refusal: Type.Union([Type.String(), Type.Null()], { description: 'Error code when not accepting' }),
+  updatedAt: Iso,
+});
+export type ServiceStateMsg = Static<typeof ServiceStateMsg>;
+
+export const OfficeStateMsg = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  timezone: Type.String(),
+  day: Type.Union([Type.String(), Type.Null()]),
+  sessions: Type.Array(Type.Object({ open: Type.String(), close: Type.String(), cutoff: Type.String() })),
+  services: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
+  counters: Type.Array(Type.Object({ number: CounterNo, name: Type.String() })),
+  updatedAt: Iso,
+});
+export type OfficeStateMsg = Static<typeof OfficeStateMsg>;
+
+export type { Static, TSchema };
