@@ -54,6 +54,8 @@ function authError(message: string, returnCode: number): AuthenticateError {
 export class LobbyBroker {
   readonly aedes: Aedes;
   private readonly who = new WeakMap<Client, Identity>();
+  /** Live connections (ours, not aedes' internal map, which loses a client on a same-id takeover). */
+  private readonly live = new Set<Client>();
   private readonly presence = new Map<string, PresenceEntry>();
   private tcp: Server | null = null;
   private wss: WebSocketServer | null = null;
@@ -74,7 +76,10 @@ export class LobbyBroker {
       this.log.warn({ client: client.id, filter: sub.topic }, 'subscription denied');
       done(null, null); // SUBACK 0x80: refused, the connection stays up
     };
-    aedes.on('clientDisconnect', (client) => this.onDisconnect(client));
+    aedes.on('clientDisconnect', (client) => {
+      this.live.delete(client);
+      this.onDisconnect(client);
+    });
     aedes.on('clientError', (client, err) =>
       this.log.info({ client: client?.id, err: err.message }, 'client error'),
     );
@@ -131,19 +136,15 @@ export class LobbyBroker {
     );
   }
 
-  /** Drops the connection of a device whose credentials were revoked or changed. */
+  /** Drops the connections of a device whose credentials were revoked or changed. */
   disconnect(id: string): void {
-    for (const [clientId, client] of Object.entries(this.clients()))
-      if (deviceIdOfClientId(clientId) === id) client.close();
+    for (const client of [...this.live]) if (this.who.get(client)?.id === id) client.close();
   }
 
+  /** Client ids of live connections. */
   connectedIds(): string[] {
-    return Object.keys(this.clients());
-  }
-
-  private clients(): Record<string, Client> {
-    // aedes keeps connected clients by id; the typings do not declare the map.
-    return (this.aedes as unknown as { clients: Record<string, Client> }).clients;
+    for (const c of this.live) if (c.closed) this.live.delete(c); // authenticated, then failed before connecting
+    return [...this.live].map((c) => c.id);
   }
 
   presenceOf(id: string): { online: boolean; session: number } | undefined {
@@ -175,6 +176,7 @@ export class LobbyBroker {
       return done(authError('bad device id or secret', RC_BAD_CREDENTIALS), false);
     }
     this.who.set(client, identity);
+    this.live.add(client);
     this.log.info({ client: client.id, role: identity.role, counter: identity.counter }, 'device connected');
     done(null, true);
   }
