@@ -61,7 +61,13 @@ export const EventData = {
     counter: Type.Integer(),
     clerk: Type.Object({ id: Type.String(), name: Type.String() }),
   }),
-  'counter.signed_out': Type.Object({ counter: Type.Integer(), clerk: Clerk }),
+  'counter.signed_out': Type.Object({
+    counter: Type.Integer(),
+    clerk: Clerk,
+    handover: Type.Optional(
+      Type.Boolean({ description: 'Another clerk signs in at once: the counter stays as it was' }),
+    ),
+  }),
   'counter.paused': Type.Object({
     counter: Type.Integer(),
     reason: Type.Union([Type.String(), Type.Null()]),

@@ -109,7 +109,7 @@ function finishCurrent(d: Draft, counter: number, dossiers: string[], implicit: 
   const t = currentTicket(d, counter);
   markServing(d, t, counter, true);
   const serving = d.state.tickets[t.id] ?? t;
-  const newCodes = dossiers.filter((c) => !serving.dossiers.includes(c));
+  const newCodes = [...new Set(dossiers)].filter((c) => !serving.dossiers.includes(c));
   for (const code of newCodes) d.emit('dossier.linked', { ...ref(t), counter, code });
   d.emit('ticket.finished', {
     ...ref(t),
@@ -185,7 +185,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         refuse('ticket_not_callable', { number: t.number, status: t.status });
       const targeted = t.status === 'waiting' && t.targetCounter !== null;
       if (targeted ? t.targetCounter !== cmd.counter : !counter.services.includes(t.service))
-        refuse('service_not_served', { counter: cmd.counter, service: t.service });
+        refuse('service_not_served', { counter: cmd.counter, service: serviceName(cfg, t.service) });
       ensureCanCall(d, cmd.counter);
       call(d, cmd.counter, t, 'number');
       return;
@@ -221,7 +221,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     case 'finish': {
       counterConfig(cfg, cmd.counter);
       currentTicket(d, cmd.counter);
-      const pattern = cfg.dossierCodePattern ? new RegExp(cfg.dossierCodePattern) : undefined;
+      const pattern = officePattern(cfg);
       const bad = cmd.dossiers.find((c) => !dossierCodeAccepted(c, pattern));
       if (bad !== undefined) refuse('invalid_dossier_code', { code: bad });
       finishCurrent(d, cmd.counter, cmd.dossiers, false);
@@ -236,7 +236,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       if (cmd.toCounter !== undefined) {
         const target = counterConfig(cfg, cmd.toCounter);
         if (cmd.toService !== undefined && !target.services.includes(toService))
-          refuse('service_not_served', { counter: target.number, service: toService });
+          refuse('service_not_served', { counter: target.number, service: serviceName(cfg, toService) });
       }
       if (toService === t.service && (cmd.toCounter === undefined || cmd.toCounter === cmd.counter))
         refuse('transfer_same_place');
@@ -273,7 +273,11 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       if (elsewhere) refuse('clerk_elsewhere', { clerk: clerk.name, counter: elsewhere.number });
       const c = runtime(d.state, cmd.counter);
       if (c.clerk?.id === clerk.id) return; // already signed in here: nothing changes
-      if (c.clerk) d.emit('counter.signed_out', { counter: cmd.counter, clerk: c.clerk });
+      if (c.clerk) {
+        const cur = c.current ? d.state.tickets[c.current] : undefined;
+        if (cur) refuse('ticket_in_progress', { counter: cmd.counter, number: cur.number });
+        d.emit('counter.signed_out', { counter: cmd.counter, clerk: c.clerk, handover: true });
+      }
       d.emit('counter.signed_in', { counter: cmd.counter, clerk: { id: clerk.id, name: clerk.name } });
       return;
     }
@@ -289,7 +293,8 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     case 'rate': {
       counterConfig(cfg, cmd.counter);
       const scaleMax = cfg.rating.scale.length;
-      if (cmd.score > scaleMax) refuse('score_out_of_scale', { max: scaleMax });
+      if (!Number.isInteger(cmd.score) || cmd.score < 1 || cmd.score > scaleMax)
+        refuse('score_out_of_scale', { max: scaleMax });
       const t =
         ratingTarget(d.state, cmd.counter, cmd.ticketId) ??
         refuse('no_rating_session', { counter: cmd.counter });
@@ -299,7 +304,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         number: t.number,
         service: t.service,
         counter: cmd.counter,
-        clerk: runtime(d.state, cmd.counter).clerk,
+        clerk: t.clerk ?? runtime(d.state, cmd.counter).clerk,
         score: cmd.score,
         scaleMax,
         reasons: cmd.reasons,
@@ -308,7 +313,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'link_dossier': {
       counterConfig(cfg, cmd.counter);
-      const pattern = cfg.dossierCodePattern ? new RegExp(cfg.dossierCodePattern) : undefined;
+      const pattern = officePattern(cfg);
       if (!dossierCodeAccepted(cmd.code, pattern)) refuse('invalid_dossier_code', { code: cmd.code });
       const t = currentTicket(d, cmd.counter);
       if (t.dossiers.includes(cmd.code)) return;
@@ -321,7 +326,8 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
 
 /**
  * The ticket a rating at this counter is for: the one named (if it is this counter's current or last
- * finished), else the one being served, else the one just finished, else the one just called.
+ * finished), else the one being served, else the one just finished. A citizen only called, not yet at
+ * the counter, cannot be rated: a second tap after a rating must not land on them.
  */
 export function ratingTarget(state: QueueState, counter: number, ticketId?: string): Ticket | undefined {
   const c = state.counters[counter];
@@ -330,8 +336,16 @@ export function ratingTarget(state: QueueState, counter: number, ticketId?: stri
   const last = c.lastFinished ? state.tickets[c.lastFinished] : undefined;
   if (ticketId !== undefined) return [current, last].find((t) => t?.id === ticketId);
   if (current?.status === 'serving') return current;
-  if (last && !last.rated) return last;
-  return current ?? last;
+  return last;
+}
+
+function serviceName(cfg: BoxConfig, id: string): string {
+  return cfg.services.find((s) => s.id === id)?.name ?? id;
+}
+
+/** The office's own dossier-code pattern, anchored: it must match the whole code. */
+function officePattern(cfg: BoxConfig): RegExp | undefined {
+  return cfg.dossierCodePattern ? new RegExp(`^(?:${cfg.dossierCodePattern})$`) : undefined;
 }
 
 export function decide(cfg: BoxConfig, state: QueueState, cmd: Command, now: number): Decision {

@@ -6,9 +6,11 @@ const NATIONAL = /^[A-Z0-9]{3}\.[A-Z0-9]{2}\.[A-Z0-9]{2}\.[A-Z0-9]{3}-(\d{2})(\d
 export function isNationalDossierCode(code: string): boolean {
   const m = NATIONAL.exec(code);
   if (!m) return false;
+  const year = 2000 + Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+  if (month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of next month = last of this one
 }
 
 /** Accepts the national format, or the office's own pattern when one is configured. */

@@ -49,10 +49,18 @@ type Reducer<T extends DomainEvent['type']> = (s: QueueState, d: EventDataOf<T>,
 
 const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
   'day.started': (s, d) => {
-    // Tickets do not carry over; counters keep their clerks but nothing is being served.
+    // Nothing carries over: tickets are gone and every counter is closed until a clerk opens it again, so
+    // yesterday's open counters do not shorten this morning's wait estimates.
     const counters: Record<number, CounterRuntime> = {};
     for (const c of Object.values(s.counters))
-      counters[c.number] = { ...c, current: null, lastFinished: null };
+      counters[c.number] = {
+        ...c,
+        status: 'closed',
+        clerk: null,
+        current: null,
+        lastFinished: null,
+        lastCallWasPriority: false,
+      };
     return { ...s, day: d.day, lastSeq: {}, issuedToday: 0, tickets: {}, byNumber: {}, counters };
   },
   'ticket.issued': (s, d, at) => {
@@ -73,6 +81,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       recalls: 0,
       rated: false,
       dossiers: [],
+      clerk: null,
     };
     return {
       ...s,
@@ -91,6 +100,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       calledAt: at,
       servingSince: null,
       recalls: 0,
+      clerk: d.clerk,
     });
     return withCounter(next, d.counter, { current: d.ticketId, lastCallWasPriority: prev?.priority != null });
   },
@@ -101,6 +111,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
     let next = withTicket(s, d.ticketId, {
       status: 'finished',
       dossiers: t ? unique([...t.dossiers, ...d.dossiers]) : d.dossiers,
+      clerk: d.clerk ?? t?.clerk ?? null,
     });
     next = releaseCounter(next, d.counter, d.ticketId);
     next = withCounter(next, d.counter, { lastFinished: d.ticketId });
@@ -133,7 +144,8 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       clerk: d.clerk,
       status: counterOf(s, d.counter).status === 'paused' ? 'paused' : 'open',
     }),
-  'counter.signed_out': (s, d) => withCounter(s, d.counter, { clerk: null, status: 'closed' }),
+  'counter.signed_out': (s, d) =>
+    withCounter(s, d.counter, d.handover ? { clerk: null } : { clerk: null, status: 'closed' }),
   'counter.paused': (s, d) => withCounter(s, d.counter, { status: 'paused' }),
   'counter.resumed': (s, d) => withCounter(s, d.counter, { status: 'open' }),
   'rating.submitted': (s, d) => withTicket(s, d.ticketId, { rated: true }),

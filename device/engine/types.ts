@@ -26,6 +26,8 @@ export interface Ticket {
   recalls: number;
   rated: boolean;
   dossiers: string[];
+  /** The clerk who called (and then finished) it: ratings are credited to them. */
+  clerk: Clerk | null;
 }
 
 export type CounterStatus = 'closed' | 'open' | 'paused';
