@@ -1,0 +1,153 @@
+// `lobby device` as a child process, SIGKILLed while tickets stream in: after the restart no acknowledged
+// ticket is lost or duplicated, retried requests get their first answer, and numbering continues.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import type { Reply } from '../../protocol/index.js';
+import { EventStore } from '../../device/store/event-store.js';
+import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
+
+const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/** Starts `lobby device` and resolves with its MQTT port once it logs that it started. */
+function startDevice(configFile: string, dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const log = JSON.parse(line) as { msg?: string; mqttPort?: number };
+        if (log.msg === 'box started' && log.mqttPort) {
+          clearTimeout(timer);
+          resolve({ child, port: log.mqttPort });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`box exited with ${code}: ${stderr}`)));
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+type Ticket = { ticketId: string; number: string };
+const ticketOf = (r: Reply): Ticket => {
+  const t = r.data?.ticket as Ticket;
+  return { ticketId: t.ticketId, number: t.number };
+};
+
+describe('durability', () => {
+  it('SIGKILL mid-stream loses and duplicates no acknowledged ticket; numbering continues', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-durable-'));
+    const dataDir = join(dir, 'data');
+    const configFile = join(dir, 'office.json');
+    const peripherals = await peripheralsFor([
+      { id: 'kiosk-1', role: 'kiosk' },
+      { id: 'keypad-1', role: 'keypad', counter: 1 },
+    ]);
+    writeFileSync(configFile, JSON.stringify(officeConfig(peripherals), null, 2));
+
+    const first = await startDevice(configFile, dataDir);
+    const url = `mqtt://127.0.0.1:${first.port}`;
+    const kiosk = await connectDevice(url, 'kiosk-1', secretOf('kiosk-1'));
+    const keypad = await connectDevice(url, 'keypad-1', secretOf('keypad-1'));
+
+    // Stream: the kiosk keeps 4 requests in flight; the keypad calls as it goes. Kill once 60 are acknowledged.
+    const acked = new Map<string, Ticket>();
+    const inFlight = new Set<string>();
+    const calledAcked: string[] = [];
+    let n = 0;
+    let stop = false;
+    const pump = async (client: MqttClient) => {
+      while (!stop) {
+        const id = `press-${++n}`;
+        inFlight.add(id);
+        const reply = await request(
+          client,
+          'lobby/v1/tickets/request',
+          { id, service: 'van-thu' },
+          2000,
+        ).catch(() => null);
+        if (reply?.status === 'ok') {
+          acked.set(id, ticketOf(reply));
+          inFlight.delete(id);
+        }
+        if (acked.size >= 60) stop = true;
+      }
+    };
+    const caller = async () => {
+      while (!stop) {
+        const reply = await request(keypad, 'lobby/v1/counters/1/cmd/next', {}, 2000).catch(() => null);
+        if (reply?.status === 'ok') calledAcked.push(ticketOf(reply).number);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const streams = [pump(kiosk), pump(kiosk), pump(kiosk), pump(kiosk), caller()];
+    while (!stop) await new Promise((r) => setTimeout(r, 2));
+    await killed(first.child); // mid-stream: requests are still in flight
+    await Promise.all(streams);
+    kiosk.end(true);
+    keypad.end(true);
+    expect(acked.size).toBeGreaterThanOrEqual(60);
+    expect(inFlight.size).toBeGreaterThan(0); // the kill really came mid-stream
+    expect(calledAcked.length).toBeGreaterThan(0);
+
+    // Restart on the same data; the kiosk retries what it never heard back about, with the same ids.
+    const second = await startDevice(configFile, dataDir);
+    const url2 = `mqtt://127.0.0.1:${second.port}`;
+    const kiosk2 = await connectDevice(url2, 'kiosk-1', secretOf('kiosk-1'));
+    for (const id of inFlight) {
+      const reply = await request(kiosk2, 'lobby/v1/tickets/request', { id, service: 'van-thu' });
+      expect(reply.status).toBe('ok');
+      acked.set(id, ticketOf(reply));
+    }
+    const again = [...acked.keys()].slice(0, 5);
+    for (const id of again) {
+      const reply = await request(kiosk2, 'lobby/v1/tickets/request', { id, service: 'van-thu' });
+      expect(ticketOf(reply)).toEqual(acked.get(id)); // answered from the log, not a second ticket
+    }
+    const maxBefore = Math.max(...[...acked.values()].map((t) => Number(t.number.slice(1))));
+    const fresh = ticketOf(await request(kiosk2, 'lobby/v1/tickets/request', { service: 'van-thu' }));
+    expect(Number(fresh.number.slice(1))).toBe(maxBefore + 1);
+    kiosk2.end(true);
+    await killed(second.child);
+
+    // The log: every acknowledged ticket is there once, numbers are unique, calls refer to issued tickets.
+    const store = new EventStore(join(dataDir, 'events.db'));
+    const events = [...store.eventsAfter(0)];
+    store.close();
+    const issued = events.filter((e) => e.event.type === 'ticket.issued').map((e) => e.event.data as Ticket);
+    const numbers = issued.map((t) => t.number);
+    expect(new Set(numbers).size).toBe(numbers.length);
+    for (const t of acked.values()) expect(issued).toContainEqual(expect.objectContaining(t));
+    const called = events
+      .filter((e) => e.event.type === 'ticket.called')
+      .map((e) => (e.event.data as Ticket).number);
+    for (const c of calledAcked) expect(called).toContain(c);
+    expect(new Set(called).size).toBe(called.length);
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gap-free log
+  }, 90_000);
+});
