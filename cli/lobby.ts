@@ -150,13 +150,15 @@ async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
+    // Thrown by our actions (InvalidArgumentError is a CommanderError, so test it first); commander has
+    // already printed its own parse errors.
+    if (err instanceof InvalidArgumentError) {
+      console.error(`error: ${err.message}`);
+      process.exit(2);
+    }
     if (err instanceof CommanderError) process.exit(err.exitCode);
     if (err instanceof ConfigError) {
       console.error(err.message);
-      process.exit(2);
-    }
-    if (err instanceof InvalidArgumentError) {
-      console.error(`error: ${err.message}`);
       process.exit(2);
     }
     const e = err as NodeJS.ErrnoException;
