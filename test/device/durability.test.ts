@@ -150,4 +150,27 @@ describe('durability', () => {
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gap-free log
   }, 90_000);
+
+  it('SIGTERM stops the box cleanly: it says it is offline and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-term-'));
+    const configFile = join(dir, 'office.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify(officeConfig(await peripheralsFor([{ id: 'display-tv', role: 'display' }])), null, 2),
+    );
+    const { child, port } = await startDevice(configFile, join(dir, 'data'));
+    const tv = await connectDevice(`mqtt://127.0.0.1:${port}`, 'display-tv', secretOf('display-tv'));
+    const offline = new Promise<unknown>((resolve) =>
+      tv.on('message', (_t, p) => {
+        const body = JSON.parse(p.toString()) as { online: boolean };
+        if (!body.online) resolve(body);
+      }),
+    );
+    await tv.subscribeAsync('lobby/v1/presence/box', { qos: 1 });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await offline).toMatchObject({ online: false });
+    expect(await exited).toBe(0);
+    tv.end(true);
+  }, 30_000);
 });
