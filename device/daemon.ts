@@ -77,7 +77,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     try {
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
-      store.pruneRequests(clock() - 2 * 86_400_000);
+      store.pruneRequests(clock() - 86_400_000); // retries come within seconds; a day is plenty
     } catch (err) {
       log.error({ err }, 'tick failed');
     }

@@ -19,6 +19,11 @@ export interface CommandMeta {
   source: string | null;
   /** The device's correlation id: a retry with the same id gets the first answer. */
   requestId?: string;
+  /**
+   * What the request asked (topic and payload). A retry repeats it exactly; the same id with something
+   * else (say, a device whose counter restarted) is a new request, not a retry.
+   */
+  fingerprint?: string;
 }
 
 export type Outcome =
@@ -31,7 +36,7 @@ type CommitListener = (events: StoredEvent[], state: QueueState) => void;
 interface Pending {
   cmd: Command;
   meta: CommandMeta;
-  replyOf: (events: DomainEvent[]) => unknown;
+  replyOf: (events: DomainEvent[], at: number) => unknown;
   resolve: (o: Outcome) => void;
   reject: (e: unknown) => void;
 }
@@ -70,7 +75,7 @@ export class Ledger {
   submit(
     cmd: Command,
     meta: CommandMeta,
-    replyOf: (events: DomainEvent[]) => unknown = () => ({}),
+    replyOf: (events: DomainEvent[], at: number) => unknown = () => ({}),
   ): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.pending.push({ cmd, meta, replyOf, resolve, reject });
@@ -93,16 +98,14 @@ export class Ledger {
     for (const p of batch) {
       const key =
         p.meta.requestId !== undefined && p.meta.source ? `${p.meta.source}\u0000${p.meta.requestId}` : null;
+      const fingerprint = p.meta.fingerprint ?? '';
       const earlier = key ? inBatch.get(key) : undefined;
-      if (key && earlier !== undefined) {
-        outcomes.push({ ok: true, duplicate: true, reply: commits[earlier]?.request?.reply ?? {} });
-        continue;
-      }
-      const previous = key
-        ? this.store.findReply(p.meta.source as string, p.meta.requestId as string)
-        : undefined;
-      if (previous !== undefined) {
-        outcomes.push({ ok: true, duplicate: true, reply: previous });
+      const earlierRequest = earlier !== undefined ? commits[earlier]?.request : undefined;
+      const previous =
+        earlierRequest ??
+        (key ? this.store.findReply(p.meta.source as string, p.meta.requestId as string) : undefined);
+      if (previous !== undefined && previous.fingerprint === fingerprint) {
+        outcomes.push({ ok: true, duplicate: true, reply: previous.reply });
         continue;
       }
       const now = this.clock();
@@ -122,7 +125,8 @@ export class Ledger {
         commit.request = {
           device: p.meta.source as string,
           id: p.meta.requestId as string,
-          reply: p.replyOf(d.events),
+          fingerprint,
+          reply: p.replyOf(d.events, now),
         };
         inBatch.set(key, commits.length);
       }

@@ -1,4 +1,5 @@
 // Turns a device's request (topic + payload) into an engine command, submits it, and builds the reply.
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   CounterCommandSchemas,
@@ -37,7 +38,11 @@ function counterCommand(action: CounterAction, counter: number, payload: Buffer)
           toCounter: v.toCounter as number | undefined,
         };
       case 'finish':
-        return { type: 'finish', ...base, dossiers: (v.dossiers as string[] | undefined) ?? [] };
+        return {
+          type: 'finish',
+          ...base,
+          dossiers: ((v.dossiers as string[] | undefined) ?? []).map((c) => c.trim()),
+        };
       case 'pause':
         return { type: 'pause', ...base, reason: (v.reason as string | undefined) ?? null };
       case 'sign_in':
@@ -91,26 +96,27 @@ export function parseRequest(who: Identity, req: RequestTopic, payload: Buffer):
 }
 
 /** What a device learns from a successful request: the ticket it concerns and what happened. */
-export function replyData(cfg: BoxConfig, events: DomainEvent[]): Record<string, unknown> {
+/**
+ * What a device learns from a successful request: what happened, and the ticket it concerns (for a new
+ * ticket, everything a kiosk needs to print it from the reply alone).
+ */
+export function replyData(cfg: BoxConfig, events: DomainEvent[], at = Date.now()): Record<string, unknown> {
   const data: Record<string, unknown> = { events: events.map((e) => e.type) };
   for (const e of events) {
     if (e.type === 'ticket.issued') {
-      const service = cfg.services.find((s) => s.id === e.data.service);
       data.ticket = {
         ticketId: e.data.ticketId,
         number: e.data.number,
         service: e.data.service,
-        serviceName: service?.name ?? e.data.service,
+        serviceName: cfg.services.find((s) => s.id === e.data.service)?.name ?? e.data.service,
         priority: e.data.priority,
         ahead: e.data.ahead,
         estimatedWaitMin: e.data.estimatedWaitMin,
+        issuedAt: new Date(at).toISOString(),
+        officeName: cfg.office.name,
       };
-    } else if (
-      e.type === 'ticket.called' ||
-      e.type === 'ticket.recalled' ||
-      e.type === 'ticket.no_show' ||
-      e.type === 'ticket.transferred'
-    ) {
+    } else if ('ticketId' in e.data && 'number' in e.data && 'service' in e.data) {
+      // The last ticket concerned: `next` finishes one citizen and calls another; the reply names the call.
       data.ticket = { ticketId: e.data.ticketId, number: e.data.number, service: e.data.service };
     }
   }
@@ -128,8 +134,16 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger) {
       return { id: parsed.id, topic, status: 'error', error: parsed.error };
     }
     try {
-      const outcome = await ledger.submit(parsed.cmd, { source: who.id, requestId: parsed.id }, (events) =>
-        replyData(cfg, events),
+      // A retry repeats topic and payload byte for byte; the same id with anything else is a new request.
+      const fingerprint = createHash('sha256')
+        .update(topic)
+        .update('\u0000')
+        .update(payload)
+        .digest('base64url');
+      const outcome = await ledger.submit(
+        parsed.cmd,
+        { source: who.id, requestId: parsed.id, fingerprint },
+        (events, at) => replyData(cfg, events, at),
       );
       if (!outcome.ok) {
         const error = errorBody(outcome.rejection.code, outcome.rejection.params);
@@ -152,6 +166,7 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger) {
         data: replyData(
           cfg,
           outcome.events.map((e) => e.event),
+          outcome.events[0]?.at,
         ),
       };
     } catch (err) {

@@ -38,7 +38,7 @@ export const ERRORS = {
   },
   quota_reached: {
     vi: 'Lĩnh vực {service} đã hết số trong ngày ({quota} phiếu).',
-    en: 'Service {service} has reached its daily quota ({quota} tickets).',
+    en: 'Service {service} has reached its daily quota of {quota}.',
   },
   numbers_exhausted: {
     vi: 'Lĩnh vực {service} đã dùng hết dãy số trong ngày.',
@@ -53,6 +53,7 @@ export const ERRORS = {
     vi: 'Quầy {counter} đang tạm dừng; hãy tiếp tục trước khi gọi số.',
     en: 'Counter {counter} is paused; resume it before calling.',
   },
+  already_paused: { vi: 'Quầy {counter} đang tạm dừng rồi.', en: 'Counter {counter} is already paused.' },
   counter_not_paused: { vi: 'Quầy {counter} không tạm dừng.', en: 'Counter {counter} is not paused.' },
   counter_closed: { vi: 'Quầy {counter} chưa mở.', en: 'Counter {counter} is not open.' },
   no_current_ticket: {

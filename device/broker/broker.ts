@@ -114,6 +114,8 @@ export class LobbyBroker {
   /** MQTT over WebSocket at `/mqtt` on the box's HTTP server, for the browser apps. */
   attachWebSocket(server: HttpServer): void {
     this.wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: 64 * 1024 });
+    // The HTTP server reports its own listen errors (a busy port); ws re-emits them here.
+    this.wss.on('error', (err) => this.log.debug({ err: err.message }, 'websocket server error'));
     this.wss.on('connection', (ws, req: IncomingMessage) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
@@ -224,7 +226,16 @@ export class LobbyBroker {
     const presenceId = parsePresenceTopic(topic);
     if (presenceId !== null) {
       const refusal = this.checkPresence(client, who, presenceId, packet);
-      if (refusal === 'stale') return done(new Error('stale will'));
+      if (refusal === 'stale') {
+        // A Will from a replaced connection is dropped quietly; a live device sending a wrong session is told.
+        if (packet === (client as unknown as { will?: unknown }).will) return done(new Error('stale will'));
+        const body = errorBody('schema_invalid', {
+          detail: 'offline presence must carry the current session',
+        });
+        return void this.reply(who, this.errorReply(topic, null, body)).then(() =>
+          done(new Error('stale presence')),
+        );
+      }
       if (refusal) {
         this.log.warn({ client: who.id, topic, reason: refusal.detail }, 'presence refused');
         return void this.reply(who, this.errorReply(topic, null, refusal)).then(() =>
@@ -238,7 +249,11 @@ export class LobbyBroker {
     this.log.warn({ client: who.id, topic }, 'publish denied; disconnecting');
     void this.reply(
       who,
-      this.errorReply(topic, null, errorBody('forbidden', {}, `only the box publishes on ${topic}`)),
+      this.errorReply(
+        topic,
+        peekId(packet.payload),
+        errorBody('forbidden', {}, `only the box publishes on ${topic}`),
+      ),
     ).then(() => done(new Error(`publish to ${topic} denied`)));
   }
 

@@ -77,7 +77,14 @@ export class OfficePublisher {
     for (const board of this.byRole('ledboard')) {
       const view = ledView(this.cfg, state, board);
       const blink = board.counter !== undefined ? blinkCounters.has(board.counter) : blinkCounters.size > 0;
-      sends.push(this.retain(topics.led(board.id), { ...view, blink }, null, force || blink));
+      // The retained text never blinks (a board reconnecting later must not blink for an old call); a new
+      // call sends the same text once more, not retained, with blink set.
+      const led = topics.led(board.id);
+      sends.push(
+        this.retain(led, { ...view, blink: false }, null, force).then(() =>
+          blink ? this.out.publish(led, { ...view, blink: true }, { qos: 1 }) : undefined,
+        ),
+      );
     }
     for (const tablet of this.byRole('rating')) {
       if (tablet.counter !== undefined)

@@ -12,6 +12,7 @@ import type { BoxConfig, CounterConfig, PeripheralConfig, ServiceConfig } from '
 import {
   aheadOf,
   estimateWaitMin,
+  formatNumber,
   openCountersFor,
   ratingTarget,
   serviceRefusal,
@@ -71,12 +72,9 @@ export function serviceView(
   s: ServiceConfig,
   now: number,
 ): Omit<ServiceStateMsg, 'updatedAt'> {
-  const tickets = Object.values(state.tickets).filter((t) => t.service === s.id);
-  const lastCalled = tickets
-    .filter((t) => t.calledAt !== null)
-    .reduce<Ticket | undefined>((m, t) => (!m || (t.calledAt ?? 0) > (m.calledAt ?? 0) ? t : m), undefined);
+  // From the numbering and the calls themselves: a transfer moves a ticket, not the service's history.
   const lastSeq = state.lastSeq[s.id];
-  const lastIssued = lastSeq ? (tickets.find((t) => t.seq === lastSeq && t.number)?.number ?? null) : null;
+  const lastIssued = lastSeq ? formatNumber(s, lastSeq) : null;
   const waiting = aheadOf(state, s.id, false);
   const refusal = serviceRefusal(cfg, state, s, now);
   return {
@@ -86,7 +84,7 @@ export function serviceView(
     issuedToday: lastSeq ?? 0,
     quota: s.dailyQuota ?? null,
     lastIssued,
-    lastCalled: lastCalled?.number ?? null,
+    lastCalled: state.lastCalled[s.id] ?? null,
     openCounters: openCountersFor(cfg, state, s.id),
     estimatedWaitMin: estimateWaitMin(cfg, state, s.id, waiting),
     accepting: refusal === null,

@@ -251,7 +251,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     case 'pause': {
       counterConfig(cfg, cmd.counter);
       const c = runtime(d.state, cmd.counter);
-      if (c.status === 'paused') refuse('counter_paused', { counter: cmd.counter });
+      if (c.status === 'paused') refuse('already_paused', { counter: cmd.counter });
       if (c.status === 'closed') refuse('counter_closed', { counter: cmd.counter });
       d.emit('counter.paused', { counter: cmd.counter, reason: cmd.reason });
       return;

@@ -9,6 +9,7 @@ export function emptyState(): QueueState {
   return {
     day: null,
     lastSeq: {},
+    lastCalled: {},
     issuedToday: 0,
     tickets: {},
     byNumber: {},
@@ -61,7 +62,16 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
         lastFinished: null,
         lastCallWasPriority: false,
       };
-    return { ...s, day: d.day, lastSeq: {}, issuedToday: 0, tickets: {}, byNumber: {}, counters };
+    return {
+      ...s,
+      day: d.day,
+      lastSeq: {},
+      lastCalled: {},
+      issuedToday: 0,
+      tickets: {},
+      byNumber: {},
+      counters,
+    };
   },
   'ticket.issued': (s, d, at) => {
     const place = s.issuedToday + 1;
@@ -102,7 +112,11 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       recalls: 0,
       clerk: d.clerk,
     });
-    return withCounter(next, d.counter, { current: d.ticketId, lastCallWasPriority: prev?.priority != null });
+    const called = { ...next, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
+    return withCounter(called, d.counter, {
+      current: d.ticketId,
+      lastCallWasPriority: prev?.priority != null,
+    });
   },
   'ticket.recalled': (s, d) => withTicket(s, d.ticketId, { recalls: d.recalls }),
   'ticket.serving': (s, d) => withTicket(s, d.ticketId, { status: 'serving', servingSince: d.since }),

@@ -46,6 +46,8 @@ export interface QueueState {
   day: string | null;
   /** Last numeric part issued, per service, today. */
   lastSeq: Record<string, number>;
+  /** Last number called, per service (the service it was called for), today. */
+  lastCalled: Record<string, string>;
   issuedToday: number;
   tickets: Record<string, Ticket>;
   byNumber: Record<string, string>;

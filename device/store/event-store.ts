@@ -20,8 +20,8 @@ export interface Commit {
   at: number;
   day: string;
   source: string | null;
-  /** The request behind these events, remembered with its reply. */
-  request?: { device: string; id: string; reply: unknown };
+  /** The request behind these events, remembered with its reply (and what it asked, to spot a reused id). */
+  request?: { device: string; id: string; fingerprint: string; reply: unknown };
 }
 
 const MIGRATIONS: string[] = [
@@ -43,6 +43,7 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;
    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state TEXT NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  `ALTER TABLE requests ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';`,
 ];
 
 export function envelopeOf(e: StoredEvent): EventEnvelope {
@@ -71,9 +72,11 @@ export class EventStore {
     );
     this.insertOutbox = this.db.prepare('INSERT INTO outbox (seq, envelope) VALUES (?, ?)');
     this.insertRequest = this.db.prepare(
-      'INSERT INTO requests (device, request_id, reply, at) VALUES (?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO requests (device, request_id, fingerprint, reply, at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.selectRequest = this.db.prepare('SELECT reply FROM requests WHERE device = ? AND request_id = ?');
+    this.selectRequest = this.db.prepare(
+      'SELECT fingerprint, reply FROM requests WHERE device = ? AND request_id = ?',
+    );
     this.insertSnapshot = this.db.prepare('INSERT OR REPLACE INTO snapshots (seq, state) VALUES (?, ?)');
     this.lastSeq = (
       this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }
@@ -113,7 +116,13 @@ export class EventStore {
             stored.push(s);
           }
           if (c.request)
-            this.insertRequest.run(c.request.device, c.request.id, JSON.stringify(c.request.reply), c.at);
+            this.insertRequest.run(
+              c.request.device,
+              c.request.id,
+              c.request.fingerprint,
+              JSON.stringify(c.request.reply),
+              c.at,
+            );
         }
         if (snapshot && seq > start) this.insertSnapshot.run(seq, JSON.stringify(snapshot));
       })();
@@ -125,10 +134,11 @@ export class EventStore {
     return stored;
   }
 
-  /** The reply already given to this request, if it was committed. */
-  findReply(device: string, requestId: string): unknown {
-    const row = this.selectRequest.get(device, requestId) as { reply: string } | undefined;
-    return row ? JSON.parse(row.reply) : undefined;
+  /** The reply already given to a request with this id, and what that request asked. */
+  findReply(device: string, requestId: string): { fingerprint: string; reply: unknown } | undefined {
+    const row = this.selectRequest.get(device, requestId) as
+      { fingerprint: string; reply: string } | undefined;
+    return row ? { fingerprint: row.fingerprint, reply: JSON.parse(row.reply) } : undefined;
   }
 
   /** Forget request ids older than `before` (they only guard retries, which come within seconds). */

@@ -176,6 +176,19 @@ describe('ACL', () => {
     expect(state.body).not.toHaveProperty('spoofed');
   });
 
+  it('a refused publish on a box-only topic is answered with its request id before the disconnect', async () => {
+    const monitor = await office.connect('keypad-2.monitor');
+    const reply = nextMessage(
+      monitor,
+      'lobby/v1/devices/keypad-2/reply',
+      (_t, b) => (b as { id: string }).id === 'spoof-1',
+    );
+    const spoofer = await connectDevice(office.mqttUrl, 'keypad-2', secretOf('keypad-2'));
+    spoofer.publish('lobby/v1/state/office', JSON.stringify({ id: 'spoof-1' }), { qos: 1 });
+    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'forbidden' } });
+    spoofer.end(true);
+  });
+
   it('refuses subscriptions outside the role (SUBACK 128) and $SYS', async () => {
     const keypad = await office.connect('keypad-1');
     expect(
@@ -314,6 +327,24 @@ describe('presence', () => {
     expect(office.box.broker.presenceOf('led-1')).toEqual({ online: true, session: 21 });
     fresh.end(true);
     old.end(true);
+  });
+
+  it('an offline presence with the wrong session from a live device is refused with a reason', async () => {
+    const monitor = await office.connect('led-entrance.monitor');
+    const board = await connectDevice(office.mqttUrl, 'led-entrance', secretOf('led-entrance'));
+    await board.publishAsync('lobby/v1/presence/led-entrance', JSON.stringify({ online: true, session: 7 }), {
+      qos: 1,
+      retain: true,
+    });
+    const reply = nextMessage(monitor, 'lobby/v1/devices/led-entrance/reply');
+    board.publish('lobby/v1/presence/led-entrance', JSON.stringify({ online: false, session: 6 }), {
+      qos: 1,
+      retain: true,
+    });
+    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'schema_invalid' } });
+    // The refused publish ends the connection, so the device is offline — but in session 7, never 6.
+    expect(office.box.broker.presenceOf('led-entrance')?.session).toBe(7);
+    board.end(true);
   });
 
   it('a device without a Will is still marked offline by the box', async () => {

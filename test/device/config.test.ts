@@ -133,6 +133,26 @@ describe('lobby CLI', () => {
     expect(badRole.stderr).toContain('Allowed choices are kiosk, keypad');
   });
 
+  it('a busy port ends with a message naming it, not a stack trace (exit 2)', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-cli-'));
+    const file = join(dir, 'office.json');
+    const raw = example();
+    raw.http = { host: '127.0.0.1', port: 0 };
+    raw.broker = { host: '127.0.0.1', port: 0 };
+    writeFileSync(file, JSON.stringify(raw));
+    for (const flag of ['--http-port', '--mqtt-port']) {
+      const out = await lobby('device', '--config', file, '--data-dir', join(dir, flag), flag, String(port));
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain('already in use');
+      expect(out.stderr).not.toMatch(/at .*\.js:\d+/);
+    }
+    busy.close();
+  });
+
   it('check-config says ok for a good file and names the field for a bad one (exit 2)', async () => {
     expect((await lobby('device', 'check-config', '--config', EXAMPLE)).stdout).toMatch(/ok — .*4 counters/);
     const dir = mkdtempSync(join(tmpdir(), 'lobby-cli-'));

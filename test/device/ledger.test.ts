@@ -59,6 +59,24 @@ describe('ledger', () => {
     store.close();
   });
 
+  it('the same id with a different request (a device whose counter restarted) is a new request', async () => {
+    const store = newStore();
+    const ledger = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 0));
+    const meta = (fingerprint: string) => ({ source: 'kiosk-1', requestId: '1', fingerprint });
+    const first = await ledger.submit(issue(), meta('press A'), () => ({ n: 'A001' }));
+    expect(first).toMatchObject({ ok: true, duplicate: false });
+    expect(await ledger.submit(issue(), meta('press A'))).toEqual({
+      ok: true,
+      duplicate: true,
+      reply: { n: 'A001' },
+    });
+    const other = await ledger.submit(issue(), meta('press B'));
+    expect(other.ok && !other.duplicate && (other.events[0]?.event.data as { number: string }).number).toBe(
+      'A002',
+    );
+    store.close();
+  });
+
   it('a failed commit rejects the whole batch and leaves state and log as they were', async () => {
     const store = newStore();
     const ledger = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 0));

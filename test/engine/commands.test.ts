@@ -716,12 +716,12 @@ describe('pause and resume', () => {
     expect(ofType(l.do(cmd.finish(2)), 'ticket.finished')).toHaveLength(1);
   });
 
-  it('refuses to pause a counter that is not open: counter_closed; or already paused: counter_paused', () => {
+  it('refuses to pause a counter that is not open: counter_closed; or already paused: already_paused', () => {
     const l = new Lobby();
     expect(l.refuse(cmd.pause(4))).toEqual({ code: 'counter_closed', params: { counter: 4 } });
     l.do(cmd.signIn(4, LAN.id));
     l.do(cmd.pause(4));
-    expect(l.refuse(cmd.pause(4))).toEqual({ code: 'counter_paused', params: { counter: 4 } });
+    expect(l.refuse(cmd.pause(4))).toEqual({ code: 'already_paused', params: { counter: 4 } });
     expect(l.refuse(cmd.pause(13)).code).toBe('unknown_counter');
   });
 
@@ -1169,6 +1169,7 @@ const ENGINE_REFUSALS: ErrorCode[] = [
   'unknown_counter',
   'queue_empty',
   'counter_paused',
+  'already_paused',
   'counter_not_paused',
   'counter_closed',
   'no_current_ticket',
