@@ -17,7 +17,6 @@ import {
   ratingTarget,
   serviceRefusal,
   type QueueState,
-  type Ticket,
 } from '../engine/index.js';
 import type { EventDataOf } from '../../protocol/index.js';
 
