@@ -154,6 +154,13 @@ export function peripheralIssues(p: PeripheralConfig, path: string, counters: Se
   return issues;
 }
 
+/** Write-then-rename: a crash leaves the old config or the new one, never half of one. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
 function parseText(text: string, file: string): { doc: Document; data: unknown } {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -201,9 +208,7 @@ export function addPeripheralToFile(file: string, peripheral: PeripheralConfig):
     out = doc.toString();
   }
   validateConfig(parseText(out, file).data, file);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, out, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeAtomically(file, out);
 }
 
 /** Removes a peripheral (revokes it): the running box drops its connection when it reloads. */
@@ -222,8 +227,6 @@ export function removePeripheralFromFile(file: string, id: string): boolean {
     doc.deleteIn(['peripherals', index]);
     out = doc.toString();
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, out, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeAtomically(file, out);
   return true;
 }
