@@ -114,7 +114,7 @@ export class Ledger {
         outcomes.push({ ok: false, rejection: d.rejection });
         continue;
       }
-      for (const e of d.events) state = evolve(state, e, now);
+      state = d.state;
       const commit: Commit = {
         events: d.events,
         at: now,

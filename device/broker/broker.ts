@@ -100,7 +100,8 @@ export class LobbyBroker {
 
   listenTcp(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.aedes.handle(socket));
+      // noDelay: a reply and its PUBACK are two small writes; Nagle would hold the second for ~40 ms.
+      const server = createServer({ noDelay: true }, (socket) => this.aedes.handle(socket));
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
@@ -316,8 +317,9 @@ export class LobbyBroker {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    // ws calls back from close() only once every client is gone: end the browser connections first.
     for (const c of this.wss?.clients ?? []) c.terminate();
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
   }

@@ -356,5 +356,5 @@ export function decide(cfg: BoxConfig, state: QueueState, cmd: Command, now: num
     if (e instanceof Refusal) return { ok: false, rejection: e.rejection };
     throw e;
   }
-  return { ok: true, events: d.events };
+  return { ok: true, events: d.events, state: d.state };
 }

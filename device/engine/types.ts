@@ -81,4 +81,5 @@ export interface Rejection {
   params: Record<string, string | number>;
 }
 
-export type Decision = { ok: true; events: DomainEvent[] } | { ok: false; rejection: Rejection };
+/** On acceptance, the events and the state they lead to (the caller need not evolve them again). */
+export type Decision = { ok: true; events: DomainEvent[]; state: QueueState } | { ok: false; rejection: Rejection };

@@ -19,7 +19,10 @@ afterAll(() => {
 });
 
 /** Starts `lobby device` and resolves with its MQTT port once it logs that it started. */
-function startDevice(configFile: string, dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+function startDevice(
+  configFile: string,
+  dataDir: string,
+): Promise<{ child: ChildProcess; port: number; httpPort: number }> {
   const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info' },
@@ -31,10 +34,10 @@ function startDevice(configFile: string, dataDir: string): Promise<{ child: Chil
     const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const log = JSON.parse(line) as { msg?: string; mqttPort?: number };
+        const log = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
         if (log.msg === 'box started' && log.mqttPort) {
           clearTimeout(timer);
-          resolve({ child, port: log.mqttPort });
+          resolve({ child, port: log.mqttPort, httpPort: log.httpPort ?? 0 });
         }
       } catch {
         // not a log line
@@ -94,7 +97,10 @@ describe('durability', () => {
           acked.set(id, ticketOf(reply));
           inFlight.delete(id);
         }
-        if (acked.size >= 60) stop = true;
+        if (acked.size >= 60 && !stop) {
+          stop = true;
+          first.child.kill('SIGKILL'); // now, while the other streams' requests are in flight
+        }
       }
     };
     const caller = async () => {
@@ -106,7 +112,7 @@ describe('durability', () => {
     };
     const streams = [pump(kiosk), pump(kiosk), pump(kiosk), pump(kiosk), caller()];
     while (!stop) await new Promise((r) => setTimeout(r, 2));
-    await killed(first.child); // mid-stream: requests are still in flight
+    await killed(first.child);
     await Promise.all(streams);
     kiosk.end(true);
     keypad.end(true);
@@ -151,15 +157,19 @@ describe('durability', () => {
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gap-free log
   }, 90_000);
 
-  it('SIGTERM stops the box cleanly: it says it is offline and exits 0', async () => {
+  it('SIGTERM stops the box cleanly, browser screens connected: it says it is offline and exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lobby-term-'));
     const configFile = join(dir, 'office.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify(officeConfig(await peripheralsFor([{ id: 'display-tv', role: 'display' }])), null, 2),
-    );
-    const { child, port } = await startDevice(configFile, join(dir, 'data'));
+    const cfg = officeConfig(await peripheralsFor([{ id: 'display-tv', role: 'display' }]));
+    writeFileSync(configFile, JSON.stringify(cfg, null, 2));
+    const { child, port, httpPort } = await startDevice(configFile, join(dir, 'data'));
     const tv = await connectDevice(`mqtt://127.0.0.1:${port}`, 'display-tv', secretOf('display-tv'));
+    // A lobby TV over WebSocket must not hold the shutdown up.
+    const browser = await connectDevice(
+      `ws://127.0.0.1:${httpPort}/mqtt`,
+      'display-tv.browser',
+      secretOf('display-tv'),
+    );
     const offline = new Promise<unknown>((resolve) =>
       tv.on('message', (_t, p) => {
         const body = JSON.parse(p.toString()) as { online: boolean };
@@ -172,5 +182,6 @@ describe('durability', () => {
     expect(await offline).toMatchObject({ online: false });
     expect(await exited).toBe(0);
     tv.end(true);
+    browser.end(true);
   }, 30_000);
 });
