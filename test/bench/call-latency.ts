@@ -1,0 +1,233 @@
+// Benchmark 1: a keypad presses "next"; a lobby display must see both the `ticket.called` event and the
+// counter's retained state for that call. Measured one call at a time, interleaved sample by sample with
+// the raw floors (plain aedes round trip, one raw FULL commit) so machine noise hits all three alike.
+import { rmSync } from 'node:fs';
+import type { MqttClient } from 'mqtt';
+import { DEVICES, startTestBox, type DeviceSpec } from '../support/office.js';
+import { openRawSqlite, startRawBroker } from './baselines.js';
+import { issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
+import { now, summarize, type Summary } from './stats.js';
+
+export interface CallResult {
+  calls: number;
+  ticketsIssued: number;
+  ours: Summary;
+  rawRoundTrip: Summary;
+  rawCommit: Summary;
+  /** ours / raw round trip, ours / (raw round trip + raw commit), at p50 and p99. */
+  ratios: { p50VsRt: number; p99VsRt: number; p50VsRtPlusCommit: number; p99VsRtPlusCommit: number };
+  /**
+   * Inside the box, per call (ms): the ledger's whole flush; the durable append (fsync) in it; the commit
+   * listeners (the effects: views computed, publishes handed to aedes); the rest is the engine (decide and
+   * evolve).
+   */
+  inside: { flush: Summary; append: Summary; effects: Summary; engine: Summary };
+  /** p50 of the first and last third of the calls (state holds every ticket of the day throughout). */
+  thirds: { firstP50: number; lastP50: number };
+  keypadErrors: Record<string, number>;
+  mismatches: number;
+}
+
+const COUNTERS = [1, 3, 4] as const; // van-thu, ho-tich, dat-dai: one counter per pre-issued service
+
+interface Waiter {
+  counter: number;
+  previous: string | undefined;
+  event?: string;
+  state?: string;
+  done: () => void;
+}
+
+/**
+ * Pre-issues `tickets` (by default enough for every call, spread over three services and counters), then
+ * measures `calls` calls after `warmup` unmeasured ones.
+ */
+export async function benchCallLatency(opts: {
+  calls: number;
+  warmup: number;
+  tickets?: number;
+}): Promise<CallResult> {
+  const devices: DeviceSpec[] = [
+    ...DEVICES,
+    { id: 'keypad-3', role: 'keypad', counter: 3 },
+    { id: 'keypad-4', role: 'keypad', counter: 4 },
+  ];
+  const tb = await startTestBox({ devices, clock: noonClock(), dataDir: tempDir('lobby-bench-box-') });
+  const raw = openRawSqlite();
+  const rawBroker = await startRawBroker();
+  try {
+    // Instrument the box from outside (bench only): time the durable append and the ledger's flush.
+    const appendMs: number[] = [];
+    const flushMs: number[] = [];
+    const effectsMs: number[] = [];
+    const store = tb.box.store;
+    const append = store.append.bind(store);
+    store.append = (...args) => {
+      const t0 = now();
+      const r = append(...args);
+      appendMs.push(now() - t0);
+      return r;
+    };
+    const ledger = tb.box.ledger as unknown as {
+      flush: () => void;
+      listeners: ((...a: unknown[]) => void)[];
+    };
+    const flush = ledger.flush.bind(ledger);
+    ledger.flush = () => {
+      const t0 = now();
+      flush();
+      flushMs.push(now() - t0);
+    };
+    const listeners = ledger.listeners;
+    const effects = listeners.slice();
+    listeners.length = 0;
+    listeners.push((...args) => {
+      const t0 = now();
+      for (const l of effects) l(...args);
+      effectsMs.push(now() - t0);
+    });
+
+    const total = opts.calls + opts.warmup;
+    const perCounter = Math.ceil(total / COUNTERS.length);
+    const issue = spreadServices(opts.tickets ?? (perCounter + 34) * COUNTERS.length); // spares in each queue
+    if (issue.length < total + COUNTERS.length) throw new Error(`${issue.length} tickets for ${total} calls`);
+    const kiosk = await tb.connect('kiosk-1');
+    const issued = await issueThroughKiosk(kiosk, issue, 8, 'pre');
+    if (issued.ok !== issue.length)
+      throw new Error(`pre-issue: ${issued.ok}/${issue.length} ok, errors ${JSON.stringify(issued.errors)}`);
+
+    const keypads = new Map<number, MqttClient>();
+    const keypadErrors: Record<string, number> = {};
+    for (const c of COUNTERS) {
+      const k = await tb.connect(`keypad-${c}`);
+      await k.subscribeAsync(`lobby/v1/devices/keypad-${c}/reply`, { qos: 1 });
+      k.on('message', (_t, payload: Buffer) => {
+        const r = JSON.parse(payload.toString()) as { status: string; error?: { code: string } };
+        if (r.status !== 'ok')
+          keypadErrors[r.error?.code ?? '?'] = (keypadErrors[r.error?.code ?? '?'] ?? 0) + 1;
+      });
+      keypads.set(c, k);
+    }
+
+    const display = await tb.connect('display-tv');
+    const calledTopic = 'lobby/v1/events/ticket/called';
+    const lastCalled = new Map<number, string>();
+    let waiter: Waiter | null = null;
+    let mismatches = 0;
+    display.on('message', (topic, payload: Buffer) => {
+      const w = waiter;
+      if (!w) return;
+      const body = JSON.parse(payload.toString()) as {
+        data?: { counter?: number; ticketId?: string };
+        counter?: number;
+        current?: { ticketId: string; state: string } | null;
+      };
+      if (topic === calledTopic && body.data?.counter === w.counter) w.event = body.data.ticketId;
+      else if (
+        topic === `lobby/v1/state/counters/${w.counter}` &&
+        body.current?.state === 'called' &&
+        body.current.ticketId !== w.previous
+      )
+        w.state = body.current.ticketId;
+      if (w.event !== undefined && w.state !== undefined) {
+        if (w.event !== w.state) mismatches += 1;
+        lastCalled.set(w.counter, w.state);
+        waiter = null;
+        w.done();
+      }
+    });
+    await display.subscribeAsync([calledTopic, ...COUNTERS.map((c) => `lobby/v1/state/counters/${c}`)], {
+      qos: 1,
+    });
+    await new Promise((r) => setTimeout(r, 200)); // let the retained states arrive before the first call
+
+    const oneCall = (i: number): Promise<number> => {
+      const counter = COUNTERS[i % COUNTERS.length] as number;
+      const keypad = keypads.get(counter) as MqttClient;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiter = null;
+          reject(new Error(`call ${i} at counter ${counter}: display did not see both messages in 5 s`));
+        }, 5000);
+        const t0 = now();
+        waiter = {
+          counter,
+          previous: lastCalled.get(counter),
+          done: () => {
+            const elapsed = now() - t0;
+            clearTimeout(timer);
+            resolve(elapsed);
+          },
+        };
+        keypad.publish(`lobby/v1/counters/${counter}/cmd/next`, JSON.stringify({ id: `n${i}` }), { qos: 1 });
+      });
+    };
+
+    const inside = {
+      flush: [] as number[],
+      append: [] as number[],
+      effects: [] as number[],
+      engine: [] as number[],
+    };
+    const ours: number[] = [];
+    const rt: number[] = [];
+    const commit: number[] = [];
+    for (let i = 0; i < total; i++) {
+      const measured = i >= opts.warmup;
+      appendMs.length = 0;
+      flushMs.length = 0;
+      effectsMs.length = 0;
+      const call = await oneCall(i);
+      const [append1, flush1, effects1] = [appendMs.slice(), flushMs.slice(), effectsMs.slice()];
+      const roundTrip = await rawBroker.roundTrip();
+      const c = raw.commitOnce();
+      if (!measured) continue;
+      ours.push(call);
+      rt.push(roundTrip);
+      commit.push(c);
+      // A call is one flush, one append, one listener run; skip the rare window a tick also landed in.
+      if (append1.length === 1 && flush1.length === 1 && effects1.length === 1) {
+        const [a, f, e] = [append1[0], flush1[0], effects1[0]] as [number, number, number];
+        inside.flush.push(f);
+        inside.append.push(a);
+        inside.effects.push(e);
+        inside.engine.push(f - a - e);
+      }
+    }
+
+    const s = summarize(ours);
+    const r = summarize(rt);
+    const k = summarize(commit);
+    const third = Math.floor(ours.length / 3);
+    return {
+      calls: ours.length,
+      ticketsIssued: issued.ok,
+      ours: s,
+      rawRoundTrip: r,
+      rawCommit: k,
+      ratios: {
+        p50VsRt: s.p50 / r.p50,
+        p99VsRt: s.p99 / r.p99,
+        p50VsRtPlusCommit: s.p50 / (r.p50 + k.p50),
+        p99VsRtPlusCommit: s.p99 / (r.p99 + k.p99),
+      },
+      inside: {
+        flush: summarize(inside.flush),
+        append: summarize(inside.append),
+        effects: summarize(inside.effects),
+        engine: summarize(inside.engine),
+      },
+      thirds: {
+        firstP50: summarize(ours.slice(0, third)).p50,
+        lastP50: summarize(ours.slice(ours.length - third)).p50,
+      },
+      keypadErrors,
+      mismatches,
+    };
+  } finally {
+    await rawBroker.close();
+    raw.close();
+    await tb.close();
+    rmSync(tb.dataDir, { recursive: true, force: true });
+  }
+}

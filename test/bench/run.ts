@@ -1,0 +1,167 @@
+// `npm run bench`: the box's benchmarks. Each figure is printed beside a raw floor measured in the same run
+// (a ratio holds on a noisy machine where absolute numbers do not). Nothing here fails on a number: the
+// targets are printed for a human to judge. Results also go to ./bench-results.json.
+// Rows marked "what-if" patch the box from the bench (a setting it does not ship with) to show a fix's worth.
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { benchCallLatency, type CallResult } from './call-latency.js';
+import { benchIssueRate, type RateResult } from './issue-rate.js';
+import { benchMemory, type MemoryResult } from './memory.js';
+import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 2100);
+const WARMUP = 60;
+/** Smaller days: how a call's latency grows with the tickets the day already holds. */
+const DAY_SIZES = [
+  { tickets: 150, calls: 120 },
+  { tickets: 500, calls: 300 },
+  { tickets: 1000, calls: 300 },
+];
+const RATE_BLOCKS = 12;
+const RATE_BLOCK_SIZE = 160;
+const IDLE_MS = 5000;
+/** Makes glibc return scrypt's 16 MiB work buffers to the system (see README.md). */
+const MALLOC_FIX = { MALLOC_MMAP_THRESHOLD_: '4194304' };
+
+const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+const elapsed = (t0: number) => `${((now() - t0) / 1000).toFixed(1)} s`;
+
+function callRows(c: CallResult, label: string): string[][] {
+  return [
+    [
+      `call p50, ${label}`,
+      ms(c.ours.p50),
+      `raw RT ${ms(c.rawRoundTrip.p50)}; RT+commit ${ms(c.rawRoundTrip.p50 + c.rawCommit.p50)}`,
+      `${ratio(c.ratios.p50VsRt)} RT; ${ratio(c.ratios.p50VsRtPlusCommit)} RT+commit`,
+      '<= 2x raw RT',
+      yes(c.ratios.p50VsRt <= 2),
+    ],
+    [
+      `call p99, ${label}`,
+      ms(c.ours.p99),
+      `raw RT ${ms(c.rawRoundTrip.p99)}; RT+commit ${ms(c.rawRoundTrip.p99 + c.rawCommit.p99)}`,
+      `${ratio(c.ratios.p99VsRt)} RT; ${ratio(c.ratios.p99VsRtPlusCommit)} RT+commit`,
+      '< 20 ms',
+      yes(c.ours.p99 < 20),
+    ],
+  ];
+}
+
+function rateRow(r: RateResult): string[] {
+  return [
+    `issues: ${r.name}`,
+    perSec(r.oursPerSec),
+    `raw FULL commits ${perSec(r.rawPerSec)}`,
+    pct(r.ratio),
+    '>= 50% of raw',
+    yes(r.ratio >= 0.5),
+  ];
+}
+
+function memoryRow(m: MemoryResult): string[] {
+  const env = Object.entries(m.env).map(([k, v]) => `${k}=${v}`);
+  return [
+    `box RSS, ${m.peripherals} peripherals, ${m.idleSeconds} s idle${env.length ? ` [what-if: ${env.join(' ')}]` : ''}`,
+    mb(m.boxRssKb),
+    `bare node ${mb(m.bareNodeRssKb)}`,
+    ratio(m.ratio),
+    '< 100 MB',
+    yes(m.boxRssKb < 100 * 1024),
+  ];
+}
+
+function callDetail(c: CallResult, label: string): string[] {
+  return [
+    `  call, ${label}: ours p50/p90/p99/max ${ms(c.ours.p50)} / ${ms(c.ours.p90)} / ${ms(c.ours.p99)} / ${ms(c.ours.max)}; ` +
+      `raw RT p50/p99 ${ms(c.rawRoundTrip.p50)} / ${ms(c.rawRoundTrip.p99)}; raw FULL commit p50/p99 ${ms(c.rawCommit.p50)} / ${ms(c.rawCommit.p99)}`,
+    `        inside the box, p50 (p99): ledger flush ${ms(c.inside.flush.p50)} (${ms(c.inside.flush.p99)}) = ` +
+      `engine ${ms(c.inside.engine.p50)} (${ms(c.inside.engine.p99)}) + append/fsync ${ms(c.inside.append.p50)} (${ms(c.inside.append.p99)}) + ` +
+      `effects ${ms(c.inside.effects.p50)} (${ms(c.inside.effects.p99)})`,
+    `        p50 first third ${ms(c.thirds.firstP50)}, last third ${ms(c.thirds.lastP50)}; ` +
+      `keypad error replies ${JSON.stringify(c.keypadErrors)}; event/state mismatches ${c.mismatches}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = now();
+  const machine = { node: process.version, cpus: cpus().length, loadavgBefore: loadavg() };
+  console.log(
+    `motcua-lobby benchmarks (node ${machine.node}, ${machine.cpus} cores, load ${loadavg()[0]?.toFixed(2)})`,
+  );
+
+  console.log(`\n[1/3] call latency: ${CALLS} calls (+${WARMUP} warm-up), interleaved with raw floors…`);
+  const calls = await benchCallLatency({ calls: CALLS, warmup: WARMUP });
+  const label = (c: CallResult) => `${c.calls} calls, day of ${c.ticketsIssued} tickets`;
+  const byDaySize: CallResult[] = [];
+  for (const d of DAY_SIZES)
+    byDaySize.push(await benchCallLatency({ calls: d.calls, warmup: 15, tickets: d.tickets }));
+  console.log(`      done at ${elapsed(started)}`);
+
+  console.log(`\n[2/3] issue rate: blocks of ${RATE_BLOCK_SIZE}, alternating with raw commits…`);
+  const rates = await benchIssueRate({ blocks: RATE_BLOCKS, blockSize: RATE_BLOCK_SIZE });
+  console.log(`      done at ${elapsed(started)}`);
+
+  console.log(`\n[3/3] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
+  const memory = await benchMemory({ idleMs: IDLE_MS });
+  const memoryMallocFix = await benchMemory({ idleMs: IDLE_MS, env: MALLOC_FIX });
+  const seconds = (now() - started) / 1000;
+
+  console.log(`\nResults (${seconds.toFixed(0)} s, load average now ${loadavg()[0]?.toFixed(2)})\n`);
+  console.log(
+    table(
+      ['benchmark', 'ours', 'baseline (same run)', 'ratio', 'target', 'meets'],
+      [
+        ...callRows(calls, label(calls)),
+        ...byDaySize.flatMap((c) => callRows(c, label(c))),
+        ...rates.map(rateRow),
+        memoryRow(memory),
+        memoryRow(memoryMallocFix),
+      ],
+    ),
+  );
+
+  const lines = ['', 'Details'];
+  for (const c of [calls, ...byDaySize]) lines.push(...callDetail(c, label(c)));
+  for (const r of rates) {
+    const lat = r.latency ? `; per-issue latency p50/p99 ${ms(r.latency.p50)} / ${ms(r.latency.p99)}` : '';
+    lines.push(
+      `  issues, ${r.name}: ${r.issues} issues, ${perSec(r.oursPerSec)} ` +
+        `(first block ${perSec(r.firstBlockPerSec)} vs raw ${perSec(r.firstBlockRawPerSec)}, last block ${perSec(r.lastBlockPerSec)} vs raw ${perSec(r.lastBlockRawPerSec)})${lat}; errors ${JSON.stringify(r.errors)}`,
+    );
+  }
+  for (const m of [memory, memoryMallocFix])
+    lines.push(
+      `  memory${Object.keys(m.env).length ? ` ${JSON.stringify(m.env)}` : ''}: ${m.overTcp} over TCP, ${m.overWebSocket} over WebSocket; ` +
+        `box VmRSS before any client ${mb(m.boxRssBeforeClientsKb)}, idle with 30 ${mb(m.boxRssKb)}, VmHWM ${mb(m.boxPeakRssKb)}; bare node ${mb(m.bareNodeRssKb)}; refused subscriptions ${m.subscriptionsRefused}`,
+    );
+  console.log(lines.join('\n'));
+
+  const file = 'bench-results.json';
+  writeFileSync(
+    file,
+    JSON.stringify(
+      rounded({
+        at: new Date().toISOString(),
+        machine: { ...machine, loadavgAfter: loadavg() },
+        seconds,
+        units: { latency: 'ms', rate: 'per second', memory: 'kB' },
+        calls,
+        callsByDaySize: byDaySize,
+        issueRates: rates,
+        memory,
+        memoryWhatIf: memoryMallocFix,
+      }),
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nwrote ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
