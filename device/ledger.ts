@@ -11,6 +11,8 @@ import {
   type Command,
   type QueueState,
   type Rejection,
+  serializeState,
+  deserializeState,
 } from './engine/index.js';
 import type { Commit, EventStore, StoredEvent } from './store/event-store.js';
 
@@ -54,7 +56,7 @@ export class Ledger {
   ) {
     // Rebuild the projection: the latest snapshot, then the events after it.
     const snap = store.latestSnapshot();
-    let s = snap?.state ?? emptyState();
+    let s = snap ? deserializeState(snap.state) : emptyState();
     for (const e of store.eventsAfter(snap?.seq ?? 0)) s = evolve(s, e.event, e.at);
     this.stateNow = s;
   }
@@ -136,7 +138,7 @@ export class Ledger {
     let stored: StoredEvent[];
     try {
       const dayStarted = commits.some((c) => c.events.some((e) => e.type === 'day.started'));
-      stored = this.store.append(commits, dayStarted ? state : undefined);
+      stored = this.store.append(commits, dayStarted ? serializeState(state) : undefined);
     } catch (e) {
       // Nothing was written: the state stays as it was and every caller in the batch learns it failed.
       this.stateNow = before;

@@ -17,6 +17,7 @@ import {
   ratingTarget,
   serviceRefusal,
   type QueueState,
+  type Ticket,
 } from '../engine/index.js';
 import type { EventDataOf } from '../../protocol/index.js';
 
@@ -44,7 +45,7 @@ export function counterView(
   c: CounterConfig,
 ): Omit<CounterStateMsg, 'updatedAt'> {
   const rt = state.counters[c.number];
-  const t = rt?.current ? state.tickets[rt.current] : undefined;
+  const t = rt?.current ? state.tickets.get(rt.current) : undefined;
   return {
     counter: c.number,
     name: counterName(c),
@@ -96,15 +97,20 @@ export function ledView(cfg: BoxConfig, state: QueueState, board: PeripheralConf
   if (board.counter !== undefined) {
     const c = cfg.counters.find((x) => x.number === board.counter);
     const rt = state.counters[board.counter];
-    const t = rt?.current ? state.tickets[rt.current] : undefined;
+    const t = rt?.current ? state.tickets.get(rt.current) : undefined;
     const label = c ? counterName(c) : `Quầy ${board.counter}`;
     if (!rt || rt.status === 'closed') return { lines: [label], blink: false, brightness: 100, blank: true };
     if (rt.status === 'paused')
       return { lines: [label, 'Tạm dừng'], blink: false, brightness: 100, blank: false };
     return { lines: [label, t ? t.number : '----'], blink: false, brightness: 100, blank: false };
   }
-  const recent = Object.values(state.tickets)
-    .filter((t) => (t.status === 'called' || t.status === 'serving') && t.counter !== null)
+  // Only counters' current tickets can be in progress: look there, not through the whole day.
+  const recent = Object.values(state.counters)
+    .map((c) => (c.current ? state.tickets.get(c.current) : undefined))
+    .filter(
+      (t): t is Ticket =>
+        t !== undefined && (t.status === 'called' || t.status === 'serving') && t.counter !== null,
+    )
     .sort((a, b) => (b.calledAt ?? 0) - (a.calledAt ?? 0))
     .slice(0, 3)
     .map((t) => `${t.number} → Quầy ${t.counter}`);

@@ -93,7 +93,7 @@ function runtime(state: QueueState, n: number): CounterRuntime {
 
 function currentTicket(d: Draft, counter: number): Ticket {
   const id = runtime(d.state, counter).current;
-  const t = id ? d.state.tickets[id] : undefined;
+  const t = id ? d.state.tickets.get(id) : undefined;
   return t ?? refuse('no_current_ticket', { counter });
 }
 
@@ -108,7 +108,7 @@ function markServing(d: Draft, t: Ticket, counter: number, implicit: boolean): v
 function finishCurrent(d: Draft, counter: number, dossiers: string[], implicit: boolean): void {
   const t = currentTicket(d, counter);
   markServing(d, t, counter, true);
-  const serving = d.state.tickets[t.id] ?? t;
+  const serving = d.state.tickets.get(t.id) ?? t;
   const newCodes = [...new Set(dossiers)].filter((c) => !serving.dossiers.includes(c));
   for (const code of newCodes) d.emit('dossier.linked', { ...ref(t), counter, code });
   d.emit('ticket.finished', {
@@ -179,8 +179,9 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'call': {
       const counter = counterConfig(cfg, cmd.counter);
-      const id = d.state.byNumber[cmd.number];
-      const t = (id ? d.state.tickets[id] : undefined) ?? refuse('unknown_ticket', { number: cmd.number });
+      const id = d.state.byNumber.get(cmd.number);
+      const t =
+        (id ? d.state.tickets.get(id) : undefined) ?? refuse('unknown_ticket', { number: cmd.number });
       if (t.status !== 'waiting' && t.status !== 'no_show')
         refuse('ticket_not_callable', { number: t.number, status: t.status });
       const targeted = t.status === 'waiting' && t.targetCounter !== null;
@@ -274,7 +275,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       const c = runtime(d.state, cmd.counter);
       if (c.clerk?.id === clerk.id) return; // already signed in here: nothing changes
       if (c.clerk) {
-        const cur = c.current ? d.state.tickets[c.current] : undefined;
+        const cur = c.current ? d.state.tickets.get(c.current) : undefined;
         if (cur) refuse('ticket_in_progress', { counter: cmd.counter, number: cur.number });
         d.emit('counter.signed_out', { counter: cmd.counter, clerk: c.clerk, handover: true });
       }
@@ -284,7 +285,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     case 'sign_out': {
       counterConfig(cfg, cmd.counter);
       const c = runtime(d.state, cmd.counter);
-      const cur = c.current ? d.state.tickets[c.current] : undefined;
+      const cur = c.current ? d.state.tickets.get(c.current) : undefined;
       if (cur) refuse('ticket_in_progress', { counter: cmd.counter, number: cur.number });
       if (!c.clerk && c.status === 'closed') refuse('not_signed_in', { counter: cmd.counter });
       d.emit('counter.signed_out', { counter: cmd.counter, clerk: c.clerk });
@@ -332,8 +333,8 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
 export function ratingTarget(state: QueueState, counter: number, ticketId?: string): Ticket | undefined {
   const c = state.counters[counter];
   if (!c) return undefined;
-  const current = c.current ? state.tickets[c.current] : undefined;
-  const last = c.lastFinished ? state.tickets[c.lastFinished] : undefined;
+  const current = c.current ? state.tickets.get(c.current) : undefined;
+  const last = c.lastFinished ? state.tickets.get(c.lastFinished) : undefined;
   if (ticketId !== undefined) return [current, last].find((t) => t?.id === ticketId);
   if (current?.status === 'serving') return current;
   return last;

@@ -11,8 +11,8 @@ export function emptyState(): QueueState {
     lastSeq: {},
     lastCalled: {},
     issuedToday: 0,
-    tickets: {},
-    byNumber: {},
+    tickets: new Map(),
+    byNumber: new Map(),
     counters: {},
     serviceTimes: {},
   };
@@ -36,9 +36,11 @@ function withCounter(state: QueueState, n: number, patch: Partial<CounterRuntime
 }
 
 function withTicket(state: QueueState, id: string, patch: Partial<Ticket>): QueueState {
-  const t = state.tickets[id];
+  const t = state.tickets.get(id);
   if (!t) return state;
-  return { ...state, tickets: { ...state.tickets, [id]: { ...t, ...patch } } };
+  const tickets = new Map(state.tickets);
+  tickets.set(id, { ...t, ...patch });
+  return { ...state, tickets };
 }
 
 function releaseCounter(state: QueueState, counter: number, ticketId: string): QueueState {
@@ -68,8 +70,8 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       lastSeq: {},
       lastCalled: {},
       issuedToday: 0,
-      tickets: {},
-      byNumber: {},
+      tickets: new Map(),
+      byNumber: new Map(),
       counters,
     };
   },
@@ -97,12 +99,12 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       ...s,
       lastSeq: { ...s.lastSeq, [d.service]: d.seq },
       issuedToday: place,
-      tickets: { ...s.tickets, [d.ticketId]: ticket },
-      byNumber: { ...s.byNumber, [d.number]: d.ticketId },
+      tickets: new Map(s.tickets).set(d.ticketId, ticket),
+      byNumber: new Map(s.byNumber).set(d.number, d.ticketId),
     };
   },
   'ticket.called': (s, d, at) => {
-    const prev = s.tickets[d.ticketId];
+    const prev = s.tickets.get(d.ticketId);
     const next = withTicket(s, d.ticketId, {
       status: 'called',
       counter: d.counter,
@@ -121,7 +123,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
   'ticket.recalled': (s, d) => withTicket(s, d.ticketId, { recalls: d.recalls }),
   'ticket.serving': (s, d) => withTicket(s, d.ticketId, { status: 'serving', servingSince: d.since }),
   'ticket.finished': (s, d) => {
-    const t = s.tickets[d.ticketId];
+    const t = s.tickets.get(d.ticketId);
     let next = withTicket(s, d.ticketId, {
       status: 'finished',
       dossiers: t ? unique([...t.dossiers, ...d.dossiers]) : d.dossiers,
@@ -164,7 +166,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
   'counter.resumed': (s, d) => withCounter(s, d.counter, { status: 'open' }),
   'rating.submitted': (s, d) => withTicket(s, d.ticketId, { rated: true }),
   'dossier.linked': (s, d) => {
-    const t = s.tickets[d.ticketId];
+    const t = s.tickets.get(d.ticketId);
     return t ? withTicket(s, d.ticketId, { dossiers: unique([...t.dossiers, d.code]) }) : s;
   },
 };
@@ -186,4 +188,25 @@ export function replay(
   let s = from;
   for (const { event, at } of events) s = evolve(s, event, at);
   return s;
+}
+
+/** A state as JSON (for day snapshots): Maps become arrays of entries. */
+export function serializeState(state: QueueState): string {
+  return JSON.stringify({ ...state, tickets: [...state.tickets], byNumber: [...state.byNumber] });
+}
+
+/** The inverse of serializeState; also reads snapshots written when tickets were plain objects. */
+export function deserializeState(json: string): QueueState {
+  const raw = JSON.parse(json) as Omit<QueueState, 'tickets' | 'byNumber'> & {
+    tickets: unknown;
+    byNumber: unknown;
+  };
+  const entries = <V>(x: unknown): [string, V][] =>
+    Array.isArray(x) ? (x as [string, V][]) : Object.entries((x ?? {}) as Record<string, V>);
+  return {
+    ...emptyState(),
+    ...raw,
+    tickets: new Map(entries<Ticket>(raw.tickets)),
+    byNumber: new Map(entries<string>(raw.byNumber)),
+  };
 }

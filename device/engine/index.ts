@@ -1,7 +1,7 @@
 // The queue engine: pure decisions and the projection they are folded into.
 export * from './types.js';
 export { decide, formatNumber, hoursText, issuingRefusal, serviceRefusal, ratingTarget } from './decide.js';
-export { emptyState, evolve, replay } from './evolve.js';
+export { deserializeState, emptyState, evolve, replay, serializeState } from './evolve.js';
 export * from './views.js';
 export { officeTime } from './clock.js';
 export { dossierCodeAccepted, isNationalDossierCode } from './dossier.js';

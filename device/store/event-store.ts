@@ -5,7 +5,6 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DomainEvent, EventEnvelope } from '../../protocol/index.js';
-import type { QueueState } from '../engine/index.js';
 
 export interface StoredEvent {
   seq: number;
@@ -101,7 +100,7 @@ export class EventStore {
    * Commits the batches in one transaction and returns the stored events. All or nothing: on error
    * nothing is written and the sequence does not advance.
    */
-  append(commits: Commit[], snapshot?: QueueState): StoredEvent[] {
+  append(commits: Commit[], snapshot?: string): StoredEvent[] {
     const stored: StoredEvent[] = [];
     const start = this.lastSeq;
     try {
@@ -124,7 +123,7 @@ export class EventStore {
               c.at,
             );
         }
-        if (snapshot && seq > start) this.insertSnapshot.run(seq, JSON.stringify(snapshot));
+        if (snapshot && seq > start) this.insertSnapshot.run(seq, snapshot);
       })();
     } catch (e) {
       this.lastSeq = start;
@@ -146,10 +145,11 @@ export class EventStore {
     return this.db.prepare('DELETE FROM requests WHERE at < ?').run(before).changes;
   }
 
-  latestSnapshot(): { seq: number; state: QueueState } | undefined {
+  /** The latest day snapshot, as the JSON the engine wrote (the store does not know the state's shape). */
+  latestSnapshot(): { seq: number; state: string } | undefined {
     const row = this.db.prepare('SELECT seq, state FROM snapshots ORDER BY seq DESC LIMIT 1').get() as
       { seq: number; state: string } | undefined;
-    return row ? { seq: row.seq, state: JSON.parse(row.state) as QueueState } : undefined;
+    return row;
   }
 
   *eventsAfter(seq: number): Generator<StoredEvent> {

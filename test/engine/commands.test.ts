@@ -829,7 +829,7 @@ describe('a new office day', () => {
     l.do({ type: 'tick' });
     expect(l.state.counters[2]).toMatchObject({ status: 'closed', clerk: null, current: null });
     l.issue('ho-tich');
-    expect(l.state.tickets[`${TUESDAY}/A001`]?.number).toBe('A001');
+    expect(l.state.tickets.get(`${TUESDAY}/A001`)?.number).toBe('A001');
   });
 });
 
@@ -1051,7 +1051,7 @@ describe('tick: time passes', () => {
     expect(l.do(cmd.tick())).toEqual([]);
     l.at(`${TUESDAY} 00:00`);
     expect(l.do(cmd.tick())).toEqual([{ type: 'day.started', data: { day: TUESDAY, previousDay: MONDAY } }]);
-    expect(l.state.tickets).toEqual({});
+    expect(l.state.tickets.size).toBe(0);
     expect(l.state.lastSeq).toEqual({});
     expect(l.state.counters[2]).toMatchObject({
       status: 'closed',

@@ -232,15 +232,15 @@ export class Lobby {
   }
 
   ticket(number: string): Ticket {
-    const id = this.state.byNumber[number];
-    const t = id === undefined ? undefined : this.state.tickets[id];
+    const id = this.state.byNumber.get(number);
+    const t = id === undefined ? undefined : this.state.tickets.get(id);
     if (!t) throw new Error(`no ticket ${number}`);
     return t;
   }
 
   current(counter: number): string | null {
     const id = this.state.counters[counter]?.current;
-    return id ? (this.state.tickets[id]?.number ?? null) : null;
+    return id ? (this.state.tickets.get(id)?.number ?? null) : null;
   }
 }
 

@@ -107,7 +107,7 @@ function materialize(cfg: BoxConfig, o: Op, state: QueueState): Command {
     case 'issue':
       return { type: 'issue', service: serviceId(o.service), priority: o.priority, source: 'kiosk-1' };
     case 'call': {
-      const numbers = Object.keys(state.byNumber);
+      const numbers = [...state.byNumber.keys()];
       return {
         type: 'call',
         counter: o.counter,
@@ -143,7 +143,7 @@ function materialize(cfg: BoxConfig, o: Op, state: QueueState): Command {
 
 /** Who `next` should call, restated from the policies' definitions (an oracle independent of views.ts). */
 function expectedNext(c: CounterConfig, state: QueueState): Ticket | undefined {
-  const eligible = Object.values(state.tickets)
+  const eligible = [...state.tickets.values()]
     .filter((t) => t.status === 'waiting')
     .filter((t) => (t.targetCounter === null ? c.services.includes(t.service) : t.targetCounter === c.number))
     .sort((a, b) => a.place - b.place);
@@ -174,12 +174,12 @@ function checkCounters(state: QueueState): void {
       false,
     );
     holders.set(c.current, c.number);
-    const t = state.tickets[c.current];
+    const t = state.tickets.get(c.current);
     expect(t, `counter ${c.number} holds a ticket that does not exist`).toBeDefined();
     expect(['called', 'serving']).toContain(t?.status);
     expect(t?.counter).toBe(c.number);
   }
-  for (const t of Object.values(state.tickets)) {
+  for (const t of [...state.tickets.values()]) {
     if (t.status === 'called' || t.status === 'serving')
       expect(holders.get(t.id), `${t.number} is at no counter`).toBe(t.counter);
     if (t.status === 'waiting') expect(t.counter).toBeNull();
@@ -234,10 +234,10 @@ function simulate(cfg: BoxConfig, start: number, steps: { op: Op; advance: numbe
         // when no priority ticket this counter could call is waiting
         const c = cfg.counters.find((x) => x.number === e.data.counter);
         if (!c) throw new Error(`next at unknown counter ${e.data.counter}`);
-        const called = s.tickets[e.data.ticketId];
+        const called = s.tickets.get(e.data.ticketId);
         expect(called?.status).toBe('waiting');
         if (c.policy === 'priority-first' && called?.priority === null) {
-          const skipped = Object.values(s.tickets).filter(
+          const skipped = [...s.tickets.values()].filter(
             (t) =>
               t.status === 'waiting' &&
               t.priority !== null &&
@@ -247,7 +247,7 @@ function simulate(cfg: BoxConfig, start: number, steps: { op: Op; advance: numbe
         }
         expect(e.data.ticketId).toBe(expectedNext(c, s)?.id);
         stats.called++;
-        const waiting = Object.values(s.tickets).filter(
+        const waiting = [...s.tickets.values()].filter(
           (t) =>
             t.status === 'waiting' &&
             (t.targetCounter === null ? c.services.includes(t.service) : t.targetCounter === c.number),
