@@ -30,4 +30,4 @@ VOLUME ["/data"]
 EXPOSE 1883 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/cli/lobby.js", "device", "--config", "/config/office.yaml", "--data-dir", "/data"]
+CMD ["node", "--max-semi-space-size=1", "--v8-pool-size=1", "dist/cli/lobby.js", "device", "--config", "/config/office.yaml", "--data-dir", "/data"]

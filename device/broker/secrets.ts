@@ -2,10 +2,11 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 // Device secrets are 192-bit random values, so guessing is hopeless whatever the cost; scrypt still keeps a
-// leaked config from revealing them. N=4096 (4 MiB per check) rather than 16 MiB: the box does one check
-// per device login, and glibc keeps freed scrypt buffers, which 30 devices at 16 MiB inflated by ~70 MB.
-// verifySecret reads the parameters from each stored hash, so older hashes keep working.
-const PARAMS = { N: 4096, r: 8, p: 1 } as const;
+// leaked config from revealing them. N=1024 (1 MiB per check) rather than the 16 MiB of password settings:
+// the box checks once per device login, and glibc keeps freed scrypt buffers, which for 30 devices at
+// 16 MiB added ~70 MB to the box. verifySecret reads the parameters from each stored hash, so hashes made
+// with other settings keep working.
+const PARAMS = { N: 1024, r: 8, p: 1 } as const;
 const KEY_LEN = 32;
 
 function derive(secret: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {

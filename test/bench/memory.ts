@@ -13,6 +13,8 @@ import { tempDir } from './office-helpers.js';
 export interface MemoryResult {
   /** Extra environment of the box process: set only for a what-if run. */
   env: Record<string, string>;
+  /** Node flags the box ran with ([] = Node's defaults). */
+  nodeFlags: string[];
   peripherals: number;
   overTcp: number;
   overWebSocket: number;
@@ -79,11 +81,12 @@ function startBoxProcess(
   configFile: string,
   dataDir: string,
   env: Record<string, string>,
+  nodeFlags: string[],
 ): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number }> {
   const cli = fileURLToPath(new URL('../../cli/lobby.js', import.meta.url));
   const child = spawn(
     process.execPath,
-    [cli, 'device', 'run', '--config', configFile, '--data-dir', dataDir],
+    [...nodeFlags, cli, 'device', 'run', '--config', configFile, '--data-dir', dataDir],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
@@ -135,16 +138,30 @@ async function bareNodeRss(settleMs: number): Promise<number> {
  * All 30 peripherals connect at once, as after a box restart, publish their presence (with a Will) and
  * subscribe to everything their role may; then they stay idle for `idleMs`.
  */
+/** The Node flags the box ships with: read from the systemd unit's ExecStart, so the bench measures what runs. */
+export function shippedNodeFlags(): string[] {
+  const unit = readFileSync(
+    fileURLToPath(new URL('../../../deploy/motcua-lobby.service', import.meta.url)),
+    'utf8',
+  );
+  const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
+  const words = exec.split(/\s+/);
+  const script = words.findIndex((w) => w.endsWith('lobby.js'));
+  return words.slice(1, script).filter((w) => w.startsWith('--'));
+}
+
 export async function benchMemory(opts: {
   idleMs: number;
   env?: Record<string, string>;
+  nodeFlags?: string[];
 }): Promise<MemoryResult> {
   const env = opts.env ?? {};
+  const nodeFlags = opts.nodeFlags ?? [];
   const specs = thirtyPeripherals();
   const dir = tempDir('lobby-bench-mem-');
   const configFile = join(dir, 'box.json');
   writeFileSync(configFile, JSON.stringify(officeConfig(await peripheralsFor(specs)), null, 2));
-  const { child, mqttPort, httpPort } = await startBoxProcess(configFile, join(dir, 'data'), env);
+  const { child, mqttPort, httpPort } = await startBoxProcess(configFile, join(dir, 'data'), env, nodeFlags);
   const clients: MqttClient[] = [];
   let refused = 0;
   let tcp = 0;
@@ -187,6 +204,7 @@ export async function benchMemory(opts: {
     const box = rssOf(child.pid as number);
     return {
       env,
+      nodeFlags,
       peripherals: specs.length,
       overTcp: tcp,
       overWebSocket: ws,

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
-import { benchMemory, type MemoryResult } from './memory.js';
+import { benchMemory, shippedNodeFlags, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 2100);
@@ -61,7 +61,13 @@ function rateRow(r: RateResult): string[] {
 function memoryRow(m: MemoryResult): string[] {
   const env = Object.entries(m.env).map(([k, v]) => `${k}=${v}`);
   return [
-    `box RSS, ${m.peripherals} peripherals, ${m.idleSeconds} s idle${env.length ? ` [what-if: ${env.join(' ')}]` : ''}`,
+    `box RSS, ${m.peripherals} peripherals, ${m.idleSeconds} s idle` +
+      (m.nodeFlags.length
+        ? ` (as shipped: node ${m.nodeFlags.join(' ')})`
+        : env.length
+          ? ''
+          : ' (Node defaults)') +
+      (env.length ? ` [what-if: ${env.join(' ')}]` : ''),
     mb(m.boxRssKb),
     `bare node ${mb(m.bareNodeRssKb)}`,
     ratio(m.ratio),
@@ -102,7 +108,9 @@ async function main(): Promise<void> {
   console.log(`      done at ${elapsed(started)}`);
 
   console.log(`\n[3/3] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
-  const memory = await benchMemory({ idleMs: IDLE_MS });
+  // As shipped (the systemd unit's Node flags), then with Node's defaults, then a glibc what-if.
+  const memory = await benchMemory({ idleMs: IDLE_MS, nodeFlags: shippedNodeFlags() });
+  const memoryNodeDefaults = await benchMemory({ idleMs: IDLE_MS });
   const memoryMallocFix = await benchMemory({ idleMs: IDLE_MS, env: MALLOC_FIX });
   const seconds = (now() - started) / 1000;
 
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
         ...byDaySize.flatMap((c) => callRows(c, label(c))),
         ...rates.map(rateRow),
         memoryRow(memory),
+        memoryRow(memoryNodeDefaults),
         memoryRow(memoryMallocFix),
       ],
     ),
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
         `(first block ${perSec(r.firstBlockPerSec)} vs raw ${perSec(r.firstBlockRawPerSec)}, last block ${perSec(r.lastBlockPerSec)} vs raw ${perSec(r.lastBlockRawPerSec)})${lat}; errors ${JSON.stringify(r.errors)}`,
     );
   }
-  for (const m of [memory, memoryMallocFix])
+  for (const m of [memory, memoryNodeDefaults, memoryMallocFix])
     lines.push(
       `  memory${Object.keys(m.env).length ? ` ${JSON.stringify(m.env)}` : ''}: ${m.overTcp} over TCP, ${m.overWebSocket} over WebSocket; ` +
         `box VmRSS before any client ${mb(m.boxRssBeforeClientsKb)}, idle with 30 ${mb(m.boxRssKb)}, VmHWM ${mb(m.boxPeakRssKb)}; bare node ${mb(m.bareNodeRssKb)}; refused subscriptions ${m.subscriptionsRefused}`,
@@ -149,6 +158,7 @@ async function main(): Promise<void> {
         callsByDaySize: byDaySize,
         issueRates: rates,
         memory,
+        memoryNodeDefaults,
         memoryWhatIf: memoryMallocFix,
       }),
       null,
