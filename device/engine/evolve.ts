@@ -13,6 +13,7 @@ export function emptyState(): QueueState {
     issuedToday: 0,
     tickets: new Map(),
     byNumber: new Map(),
+    waiting: new Set(),
     counters: {},
     serviceTimes: {},
   };
@@ -72,6 +73,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       issuedToday: 0,
       tickets: new Map(),
       byNumber: new Map(),
+      waiting: new Set(),
       counters,
     };
   },
@@ -101,6 +103,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       issuedToday: place,
       tickets: new Map(s.tickets).set(d.ticketId, ticket),
       byNumber: new Map(s.byNumber).set(d.number, d.ticketId),
+      waiting: new Set(s.waiting).add(d.ticketId),
     };
   },
   'ticket.called': (s, d, at) => {
@@ -114,7 +117,9 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       recalls: 0,
       clerk: d.clerk,
     });
-    const called = { ...next, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
+    const waiting = new Set(next.waiting);
+    waiting.delete(d.ticketId);
+    const called = { ...next, waiting, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
     return withCounter(called, d.counter, {
       current: d.ticketId,
       lastCallWasPriority: prev?.priority != null,
@@ -142,7 +147,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
     ),
   'ticket.transferred': (s, d) =>
     releaseCounter(
-      withTicket(s, d.ticketId, {
+      withTicket({ ...s, waiting: new Set(s.waiting).add(d.ticketId) }, d.ticketId, {
         status: 'waiting',
         service: d.toService,
         targetCounter: d.toCounter,
@@ -192,21 +197,31 @@ export function replay(
 
 /** A state as JSON (for day snapshots): Maps become arrays of entries. */
 export function serializeState(state: QueueState): string {
-  return JSON.stringify({ ...state, tickets: [...state.tickets], byNumber: [...state.byNumber] });
+  return JSON.stringify({
+    ...state,
+    tickets: [...state.tickets],
+    byNumber: [...state.byNumber],
+    waiting: [...state.waiting],
+  });
 }
 
-/** The inverse of serializeState; also reads snapshots written when tickets were plain objects. */
+/** The inverse of serializeState; also reads older snapshots (tickets as plain objects, no waiting index). */
 export function deserializeState(json: string): QueueState {
-  const raw = JSON.parse(json) as Omit<QueueState, 'tickets' | 'byNumber'> & {
+  const raw = JSON.parse(json) as Omit<QueueState, 'tickets' | 'byNumber' | 'waiting'> & {
     tickets: unknown;
     byNumber: unknown;
+    waiting?: string[];
   };
   const entries = <V>(x: unknown): [string, V][] =>
     Array.isArray(x) ? (x as [string, V][]) : Object.entries((x ?? {}) as Record<string, V>);
+  const tickets = new Map(entries<Ticket>(raw.tickets));
   return {
     ...emptyState(),
     ...raw,
-    tickets: new Map(entries<Ticket>(raw.tickets)),
+    tickets,
     byNumber: new Map(entries<string>(raw.byNumber)),
+    waiting: new Set(
+      raw.waiting ?? [...tickets.values()].filter((t) => t.status === 'waiting').map((t) => t.id),
+    ),
   };
 }
