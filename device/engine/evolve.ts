@@ -13,7 +13,6 @@ export function emptyState(): QueueState {
     issuedToday: 0,
     tickets: new Map(),
     byNumber: new Map(),
-    waiting: new Set(),
     counters: {},
     serviceTimes: {},
   };
@@ -73,7 +72,6 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       issuedToday: 0,
       tickets: new Map(),
       byNumber: new Map(),
-      waiting: new Set(),
       counters,
     };
   },
@@ -103,7 +101,6 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       issuedToday: place,
       tickets: new Map(s.tickets).set(d.ticketId, ticket),
       byNumber: new Map(s.byNumber).set(d.number, d.ticketId),
-      waiting: new Set(s.waiting).add(d.ticketId),
     };
   },
   'ticket.called': (s, d, at) => {
@@ -117,9 +114,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       recalls: 0,
       clerk: d.clerk,
     });
-    const waiting = new Set(next.waiting);
-    waiting.delete(d.ticketId);
-    const called = { ...next, waiting, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
+    const called = { ...next, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
     return withCounter(called, d.counter, {
       current: d.ticketId,
       lastCallWasPriority: prev?.priority != null,
@@ -147,7 +142,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
     ),
   'ticket.transferred': (s, d) =>
     releaseCounter(
-      withTicket({ ...s, waiting: new Set(s.waiting).add(d.ticketId) }, d.ticketId, {
+      withTicket(s, d.ticketId, {
         status: 'waiting',
         service: d.toService,
         targetCounter: d.toCounter,
@@ -197,31 +192,21 @@ export function replay(
 
 /** A state as JSON (for day snapshots): Maps become arrays of entries. */
 export function serializeState(state: QueueState): string {
-  return JSON.stringify({
-    ...state,
-    tickets: [...state.tickets],
-    byNumber: [...state.byNumber],
-    waiting: [...state.waiting],
-  });
+  return JSON.stringify({ ...state, tickets: [...state.tickets], byNumber: [...state.byNumber] });
 }
 
-/** The inverse of serializeState; also reads older snapshots (tickets as plain objects, no waiting index). */
+/** The inverse of serializeState; also reads snapshots written when tickets were plain objects. */
 export function deserializeState(json: string): QueueState {
-  const raw = JSON.parse(json) as Omit<QueueState, 'tickets' | 'byNumber' | 'waiting'> & {
+  const raw = JSON.parse(json) as Omit<QueueState, 'tickets' | 'byNumber'> & {
     tickets: unknown;
     byNumber: unknown;
-    waiting?: string[];
   };
   const entries = <V>(x: unknown): [string, V][] =>
     Array.isArray(x) ? (x as [string, V][]) : Object.entries((x ?? {}) as Record<string, V>);
-  const tickets = new Map(entries<Ticket>(raw.tickets));
   return {
     ...emptyState(),
     ...raw,
-    tickets,
+    tickets: new Map(entries<Ticket>(raw.tickets)),
     byNumber: new Map(entries<string>(raw.byNumber)),
-    waiting: new Set(
-      raw.waiting ?? [...tickets.values()].filter((t) => t.status === 'waiting').map((t) => t.id),
-    ),
   };
 }

@@ -55,8 +55,6 @@ export interface QueueState {
    */
   tickets: ReadonlyMap<string, Ticket>;
   byNumber: ReadonlyMap<string, string>;
-  /** Ids of the tickets waiting now: who can be called is looked up among these, not the whole day. */
-  waiting: ReadonlySet<string>;
   counters: Record<number, CounterRuntime>;
   /** Recent service durations (ms) per service, newest last; feeds the wait estimate. */
   serviceTimes: Record<string, number[]>;

@@ -2,18 +2,8 @@
 import type { BoxConfig, CounterConfig } from '../config/schema.js';
 import type { QueueState, Ticket } from './types.js';
 
-/** Tickets waiting now (from the waiting index: the day's other tickets are never looked at). */
-function waitingNow(state: QueueState): Ticket[] {
-  const out: Ticket[] = [];
-  for (const id of state.waiting) {
-    const t = state.tickets.get(id);
-    if (t?.status === 'waiting') out.push(t);
-  }
-  return out;
-}
-
 export function waitingTickets(state: QueueState): Ticket[] {
-  return waitingNow(state).sort((a, b) => a.place - b.place);
+  return [...state.tickets.values()].filter((t) => t.status === 'waiting').sort((a, b) => a.place - b.place);
 }
 
 /** A waiting ticket this counter may call: its own transfers, or untargeted tickets of its services. */
@@ -30,7 +20,7 @@ const priorityFirst = (ts: Ticket[]): Ticket | undefined =>
 
 /** The ticket `callNext` would call at this counter under its policy, or undefined when nobody waits. */
 export function pickNext(counter: CounterConfig, state: QueueState): Ticket | undefined {
-  const eligible = waitingNow(state).filter((t) => eligibleAt(counter, t));
+  const eligible = [...state.tickets.values()].filter((t) => eligibleAt(counter, t));
   if (eligible.length === 0) return undefined;
   switch (counter.policy) {
     case 'priority-first':
@@ -82,7 +72,8 @@ export function estimateWaitMin(
 
 /** People who would be called before a new ticket of this service (and priority). */
 export function aheadOf(state: QueueState, service: string, priority: boolean): number {
-  let n = 0; // runs for every service on every commit: count over the waiting, without sorting
-  for (const t of waitingNow(state)) if (t.service === service && (!priority || t.priority !== null)) n++;
+  let n = 0; // a count needs no sort: this runs for every service on every commit
+  for (const t of state.tickets.values())
+    if (t.status === 'waiting' && t.service === service && (!priority || t.priority !== null)) n++;
   return n;
 }
