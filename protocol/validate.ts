@@ -76,6 +76,20 @@ export function parsePayload<T extends TSchema>(schema: T, payload: Buffer | str
   return { ok: true, value };
 }
 
+/**
+ * The request id of a payload we will not otherwise read (refused before parsing), so the refusal can
+ * still be correlated.
+ */
+export function peekRequestId(payload: Buffer | string): string | null {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > MAX_PAYLOAD_BYTES) return null;
+  try {
+    return requestIdOf(JSON.parse(payload.toString()));
+  } catch {
+    return null;
+  }
+}
+
 /** The request id of a payload that may be otherwise wrong, so its error reply can still be correlated. */
 function requestIdOf(value: unknown): string | null {
   if (value && typeof value === 'object' && 'id' in value) {

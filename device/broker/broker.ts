@@ -8,13 +8,13 @@ import type { Logger } from 'pino';
 import {
   BOX_ID,
   deviceIdOfClientId,
-  MAX_PAYLOAD_BYTES,
   Presence,
   errorBody,
   isRequestSpace,
   parsePayload,
   parsePresenceTopic,
   parseRequestTopic,
+  peekRequestId,
   topics,
   type ErrorBody,
   type Reply,
@@ -198,7 +198,11 @@ export class LobbyBroker {
       packet.retain = false;
       const req = parseRequestTopic(topic);
       if (!req) {
-        const reply = this.errorReply(topic, peekId(packet.payload), errorBody('unknown_topic', {}, topic));
+        const reply = this.errorReply(
+          topic,
+          peekRequestId(packet.payload),
+          errorBody('unknown_topic', {}, topic),
+        );
         return void this.reply(who, reply).then(() => done(null));
       }
       const verdict = mayRequest(who, req);
@@ -206,7 +210,7 @@ export class LobbyBroker {
         this.log.warn({ client: who.id, topic, reason: verdict.reason }, 'request denied');
         const reply = this.errorReply(
           topic,
-          peekId(packet.payload),
+          peekRequestId(packet.payload),
           errorBody('forbidden', {}, verdict.reason),
         );
         return void this.reply(who, reply).then(() => done(null));
@@ -252,7 +256,7 @@ export class LobbyBroker {
       who,
       this.errorReply(
         topic,
-        peekId(packet.payload),
+        peekRequestId(packet.payload),
         errorBody('forbidden', {}, `only the box publishes on ${topic}`),
       ),
     ).then(() => done(new Error(`publish to ${topic} denied`)));
@@ -322,16 +326,5 @@ export class LobbyBroker {
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
-  }
-}
-
-/** The request id of a payload we will not otherwise read, so a refusal can still be correlated. */
-function peekId(payload: Buffer | string): string | null {
-  if (payload.length > MAX_PAYLOAD_BYTES) return null;
-  try {
-    const v = JSON.parse(payload.toString()) as { id?: unknown };
-    return typeof v.id === 'string' && v.id.length <= 64 ? v.id : null;
-  } catch {
-    return null;
   }
 }

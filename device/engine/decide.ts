@@ -3,8 +3,8 @@ import type { DomainEvent, EventDataOf } from '../../protocol/index.js';
 import type { BoxConfig, CounterConfig, ServiceConfig } from '../config/schema.js';
 import { officeTime } from './clock.js';
 import { dossierCodeAccepted } from './dossier.js';
-import { evolve } from './evolve.js';
-import type { Command, CounterRuntime, Decision, QueueState, Rejection, Ticket } from './types.js';
+import { counterOf, evolve } from './evolve.js';
+import type { Command, Decision, QueueState, Rejection, Ticket } from './types.js';
 import { aheadOf, estimateWaitMin, pickNext } from './views.js';
 
 class Refusal extends Error {
@@ -78,21 +78,8 @@ function counterConfig(cfg: BoxConfig, n: number): CounterConfig {
   return cfg.counters.find((c) => c.number === n) ?? refuse('unknown_counter', { counter: n });
 }
 
-function runtime(state: QueueState, n: number): CounterRuntime {
-  return (
-    state.counters[n] ?? {
-      number: n,
-      status: 'closed',
-      clerk: null,
-      current: null,
-      lastFinished: null,
-      lastCallWasPriority: false,
-    }
-  );
-}
-
 function currentTicket(d: Draft, counter: number): Ticket {
-  const id = runtime(d.state, counter).current;
+  const id = counterOf(d.state, counter).current;
   const t = id ? d.state.tickets.get(id) : undefined;
   return t ?? refuse('no_current_ticket', { counter });
 }
@@ -114,7 +101,7 @@ function finishCurrent(d: Draft, counter: number, dossiers: string[], implicit: 
   d.emit('ticket.finished', {
     ...ref(t),
     counter,
-    clerk: runtime(d.state, counter).clerk,
+    clerk: counterOf(d.state, counter).clerk,
     serviceMs: Math.max(0, d.now - (serving.servingSince ?? d.now)),
     dossiers: [...new Set([...serving.dossiers, ...dossiers])],
     implicit,
@@ -122,17 +109,17 @@ function finishCurrent(d: Draft, counter: number, dossiers: string[], implicit: 
 }
 
 function ensureCanCall(d: Draft, counter: number): void {
-  const c = runtime(d.state, counter);
+  const c = counterOf(d.state, counter);
   if (c.status === 'paused') refuse('counter_paused', { counter });
   if (c.status === 'closed') d.emit('counter.opened', { counter });
 }
 
 function call(d: Draft, counter: number, t: Ticket, how: 'next' | 'number'): void {
-  if (runtime(d.state, counter).current) finishCurrent(d, counter, [], true);
+  if (counterOf(d.state, counter).current) finishCurrent(d, counter, [], true);
   d.emit('ticket.called', {
     ...ref(t),
     counter,
-    clerk: runtime(d.state, counter).clerk,
+    clerk: counterOf(d.state, counter).clerk,
     how,
     waitedMs: Math.max(0, d.now - t.issuedAt),
   });
@@ -170,7 +157,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'next': {
       const counter = counterConfig(cfg, cmd.counter);
-      if (runtime(d.state, cmd.counter).status === 'paused')
+      if (counterOf(d.state, cmd.counter).status === 'paused')
         refuse('counter_paused', { counter: cmd.counter });
       const t = pickNext(counter, d.state) ?? refuse('queue_empty', { counter: cmd.counter });
       ensureCanCall(d, cmd.counter);
@@ -251,7 +238,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'pause': {
       counterConfig(cfg, cmd.counter);
-      const c = runtime(d.state, cmd.counter);
+      const c = counterOf(d.state, cmd.counter);
       if (c.status === 'paused') refuse('already_paused', { counter: cmd.counter });
       if (c.status === 'closed') refuse('counter_closed', { counter: cmd.counter });
       d.emit('counter.paused', { counter: cmd.counter, reason: cmd.reason });
@@ -259,7 +246,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'resume': {
       counterConfig(cfg, cmd.counter);
-      if (runtime(d.state, cmd.counter).status !== 'paused')
+      if (counterOf(d.state, cmd.counter).status !== 'paused')
         refuse('counter_not_paused', { counter: cmd.counter });
       d.emit('counter.resumed', { counter: cmd.counter });
       return;
@@ -272,7 +259,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         (c) => c.clerk?.id === clerk.id && c.number !== cmd.counter,
       );
       if (elsewhere) refuse('clerk_elsewhere', { clerk: clerk.name, counter: elsewhere.number });
-      const c = runtime(d.state, cmd.counter);
+      const c = counterOf(d.state, cmd.counter);
       if (c.clerk?.id === clerk.id) return; // already signed in here: nothing changes
       if (c.clerk) {
         const cur = c.current ? d.state.tickets.get(c.current) : undefined;
@@ -284,7 +271,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
     }
     case 'sign_out': {
       counterConfig(cfg, cmd.counter);
-      const c = runtime(d.state, cmd.counter);
+      const c = counterOf(d.state, cmd.counter);
       const cur = c.current ? d.state.tickets.get(c.current) : undefined;
       if (cur) refuse('ticket_in_progress', { counter: cmd.counter, number: cur.number });
       if (!c.clerk && c.status === 'closed') refuse('not_signed_in', { counter: cmd.counter });
@@ -305,7 +292,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         number: t.number,
         service: t.service,
         counter: cmd.counter,
-        clerk: t.clerk ?? runtime(d.state, cmd.counter).clerk,
+        clerk: t.clerk ?? counterOf(d.state, cmd.counter).clerk,
         score: cmd.score,
         scaleMax,
         reasons: cmd.reasons,

@@ -18,7 +18,8 @@ export function emptyState(): QueueState {
   };
 }
 
-function counterOf(state: QueueState, n: number): CounterRuntime {
+/** A counter's runtime state; one never used yet is closed with nobody at it. */
+export function counterOf(state: QueueState, n: number): CounterRuntime {
   return (
     state.counters[n] ?? {
       number: n,
