@@ -1,7 +1,6 @@
 // Benchmark 2: durable ticket issues per second, beside raw SQLite single-row commits per second at the
 // same durability (WAL, synchronous=FULL), measured in alternating blocks so noise hits both alike.
 import { rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Ledger } from '../../device/ledger.js';
 import { replyData } from '../../device/requests.js';
@@ -25,8 +24,6 @@ export interface RateResult {
   lastBlockRawPerSec: number;
   /** Per-issue latency as the caller saw it (ms). */
   latency?: Summary;
-  /** A what-if run (the box patched from the bench), not the box as shipped. */
-  whatIf: boolean;
   errors: Record<string, number>;
 }
 
@@ -36,13 +33,7 @@ interface Blocks {
   count: number;
 }
 
-function result(
-  name: string,
-  b: Blocks,
-  errors: Record<string, number>,
-  latency?: Summary,
-  whatIf = false,
-): RateResult {
+function result(name: string, b: Blocks, errors: Record<string, number>, latency?: Summary): RateResult {
   const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
   const ours = (b.count * b.oursMs.length * 1000) / sum(b.oursMs);
   const raw = (b.count * b.rawMs.length * 1000) / sum(b.rawMs);
@@ -57,7 +48,6 @@ function result(
     firstBlockRawPerSec: (b.count * 1000) / (b.rawMs[0] as number),
     lastBlockRawPerSec: (b.count * 1000) / (b.rawMs[b.rawMs.length - 1] as number),
     errors,
-    whatIf,
   };
   if (latency) r.latency = latency;
   return r;
@@ -116,27 +106,15 @@ async function ledgerRun(
   }
 }
 
-/**
- * (b) End to end: one kiosk client over MQTT keeping `inFlight` requests open. `noDelay` is a what-if, not
- * the box as shipped: it sets TCP_NODELAY on the box's accepted sockets (patched from here).
- */
+/** (b) End to end: one kiosk client over MQTT keeping `inFlight` requests open. */
 async function mqttRun(
   raw: RawSqlite,
   inFlight: number,
   blocks: number,
   blockSize: number,
-  noDelay = false,
 ): Promise<RateResult> {
   const tb = await startTestBox({ clock: noonClock(), dataDir: tempDir('lobby-bench-box-') });
   try {
-    if (noDelay) {
-      const aedes = tb.box.broker.aedes;
-      const handle = aedes.handle.bind(aedes);
-      aedes.handle = (stream, req) => {
-        if (stream instanceof Socket) stream.setNoDelay(true);
-        return handle(stream, req);
-      };
-    }
     const kiosk = await tb.connect('kiosk-1');
     await issueThroughKiosk(kiosk, [], inFlight, 'w'); // subscribes the reply topic
     const services = spreadServices(blocks * blockSize);
@@ -151,14 +129,7 @@ async function mqttRun(
       latencies.push(...run.latencies);
       for (const [code, k] of Object.entries(run.errors)) errors[code] = (errors[code] ?? 0) + k;
     }
-    const name = `MQTT end to end, one kiosk, ${inFlight} in flight`;
-    return result(
-      noDelay ? `${name} [what-if: TCP_NODELAY]` : name,
-      b,
-      errors,
-      summarize(latencies),
-      noDelay,
-    );
+    return result(`MQTT end to end, one kiosk, ${inFlight} in flight`, b, errors, summarize(latencies));
   } finally {
     await tb.close();
     rmSync(tb.dataDir, { recursive: true, force: true });
@@ -177,8 +148,6 @@ export async function benchIssueRate(opts: { blocks: number; blockSize: number }
       await mqttRun(raw, 8, blocks, blockSize),
       // One at a time runs at tens per second (Nagle stalls, see README.md): fewer blocks keep it short.
       await mqttRun(raw, 1, Math.max(2, Math.floor(blocks / 3)), blockSize),
-      await mqttRun(raw, 8, blocks, blockSize, true),
-      await mqttRun(raw, 1, Math.max(2, Math.floor(blocks / 3)), blockSize, true),
     ];
   } finally {
     raw.close();
