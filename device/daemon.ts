@@ -6,6 +6,7 @@ import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { BoxConfig } from './config/schema.js';
+import { startDrivers, type Driver } from './drivers/index.js';
 import { OfficePublisher } from './effects/office-publisher.js';
 import { waitingTickets } from './engine/index.js';
 import { createHttpServer } from './http/server.js';
@@ -14,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import { EventStore } from './store/event-store.js';
 import { VERSION } from './version.js';
+import { topics, type DeviceStatus } from '../protocol/index.js';
 
 export interface BoxOptions {
   config: BoxConfig;
@@ -48,7 +50,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const ledger = new Ledger(cfg, store, clock);
   const directory = new PeripheralDirectory(cfg.peripherals);
   const metrics = createMetrics();
-  const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }));
+  let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
+  const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }), {
+    statusOf: (id) => statusOf(id),
+  });
 
   const broker = await LobbyBroker.create({
     directory,
@@ -61,6 +66,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       return reply;
     },
   });
+  statusOf = (id) => broker.statusOf(id);
   const publisher = new OfficePublisher(cfg, directory, broker, clock, log.child({ part: 'effects' }));
 
   ledger.onCommit((events, state) => {
@@ -119,6 +125,33 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const mqttPort = await broker.listenTcp(opts.mqttPort ?? cfg.broker.port, cfg.broker.host);
   log.info({ mqttPort, httpPort, office: cfg.office.id, lastSeq: store.headSeq, session }, 'box started');
 
+  // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
+  const sessions = new Map<string, number>();
+  const drivers: Driver[] = await startDrivers(
+    {
+      config: cfg,
+      log: log.child({ part: 'drivers' }),
+      clock,
+      request: (p, topic, payload) =>
+        broker.submitAs(
+          { id: p.id, role: p.role, counter: p.counter },
+          topic,
+          Buffer.from(JSON.stringify(payload)),
+        ),
+      subscribe: (filter, handler) => broker.subscribeInternal(filter, handler),
+      reportStatus: (id, status) => broker.publishStatus(id, status),
+      reportPresence: async (id, online) => {
+        if (online) sessions.set(id, (sessions.get(id) ?? 0) + 1);
+        await broker.publish(
+          topics.presence(id),
+          { online, session: sessions.get(id) ?? 0, ts: new Date(clock()).toISOString(), driven: true },
+          { retain: true },
+        );
+      },
+    },
+    log.child({ part: 'drivers' }),
+  );
+
   const configFile = opts.configFile;
   if (configFile) {
     watchFile(configFile, { interval: 1000 }, () => {
@@ -153,6 +186,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      for (const d of drivers)
+        await d.close().catch((err: unknown) => log.warn({ err }, 'driver close failed'));
       if (configFile) unwatchFile(configFile);
       await publisher.announceBox(false, session, VERSION).catch(() => undefined);
       await broker.close();

@@ -9,6 +9,7 @@ import {
   errorBody,
   parsePayload,
   type CounterAction,
+  type DeviceStatus,
   type DomainEvent,
   type ErrorBody,
   type Reply,
@@ -62,7 +63,13 @@ export function parseRequest(who: Identity, req: RequestTopic, payload: Buffer):
       return {
         ok: true,
         id: p.value.id,
-        cmd: { type: 'issue', service: p.value.service, priority: p.value.priority ?? null, source: who.id },
+        cmd: {
+          type: 'issue',
+          service: p.value.service,
+          priority: p.value.priority ?? null,
+          source: who.id,
+          ...(p.value.delivery === 'screen' ? { delivery: 'screen' as const } : {}),
+        },
       };
     }
     case 'counter-command':
@@ -123,7 +130,12 @@ export function replyData(cfg: BoxConfig, events: DomainEvent[], at = Date.now()
   return data;
 }
 
-export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger) {
+export interface DeskHooks {
+  /** The last known status of a device (a kiosk's printer), if any was reported. */
+  statusOf?: (deviceId: string) => DeviceStatus | undefined;
+}
+
+export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
   return async (who: Identity, req: RequestTopic, topic: string, payload: Buffer): Promise<Reply> => {
     const parsed = parseRequest(who, req, payload);
     if (!parsed.ok) {
@@ -132,6 +144,19 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger) {
         'request refused',
       );
       return { id: parsed.id, topic, status: 'error', error: parsed.error };
+    }
+    if (parsed.cmd.type === 'issue' && parsed.cmd.delivery !== 'screen') {
+      // A paper ticket is never issued silently into a printer that cannot print it.
+      const printer = hooks.statusOf?.(who.id)?.printer;
+      if (printer && !printer.canPrint) {
+        log.warn({ client: who.id, printer: printer.state }, 'ticket refused: printer cannot print');
+        return {
+          id: parsed.id,
+          topic,
+          status: 'error',
+          error: errorBody('printer_unavailable', { state: printer.state }),
+        };
+      }
     }
     try {
       // A retry repeats topic and payload byte for byte; the same id with anything else is a new request.

@@ -36,6 +36,10 @@ export const ERRORS = {
     vi: 'Đã hết giờ cấp số của buổi này (sau {cutoff}).',
     en: 'Tickets for this session are no longer issued (after {cutoff}).',
   },
+  printer_unavailable: {
+    vi: 'Máy in phiếu đang gặp sự cố ({state}). Vui lòng lấy số trên màn hình hoặc liên hệ cán bộ.',
+    en: 'The ticket printer cannot print ({state}). Take the number on screen or ask staff.',
+  },
   quota_reached: {
     vi: 'Lĩnh vực {service} đã hết số trong ngày ({quota} phiếu).',
     en: 'Service {service} has reached its daily quota of {quota}.',

@@ -17,6 +17,9 @@ export const EventData = {
     ahead: Type.Integer({ minimum: 0 }),
     estimatedWaitMin: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
     source: Type.Union([Type.String(), Type.Null()], { description: 'The kiosk that asked' }),
+    delivery: Type.Optional(
+      Type.Literal('screen', { description: 'Shown on the kiosk screen only; absent: printed' }),
+    ),
   }),
   'ticket.called': Type.Object({
     ...TicketRef,

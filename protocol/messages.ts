@@ -31,7 +31,18 @@ const Bilingual = Type.Object({ vi: Type.String(), en: Type.String() });
 // ---- requests (device -> box) ---------------------------------------------------------------------
 
 export const TicketRequest = Type.Object(
-  { id: RequestId, service: ServiceId, priority: Type.Optional(Type.Union([Priority, Type.Null()])) },
+  {
+    id: RequestId,
+    service: ServiceId,
+    priority: Type.Optional(Type.Union([Priority, Type.Null()])),
+    delivery: Type.Optional(
+      Type.Union([Type.Literal('print'), Type.Literal('screen')], {
+        description:
+          'print (default): the ticket is printed, and refused with printer_unavailable while the ' +
+          "kiosk's printer cannot print; screen: shown on the kiosk only (its QR code), nothing printed",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type TicketRequest = Static<typeof TicketRequest>;
@@ -125,6 +136,37 @@ export const Presence = Type.Object(
   { additionalProperties: true },
 );
 export type Presence = Static<typeof Presence>;
+
+// ---- device status (device or box -> everyone allowed) --------------------------------------------
+
+export const PRINTER_STATES = [
+  'ready',
+  'paper_near_end',
+  'paper_out',
+  'cover_open',
+  'offline',
+  'error',
+] as const;
+export type PrinterState = (typeof PRINTER_STATES)[number];
+
+export const DeviceStatus = Type.Object(
+  {
+    ts: Iso,
+    ok: Type.Boolean({ description: 'The device can do its job now' }),
+    detail: Type.Optional(Type.String({ maxLength: 200, description: 'Why not, for an admin' })),
+    printer: Type.Optional(
+      Type.Object(
+        {
+          state: Type.Union(PRINTER_STATES.map((p) => Type.Literal(p))),
+          canPrint: Type.Boolean({ description: 'ready or paper_near_end' }),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+  },
+  { additionalProperties: true },
+);
+export type DeviceStatus = Static<typeof DeviceStatus>;
 
 // ---- outputs to peripherals (box -> device) -------------------------------------------------------
 

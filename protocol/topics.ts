@@ -48,6 +48,11 @@ export const topics = {
   print: (deviceId: string) => `${ROOT}/devices/${deviceId}/print`,
   announce: (deviceId: string) => `${ROOT}/devices/${deviceId}/announce`,
   ratingSession: (deviceId: string) => `${ROOT}/devices/${deviceId}/rating-session`,
+  /**
+   * A device's health, retained: published by the device itself (MQTT-native) or by the box for hardware
+   * it drives (printer, LED bus, amplifier). The kiosk reads its printer's here.
+   */
+  status: (deviceId: string) => `${ROOT}/status/${deviceId}`,
   officeState: () => `${ROOT}/state/office`,
   counterState: (counter: number) => `${ROOT}/state/counters/${counter}`,
   serviceState: (service: string) => `${ROOT}/state/services/${service}`,
@@ -92,6 +97,14 @@ export function isRequestSpace(topic: string): boolean {
     topic === `${ROOT}/tickets/request` ||
     /^lobby\/v1\/counters\/[^/]+\/(cmd\/[^/]+|rating|scan)$/.test(topic)
   );
+}
+
+/** The status topic's device id, or null when the topic is not a status topic. */
+export function parseStatusTopic(topic: string): string | null {
+  const prefix = `${ROOT}/status/`;
+  if (!topic.startsWith(prefix)) return null;
+  const id = topic.slice(prefix.length);
+  return id.length > 0 && !id.includes('/') ? id : null;
 }
 
 /** The presence topic's client id, or null when the topic is not a presence topic. */

@@ -34,7 +34,7 @@ export function mayRequest(who: Identity, req: RequestTopic): RequestDecision {
 
 /** Filters a role may subscribe to (a subscription must fall inside one of them). */
 export function subscribeFilters(who: Identity): string[] {
-  const own = [`${ROOT}/devices/${who.id}/#`, topics.officeState()];
+  const own = [`${ROOT}/devices/${who.id}/#`, topics.officeState(), topics.status(who.id)];
   const services = `${ROOT}/state/services/+`;
   const lobbyEvents = [`${ROOT}/events/ticket/#`, `${ROOT}/events/counter/#`, `${ROOT}/events/day/#`];
   const counter = who.counter !== undefined ? [topics.counterState(who.counter)] : [];
@@ -48,7 +48,7 @@ export function subscribeFilters(who: Identity): string[] {
     case 'clerk-panel':
       return [...own, `${ROOT}/state/#`, ...lobbyEvents];
     case 'display':
-      return [...own, `${ROOT}/state/#`, ...lobbyEvents, `${ROOT}/presence/#`];
+      return [...own, `${ROOT}/state/#`, ...lobbyEvents, `${ROOT}/presence/#`, `${ROOT}/status/#`];
     case 'ledboard':
     case 'announcer':
       return own;

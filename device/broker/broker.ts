@@ -8,12 +8,14 @@ import type { Logger } from 'pino';
 import {
   BOX_ID,
   deviceIdOfClientId,
+  DeviceStatus,
   Presence,
   errorBody,
   isRequestSpace,
   parsePayload,
   parsePresenceTopic,
   parseRequestTopic,
+  parseStatusTopic,
   peekRequestId,
   topics,
   type ErrorBody,
@@ -57,6 +59,8 @@ export class LobbyBroker {
   /** Live connections (ours, not aedes' internal map, which loses a client on a same-id takeover). */
   private readonly live = new Set<Client>();
   private readonly presence = new Map<string, PresenceEntry>();
+  /** The last status of each device, from the device itself or from the box's driver for it. */
+  private readonly statuses = new Map<string, DeviceStatus>();
   private tcp: Server | null = null;
   private wss: WebSocketServer | null = null;
   private readonly log: Logger;
@@ -137,6 +141,49 @@ export class LobbyBroker {
     return new Promise((resolve, reject) =>
       this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())),
     );
+  }
+
+  /**
+   * Answers a request as if `who` had published it over MQTT: the same ACL, parsing and ledger path. For
+   * hardware the box drives itself (GPIO keypads, serial scanners, RS-485 rating boxes).
+   */
+  async submitAs(who: Identity, topic: string, payload: Buffer): Promise<Reply> {
+    const id = peekRequestId(payload);
+    const req = parseRequestTopic(topic);
+    if (!req) return this.errorReply(topic, id, errorBody('unknown_topic', {}, topic));
+    const verdict = mayRequest(who, req);
+    if (!verdict.allowed) {
+      this.log.warn({ client: who.id, topic, reason: verdict.reason }, 'request denied');
+      return this.errorReply(topic, id, errorBody('forbidden', {}, verdict.reason));
+    }
+    return this.opts.desk(who, req, topic, payload);
+  }
+
+  /**
+   * An in-process subscription (box-side drivers: the printer, the LED bus, the announcer). Returns the
+   * unsubscribe function. Retained messages are delivered too.
+   */
+  subscribeInternal(filter: string, handler: (topic: string, payload: Buffer) => void): () => void {
+    const fn = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      try {
+        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      } catch (err) {
+        this.log.error({ err, filter }, 'internal subscriber failed');
+      }
+      cb();
+    };
+    this.aedes.subscribe(filter, fn as never, () => undefined);
+    return () => this.aedes.unsubscribe(filter, fn as never, () => undefined);
+  }
+
+  /** Publishes (retained) and records a device's status on its behalf: for hardware the box drives. */
+  async publishStatus(id: string, status: DeviceStatus): Promise<void> {
+    this.statuses.set(id, status);
+    await this.publish(topics.status(id), status, { retain: true });
+  }
+
+  statusOf(id: string): DeviceStatus | undefined {
+    return this.statuses.get(id);
   }
 
   /** Drops the connections of a device whose credentials were revoked or changed. */
@@ -247,6 +294,20 @@ export class LobbyBroker {
           done(new Error(refusal.code)),
         );
       }
+      return done(null);
+    }
+
+    const statusId = parseStatusTopic(topic);
+    if (statusId !== null && statusId === who.id) {
+      const parsed = parsePayload(DeviceStatus, packet.payload as Buffer);
+      if (!parsed.ok) {
+        this.log.warn({ client: who.id, topic, detail: parsed.error.detail }, 'status refused');
+        return void this.reply(who, this.errorReply(topic, null, parsed.error)).then(() =>
+          done(new Error('bad status')),
+        );
+      }
+      this.statuses.set(who.id, parsed.value);
+      packet.retain = true;
       return done(null);
     }
 

@@ -151,6 +151,11 @@ export function peripheralIssues(p: PeripheralConfig, path: string, counters: Se
     issues.push({ path: `${path}.counter`, message: `unknown counter ${p.counter}` });
   if (p.counter !== undefined && !['keypad', 'rating', 'scanner', 'clerk-panel', 'ledboard'].includes(p.role))
     issues.push({ path: `${path}.counter`, message: `a ${p.role} is not bound to a counter` });
+  if (p.secretHash === undefined && p.driver === undefined)
+    issues.push({
+      path: `${path}.secretHash`,
+      message: 'a device that logs in over MQTT needs a secret (lobby device add-peripheral), or a driver',
+    });
   return issues;
 }
 

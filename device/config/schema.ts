@@ -1,6 +1,7 @@
 // The box config file: the office, its services, counters, clerks and peripherals.
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_ID_PATTERN, ROLES } from '../../protocol/index.js';
+import { DriverConfig, HardwareConfig } from '../drivers/config.js';
 
 const Time = Type.String({
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
@@ -44,10 +45,14 @@ export const PeripheralConfig = Type.Object(
     role: Type.Union(ROLES.map((r) => Type.Literal(r))),
     counter: Type.Optional(Type.Integer({ minimum: 1, maximum: 9999 })),
     name: Type.Optional(Type.String({ maxLength: 100 })),
-    secretHash: Type.String({
-      pattern: '^scrypt\\$',
-      description: 'Written by `lobby device add-peripheral`',
-    }),
+    secretHash: Type.Optional(
+      Type.String({
+        pattern: '^scrypt\\$',
+        description:
+          'Written by `lobby device add-peripheral`; required unless the box drives the device (`driver`)',
+      }),
+    ),
+    driver: Type.Optional(DriverConfig),
   },
   { additionalProperties: false },
 );
@@ -155,6 +160,7 @@ export const BoxConfigSchema = Type.Object(
       }),
     ),
     peripherals: Type.Array(PeripheralConfig, { default: [] }),
+    hardware: Type.Optional(HardwareConfig),
   },
   { additionalProperties: false },
 );

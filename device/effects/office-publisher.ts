@@ -42,7 +42,7 @@ export class OfficePublisher {
         const a = announcementOf(this.cfg, e.seq, e.event.data, e.event.type === 'ticket.recalled');
         for (const p of this.byRole('announcer'))
           sends.push(this.out.publish(topics.announce(p.id), a, { qos: 1 }));
-      } else if (e.event.type === 'ticket.issued' && e.source) {
+      } else if (e.event.type === 'ticket.issued' && e.source && e.event.data.delivery !== 'screen') {
         const kiosk = this.directory.get(e.source);
         if (kiosk?.role === 'kiosk')
           sends.push(

@@ -152,6 +152,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         ahead,
         estimatedWaitMin: estimateWaitMin(cfg, d.state, service.id, ahead),
         source: cmd.source,
+        ...(cmd.delivery === 'screen' ? { delivery: 'screen' as const } : {}),
       });
       return;
     }

@@ -65,7 +65,15 @@ type AtCounter<T extends string, P = object> = C<T, { counter: number } & P>;
 
 export type Command =
   | C<'tick'>
-  | C<'issue', { service: string; priority: PriorityReason | null; source: string | null }>
+  | C<
+      'issue',
+      {
+        service: string;
+        priority: PriorityReason | null;
+        source: string | null;
+        delivery?: 'print' | 'screen';
+      }
+    >
   | AtCounter<'next'>
   | AtCounter<'recall'>
   | AtCounter<'no_show'>

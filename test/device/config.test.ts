@@ -188,8 +188,8 @@ describe('lobby CLI', () => {
     expect(text).toContain('# A box config for a real office');
     const p = loadConfigFile(file).peripherals.find((x) => x.id === 'keypad-3')!;
     expect(p).toMatchObject({ role: 'keypad', counter: 3 });
-    expect(await verifySecret(secret, p.secretHash)).toBe(true);
-    expect(await verifySecret('wrong', p.secretHash)).toBe(false);
+    expect(await verifySecret(secret, p.secretHash!)).toBe(true);
+    expect(await verifySecret('wrong', p.secretHash!)).toBe(false);
 
     const dup = await lobby(
       'device',

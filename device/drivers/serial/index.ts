@@ -1,0 +1,4 @@
+// The byte-stream drivers, by kind.
+import type { DriverFactory } from '../host.js';
+
+export const SERIAL_DRIVERS: Record<string, DriverFactory> = {};
