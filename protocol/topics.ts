@@ -115,6 +115,15 @@ export function parsePresenceTopic(topic: string): string | null {
   return id.length > 0 && !id.includes('/') ? id : null;
 }
 
+/**
+ * The live status page of a ticket, as its QR code links to it: `<base>/t/<office>/<day>/<number>`, where
+ * a ticket id is `<day>/<number>`. Served by the cloud (issue 5) from the uplinked events.
+ */
+export function ticketStatusUrl(base: string, officeId: string, ticketId: string): string {
+  const [day, number] = ticketId.split('/');
+  return `${base}/t/${encodeURIComponent(officeId)}/${day ?? ''}/${encodeURIComponent(number ?? '')}`;
+}
+
 /** Device ids: short, lowercase, usable in a topic level and an MQTT client id. */
 export const DEVICE_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,22}$';
 export const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);

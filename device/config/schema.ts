@@ -87,6 +87,14 @@ export const BoxConfigSchema = Type.Object(
         recallsBeforeNoShow: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
         defaultServiceMinutes: Type.Number({ exclusiveMinimum: 0, maximum: 240, default: 5 }),
         announceRepeat: Type.Integer({ minimum: 1, maximum: 5, default: 2 }),
+        publicUrl: Type.Optional(
+          Type.String({
+            pattern: '^https?://[^\\s]+[^/\\s]$',
+            description:
+              "Base URL of the ticket status pages (the cloud's), without a trailing slash: the QR code on " +
+              'a ticket links to <publicUrl>/t/<office id>/<office day>/<number>',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
