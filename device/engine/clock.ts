@@ -31,7 +31,23 @@ export interface OfficeTime {
   weekday: number;
 }
 
+/**
+ * The last answer per timezone, keyed by the UTC minute: every real UTC offset is a whole number of
+ * minutes, so the office's day, time and weekday cannot change inside one UTC minute. The engine asks on
+ * every command; formatting a date costs more than the rest of deciding a call.
+ */
+const lastByZone = new Map<string, { minute: number; value: OfficeTime }>();
+
 export function officeTime(now: number, timeZone: string): OfficeTime {
+  const minute = Math.floor(now / 60_000);
+  const last = lastByZone.get(timeZone);
+  if (last?.minute === minute) return last.value;
+  const value = computeOfficeTime(now, timeZone);
+  lastByZone.set(timeZone, { minute, value });
+  return value;
+}
+
+function computeOfficeTime(now: number, timeZone: string): OfficeTime {
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(now)) parts[p.type] = p.value;
   return {

@@ -1,7 +1,8 @@
 // The projection: folds committed events into state. Pure, total, and never refuses: the event log is the
 // truth, so an event that refers to something unexpected (a counter removed from the config) still applies.
 import type { DomainEvent, EventDataOf } from '../../protocol/index.js';
-import type { CounterRuntime, QueueState, Ticket } from './types.js';
+import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
+import type { CounterRuntime, QueueState, Ticket, WaitingCount } from './types.js';
 
 const RECENT_SERVICE_TIMES = 20;
 
@@ -11,8 +12,10 @@ export function emptyState(): QueueState {
     lastSeq: {},
     lastCalled: {},
     issuedToday: 0,
-    tickets: new Map(),
-    byNumber: new Map(),
+    tickets: PersistentMap(),
+    byNumber: PersistentMap(),
+    waiting: {},
+    waitingIds: PersistentSet(),
     counters: {},
     serviceTimes: {},
   };
@@ -36,12 +39,41 @@ function withCounter(state: QueueState, n: number, patch: Partial<CounterRuntime
   return { ...state, counters: { ...state.counters, [n]: { ...counterOf(state, n), ...patch } } };
 }
 
+/** `waiting` with `t` counted (+1) or uncounted (-1); unchanged when `t` is not waiting. */
+function countWaiting(
+  waiting: Record<string, WaitingCount>,
+  t: Ticket,
+  delta: 1 | -1,
+): Record<string, WaitingCount> {
+  if (t.status !== 'waiting') return waiting;
+  const c = waiting[t.service] ?? { all: 0, priority: 0 };
+  const next = { ...waiting };
+  const all = c.all + delta;
+  if (all === 0)
+    delete next[t.service]; // a service nobody waits for has no entry
+  else next[t.service] = { all, priority: c.priority + (t.priority !== null ? delta : 0) };
+  return next;
+}
+
 function withTicket(state: QueueState, id: string, patch: Partial<Ticket>): QueueState {
   const t = state.tickets.get(id);
   if (!t) return state;
-  const tickets = new Map(state.tickets);
-  tickets.set(id, { ...t, ...patch });
-  return { ...state, tickets };
+  const next = { ...t, ...patch };
+  const was = t.status === 'waiting';
+  const is = next.status === 'waiting';
+  return {
+    ...state,
+    tickets: state.tickets.set(id, next),
+    waiting: countWaiting(countWaiting(state.waiting, t, -1), next, 1),
+    waitingIds: was === is ? state.waitingIds : is ? state.waitingIds.add(id) : state.waitingIds.delete(id),
+  };
+}
+
+/** Counts the waiting tickets from scratch (a snapshot written before the counts were kept). */
+function recountWaiting(tickets: Iterable<Ticket>): Record<string, WaitingCount> {
+  let waiting: Record<string, WaitingCount> = {};
+  for (const t of tickets) waiting = countWaiting(waiting, t, 1);
+  return waiting;
 }
 
 function releaseCounter(state: QueueState, counter: number, ticketId: string): QueueState {
@@ -71,8 +103,10 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       lastSeq: {},
       lastCalled: {},
       issuedToday: 0,
-      tickets: new Map(),
-      byNumber: new Map(),
+      tickets: PersistentMap(),
+      byNumber: PersistentMap(),
+      waiting: {},
+      waitingIds: PersistentSet(),
       counters,
     };
   },
@@ -100,8 +134,10 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       ...s,
       lastSeq: { ...s.lastSeq, [d.service]: d.seq },
       issuedToday: place,
-      tickets: new Map(s.tickets).set(d.ticketId, ticket),
-      byNumber: new Map(s.byNumber).set(d.number, d.ticketId),
+      tickets: s.tickets.set(d.ticketId, ticket),
+      byNumber: s.byNumber.set(d.number, d.ticketId),
+      waiting: countWaiting(s.waiting, ticket, 1),
+      waitingIds: s.waitingIds.add(ticket.id),
     };
   },
   'ticket.called': (s, d, at) => {
@@ -191,9 +227,17 @@ export function replay(
   return s;
 }
 
-/** A state as JSON (for day snapshots): Maps become arrays of entries. */
+/**
+ * A state as JSON (for day snapshots): maps become arrays of entries; the waiting counts are derived, so
+ * they are left out and recounted on reading.
+ */
 export function serializeState(state: QueueState): string {
-  return JSON.stringify({ ...state, tickets: [...state.tickets], byNumber: [...state.byNumber] });
+  const { waiting: _counts, waitingIds: _ids, ...rest } = state;
+  return JSON.stringify({
+    ...rest,
+    tickets: [...state.tickets.entries()],
+    byNumber: [...state.byNumber.entries()],
+  });
 }
 
 /** The inverse of serializeState; also reads snapshots written when tickets were plain objects. */
@@ -204,10 +248,18 @@ export function deserializeState(json: string): QueueState {
   };
   const entries = <V>(x: unknown): [string, V][] =>
     Array.isArray(x) ? (x as [string, V][]) : Object.entries((x ?? {}) as Record<string, V>);
+  const tickets = PersistentMap(entries<Ticket>(raw.tickets));
   return {
     ...emptyState(),
     ...raw,
-    tickets: new Map(entries<Ticket>(raw.tickets)),
-    byNumber: new Map(entries<string>(raw.byNumber)),
+    tickets,
+    byNumber: PersistentMap(entries<string>(raw.byNumber)),
+    waiting: recountWaiting(tickets.values()),
+    waitingIds: PersistentSet(
+      tickets
+        .valueSeq()
+        .filter((t) => t.status === 'waiting')
+        .map((t) => t.id),
+    ),
   };
 }

@@ -2,8 +2,18 @@
 import type { BoxConfig, CounterConfig } from '../config/schema.js';
 import type { QueueState, Ticket } from './types.js';
 
+/** The waiting tickets for which `keep` holds (from the waiting index: the people waiting, not the day). */
+function waitingWhere(state: QueueState, keep: (t: Ticket) => boolean): Ticket[] {
+  const out: Ticket[] = [];
+  state.waitingIds.forEach((id) => {
+    const t = state.tickets.get(id);
+    if (t && keep(t)) out.push(t);
+  });
+  return out;
+}
+
 export function waitingTickets(state: QueueState): Ticket[] {
-  return [...state.tickets.values()].filter((t) => t.status === 'waiting').sort((a, b) => a.place - b.place);
+  return waitingWhere(state, () => true).sort((a, b) => a.place - b.place);
 }
 
 /** A waiting ticket this counter may call: its own transfers, or untargeted tickets of its services. */
@@ -20,7 +30,7 @@ const priorityFirst = (ts: Ticket[]): Ticket | undefined =>
 
 /** The ticket `callNext` would call at this counter under its policy, or undefined when nobody waits. */
 export function pickNext(counter: CounterConfig, state: QueueState): Ticket | undefined {
-  const eligible = [...state.tickets.values()].filter((t) => eligibleAt(counter, t));
+  const eligible = waitingWhere(state, (t) => eligibleAt(counter, t));
   if (eligible.length === 0) return undefined;
   switch (counter.policy) {
     case 'priority-first':
@@ -72,8 +82,6 @@ export function estimateWaitMin(
 
 /** People who would be called before a new ticket of this service (and priority). */
 export function aheadOf(state: QueueState, service: string, priority: boolean): number {
-  let n = 0; // a count needs no sort: this runs for every service on every commit
-  for (const t of state.tickets.values())
-    if (t.status === 'waiting' && t.service === service && (!priority || t.priority !== null)) n++;
-  return n;
+  const c = state.waiting[service]; // kept by evolve: this runs for every service on every commit
+  return c ? (priority ? c.priority : c.all) : 0;
 }

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { DEVICES, startTestBox, type DeviceSpec } from '../support/office.js';
 import { openRawSqlite, startRawBroker } from './baselines.js';
-import { issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
+import { OPEN_SERVICES, issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
 import { now, summarize, type Summary } from './stats.js';
 
 export interface CallResult {
@@ -39,13 +39,19 @@ interface Waiter {
 }
 
 /**
- * Pre-issues `tickets` (by default enough for every call, spread over three services and counters), then
- * measures `calls` calls after `warmup` unmeasured ones.
+ * Two shapes of a day:
+ * - `queue` set (an office day): `queue` citizens wait from the start, and before every call one more
+ *   citizen takes a ticket (unmeasured), so the queue keeps its size while the day grows to
+ *   queue + warmup + calls tickets, as in a large office (1,000+ tickets a day, tens waiting at a time);
+ * - otherwise (a stress): `tickets` are issued up front (by default enough for every call) and all of
+ *   them wait at once.
+ * Tickets are spread over three services and counters; `calls` calls are measured after `warmup`.
  */
 export async function benchCallLatency(opts: {
   calls: number;
   warmup: number;
   tickets?: number;
+  queue?: number;
 }): Promise<CallResult> {
   const devices: DeviceSpec[] = [
     ...DEVICES,
@@ -89,8 +95,12 @@ export async function benchCallLatency(opts: {
 
     const total = opts.calls + opts.warmup;
     const perCounter = Math.ceil(total / COUNTERS.length);
-    const issue = spreadServices(opts.tickets ?? (perCounter + 34) * COUNTERS.length); // spares in each queue
-    if (issue.length < total + COUNTERS.length) throw new Error(`${issue.length} tickets for ${total} calls`);
+    const issue =
+      opts.queue !== undefined
+        ? spreadServices(opts.queue)
+        : spreadServices(opts.tickets ?? (perCounter + 34) * COUNTERS.length); // spares in each queue
+    if (opts.queue === undefined && issue.length < total + COUNTERS.length)
+      throw new Error(`${issue.length} tickets for ${total} calls`);
     const kiosk = await tb.connect('kiosk-1');
     const issued = await issueThroughKiosk(kiosk, issue, 8, 'pre');
     if (issued.ok !== issue.length)
@@ -174,6 +184,16 @@ export async function benchCallLatency(opts: {
     const commit: number[] = [];
     for (let i = 0; i < total; i++) {
       const measured = i >= opts.warmup;
+      if (opts.queue !== undefined) {
+        // One more citizen arrives for this counter's service: the queue stays as long as it was.
+        const more = await issueThroughKiosk(
+          kiosk,
+          [OPEN_SERVICES[i % COUNTERS.length] as string],
+          1,
+          `a${i}-`,
+        );
+        issued.ok += more.ok;
+      }
       appendMs.length = 0;
       flushMs.length = 0;
       effectsMs.length = 0;
