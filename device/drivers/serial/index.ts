@@ -4,4 +4,5 @@ import type { DriverFactory } from '../host.js';
 
 export const SERIAL_DRIVERS: Record<string, DriverFactory> = {
   escpos: async (host, p) => (await import('./escpos/driver.js')).startEscposDriver(host, p),
+  'led-rs485': async (host, p) => (await import('./led/driver.js')).startLedBoardDriver(host, p),
 };
