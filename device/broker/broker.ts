@@ -172,7 +172,18 @@ export class LobbyBroker {
       }
       cb();
     };
-    this.aedes.subscribe(filter, fn as never, () => undefined);
+    this.aedes.subscribe(filter, fn as never, () => {
+      // What an MQTT subscriber gets on SUBSCRIBE: the retained messages that match (a driver started after
+      // the box published its LED text must still show it).
+      const { persistence } = this.aedes as unknown as {
+        persistence: { createRetainedStream(pattern: string): NodeJS.ReadableStream };
+      };
+      const retained = persistence.createRetainedStream(filter);
+      retained.on('data', (packet: { topic: string; payload: Buffer | string }) =>
+        fn(packet, () => undefined),
+      );
+      retained.on('error', (err: Error) => this.log.error({ err, filter }, 'retained replay failed'));
+    });
     return () => this.aedes.unsubscribe(filter, fn as never, () => undefined);
   }
 
