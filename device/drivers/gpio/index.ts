@@ -1,4 +1,7 @@
 // The GPIO and voice drivers, by kind.
 import type { DriverFactory } from '../host.js';
+import { startGpioKeypad } from './keypad.js';
 
-export const GPIO_DRIVERS: Record<string, DriverFactory> = {};
+export const GPIO_DRIVERS: Record<string, DriverFactory> = {
+  'gpio-keypad': startGpioKeypad,
+};
