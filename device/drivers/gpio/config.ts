@@ -110,7 +110,7 @@ const AplayPlayer = Type.Object(
   {
     kind: Type.Literal('aplay'),
     device: Type.Optional(Type.String({ description: 'ALSA device, e.g. `default` or `plughw:1,0`' })),
-    command: Type.String({ default: 'aplay' }),
+    command: Type.Optional(Type.String({ description: 'Default `aplay`' })),
   },
   { additionalProperties: false },
 );
@@ -128,7 +128,8 @@ const SimPlayer = Type.Object(
 export const VoiceDriver = Type.Object(
   {
     kind: Type.Literal('voice'),
-    player: Type.Union([AplayPlayer, SimPlayer], { default: { kind: 'aplay', command: 'aplay' } }),
+    // No defaults inside union members: TypeBox's Value.Default leaks one member's defaults into another.
+    player: Type.Union([AplayPlayer, SimPlayer], { default: { kind: 'aplay' } }),
     engine: Type.Optional(
       Type.Object(
         {
@@ -185,12 +186,13 @@ export const GpioHardware = Type.Union([
   Type.Object(
     {
       backend: Type.Literal('onoff'),
-      sysfsBase: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
-        default: 'auto',
-        description:
-          'Added to each pin number for sysfs. Kernels from 6.6 number the Pi header lines from 512 ' +
-          '(571 on a Pi 5); `auto` reads the base of the pinctrl gpiochip',
-      }),
+      sysfsBase: Type.Optional(
+        Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0 })], {
+          description:
+            'Added to each pin number for sysfs. Kernels from 6.6 number the Pi header lines from 512 ' +
+            '(571 on a Pi 5); `auto` (the default) reads the base of the pinctrl gpiochip',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),

@@ -74,7 +74,7 @@ export async function openOnoffChip(
       'hardware.gpio.backend is onoff, but GPIO is not accessible here (/sys/class/gpio): not a Raspberry Pi, ' +
         'or the user is not in the gpio group',
     );
-  const base = sysfsBase(hw.sysfsBase);
+  const base = sysfsBase(hw.sysfsBase ?? 'auto');
   log.info({ sysfsBase: base }, 'GPIO through onoff');
   const registry = new LineRegistry();
   const open = new Set<{ unexport(): void }>();
