@@ -3,6 +3,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument, type Document } from 'yaml';
 import { BOX_ID, COUNTER_BOUND_ROLES, schemaIssues, type SchemaIssue } from '../../protocol/index.js';
+import { gpioConfigIssues } from '../drivers/gpio/config.js';
 import { BoxConfigSchema, type BoxConfig, type PeripheralConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -128,6 +129,7 @@ export function crossCheck(cfg: BoxConfig): SchemaIssue[] {
   const counterNumbers = new Set(cfg.counters.map((c) => c.number));
   dup(cfg.peripherals, (p) => p.id, 'peripherals', 'peripheral id');
   cfg.peripherals.forEach((p, i) => issues.push(...peripheralIssues(p, `peripherals[${i}]`, counterNumbers)));
+  issues.push(...gpioConfigIssues(cfg));
   if (cfg.dossierCodePattern !== undefined) {
     try {
       new RegExp(cfg.dossierCodePattern);

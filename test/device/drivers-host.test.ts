@@ -37,9 +37,11 @@ describe('box-driven hardware', () => {
         id: 'keypad-hw-1',
         role: 'keypad',
         counter: 1,
-        driver: { kind: 'gpio-keypad' },
+        driver: { kind: 'gpio-keypad', buttons: [{ pin: 17, action: 'next' }] } as PeripheralConfig['driver'],
       };
-      const config = officeConfig([...(await peripheralsFor(DEVICES)), driven]);
+      const config = officeConfig([...(await peripheralsFor(DEVICES)), driven], {
+        hardware: { gpio: { backend: 'sim', address: '127.0.0.1:9' } },
+      });
       tb = await startTestBox({ config });
       expect(self?.id).toBe('keypad-hw-1');
       const tv = await tb.connect('display-tv');
