@@ -24,6 +24,8 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 COPY config config
+# Voice clips for the box's voice driver (device/drivers/voice finds them beside dist/).
+COPY assets assets
 RUN mkdir -p /data /config && chown node:node /data /config
 USER node
 VOLUME ["/data"]
