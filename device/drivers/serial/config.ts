@@ -145,7 +145,8 @@ const LineDeviceFields = {
     Type.Integer({
       minimum: 8,
       maximum: 1024,
-      description: 'Longer lines are rejected as noise. Default 128',
+      description:
+        'Longer lines are rejected as noise. Default 128 (keypad), 64 (scanner: a dossier code is at most 64)',
     }),
   ),
 };
