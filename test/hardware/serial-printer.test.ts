@@ -159,7 +159,7 @@ describe('ESC/POS ticket printer', () => {
     const { tb } = await officeWithPrinter(sim);
     await printerState(tb, 'ready');
     const kiosk = await tb.connect('kiosk-1');
-    sim.vanishAfterBytes(5000); // a ticket is ~40 kB of raster: cut off after its first lines
+    sim.vanishAfterBytes(5000); // a ticket is ~60 kB of raster: cut off after its first lines
     expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
     await eventually(() => sim!.interrupted.length === 1, 'the ticket cut short');
     const offline = await printerState(tb, 'offline');
