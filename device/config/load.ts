@@ -5,6 +5,8 @@ import { parseDocument, type Document } from 'yaml';
 import { BOX_ID, COUNTER_BOUND_ROLES, schemaIssues, type SchemaIssue } from '../../protocol/index.js';
 import { gpioConfigIssues } from '../drivers/gpio/config.js';
 import { BoxConfigSchema, type BoxConfig, type PeripheralConfig } from './schema.js';
+import { driverIssues } from '../drivers/config.js';
+import { serialConfigIssues } from '../drivers/serial/config.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -24,7 +26,13 @@ export function validateConfig(raw: unknown, file = '(config)'): BoxConfig {
     ]);
   }
   const withDefaults = Value.Default(BoxConfigSchema, structuredClone(raw));
-  const issues = schemaIssues(BoxConfigSchema, withDefaults);
+  const issues = schemaIssues(BoxConfigSchema, withDefaults).flatMap((issue) => {
+    const m = /^peripherals\[(\d+)\]\.driver$/.exec(issue.path);
+    const driver = m
+      ? (withDefaults as { peripherals?: { driver?: unknown }[] }).peripherals?.[Number(m[1])]?.driver
+      : undefined;
+    return (m && driverIssues(driver, issue.path)) || [issue];
+  });
   if (issues.length > 0) throw new ConfigError(file, issues);
   const cfg = withDefaults as BoxConfig;
   const refs = crossCheck(cfg);
@@ -140,6 +148,7 @@ export function crossCheck(cfg: BoxConfig): SchemaIssue[] {
       });
     }
   }
+  issues.push(...serialConfigIssues(cfg));
   return issues;
 }
 

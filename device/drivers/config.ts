@@ -1,7 +1,24 @@
 // The `driver` field of a peripheral (hardware the box drives itself) and the box-level `hardware` section.
 import { Type, type Static } from '@sinclair/typebox';
+import { schemaIssues, type SchemaIssue } from '../../protocol/index.js';
 import { GPIO_DRIVER_CONFIGS, GpioHardware } from './gpio/config.js';
 import { SERIAL_DRIVER_CONFIGS, SerialHardware } from './serial/config.js';
+
+const VARIANTS = [...SERIAL_DRIVER_CONFIGS, ...GPIO_DRIVER_CONFIGS];
+
+/**
+ * A driver's schema issues against the variant its `kind` names: "Expected union value" says nothing to an
+ * admin, `peripherals[3].driver.link: …` does. Null when no variant has that kind.
+ */
+export function driverIssues(driver: unknown, path: string): SchemaIssue[] | null {
+  const kind = (driver as { kind?: unknown } | null)?.kind;
+  const variant = VARIANTS.find((v) => (v.properties.kind as { const?: unknown }).const === kind);
+  if (!variant) return null;
+  return schemaIssues(variant, driver).map((i) => ({
+    path: i.path === '(root)' ? path : `${path}.${i.path}`,
+    message: i.message,
+  }));
+}
 
 export const DriverConfig = Type.Union([...SERIAL_DRIVER_CONFIGS, ...GPIO_DRIVER_CONFIGS], {
   description:

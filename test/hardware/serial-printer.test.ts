@@ -1,5 +1,6 @@
 // The kiosk's ESC/POS printer driven by a real box, printing on the simulated network printer over TCP.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -158,7 +159,7 @@ describe('ESC/POS ticket printer', () => {
     const { tb } = await officeWithPrinter(sim);
     await printerState(tb, 'ready');
     const kiosk = await tb.connect('kiosk-1');
-    sim.vanishAfterBytes(5000); // a ticket is ~40 kB of raster: cut off after its first lines
+    sim.vanishAfterBytes(5000); // a ticket is ~60 kB of raster: cut off after its first lines
     expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
     await eventually(() => sim!.interrupted.length === 1, 'the ticket cut short');
     const offline = await printerState(tb, 'offline');
@@ -192,6 +193,27 @@ describe('ESC/POS ticket printer', () => {
     // The next citizen is served normally.
     expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
     expect((await sim.nextTicket(0)).qr[0]).toContain('/A002');
+  });
+});
+
+describe('USB printer as a device file', () => {
+  it('writes the ticket into the device file (like /dev/usb/lp0) and counts the printer ready without status', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-lp-'));
+    const lp = join(dir, 'lp0');
+    writeFileSync(lp, '');
+    const config = await drivenOffice({ 'kiosk-1': { kind: 'escpos', link: { file: lp }, paper: '58mm' } });
+    tb = await startTestBox({ config });
+    await printerState(tb, 'ready');
+    const kiosk = await tb.connect('kiosk-1');
+    expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
+    const ops = await eventually(() => {
+      const o = new EscposParser().push(readFileSync(lp));
+      return o.some((x) => x.op === 'cut') ? o : undefined;
+    }, 'ticket bytes in the device file');
+    expect(ops.filter((o) => o.op === 'raster').every((o) => (o as { width: number }).width === 384)).toBe(
+      true,
+    );
+    expect(ops.some((o) => o.op === 'status')).toBe(false); // nothing to read replies from
   });
 });
 

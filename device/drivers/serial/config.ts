@@ -3,6 +3,8 @@
 // Defaults are written in each description and applied by the drivers (TypeBox does not fill defaults
 // inside a union).
 import { Type, type Static } from '@sinclair/typebox';
+import type { Role, SchemaIssue } from '../../../protocol/index.js';
+import type { BoxConfig } from '../../config/schema.js';
 
 const Ms = (description: string, minimum = 10) => Type.Integer({ minimum, maximum: 3_600_000, description });
 
@@ -93,8 +95,8 @@ export const EscposDriverConfig = Type.Object(
     status: Type.Optional(
       Type.Boolean({
         description:
-          'Poll real-time status (DLE EOT). Default true; false for a one-way link (the printer is then ' +
-          'taken as ready while the link is open)',
+          'Poll real-time status (DLE EOT). Default true, false on a {file} link; when false the printer is ' +
+          'taken as ready while the link is open',
       }),
     ),
     statusPollMs: Type.Optional(Ms('How often to read the printer status. Default 2000')),
@@ -145,7 +147,8 @@ const LineDeviceFields = {
     Type.Integer({
       minimum: 8,
       maximum: 1024,
-      description: 'Longer lines are rejected as noise. Default 128',
+      description:
+        'Longer lines are rejected as noise. Default 128 (keypad), 64 (scanner: a dossier code is at most 64)',
     }),
   ),
 };
@@ -192,3 +195,46 @@ export const SerialHardware = Type.Object(
   { additionalProperties: false },
 );
 export type SerialHardware = Static<typeof SerialHardware>;
+
+const KIND_ROLE: Record<string, Role> = {
+  escpos: 'kiosk',
+  'led-rs485': 'ledboard',
+  'serial-keypad': 'keypad',
+  'serial-scanner': 'scanner',
+};
+
+/** What the schema cannot say: the role a driver acts as, bus references, one address per board on a bus. */
+export function serialConfigIssues(cfg: BoxConfig): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const buses = cfg.hardware?.serial?.buses ?? [];
+  const busIds = new Set<string>();
+  buses.forEach((b, i) => {
+    if (busIds.has(b.id))
+      issues.push({ path: `hardware.serial.buses[${i}].id`, message: `duplicate bus id "${b.id}"` });
+    busIds.add(b.id);
+  });
+  const addresses = new Map<string, string>();
+  cfg.peripherals.forEach((p, i) => {
+    const d = p.driver as ({ kind: string } & Record<string, unknown>) | undefined;
+    if (!d || !(d.kind in KIND_ROLE)) return;
+    const path = `peripherals[${i}].driver`;
+    if (KIND_ROLE[d.kind] !== p.role)
+      issues.push({
+        path: `${path}.kind`,
+        message: `a ${d.kind} driver acts as a ${KIND_ROLE[d.kind]}, but ${p.id} is a ${p.role}`,
+      });
+    if (d.kind !== 'led-rs485') return;
+    const led = d as unknown as LedRs485DriverConfig;
+    if (!busIds.has(led.bus))
+      issues.push({ path: `${path}.bus`, message: `no bus "${led.bus}" in hardware.serial.buses` });
+    const key = `${led.bus}/${led.address}`;
+    const owner = addresses.get(key);
+    if (owner)
+      issues.push({
+        path: `${path}.address`,
+        message: `address ${led.address} on bus ${led.bus} is already ${owner}'s`,
+      });
+    else addresses.set(key, p.id);
+  });
+  return issues;
+}

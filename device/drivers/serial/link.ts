@@ -98,6 +98,8 @@ async function openDeviceFile(path: string): Promise<Duplex> {
     },
   });
   reader.on('data', (c) => stream.push(c));
+  // End of file on a device means "nothing to say now", not "gone": a gone device fails its writes.
+  reader.on('end', () => undefined);
   reader.on('error', (err) => stream.destroy(err));
   return stream;
 }

@@ -70,7 +70,8 @@ export class EscposPrinter implements Driver {
     this.pollMs = cfg.statusPollMs ?? 2000;
     this.timeoutMs = cfg.statusTimeoutMs ?? 1000;
     this.windowMs = cfg.retryWindowMs ?? 60_000;
-    this.readsStatus = cfg.status ?? true;
+    // A USB printer-class device rarely passes status replies back: polling it would show it offline.
+    this.readsStatus = cfg.status ?? !('file' in cfg.link);
   }
 
   async start(): Promise<this> {
