@@ -2,9 +2,9 @@
 // counter's retained state for that call. Measured one call at a time, interleaved sample by sample with
 // the raw floors (plain aedes round trip, one raw FULL commit) so machine noise hits all three alike.
 import { rmSync } from 'node:fs';
-import type { MqttClient } from 'mqtt';
-import { DEVICES, startTestBox, type DeviceSpec } from '../support/office.js';
+import { startTestBox } from '../support/office.js';
 import { openRawSqlite, startRawBroker } from './baselines.js';
+import { CALL_COUNTERS as COUNTERS, CALL_DEVICES, startCallProbe } from './call-probe.js';
 import { OPEN_SERVICES, issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
 import { now, summarize, type Summary } from './stats.js';
 
@@ -28,16 +28,6 @@ export interface CallResult {
   mismatches: number;
 }
 
-const COUNTERS = [1, 3, 4] as const; // van-thu, ho-tich, dat-dai: one counter per pre-issued service
-
-interface Waiter {
-  counter: number;
-  previous: string | undefined;
-  event?: string;
-  state?: string;
-  done: () => void;
-}
-
 /**
  * Two shapes of a day:
  * - `queue` set (an office day): `queue` citizens wait from the start, and before every call one more
@@ -53,12 +43,11 @@ export async function benchCallLatency(opts: {
   tickets?: number;
   queue?: number;
 }): Promise<CallResult> {
-  const devices: DeviceSpec[] = [
-    ...DEVICES,
-    { id: 'keypad-3', role: 'keypad', counter: 3 },
-    { id: 'keypad-4', role: 'keypad', counter: 4 },
-  ];
-  const tb = await startTestBox({ devices, clock: noonClock(), dataDir: tempDir('lobby-bench-box-') });
+  const tb = await startTestBox({
+    devices: CALL_DEVICES,
+    clock: noonClock(),
+    dataDir: tempDir('lobby-bench-box-'),
+  });
   const raw = openRawSqlite();
   const rawBroker = await startRawBroker();
   try {
@@ -106,72 +95,7 @@ export async function benchCallLatency(opts: {
     if (issued.ok !== issue.length)
       throw new Error(`pre-issue: ${issued.ok}/${issue.length} ok, errors ${JSON.stringify(issued.errors)}`);
 
-    const keypads = new Map<number, MqttClient>();
-    const keypadErrors: Record<string, number> = {};
-    for (const c of COUNTERS) {
-      const k = await tb.connect(`keypad-${c}`);
-      await k.subscribeAsync(`lobby/v1/devices/keypad-${c}/reply`, { qos: 1 });
-      k.on('message', (_t, payload: Buffer) => {
-        const r = JSON.parse(payload.toString()) as { status: string; error?: { code: string } };
-        if (r.status !== 'ok')
-          keypadErrors[r.error?.code ?? '?'] = (keypadErrors[r.error?.code ?? '?'] ?? 0) + 1;
-      });
-      keypads.set(c, k);
-    }
-
-    const display = await tb.connect('display-tv');
-    const calledTopic = 'lobby/v1/events/ticket/called';
-    const lastCalled = new Map<number, string>();
-    let waiter: Waiter | null = null;
-    let mismatches = 0;
-    display.on('message', (topic, payload: Buffer) => {
-      const w = waiter;
-      if (!w) return;
-      const body = JSON.parse(payload.toString()) as {
-        data?: { counter?: number; ticketId?: string };
-        counter?: number;
-        current?: { ticketId: string; state: string } | null;
-      };
-      if (topic === calledTopic && body.data?.counter === w.counter) w.event = body.data.ticketId;
-      else if (
-        topic === `lobby/v1/state/counters/${w.counter}` &&
-        body.current?.state === 'called' &&
-        body.current.ticketId !== w.previous
-      )
-        w.state = body.current.ticketId;
-      if (w.event !== undefined && w.state !== undefined) {
-        if (w.event !== w.state) mismatches += 1;
-        lastCalled.set(w.counter, w.state);
-        waiter = null;
-        w.done();
-      }
-    });
-    await display.subscribeAsync([calledTopic, ...COUNTERS.map((c) => `lobby/v1/state/counters/${c}`)], {
-      qos: 1,
-    });
-    await new Promise((r) => setTimeout(r, 200)); // let the retained states arrive before the first call
-
-    const oneCall = (i: number): Promise<number> => {
-      const counter = COUNTERS[i % COUNTERS.length] as number;
-      const keypad = keypads.get(counter) as MqttClient;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiter = null;
-          reject(new Error(`call ${i} at counter ${counter}: display did not see both messages in 5 s`));
-        }, 5000);
-        const t0 = now();
-        waiter = {
-          counter,
-          previous: lastCalled.get(counter),
-          done: () => {
-            const elapsed = now() - t0;
-            clearTimeout(timer);
-            resolve(elapsed);
-          },
-        };
-        keypad.publish(`lobby/v1/counters/${counter}/cmd/next`, JSON.stringify({ id: `n${i}` }), { qos: 1 });
-      });
-    };
+    const probe = await startCallProbe(tb);
 
     const inside = {
       flush: [] as number[],
@@ -197,7 +121,7 @@ export async function benchCallLatency(opts: {
       appendMs.length = 0;
       flushMs.length = 0;
       effectsMs.length = 0;
-      const call = await oneCall(i);
+      const call = (await probe.call(i)).ms;
       const [append1, flush1, effects1] = [appendMs.slice(), flushMs.slice(), effectsMs.slice()];
       const roundTrip = await rawBroker.roundTrip();
       const c = raw.commitOnce();
@@ -241,8 +165,8 @@ export async function benchCallLatency(opts: {
         firstP50: summarize(ours.slice(0, third)).p50,
         lastP50: summarize(ours.slice(ours.length - third)).p50,
       },
-      keypadErrors,
-      mismatches,
+      keypadErrors: probe.keypadErrors,
+      mismatches: probe.mismatches,
     };
   } finally {
     await rawBroker.close();

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
+import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchMemory, shippedNodeFlags, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
@@ -23,6 +24,9 @@ const DAY_SIZES = [
 const RATE_BLOCKS = 12;
 const RATE_BLOCK_SIZE = 160;
 const IDLE_MS = 5000;
+/** Keypad to LED board and loudspeakers, through the box's own drivers and the simulators. */
+const HW_CALLS = Number(process.env.BENCH_HW_CALLS ?? 300);
+const HW_WARMUP = 20;
 /** Makes glibc return scrypt's 16 MiB work buffers to the system (see README.md). */
 const MALLOC_FIX = { MALLOC_MMAP_THRESHOLD_: '4194304' };
 
@@ -49,6 +53,44 @@ function callRows(c: CallResult, label: string): string[][] {
       '< 20 ms',
       yes(c.ours.p99 < 20),
     ],
+  ];
+}
+
+function hardwareRows(h: HardwareCallResult): string[][] {
+  // Issue 3 sets no target: the core's call on the same calls is the yardstick, the raw floors beside it.
+  const row = (what: string, p: 'p50' | 'p99', ours: number, vsCore: number) => [
+    `${what} ${p}, ${h.calls} calls`,
+    ms(ours),
+    `core call ${ms(h.core[p])}; raw RT+commit ${ms(h.rawRoundTrip[p] + h.rawCommit[p])}`,
+    `${ratio(vsCore)} core`,
+    '-',
+    '-',
+  ];
+  return [
+    row('keypad → LED frame on the bus', 'p50', h.led.p50, h.ratios.ledP50VsCore),
+    row('keypad → LED frame on the bus', 'p99', h.led.p99, h.ratios.ledP99VsCore),
+    row('keypad → voice call starts', 'p50', h.audio.p50, h.ratios.audioP50VsCore),
+    row('keypad → voice call starts', 'p99', h.audio.p99, h.ratios.audioP99VsCore),
+  ];
+}
+
+function hardwareDetail(h: HardwareCallResult): string[] {
+  const a = h.settings.amplifier;
+  const pp = (s: { p50: number; p99: number }) => `${ms(s.p50)} / ${ms(s.p99)}`;
+  return [
+    `  hardware call, ${h.calls} calls (${h.ticketsIssued} tickets waiting at the start): ` +
+      `LED frame ACKed p50/p90/p99/max ${ms(h.led.p50)} / ${ms(h.led.p90)} / ${ms(h.led.p99)} / ${ms(h.led.max)}; ` +
+      `blink frame p50/p99 ${pp(h.ledBlink)}; voice start p50/p90/p99/max ${ms(h.audio.p50)} / ${ms(h.audio.p90)} / ${ms(h.audio.p99)} / ${ms(h.audio.max)}; ` +
+      `whole WAV at the sink p50/p99 ${pp(h.audioReceived)}`,
+    `        same calls: core (display has event + state) p50/p99 ${pp(h.core)}; raw RT p50/p99 ${pp(h.rawRoundTrip)}; ` +
+      `raw FULL commit p50/p99 ${pp(h.rawCommit)}`,
+    `        per call, minus the display's time for it (negative: before the display), p50 (p99): LED ${ms(h.ledAfterCore.p50)} (${ms(h.ledAfterCore.p99)}), ` +
+      `voice ${ms(h.audioAfterCore.p50)} (${ms(h.audioAfterCore.p99)}); rendering the WAV from clips, timed alone, ${ms(h.renderAlone.p50)} (${ms(h.renderAlone.p99)})`,
+    `        amplifier relay: warm-up ${a.warmUpMs} ms, off after ${a.idleOffMs / 1000} s idle, so only the first (unmeasured) call ` +
+      `waited for it: voice after ${ms(h.coldFirstCall.audioMs)} (LED ${ms(h.coldFirstCall.ledMs)}); relay switched on during measured calls: ${h.relaySwitchOnsMeasured}`,
+    `        not in the figures: the simulated bus has no line rate; at ${h.ledWire.baud} baud the number's frame (${h.ledWire.frameBytes} B) and its ACK ` +
+      `(${h.ledWire.ackBytes} B) take ${ms(h.ledWire.ms)} on the wire. WAV ${(h.wav.bytes / 1024).toFixed(0)} kB, ${(h.wav.durationMs / 1000).toFixed(1)} s as heard; ` +
+      `keypad error replies ${JSON.stringify(h.keypadErrors)}; event/state mismatches ${h.mismatches}`,
   ];
 }
 
@@ -101,7 +143,7 @@ async function main(): Promise<void> {
   );
 
   console.log(
-    `\n[1/3] call latency: ${CALLS} calls (+${WARMUP} warm-up) with ${QUEUE} waiting, interleaved with raw floors…`,
+    `\n[1/4] call latency: ${CALLS} calls (+${WARMUP} warm-up) with ${QUEUE} waiting, interleaved with raw floors…`,
   );
   const calls = await benchCallLatency({ calls: CALLS, warmup: WARMUP, queue: QUEUE });
   const label = (c: CallResult) =>
@@ -113,15 +155,21 @@ async function main(): Promise<void> {
     byDaySize.push(await benchCallLatency({ calls: d.calls, warmup: 15, tickets: d.tickets }));
   console.log(`      done at ${elapsed(started)}`);
 
-  console.log(`\n[2/3] issue rate: blocks of ${RATE_BLOCK_SIZE}, alternating with raw commits…`);
+  console.log(`\n[2/4] issue rate: blocks of ${RATE_BLOCK_SIZE}, alternating with raw commits…`);
   const rates = await benchIssueRate({ blocks: RATE_BLOCKS, blockSize: RATE_BLOCK_SIZE });
   console.log(`      done at ${elapsed(started)}`);
 
-  console.log(`\n[3/3] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
+  console.log(`\n[3/4] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
   // As shipped (the systemd unit's Node flags), then with Node's defaults, then a glibc what-if.
   const memory = await benchMemory({ idleMs: IDLE_MS, nodeFlags: shippedNodeFlags() });
   const memoryNodeDefaults = await benchMemory({ idleMs: IDLE_MS });
   const memoryMallocFix = await benchMemory({ idleMs: IDLE_MS, env: MALLOC_FIX });
+  console.log(`      done at ${elapsed(started)}`);
+
+  console.log(
+    `\n[4/4] keypad to LED board and voice: ${HW_CALLS} calls (+${HW_WARMUP} warm-up) through the box's drivers and the simulators…`,
+  );
+  const hardwareCall = await benchHardwareCall({ calls: HW_CALLS, warmup: HW_WARMUP });
   const seconds = (now() - started) / 1000;
 
   console.log(`\nResults (${seconds.toFixed(0)} s, load average now ${loadavg()[0]?.toFixed(2)})\n`);
@@ -135,6 +183,7 @@ async function main(): Promise<void> {
         memoryRow(memory),
         memoryRow(memoryNodeDefaults),
         memoryRow(memoryMallocFix),
+        ...hardwareRows(hardwareCall),
       ],
     ),
   );
@@ -153,6 +202,7 @@ async function main(): Promise<void> {
       `  memory${Object.keys(m.env).length ? ` ${JSON.stringify(m.env)}` : ''}: ${m.overTcp} over TCP, ${m.overWebSocket} over WebSocket; ` +
         `box VmRSS before any client ${mb(m.boxRssBeforeClientsKb)}, idle with 30 ${mb(m.boxRssKb)}, VmHWM ${mb(m.boxPeakRssKb)}; bare node ${mb(m.bareNodeRssKb)}; refused subscriptions ${m.subscriptionsRefused}`,
     );
+  lines.push(...hardwareDetail(hardwareCall));
   console.log(lines.join('\n'));
 
   const file = 'bench-results.json';
@@ -170,6 +220,7 @@ async function main(): Promise<void> {
         memory,
         memoryNodeDefaults,
         memoryWhatIf: memoryMallocFix,
+        hardwareCall,
       }),
       null,
       2,
