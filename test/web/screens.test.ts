@@ -6,6 +6,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/office.js';
 import {
+  ADMIN_PASSWORD,
+  adminCookie,
   chromiumPresent,
   launchChromium,
   pairedPage,
@@ -13,6 +15,9 @@ import {
   startWebBox,
   type WebBox,
 } from './support.js';
+
+/** expect.poll with room for a busy CI machine (vitest's default waits 1 s). */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 
 const TV = { width: 1920, height: 1080 };
 const KIOSK = { width: 1080, height: 1920 };
@@ -64,8 +69,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
 
     // The citizen takes a ticket for Văn thư.
     const vanThu = kiosk.locator('button[data-service="van-thu"]');
-    await expect.poll(() => vanThu.isEnabled()).toBe(true);
-    await expect.poll(() => vanThu.textContent()).toContain('Văn thư');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await eventually(() => vanThu.textContent()).toContain('Văn thư');
     await screenshot(kiosk, 'kiosk-portrait');
     await vanThu.click();
     await kiosk.locator('.ticket-number').waitFor();
@@ -77,14 +82,14 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await clerk.locator('#clerk').selectOption('cc01');
     await clerk.getByRole('button', { name: 'Đăng nhập' }).click();
     const next = clerk.locator('button[data-action="next"]');
-    await expect.poll(() => next.isEnabled()).toBe(true);
-    await expect.poll(() => clerk.locator('.queue li').count()).toBe(1);
+    await eventually(() => next.isEnabled()).toBe(true);
+    await eventually(() => clerk.locator('.queue li').count()).toBe(1);
     await clerk.keyboard.press('n');
-    await expect.poll(() => clerk.locator('.current-number').textContent()).toBe('A001');
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A001');
 
     // The lobby TV shows it at counter 1, highlighted as the newest call.
     const counter1 = tv.locator('[data-counter="1"]');
-    await expect.poll(() => counter1.locator('.counter-ticket').textContent()).toBe('A001');
+    await eventually(() => counter1.locator('.counter-ticket').textContent()).toBe('A001');
     expect(await counter1.getAttribute('class')).toContain('hot');
     expect(await tv.locator('.now-calling').textContent()).toContain('A001');
     expect(await tv.locator('.recent-list li.first').textContent()).toContain('A001');
@@ -95,11 +100,11 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await clerk.keyboard.press('d');
     await clerk.keyboard.type('000.00.04.H12-261122-0015');
     await clerk.keyboard.press('Enter');
-    await expect.poll(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
+    await eventually(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
     await screenshot(clerk, 'clerk-panel');
     await screenshot(tv, 'tv');
     await clerk.locator('button[data-action="finish"]').click();
-    await expect.poll(() => clerk.locator('.current-number').textContent()).toBe('—');
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
 
     const best = rating.locator('button[data-score="4"]');
     await best.waitFor();
@@ -111,7 +116,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await best.click();
     await rating.locator('.thanks').waitFor();
     // One rating per ticket: the buttons do not come back for A001.
-    await expect.poll(() => rating.locator('.idle').count(), { timeout: 10_000 }).toBe(1);
+    await eventually(() => rating.locator('.idle').count()).toBe(1);
 
     const stored = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
     expect(stored).toHaveLength(1);
@@ -125,5 +130,111 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     expect(stored[0]?.source).toBe('rating-1');
     // The clerk's panel never learns the score: it cannot subscribe to rating events at all.
     expect(await clerk.locator('body').textContent()).not.toContain('Rất hài lòng');
+  });
+  it('the TV recovers by itself after the box restarts, and marks its data stale meanwhile', async () => {
+    const first = await startWebBox();
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: { width: 1366, height: 768 } }),
+      first,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await first.connect('kiosk-2');
+    const keypad = await first.connect('keypad-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    const banner = tv.locator('.link-banner');
+    expect(await banner.getAttribute('data-state')).toBe('online');
+    await screenshot(tv, 'tv-1366');
+
+    const { httpPort, mqttPort } = first.box;
+    await first.close();
+    await eventually(() => banner.getAttribute('data-state')).toBe('offline');
+    await eventually(() => banner.textContent()).toMatch(
+      /Mất kết nối — dữ liệu có thể chưa cập nhật \([1-9]\d* giây\)/,
+    );
+    // The last known numbers stay on screen, under the banner.
+    expect(await tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    await screenshot(tv, 'tv-disconnected');
+
+    // The same box comes back on the same data and ports; the TV reconnects without anyone touching it.
+    const second = await startWebBox({
+      dataDir: first.dataDir,
+      configFile: first.configFile,
+      httpPort,
+      mqttPort,
+    });
+    boxes.push(second);
+    await eventually(() => banner.getAttribute('data-state')).toBe('online');
+    const kiosk2 = await second.connect('kiosk-2');
+    const keypad2 = await second.connect('keypad-2');
+    expect((await request(kiosk2, 'lobby/v1/tickets/request', { service: 'chung-thuc' })).status).toBe('ok');
+    expect((await request(keypad2, 'lobby/v1/counters/2/cmd/next')).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="2"] .counter-ticket').textContent()).toBe('B001');
+    expect(await tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    expect(await tv.locator('.now-calling').textContent()).toContain('B001');
+  });
+
+  it('a screen whose pairing is revoked loses access and says it must be paired again', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(await browser.newContext({ viewport: TV }), box, 'tv-2', '/tv', '?chime=0');
+    await eventually(() => tv.locator('.link-banner').getAttribute('data-state')).toBe('online');
+    expect(box.box.broker.connectedIds().some((id) => id.startsWith('tv-2.'))).toBe(true);
+
+    const r = await fetch(`${box.base}/api/admin/peripherals/tv-2`, {
+      method: 'DELETE',
+      headers: { cookie: await adminCookie(box) },
+    });
+    expect(r.status).toBe(200);
+    const overlay = tv.locator('.unpaired-overlay');
+    await overlay.waitFor();
+    expect(await overlay.textContent()).toContain('Cần ghép nối lại');
+    expect(box.box.broker.connectedIds().some((id) => id.startsWith('tv-2.'))).toBe(false);
+    expect(box.box.directory.get('tv-2')).toBeUndefined();
+  });
+
+  it('admin page: no default password, a wrong one refused, a pairing code that works once', async () => {
+    const unset = await startWebBox({ adminPassword: null });
+    boxes.push(unset);
+    const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+    await page.goto(`${unset.base}/admin`);
+    await eventually(() => page.locator('.command').textContent()).toContain(
+      `lobby device set-admin-password --config ${unset.configFile}`,
+    );
+
+    const box = await startWebBox();
+    boxes.push(box);
+    await page.goto(`${box.base}/admin`);
+    await page.locator('#password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await eventually(() => page.locator('.message.error').textContent()).toBe('Sai mật khẩu.');
+    expect(await page.locator('table.peripherals').count()).toBe(0);
+
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    const row = page.locator('tr[data-id="tv-2"]');
+    await row.waitFor();
+    await row.locator('button[data-action="pair"]').click();
+    const code = (await page.locator('.big-code').textContent()) ?? '';
+    expect(code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+    expect(await page.locator('.code-box svg').count()).toBe(1);
+    await screenshot(page, 'admin');
+
+    const screen = await (await browser.newContext({ viewport: TV })).newPage();
+    await screen.goto(`${box.base}/pair?code=${code}`);
+    await screen.waitForURL(`${box.base}/tv`);
+    await eventually(() => screen.locator('.link-banner').getAttribute('data-state')).toBe('online');
+    // The admin page shows the screen online (it polls).
+    await eventually(() => row.getAttribute('class')).toBe('online');
+
+    const again = await (await browser.newContext({ viewport: TV })).newPage();
+    await again.goto(`${box.base}/pair`);
+    await again.locator('#code').fill(code.toLowerCase());
+    await again.getByRole('button', { name: 'Ghép nối' }).click();
+    await eventually(() => again.locator('.message.error').textContent()).toContain('đã dùng');
+    expect(await again.evaluate("localStorage.getItem('lobby.credential.display')")).toBeNull();
   });
 });

@@ -121,3 +121,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (!process.env.SCREENSHOTS) return;
   await page.screenshot({ path: join(import.meta.dirname, '../../docs/screens', `${name}.png`) });
 }
+
+/** Signs in to the admin API as the admin page does; returns the session cookie. */
+export async function adminCookie(box: WebBox, password = ADMIN_PASSWORD): Promise<string> {
+  const r = await fetch(`${box.base}/api/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password }),
+  });
+  if (!r.ok) throw new Error(`admin login failed: ${r.status} ${await r.text()}`);
+  return (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+}
