@@ -334,8 +334,15 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   };
 
   /** Every admin route passes here: a password must be set, the session live, the request same-origin. */
+  let passwordHashSeen = deps.config().admin?.passwordHash;
   async function admin(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
-    if (!deps.config().admin?.passwordHash) {
+    const hash = deps.config().admin?.passwordHash;
+    if (hash !== passwordHashSeen) {
+      // A new password (set-admin-password on a running box) signs everyone out.
+      sessions.clear();
+      passwordHashSeen = hash;
+    }
+    if (!hash) {
       await reply.code(503).send(unsetMessage());
       return false;
     }

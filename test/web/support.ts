@@ -69,6 +69,8 @@ export async function startWebBox(
     notice?: string;
     httpPort?: number;
     mqttPort?: number;
+    /** Changes to the config object before it is written. */
+    edit?: (cfg: Record<string, unknown>, dataDir: string) => void;
   } = {},
 ): Promise<WebBox> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'lobby-web-'));
@@ -82,6 +84,7 @@ export async function startWebBox(
       ...(cfg.screens as object),
       notice: opts.notice ?? 'Giờ làm việc: sáng 7:30–11:30, chiều 13:30–17:00. Vui lòng giữ trật tự.',
     };
+    opts.edit?.(cfg, dataDir);
     writeFileSync(configFile, JSON.stringify(cfg, null, 2));
   }
   const config = loadConfigFile(configFile);
