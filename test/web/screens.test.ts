@@ -221,7 +221,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     const code = (await page.locator('.big-code').textContent()) ?? '';
     expect(code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
     expect(await page.locator('.code-box svg').count()).toBe(1);
-    await screenshot(page, 'admin');
+    await screenshot(page, 'admin', true);
 
     const screen = await (await browser.newContext({ viewport: TV })).newPage();
     await screen.goto(`${box.base}/pair?code=${code}`);
@@ -236,5 +236,54 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await again.getByRole('button', { name: 'Ghép nối' }).click();
     await eventually(() => again.locator('.message.error').textContent()).toContain('đã dùng');
     expect(await again.evaluate("localStorage.getItem('lobby.credential.display')")).toBeNull();
+  });
+  it('kiosk: priority path, a printer that cannot print (number and QR code on screen), quota refusal, small screen', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        (cfg.office as Record<string, unknown>).publicUrl = 'https://motcua.example.vn';
+        (cfg.services as { id: string; dailyQuota?: number }[]).find((x) => x.id === 'ho-tich')!.dailyQuota =
+          1;
+      },
+    });
+    boxes.push(box);
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    const hoTich = kiosk.locator('button[data-service="ho-tich"]');
+    await eventually(() => hoTich.isEnabled()).toBe(true);
+
+    // The box's printer driver reports the kiosk's printer out of paper.
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: false,
+      printer: { state: 'paper_out', canPrint: false },
+    });
+    await eventually(() => kiosk.locator('.printer-notice.bad').textContent()).toContain('hết giấy');
+
+    await kiosk.locator('.priority-button').click();
+    await kiosk.locator('button[data-reason="elderly"]').click();
+    await eventually(() => kiosk.locator('.priority-chosen').textContent()).toContain('Người cao tuổi');
+    await hoTich.click();
+    await kiosk.locator('.ticket-number').waitFor();
+    expect(await kiosk.locator('.ticket-number').textContent()).toBe('C001');
+    expect(await kiosk.locator('.ticket-priority').textContent()).toBe('Người cao tuổi');
+    expect(await kiosk.locator('.ticket-how').textContent()).toContain('chụp lại số này');
+    expect(await kiosk.locator('.qr svg').count()).toBe(1);
+    await screenshot(kiosk, 'kiosk-screen-ticket');
+    const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
+    expect(issued?.event.data).toMatchObject({ number: 'C001', priority: 'elderly' });
+
+    // Back to the start: the quota of Hộ tịch is used up, so its button is greyed and says why.
+    await kiosk.locator('button.done').click();
+    await eventually(() => hoTich.isDisabled()).toBe(true);
+    expect(await hoTich.textContent()).toContain('Đã hết số trong ngày');
+
+    await kiosk.setViewportSize({ width: 800, height: 480 });
+    await screenshot(kiosk, 'kiosk-800x480');
+    const inView = await kiosk.locator('button.service').evaluateAll((els) =>
+      els.every((e) => {
+        const r = e.getBoundingClientRect();
+        return r.bottom <= 480 && r.right <= 800 && r.height > 40;
+      }),
+    );
+    expect(inView).toBe(true);
   });
 });

@@ -120,9 +120,9 @@ export async function pairedPage(
 }
 
 /** Screenshots for docs/screens, only when asked: `SCREENSHOTS=1 npx vitest run test/web`. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   if (!process.env.SCREENSHOTS) return;
-  await page.screenshot({ path: join(import.meta.dirname, '../../docs/screens', `${name}.png`) });
+  await page.screenshot({ path: join(import.meta.dirname, '../../docs/screens', `${name}.png`), fullPage });
 }
 
 /** Signs in to the admin API as the admin page does; returns the session cookie. */
