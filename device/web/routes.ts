@@ -281,6 +281,13 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
 
   // ---- pairing ----------------------------------------------------------------------------------
 
+  const noConfigFile = () =>
+    fail(
+      'no_config_file',
+      'Máy chủ chạy không có tệp cấu hình, không thể lưu thay đổi.',
+      'The box runs without a config file; changes cannot be saved.',
+    );
+
   app.post<{ Body: Static<typeof PairBody> }>(
     '/api/pair',
     { schema: { body: PairBody } },
@@ -298,10 +305,11 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
             ),
           );
       }
+      if (!deps.configFile) return reply.code(503).send(noConfigFile());
       const deviceId = pairing.redeem(req.body.code);
       const p = deviceId ? deps.directory.get(deviceId) : undefined;
       const screen = p ? SCREEN_OF[p.role] : undefined;
-      if (!deviceId || !p || !screen || !deps.configFile) {
+      if (!deviceId || !p || !screen) {
         guessFailures.fail(ip);
         log.warn({ ip, deviceId }, 'pairing refused: unknown, used or expired code');
         return reply
@@ -445,13 +453,6 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       }),
     };
   });
-
-  const noConfigFile = () =>
-    fail(
-      'no_config_file',
-      'Máy chủ chạy không có tệp cấu hình, không thể lưu thay đổi.',
-      'The box runs without a config file; changes cannot be saved.',
-    );
 
   app.post<{ Body: Static<typeof NewPeripheralBody> }>(
     '/api/admin/peripherals',

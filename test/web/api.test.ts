@@ -1,5 +1,6 @@
 // The box's HTTP side of the screens, without a browser: pages and bundles, one-time pairing, the admin
 // API's password, sessions and audit, the screens' own API, and the guessing limits.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -208,6 +209,35 @@ describe('the box serves and pairs the screens', () => {
       });
     for (let i = 0; i < 5; i++) expect((await login(`guess-${i}`)).status).toBe(401);
     expect((await login('mat-khau-quan-tri-2026')).status).toBe(429);
+  });
+
+  it('lobby device set-admin-password stores only a hash, and the running box takes it at once', async () => {
+    const unset = await startWebBox({ adminPassword: null });
+    boxes.push(unset);
+    const cli = join(import.meta.dirname, '../../dist/cli/lobby.js');
+    const run = (password: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [cli, 'device', 'set-admin-password', '-c', unset.configFile]);
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', (code) => resolve({ code, out }));
+        child.stdin.end(`${password}\n`);
+      });
+    const short = await run('ngan');
+    expect(short.code).toBe(2);
+    expect(short.out).toContain('at least 10 characters');
+    const ok = await run('mat-khau-moi-cua-xa');
+    expect(ok.code).toBe(0);
+    const file = readFileSync(unset.configFile, 'utf8');
+    expect(file).toMatch(/"passwordHash": "scrypt\$16384\$/);
+    expect(file).not.toContain('mat-khau-moi-cua-xa');
+    await expect
+      .poll(async () => (await fetch(`${unset.base}/api/admin/session`).then((r) => r.json())) as object, {
+        timeout: 10_000,
+      })
+      .toMatchObject({ passwordSet: true });
+    expect(await adminCookie(unset, 'mat-khau-moi-cua-xa')).toMatch(/^lobby_admin=/);
   });
 
   it('without an admin password the admin API says how to set one', async () => {

@@ -105,6 +105,11 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await screenshot(tv, 'tv');
     await clerk.locator('button[data-action="finish"]').click();
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
+    // Errors come from the box's reply, in the screen's language.
+    await clerk.keyboard.press('n');
+    await eventually(() => clerk.locator('.message.error').textContent()).toBe(
+      'Không còn người chờ cho quầy 1.',
+    );
 
     const best = rating.locator('button[data-score="4"]');
     await best.waitFor();
