@@ -24,7 +24,10 @@ const KIOSK = { width: 1080, height: 1920 };
 const TABLET = { width: 1024, height: 600 };
 const DESKTOP = { width: 1366, height: 768 };
 
-describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
+// Browser steps on a shared 2-core machine: generous limits, never assertions on time.
+const BROWSER_TEST_MS = 120_000;
+
+describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TEST_MS }, () => {
   let browser: Browser;
   const boxes: WebBox[] = [];
 
@@ -120,8 +123,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', () => {
     await screenshot(rating, 'rating-tablet');
     await best.click();
     await rating.locator('.thanks').waitFor();
-    // One rating per ticket: the buttons do not come back for A001.
-    await eventually(() => rating.locator('.idle').count()).toBe(1);
+    expect(await rating.locator('.scale button').count()).toBe(0);
 
     const stored = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
     expect(stored).toHaveLength(1);

@@ -99,6 +99,9 @@ async function main(): Promise<void> {
     const numbers = office
       ? office.counters.map((c) => c.number)
       : [...counters.keys()].sort((a, b) => a - b);
+    // Cards as near square as the area allows: 4 counters 2×2, 6 as 3×2, 8 as 4×2, 12 as 4×3.
+    const cols = numbers.length <= 4 ? 2 : numbers.length <= 6 ? 3 : numbers.length <= 12 ? 4 : 5;
+    countersBox.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
     fill(
       countersBox,
       ...numbers.map((n) => {
