@@ -100,8 +100,15 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(await tv.locator('.notice-text').textContent()).toContain('Giờ làm việc');
 
     // A dossier scanned at the counter, then finish: the tablet offers the rating.
+    // The clerk is typing a dossier code when the counter's state changes (a recall from the keypad): the
+    // panel re-renders without taking the field away.
     await clerk.keyboard.press('d');
-    await clerk.keyboard.type('000.00.04.H12-261122-0015');
+    await clerk.keyboard.type('000.00.04.H12');
+    const keypad = await box.connect('keypad-1');
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/recall')).status).toBe('ok');
+    await eventually(() => clerk.locator('.current-state').textContent()).toContain('gọi lại 1 lần');
+    await clerk.keyboard.type('-261122-0015');
+    expect(await clerk.locator('#dossier').inputValue()).toBe('000.00.04.H12-261122-0015');
     await clerk.keyboard.press('Enter');
     await eventually(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
     await screenshot(clerk, 'clerk-panel');

@@ -1,7 +1,7 @@
 // The box's local admin page: sign in with the admin password, see every peripheral live (online, printer,
 // last seen), add and revoke peripherals, and show one-time pairing codes (and their QR codes) for screens.
 import QRCode from 'qrcode';
-import { el, fill } from '../shared/dom.js';
+import { el, fill, keepFocus } from '../shared/dom.js';
 import { dictionary, langToggle, onLangChange, pick, type Bilingual } from '../shared/i18n.js';
 import '../shared/base.css';
 import './admin.css';
@@ -232,6 +232,10 @@ function row(p: Peripheral): HTMLElement {
 }
 
 function render(): void {
+  keepFocus(draw);
+}
+
+function draw(): void {
   const head = el('header', 'admin-head', el('h1', { text: t('title') }), langToggle());
   const msg =
     message &&

@@ -3,7 +3,7 @@
 import type { CounterStateMsg, OfficeStateMsg, Reply, ServiceStateMsg } from '../../../protocol/messages.js';
 import { topics, type CounterAction } from '../../../protocol/topics.js';
 import { authHeader } from '../shared/credential.js';
-import { el, fill } from '../shared/dom.js';
+import { el, fill, keepFocus } from '../shared/dom.js';
 import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
@@ -220,6 +220,10 @@ async function main(): Promise<void> {
   }
 
   function render(): void {
+    keepFocus(draw);
+  }
+
+  function draw(): void {
     const status = counter?.status ?? 'closed';
     const cur = counter?.current ?? null;
     if (linked && linked.ticketId !== cur?.ticketId) linked = null;

@@ -31,3 +31,24 @@ export function fill(node: Element, ...children: Child[]): void {
       .map((c) => (typeof c === 'number' ? String(c) : c)),
   );
 }
+
+/**
+ * Runs a re-render that may move the focused input (moving an element out of the document blurs it) and
+ * gives it its focus and caret back, so a clerk typing a dossier code is not interrupted by an update.
+ */
+export function keepFocus(render: () => void): void {
+  const active = document.activeElement;
+  const input = active instanceof HTMLInputElement ? active : null;
+  const caret = input ? ([input.selectionStart, input.selectionEnd] as const) : null;
+  render();
+  if (
+    active instanceof HTMLElement &&
+    active !== document.body &&
+    active.isConnected &&
+    document.activeElement !== active
+  ) {
+    active.focus();
+    // Some input types (number, email) have no caret to restore.
+    if (input && caret && caret[0] !== null) input.setSelectionRange(caret[0], caret[1]);
+  }
+}
