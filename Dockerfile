@@ -13,6 +13,7 @@ COPY cloud cloud
 COPY provisioning provisioning
 COPY hardware-sim hardware-sim
 COPY cli cli
+COPY web web
 COPY test/bench test/bench
 COPY test/support test/support
 RUN npm run build && npm prune --omit=dev

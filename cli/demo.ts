@@ -4,9 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { Role } from '../protocol/index.js';
-import { loadConfigFile } from '../device/config/load.js';
+import { randomBytes } from 'node:crypto';
+import { loadConfigFile, setInConfigFile } from '../device/config/load.js';
 import { startBox, type Box } from '../device/daemon.js';
-import { createPeripheral } from '../provisioning/peripherals.js';
+import { hashAdminPassword } from '../device/web/admin-auth.js';
+import { addPeripheral, createPeripheral } from '../provisioning/peripherals.js';
 
 export interface DemoOptions {
   dataDir: string;
@@ -71,8 +73,34 @@ async function prepare(dataDir: string): Promise<{ configFile: string; credentia
   return { configFile, credentials };
 }
 
+/** The browser screens of the demo: each its own peripheral, paired by a one-time URL printed at start. */
+const DEMO_SCREENS: { id: string; role: Role; counter?: number; page: string; what: string }[] = [
+  { id: 'tv-lobby', role: 'display', page: '/tv', what: 'Lobby TV (màn hình sảnh)' },
+  { id: 'kiosk-screen', role: 'kiosk', page: '/kiosk', what: 'Kiosk (lấy số)' },
+  { id: 'clerk-screen-1', role: 'clerk-panel', counter: 1, page: '/clerk', what: 'Clerk panel, counter 1' },
+  { id: 'rating-screen-1', role: 'rating', counter: 1, page: '/rating', what: 'Rating tablet, counter 1' },
+];
+
+/**
+ * Adds the screens' peripherals (older demo folders lack them) and a random admin password, kept for the
+ * demo only: a real box has no admin password until someone sets one.
+ */
+async function prepareScreens(dataDir: string, configFile: string): Promise<string> {
+  const existing = new Set(loadConfigFile(configFile).peripherals.map((p) => p.id));
+  for (const s of DEMO_SCREENS)
+    if (!existing.has(s.id)) await addPeripheral(configFile, { id: s.id, role: s.role, counter: s.counter });
+  const passwordFile = join(dataDir, 'demo-admin-password.txt');
+  if (!existsSync(passwordFile) || !loadConfigFile(configFile).admin?.passwordHash) {
+    const password = randomBytes(12).toString('base64url');
+    setInConfigFile(configFile, ['admin', 'passwordHash'], await hashAdminPassword(password));
+    writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  return readFileSync(passwordFile, 'utf8').trim();
+}
+
 export async function runDemo(opts: DemoOptions): Promise<Box> {
   const { configFile, credentials } = await prepare(opts.dataDir);
+  const adminPassword = await prepareScreens(opts.dataDir, configFile);
   const config = loadConfigFile(configFile);
   const box = await startBox({
     config,
@@ -86,8 +114,20 @@ export async function runDemo(opts: DemoOptions): Promise<Box> {
   const keypad = cred('keypad-1');
   const display = cred('display-tv');
   const m = `-h 127.0.0.1 -p ${box.mqttPort}`;
+  const web = `http://127.0.0.1:${box.httpPort}`;
+  // One-time codes: the first browser to open each URL becomes that screen (it keeps its credential).
+  const screens = DEMO_SCREENS.map((s) => {
+    const { code } = box.web.pairing.create(s.id, 12 * 3_600_000);
+    return `  ${s.what.padEnd(26)} ${web}/pair?code=${code}`;
+  }).join('\n');
   console.log(`
 ${config.office.name} — demo office is running
+
+Open the screens in a browser (each link pairs once, then goes to ${web}${DEMO_SCREENS[0]?.page ?? '/tv'} etc.):
+${screens}
+  Admin page                 ${web}/admin   (password: ${adminPassword})
+  Add ?lang=en for English. Links printed at each start; a browser already paired just opens the page.
+
   MQTT (devices)      mqtt://127.0.0.1:${box.mqttPort}
   MQTT (browser apps) ws://127.0.0.1:${box.httpPort}/mqtt
   Health, metrics     http://127.0.0.1:${box.httpPort}/healthz   http://127.0.0.1:${box.httpPort}/metrics

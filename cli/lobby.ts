@@ -8,10 +8,13 @@ import {
   addPeripheralToFile,
   loadConfigFile,
   removePeripheralFromFile,
+  setInConfigFile,
 } from '../device/config/load.js';
 import { startBox, type Box } from '../device/daemon.js';
 import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
+import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
+import { createInterface } from 'node:readline';
 import { runDemo } from './demo.js';
 
 function port(value: string): number {
@@ -44,6 +47,24 @@ function stopOnSignals(box: Box): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** A line typed without echo (a password), or the first line of stdin when it is not a terminal. */
+async function readSecretLine(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  if (!process.stdin.isTTY) {
+    for await (const line of rl) {
+      rl.close();
+      return line;
+    }
+    return '';
+  }
+  process.stdout.write(prompt);
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
+  const answer = await new Promise<string>((res) => rl.question('', res));
+  rl.close();
+  process.stdout.write('\n');
+  return answer;
 }
 
 const configOption = () =>
@@ -118,6 +139,25 @@ export function buildProgram(): Command {
       if (!removePeripheralFromFile(opts.config, opts.id))
         throw new InvalidArgumentError(`no peripheral "${opts.id}" in ${opts.config}`);
       console.log(`Removed "${opts.id}".`);
+    });
+
+  device
+    .command('set-admin-password')
+    .description(
+      "set the password of the box's local admin page (/admin); only its scrypt hash is stored. " +
+        'Typed twice on a terminal, or read from the first line of stdin',
+    )
+    .addOption(configOption())
+    .action(async (opts: { config: string }) => {
+      loadConfigFile(opts.config); // a broken file is reported before anything is asked
+      const password = await readSecretLine('Mật khẩu quản trị mới (new admin password): ');
+      const problem = adminPasswordProblem(password);
+      if (problem) throw new InvalidArgumentError(problem);
+      if (process.stdin.isTTY && (await readSecretLine('Nhập lại (again): ')) !== password)
+        throw new InvalidArgumentError('the two passwords differ');
+      setInConfigFile(opts.config, ['admin', 'passwordHash'], await hashAdminPassword(password));
+      console.log('Admin password set (only its hash is stored). Open http://<box>:<http port>/admin.');
+      console.log('A running box uses it within seconds and signs out earlier admin sessions.');
     });
 
   device

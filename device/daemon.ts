@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import { EventStore } from './store/event-store.js';
 import { VERSION } from './version.js';
+import { registerWebApps, type WebApps } from './web/routes.js';
 import { topics, type DeviceStatus } from '../protocol/index.js';
 
 export interface BoxOptions {
@@ -38,6 +39,8 @@ export interface Box {
   store: EventStore;
   broker: LobbyBroker;
   directory: PeripheralDirectory;
+  /** The browser screens: pairing codes (the demo prints paired URLs) and the bundles. */
+  web: WebApps;
   close(): Promise<void>;
 }
 
@@ -118,6 +121,32 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       };
     },
   });
+  const configFile = opts.configFile;
+  let latestConfig = cfg;
+  /** Re-reads the config file: peripherals apply at once (revoked ones are disconnected); the rest on restart. */
+  const applyConfigFile = () => {
+    if (!configFile) return;
+    const next = loadConfigFile(configFile);
+    latestConfig = next;
+    const revoked = directory.replace(next.peripherals);
+    for (const id of revoked) broker.disconnect(id);
+    void publisher.refresh(ledger.state);
+    log.info(
+      { peripherals: next.peripherals.length, revoked },
+      'peripherals reloaded (other changes apply on restart)',
+    );
+  };
+  const web = registerWebApps(http, {
+    log: log.child({ part: 'web' }),
+    config: () => latestConfig,
+    configFile,
+    directory,
+    broker,
+    ledger,
+    store,
+    clock,
+    applyConfigFile,
+  });
   broker.attachWebSocket(http.server);
   await http.listen({ port: opts.httpPort ?? cfg.http.port, host: cfg.http.host });
   const httpAddr = http.server.address();
@@ -152,18 +181,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log.child({ part: 'drivers' }),
   );
 
-  const configFile = opts.configFile;
   if (configFile) {
     watchFile(configFile, { interval: 1000 }, () => {
       try {
-        const next = loadConfigFile(configFile);
-        const revoked = directory.replace(next.peripherals);
-        for (const id of revoked) broker.disconnect(id);
-        void publisher.refresh(ledger.state);
-        log.info(
-          { peripherals: next.peripherals.length, revoked },
-          'peripherals reloaded (other changes apply on restart)',
-        );
+        applyConfigFile();
       } catch (err) {
         const msg = err instanceof ConfigError ? err.message : String(err);
         log.error(
@@ -182,6 +203,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     store,
     broker,
     directory,
+    web,
     async close() {
       if (closed) return;
       closed = true;

@@ -2,6 +2,12 @@
 import { COUNTER_BOUND_ROLES, DEVICE_ID_RE, ROLES, type Role } from '../protocol/index.js';
 import type { PeripheralConfig } from '../device/config/schema.js';
 import { generateSecret, hashSecret } from '../device/broker/secrets.js';
+import {
+  addPeripheralToFile,
+  loadConfigFile,
+  removePeripheralFromFile,
+  setInConfigFile,
+} from '../device/config/load.js';
 
 export interface NewPeripheral {
   id: string;
@@ -40,4 +46,39 @@ export async function createPeripheral(
   if (p.counter !== undefined) peripheral.counter = p.counter;
   if (p.name !== undefined) peripheral.name = p.name;
   return { peripheral, secret };
+}
+
+/**
+ * Gives an existing peripheral a fresh secret (pairing a screen): only the hash is written to the config
+ * file; the running box drops connections made with the old secret when it applies the file.
+ */
+export async function rekeyPeripheral(
+  file: string,
+  id: string,
+): Promise<{ peripheral: PeripheralConfig; secret: string }> {
+  const secret = generateSecret();
+  const secretHash = await hashSecret(secret);
+  // Read, find and write with no await in between, so a concurrent edit cannot shift the index.
+  const cfg = loadConfigFile(file);
+  const index = cfg.peripherals.findIndex((p) => p.id === id);
+  const existing = cfg.peripherals[index];
+  if (!existing) throw new Error(`no peripheral "${id}" in ${file}`);
+  if (existing.driver) throw new Error(`"${id}" is driven by the box; it has no secret to pair`);
+  setInConfigFile(file, ['peripherals', index, 'secretHash'], secretHash);
+  return { peripheral: { ...existing, secretHash }, secret };
+}
+
+/** Creates a peripheral in the config file; returns its secret (shown once). */
+export async function addPeripheral(
+  file: string,
+  p: NewPeripheral,
+): Promise<{ peripheral: PeripheralConfig; secret: string }> {
+  const created = await createPeripheral(p);
+  addPeripheralToFile(file, created.peripheral);
+  return created;
+}
+
+/** Revokes a peripheral: removed from the config file; a running box disconnects it. */
+export function revokePeripheral(file: string, id: string): boolean {
+  return removePeripheralFromFile(file, id);
 }

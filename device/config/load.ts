@@ -246,3 +246,28 @@ export function removePeripheralFromFile(file: string, id: string): boolean {
   writeAtomically(file, out);
   return true;
 }
+
+/**
+ * Sets one value in the config file (e.g. a peripheral's `secretHash`, `admin.passwordHash`), keeping the
+ * file's comments and layout (YAML), checking the result and writing atomically.
+ */
+export function setInConfigFile(file: string, path: (string | number)[], value: unknown): void {
+  const text = readFileSync(file, 'utf8');
+  const { doc, data } = parseText(text, file);
+  validateConfig(data, file);
+  let out: string;
+  if (file.endsWith('.json')) {
+    let node = data as Record<string | number, unknown>;
+    for (const key of path.slice(0, -1)) {
+      if (node[key] == null || typeof node[key] !== 'object') node[key] = {};
+      node = node[key] as Record<string | number, unknown>;
+    }
+    node[path[path.length - 1] as string | number] = value;
+    out = JSON.stringify(data, null, 2) + '\n';
+  } else {
+    doc.setIn(path, value);
+    out = doc.toString();
+  }
+  validateConfig(parseText(out, file).data, file);
+  writeAtomically(file, out);
+}

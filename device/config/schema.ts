@@ -130,7 +130,17 @@ export const BoxConfigSchema = Type.Object(
     ),
     clerks: Type.Array(
       Type.Object(
-        { id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), name: Type.String({ minLength: 1 }) },
+        {
+          id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+          name: Type.String({ minLength: 1 }),
+          photo: Type.Optional(
+            Type.String({
+              pattern: '\\.(jpe?g|png|webp)$',
+              description:
+                "A photo for the rating tablet: a JPEG, PNG or WebP file, relative to the config file's folder",
+            }),
+          ),
+        },
         { additionalProperties: false },
       ),
       { default: [] },
@@ -166,6 +176,39 @@ export const BoxConfigSchema = Type.Object(
       Type.String({
         description: "An office's own dossier-code regular expression, besides the national format",
       }),
+    ),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          passwordHash: Type.Optional(
+            Type.String({
+              pattern: '^scrypt\\$',
+              description: 'The local admin page password, hashed: `lobby device set-admin-password`',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    screens: Type.Object(
+      {
+        notice: Type.Optional(
+          Type.String({ maxLength: 500, description: 'A notice scrolling along the foot of the lobby TV' }),
+        ),
+        chime: Type.Boolean({ default: true, description: 'The lobby TV chimes on each call' }),
+        kioskIdleSeconds: Type.Integer({
+          minimum: 5,
+          maximum: 600,
+          default: 20,
+          description: 'The kiosk returns to its start screen after this many seconds untouched',
+        }),
+        lowRatingReasons: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+          maxItems: 10,
+          default: ['Chờ lâu', 'Thái độ chưa tốt', 'Hướng dẫn chưa rõ', 'Thủ tục phức tạp'],
+          description: 'Reasons offered after a rating in the lower half of the scale (empty: ask none)',
+        }),
+      },
+      { default: {}, additionalProperties: false },
     ),
     peripherals: Type.Array(PeripheralConfig, { default: [] }),
     hardware: Type.Optional(HardwareConfig),

@@ -1,0 +1,303 @@
+// The four screens and the admin page in Chromium against a real box: the walk-through, recovery after a
+// box restart, revocation, and the admin page's password and one-time pairing codes.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../support/office.js';
+import {
+  ADMIN_PASSWORD,
+  adminCookie,
+  chromiumPresent,
+  launchChromium,
+  pairedPage,
+  screenshot,
+  startWebBox,
+  type WebBox,
+} from './support.js';
+
+/** expect.poll with room for a busy CI machine (vitest's default waits 1 s). */
+const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
+
+const TV = { width: 1920, height: 1080 };
+const KIOSK = { width: 1080, height: 1920 };
+const TABLET = { width: 1024, height: 600 };
+const DESKTOP = { width: 1366, height: 768 };
+
+// Browser steps on a shared 2-core machine: generous limits, never assertions on time.
+const BROWSER_TEST_MS = 120_000;
+
+describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TEST_MS }, () => {
+  let browser: Browser;
+  const boxes: WebBox[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    if (process.env.SCREENSHOTS)
+      mkdirSync(join(import.meta.dirname, '../../docs/screens'), { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const b of boxes) await b.close().catch(() => undefined);
+  });
+
+  it('walk-through: kiosk ticket, clerk call, TV shows it, tablet rates it, the rating is in the log', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    const clerk = await pairedPage(
+      await browser.newContext({ viewport: DESKTOP }),
+      box,
+      'clerk-panel-1',
+      '/clerk',
+    );
+    const rating = await pairedPage(
+      await browser.newContext({ viewport: TABLET }),
+      box,
+      'rating-1',
+      '/rating',
+    );
+
+    // Some citizens before ours, so the screens show a real queue.
+    const other = await box.connect('kiosk-2');
+    for (const service of ['chung-thuc', 'ho-tich', 'chung-thuc'])
+      expect((await request(other, 'lobby/v1/tickets/request', { service })).status).toBe('ok');
+
+    // The citizen takes a ticket for Văn thư.
+    const vanThu = kiosk.locator('button[data-service="van-thu"]');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await eventually(() => vanThu.textContent()).toContain('Văn thư');
+    await screenshot(kiosk, 'kiosk-portrait');
+    await vanThu.click();
+    await kiosk.locator('.ticket-number').waitFor();
+    expect(await kiosk.locator('.ticket-number').textContent()).toBe('A001');
+    expect(await kiosk.locator('.ticket-how').textContent()).toContain('nhận phiếu');
+    await screenshot(kiosk, 'kiosk-ticket');
+
+    // The clerk signs in at counter 1 and calls the next number with the keyboard.
+    await clerk.locator('#clerk').selectOption('cc01');
+    await clerk.getByRole('button', { name: 'Đăng nhập' }).click();
+    const next = clerk.locator('button[data-action="next"]');
+    await eventually(() => next.isEnabled()).toBe(true);
+    await eventually(() => clerk.locator('.queue li').count()).toBe(1);
+    await clerk.keyboard.press('n');
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A001');
+
+    // The lobby TV shows it at counter 1, highlighted as the newest call.
+    const counter1 = tv.locator('[data-counter="1"]');
+    await eventually(() => counter1.locator('.counter-ticket').textContent()).toBe('A001');
+    expect(await counter1.getAttribute('class')).toContain('hot');
+    expect(await tv.locator('.now-calling').textContent()).toContain('A001');
+    expect(await tv.locator('.recent-list li.first').textContent()).toContain('A001');
+    expect(await tv.locator('[data-service="chung-thuc"] .service-waiting').textContent()).toContain('2');
+    expect(await tv.locator('.notice-text').textContent()).toContain('Giờ làm việc');
+
+    // A dossier scanned at the counter, then finish: the tablet offers the rating.
+    // The clerk is typing a dossier code when the counter's state changes (a recall from the keypad): the
+    // panel re-renders without taking the field away.
+    await clerk.keyboard.press('d');
+    await clerk.keyboard.type('000.00.04.H12');
+    const keypad = await box.connect('keypad-1');
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/recall')).status).toBe('ok');
+    await eventually(() => clerk.locator('.current-state').textContent()).toContain('gọi lại 1 lần');
+    await clerk.keyboard.type('-261122-0015');
+    expect(await clerk.locator('#dossier').inputValue()).toBe('000.00.04.H12-261122-0015');
+    await clerk.keyboard.press('Enter');
+    await eventually(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
+    await screenshot(clerk, 'clerk-panel');
+    await screenshot(tv, 'tv');
+    await clerk.locator('button[data-action="finish"]').click();
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
+    // Errors come from the box's reply, in the screen's language.
+    await clerk.keyboard.press('n');
+    await eventually(() => clerk.locator('.message.error').textContent()).toBe(
+      'Không còn người chờ cho quầy 1.',
+    );
+
+    const best = rating.locator('button[data-score="4"]');
+    await best.waitFor();
+    expect(await rating.locator('.question').textContent()).toContain('A001');
+    expect(await rating.locator('.clerk-name').textContent()).toBe('Nguyễn Thị Lan');
+    expect(await best.textContent()).toBe('Rất hài lòng');
+    expect(await rating.locator('.scale button').count()).toBe(4);
+    await screenshot(rating, 'rating-tablet');
+    await best.click();
+    await rating.locator('.thanks').waitFor();
+    expect(await rating.locator('.scale button').count()).toBe(0);
+
+    const stored = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.event.data).toMatchObject({
+      number: 'A001',
+      counter: 1,
+      score: 4,
+      scaleMax: 4,
+      clerk: { id: 'cc01', name: 'Nguyễn Thị Lan' },
+    });
+    expect(stored[0]?.source).toBe('rating-1');
+    // The clerk's panel never learns the score: it cannot subscribe to rating events at all.
+    expect(await clerk.locator('body').textContent()).not.toContain('Rất hài lòng');
+  });
+  it('the TV recovers by itself after the box restarts, and marks its data stale meanwhile', async () => {
+    const first = await startWebBox();
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: { width: 1366, height: 768 } }),
+      first,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await first.connect('kiosk-2');
+    const keypad = await first.connect('keypad-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    const banner = tv.locator('.link-banner');
+    expect(await banner.getAttribute('data-state')).toBe('online');
+    await screenshot(tv, 'tv-1366');
+
+    const { httpPort, mqttPort } = first.box;
+    await first.close();
+    await eventually(() => banner.getAttribute('data-state')).toBe('offline');
+    await eventually(() => banner.textContent()).toMatch(
+      /Mất kết nối — dữ liệu có thể chưa cập nhật \([1-9]\d* giây\)/,
+    );
+    // The last known numbers stay on screen, under the banner.
+    expect(await tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    await screenshot(tv, 'tv-disconnected');
+
+    // The same box comes back on the same data and ports; the TV reconnects without anyone touching it.
+    const second = await startWebBox({
+      dataDir: first.dataDir,
+      configFile: first.configFile,
+      httpPort,
+      mqttPort,
+    });
+    boxes.push(second);
+    await eventually(() => banner.getAttribute('data-state')).toBe('online');
+    const kiosk2 = await second.connect('kiosk-2');
+    const keypad2 = await second.connect('keypad-2');
+    expect((await request(kiosk2, 'lobby/v1/tickets/request', { service: 'chung-thuc' })).status).toBe('ok');
+    expect((await request(keypad2, 'lobby/v1/counters/2/cmd/next')).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="2"] .counter-ticket').textContent()).toBe('B001');
+    expect(await tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
+    expect(await tv.locator('.now-calling').textContent()).toContain('B001');
+  });
+
+  it('a screen whose pairing is revoked loses access and says it must be paired again', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(await browser.newContext({ viewport: TV }), box, 'tv-2', '/tv', '?chime=0');
+    await eventually(() => tv.locator('.link-banner').getAttribute('data-state')).toBe('online');
+    expect(box.box.broker.connectedIds().some((id) => id.startsWith('tv-2.'))).toBe(true);
+
+    const r = await fetch(`${box.base}/api/admin/peripherals/tv-2`, {
+      method: 'DELETE',
+      headers: { cookie: await adminCookie(box) },
+    });
+    expect(r.status).toBe(200);
+    const overlay = tv.locator('.unpaired-overlay');
+    await overlay.waitFor();
+    expect(await overlay.textContent()).toContain('Cần ghép nối lại');
+    expect(box.box.broker.connectedIds().some((id) => id.startsWith('tv-2.'))).toBe(false);
+    expect(box.box.directory.get('tv-2')).toBeUndefined();
+  });
+
+  it('admin page: no default password, a wrong one refused, a pairing code that works once', async () => {
+    const unset = await startWebBox({ adminPassword: null });
+    boxes.push(unset);
+    const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+    await page.goto(`${unset.base}/admin`);
+    await eventually(() => page.locator('.command').textContent()).toContain(
+      `lobby device set-admin-password --config ${unset.configFile}`,
+    );
+
+    const box = await startWebBox();
+    boxes.push(box);
+    await page.goto(`${box.base}/admin`);
+    await page.locator('#password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await eventually(() => page.locator('.message.error').textContent()).toBe('Sai mật khẩu.');
+    expect(await page.locator('table.peripherals').count()).toBe(0);
+
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    const row = page.locator('tr[data-id="tv-2"]');
+    await row.waitFor();
+    await row.locator('button[data-action="pair"]').click();
+    const code = (await page.locator('.big-code').textContent()) ?? '';
+    expect(code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+    expect(await page.locator('.code-box svg').count()).toBe(1);
+    await screenshot(page, 'admin', true);
+
+    const screen = await (await browser.newContext({ viewport: TV })).newPage();
+    await screen.goto(`${box.base}/pair?code=${code}`);
+    await screen.waitForURL(`${box.base}/tv`);
+    await eventually(() => screen.locator('.link-banner').getAttribute('data-state')).toBe('online');
+    // The admin page shows the screen online (it polls).
+    await eventually(() => row.getAttribute('class')).toBe('online');
+
+    const again = await (await browser.newContext({ viewport: TV })).newPage();
+    await again.goto(`${box.base}/pair`);
+    await again.locator('#code').fill(code.toLowerCase());
+    await again.getByRole('button', { name: 'Ghép nối' }).click();
+    await eventually(() => again.locator('.message.error').textContent()).toContain('đã dùng');
+    expect(await again.evaluate("localStorage.getItem('lobby.credential.display')")).toBeNull();
+  });
+  it('kiosk: priority path, a printer that cannot print (number and QR code on screen), quota refusal, small screen', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        (cfg.office as Record<string, unknown>).publicUrl = 'https://motcua.example.vn';
+        (cfg.services as { id: string; dailyQuota?: number }[]).find((x) => x.id === 'ho-tich')!.dailyQuota =
+          1;
+      },
+    });
+    boxes.push(box);
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    const hoTich = kiosk.locator('button[data-service="ho-tich"]');
+    await eventually(() => hoTich.isEnabled()).toBe(true);
+
+    // The box's printer driver reports the kiosk's printer out of paper.
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: false,
+      printer: { state: 'paper_out', canPrint: false },
+    });
+    await eventually(() => kiosk.locator('.printer-notice.bad').textContent()).toContain('hết giấy');
+
+    await kiosk.locator('.priority-button').click();
+    await kiosk.locator('button[data-reason="elderly"]').click();
+    await eventually(() => kiosk.locator('.priority-chosen').textContent()).toContain('Người cao tuổi');
+    await hoTich.click();
+    await kiosk.locator('.ticket-number').waitFor();
+    expect(await kiosk.locator('.ticket-number').textContent()).toBe('C001');
+    expect(await kiosk.locator('.ticket-priority').textContent()).toBe('Người cao tuổi');
+    expect(await kiosk.locator('.ticket-how').textContent()).toContain('chụp lại số này');
+    expect(await kiosk.locator('.qr svg').count()).toBe(1);
+    await screenshot(kiosk, 'kiosk-screen-ticket');
+    const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
+    expect(issued?.event.data).toMatchObject({ number: 'C001', priority: 'elderly' });
+
+    // Back to the start: the quota of Hộ tịch is used up, so its button is greyed and says why.
+    await kiosk.locator('button.done').click();
+    await eventually(() => hoTich.isDisabled()).toBe(true);
+    expect(await hoTich.textContent()).toContain('Đã hết số trong ngày');
+
+    await kiosk.setViewportSize({ width: 800, height: 480 });
+    await screenshot(kiosk, 'kiosk-800x480');
+    const inView = await kiosk.locator('button.service').evaluateAll((els) =>
+      els.every((e) => {
+        const r = e.getBoundingClientRect();
+        return r.bottom <= 480 && r.right <= 800 && r.height > 40;
+      }),
+    );
+    expect(inView).toBe(true);
+  });
+});

@@ -1,0 +1,345 @@
+// The ticket kiosk: one large button per service with its queue, a path for priority tickets, refusals
+// explained, the printer's trouble handled by showing the ticket (and its QR code) on screen.
+import QRCode from 'qrcode';
+import type {
+  DeviceStatus,
+  OfficeStateMsg,
+  PriorityReason,
+  ServiceStateMsg,
+} from '../../../protocol/messages.js';
+import { ticketStatusUrl, topics } from '../../../protocol/topics.js';
+import { el, fill } from '../shared/dom.js';
+import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
+import { OfflineError } from '../shared/link.js';
+import {
+  connectionBanner,
+  credentialOrPairPage,
+  loadSettings,
+  officeClock,
+  startLink,
+  type Settings,
+} from '../shared/screen.js';
+import '../shared/base.css';
+import './kiosk.css';
+
+const t = dictionary({
+  choose: { vi: 'Mời chọn lĩnh vực cần giải quyết', en: 'Please choose a service' },
+  waiting: { vi: 'Đang chờ: {n}', en: 'Waiting: {n}' },
+  wait: { vi: 'Chờ khoảng {n} phút', en: 'About {n} min wait' },
+  noCounter: { vi: 'Chưa có quầy mở', en: 'No counter open yet' },
+  office_closed: { vi: 'Ngoài giờ cấp số', en: 'Not issuing now' },
+  after_cutoff: { vi: 'Đã hết giờ cấp số buổi này', en: 'No more tickets this session' },
+  quota_reached: { vi: 'Đã hết số trong ngày', en: 'Daily quota reached' },
+  numbers_exhausted: { vi: 'Đã hết số trong ngày', en: 'No numbers left today' },
+  notAccepting: { vi: 'Tạm ngừng cấp số', en: 'Not issuing' },
+  priorityButton: {
+    vi: 'Ưu tiên: người cao tuổi, người khuyết tật, phụ nữ mang thai, người có con nhỏ',
+    en: 'Priority: elderly, disability, pregnancy, small children',
+  },
+  priorityTitle: { vi: 'Chọn đối tượng ưu tiên', en: 'Who is the priority ticket for?' },
+  priorityChosen: { vi: 'Vé ưu tiên: {reason}', en: 'Priority ticket: {reason}' },
+  cancelPriority: { vi: 'Huỷ ưu tiên', en: 'Cancel priority' },
+  elderly: { vi: 'Người cao tuổi', en: 'Elderly person' },
+  disability: { vi: 'Người khuyết tật', en: 'Person with a disability' },
+  pregnant: { vi: 'Phụ nữ mang thai', en: 'Pregnant woman' },
+  child: { vi: 'Người có con nhỏ', en: 'Person with a small child' },
+  back: { vi: 'Quay lại', en: 'Back' },
+  issuing: { vi: 'Đang cấp số…', en: 'Issuing your ticket…' },
+  yourNumber: { vi: 'Số thứ tự của bạn', en: 'Your number' },
+  ahead: { vi: 'Số người chờ trước bạn: {n}', en: 'People ahead of you: {n}' },
+  estimate: { vi: 'Thời gian chờ dự kiến: khoảng {n} phút', en: 'Estimated wait: about {n} min' },
+  takePaper: { vi: 'Vui lòng nhận phiếu in bên dưới.', en: 'Please take your printed ticket below.' },
+  screenOnly: {
+    vi: 'Máy in không in được phiếu: hãy ghi nhớ hoặc chụp lại số này.',
+    en: 'The printer cannot print: please note or photograph this number.',
+  },
+  scanQr: {
+    vi: 'Quét mã QR để theo dõi số của bạn trên điện thoại.',
+    en: 'Scan the QR code to follow your number on your phone.',
+  },
+  done: { vi: 'Xong', en: 'Done' },
+  printerPaperLow: { vi: 'Máy in sắp hết giấy.', en: 'The printer is low on paper.' },
+  printerProblem: {
+    vi: '{problem} Số thứ tự sẽ hiển thị trên màn hình thay cho phiếu in.',
+    en: '{problem} Your number will be shown on screen instead of printed.',
+  },
+  paper_out: { vi: 'Máy in đã hết giấy.', en: 'The printer is out of paper.' },
+  cover_open: { vi: 'Nắp máy in đang mở.', en: 'The printer cover is open.' },
+  offline: { vi: 'Máy in không hoạt động.', en: 'The printer is offline.' },
+  error: { vi: 'Máy in đang gặp lỗi.', en: 'The printer has a fault.' },
+  noReply: {
+    vi: 'Không nhận được trả lời từ máy chủ. Vui lòng thử lại hoặc liên hệ cán bộ.',
+    en: 'The box did not answer. Please try again or ask staff.',
+  },
+  sorry: { vi: 'Không cấp được số', en: 'No ticket issued' },
+});
+
+const REASONS: PriorityReason[] = ['elderly', 'disability', 'pregnant', 'child'];
+interface IssuedTicket {
+  ticketId: string;
+  number: string;
+  serviceName: string;
+  priority: PriorityReason | null;
+  ahead: number;
+  estimatedWaitMin: number | null;
+}
+type View =
+  | { kind: 'start' }
+  | { kind: 'priority' }
+  | { kind: 'issuing' }
+  | { kind: 'ticket'; ticket: IssuedTicket; onScreen: boolean; qr: string | null }
+  | { kind: 'error'; message: string };
+
+async function main(): Promise<void> {
+  const cred = credentialOrPairPage('kiosk');
+  if (!cred) return;
+  const link = startLink(cred);
+  let settings: Settings | null = null;
+  let office: OfficeStateMsg | null = null;
+  const services = new Map<string, ServiceStateMsg>();
+  let printer: DeviceStatus['printer'] | null = null;
+  let view: View = { kind: 'start' };
+  let priority: PriorityReason | null = null;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const officeName = el('div', 'office-name');
+  const clock = el('div', 'clock');
+  const body = el('main', 'kiosk-body');
+  fill(
+    document.body,
+    el(
+      'div',
+      'kiosk',
+      el('header', 'kiosk-head', officeName, clock, langToggle()),
+      body,
+      connectionBanner(link),
+    ),
+  );
+
+  const canPrint = () => printer?.canPrint !== false;
+
+  function goStart(): void {
+    view = { kind: 'start' };
+    priority = null;
+    render();
+  }
+
+  /** Anything but the untouched start screen goes back to it after the idle time. */
+  function armIdle(): void {
+    clearTimeout(idleTimer);
+    if (view.kind === 'start' && priority === null) return;
+    if (view.kind === 'issuing') return;
+    idleTimer = setTimeout(goStart, (settings?.kioskIdleSeconds ?? 20) * 1000);
+  }
+  document.addEventListener('pointerdown', armIdle, { capture: true });
+
+  async function issue(service: string, delivery: 'print' | 'screen'): Promise<void> {
+    view = { kind: 'issuing' };
+    render();
+    try {
+      const body: Record<string, unknown> = { service, delivery };
+      if (priority) body.priority = priority;
+      const reply = await link.request(topics.ticketRequest(), body);
+      if (reply.status === 'error' && reply.error?.code === 'printer_unavailable' && delivery === 'print') {
+        // The printer failed between its last status and this press: show the number instead.
+        return issue(service, 'screen');
+      }
+      if (reply.status === 'error') {
+        view = { kind: 'error', message: reply.error ? pick(reply.error.message) : t('sorry') };
+      } else {
+        const ticket = (reply.data?.ticket ?? {}) as IssuedTicket;
+        const onScreen = delivery === 'screen';
+        let qr: string | null = null;
+        // Without a public status page there is nothing a phone could open: no QR code then.
+        if (onScreen && settings?.publicUrl && office)
+          qr = await QRCode.toString(ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId), {
+            type: 'svg',
+            margin: 1,
+            errorCorrectionLevel: 'M',
+          });
+        view = { kind: 'ticket', ticket, onScreen, qr };
+      }
+    } catch (err) {
+      view = { kind: 'error', message: err instanceof OfflineError ? t('noReply') : String(err) };
+    }
+    render();
+  }
+
+  function printerNotice(): HTMLElement | null {
+    if (!printer) return null;
+    if (!printer.canPrint) {
+      const problem =
+        printer.state in { paper_out: 1, cover_open: 1, offline: 1, error: 1 }
+          ? t(printer.state as 'paper_out' | 'cover_open' | 'offline' | 'error')
+          : t('error');
+      return el('div', {
+        class: 'printer-notice bad',
+        text: t('printerProblem', { problem }),
+        attrs: { role: 'status' },
+      });
+    }
+    if (printer.state === 'paper_near_end')
+      return el('div', { class: 'printer-notice', text: t('printerPaperLow') });
+    return null;
+  }
+
+  function serviceButton(id: string, name: string): HTMLElement {
+    const s = services.get(id);
+    const accepting = s?.accepting ?? false;
+    const detail = !s
+      ? ''
+      : !accepting
+        ? s.refusal &&
+          s.refusal in { office_closed: 1, after_cutoff: 1, quota_reached: 1, numbers_exhausted: 1 }
+          ? t(s.refusal as 'office_closed')
+          : t('notAccepting')
+        : s.estimatedWaitMin === null
+          ? t('noCounter')
+          : t('wait', { n: s.estimatedWaitMin });
+    const b = el(
+      'button',
+      {
+        class: `service${accepting ? '' : ' closed'}`,
+        attrs: { 'data-service': id, type: 'button' },
+        on: { click: () => void issue(id, canPrint() ? 'print' : 'screen') },
+      },
+      el('span', { class: 'service-name', text: s?.name ?? name }),
+      el('span', { class: 'service-waiting', text: t('waiting', { n: s?.waiting ?? 0 }) }),
+      el('span', { class: 'service-detail', text: detail }),
+    );
+    b.disabled = !accepting || link.state !== 'online';
+    return b;
+  }
+
+  function render(): void {
+    officeName.textContent = office?.name ?? settings?.officeName ?? '';
+    renderClock();
+    switch (view.kind) {
+      case 'start': {
+        const list = office?.services ?? [...services.values()].map((s) => ({ id: s.service, name: s.name }));
+        fill(
+          body,
+          el('h1', { text: t('choose') }),
+          printerNotice(),
+          priority &&
+            el(
+              'div',
+              'priority-chosen',
+              el('span', { text: t('priorityChosen', { reason: t(priority) }) }),
+              el('button', { class: 'secondary', text: t('cancelPriority'), on: { click: goStart } }),
+            ),
+          el('div', 'services', ...list.map((s) => serviceButton(s.id, s.name))),
+          !priority &&
+            el('button', {
+              class: 'priority-button',
+              text: t('priorityButton'),
+              on: {
+                click: () => {
+                  view = { kind: 'priority' };
+                  render();
+                },
+              },
+            }),
+        );
+        break;
+      }
+      case 'priority':
+        fill(
+          body,
+          el('h1', { text: t('priorityTitle') }),
+          el(
+            'div',
+            'reasons',
+            ...REASONS.map((r) =>
+              el('button', {
+                class: 'reason',
+                text: t(r),
+                attrs: { 'data-reason': r },
+                on: {
+                  click: () => {
+                    priority = r;
+                    view = { kind: 'start' };
+                    render();
+                  },
+                },
+              }),
+            ),
+          ),
+          el('button', { class: 'secondary', text: t('back'), on: { click: goStart } }),
+        );
+        break;
+      case 'issuing':
+        fill(body, el('div', { class: 'issuing', text: t('issuing') }));
+        break;
+      case 'ticket': {
+        const tk = view.ticket;
+        const qr = el('div', 'qr');
+        if (view.qr) qr.innerHTML = view.qr; // SVG from the qrcode library: our URL, escaped
+        fill(
+          body,
+          el(
+            'div',
+            'ticket',
+            el('div', { class: 'ticket-label', text: t('yourNumber') }),
+            el('div', { class: 'ticket-number', text: tk.number }),
+            el('div', { class: 'ticket-service', text: tk.serviceName }),
+            tk.priority && el('div', { class: 'ticket-priority', text: t(tk.priority) }),
+            el('div', { class: 'ticket-ahead', text: t('ahead', { n: tk.ahead }) }),
+            tk.estimatedWaitMin !== null &&
+              el('div', { class: 'ticket-wait', text: t('estimate', { n: tk.estimatedWaitMin }) }),
+            el('p', {
+              class: view.onScreen ? 'ticket-how warn' : 'ticket-how',
+              text: view.onScreen ? t('screenOnly') : t('takePaper'),
+            }),
+            view.qr && qr,
+            view.qr && el('p', { class: 'ticket-qr-help', text: t('scanQr') }),
+            el('button', { class: 'primary done', text: t('done'), on: { click: goStart } }),
+          ),
+        );
+        break;
+      }
+      case 'error':
+        fill(
+          body,
+          el(
+            'div',
+            'refusal',
+            el('h1', { text: t('sorry') }),
+            el('p', { class: 'refusal-message', text: view.message, attrs: { role: 'alert' } }),
+            el('button', { class: 'primary', text: t('back'), on: { click: goStart } }),
+          ),
+        );
+        break;
+    }
+    armIdle();
+  }
+
+  function renderClock(): void {
+    const { time } = officeClock(new Date(), office?.timezone, currentLang());
+    clock.textContent = time;
+  }
+
+  link.on('lobby/v1/state/office', (_t, b) => {
+    office = b as OfficeStateMsg;
+    if (view.kind === 'start') render();
+  });
+  link.on('lobby/v1/state/services/+', (_t, b) => {
+    const s = b as ServiceStateMsg;
+    services.set(s.service, s);
+    if (view.kind === 'start') render();
+  });
+  link.on(topics.status(cred.deviceId), (_t, b) => {
+    printer = (b as DeviceStatus).printer ?? null;
+    if (view.kind === 'start') render();
+  });
+  link.onState(() => {
+    if (view.kind === 'start') render();
+  });
+  onLangChange(render);
+  setInterval(renderClock, 1000);
+  render();
+  settings = await loadSettings();
+  render();
+}
+
+void main();

@@ -1,0 +1,126 @@
+// What every screen shares: its credential or the way to pair, the settings the box serves, the banner
+// that says the data may be out of date, and the office clock.
+import { forgetCredential, loadCredential, type Credential, type ScreenRole } from './credential.js';
+import { el, fill } from './dom.js';
+import { dictionary, onLangChange } from './i18n.js';
+import { openLink, type ScreenLink } from './link.js';
+
+export interface Settings {
+  officeId: string;
+  officeName: string;
+  publicUrl: string | null;
+  notice: string | null;
+  chime: boolean;
+  kioskIdleSeconds: number;
+  lowRatingReasons: string[];
+  clerks: { id: string; name: string; photo: boolean }[];
+}
+
+const t = dictionary({
+  notPaired: {
+    vi: 'Màn hình này chưa được ghép nối với máy chủ.',
+    en: 'This screen is not paired with the box.',
+  },
+  revoked: {
+    vi: 'Màn hình này đã bị thu hồi hoặc được ghép nối ở nơi khác. Cần ghép nối lại.',
+    en: 'This screen was revoked or paired elsewhere. It must be paired again.',
+  },
+  pair: { vi: 'Ghép nối', en: 'Pair' },
+  connecting: { vi: 'Đang kết nối tới máy chủ…', en: 'Connecting to the box…' },
+  offline: {
+    vi: 'Mất kết nối — dữ liệu có thể chưa cập nhật ({age})',
+    en: 'Disconnected — data may be out of date ({age})',
+  },
+  seconds: { vi: '{n} giây', en: '{n} s' },
+  minutes: { vi: '{n} phút', en: '{n} min' },
+});
+
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? t('seconds', { n: s }) : t('minutes', { n: Math.round(s / 60) });
+}
+
+/** The screen's credential, or a page that sends the person to pair it (and null). */
+export function credentialOrPairPage(role: ScreenRole): Credential | null {
+  const cred = loadCredential(role);
+  if (cred) return cred;
+  const render = () =>
+    fill(
+      document.body,
+      el(
+        'main',
+        'unpaired',
+        el('p', { text: t('notPaired') }),
+        el('a', { class: 'button', text: t('pair'), attrs: { href: `/pair?next=${location.pathname}` } }),
+      ),
+    );
+  render();
+  onLangChange(render);
+  return null;
+}
+
+export async function loadSettings(): Promise<Settings> {
+  for (;;) {
+    try {
+      const r = await fetch('/api/screens/settings', { cache: 'no-store' });
+      if (r.ok) return (await r.json()) as Settings;
+    } catch {
+      // the box is restarting: try again
+    }
+    await new Promise((res) => setTimeout(res, 3000));
+  }
+}
+
+/**
+ * The connection banner: hidden while online; otherwise says since when the data may be stale, updated
+ * every second. When the box refuses the credential, a full-screen notice asks to pair again.
+ */
+export function connectionBanner(link: ScreenLink): HTMLElement {
+  const banner = el('div', { class: 'link-banner', attrs: { role: 'status', 'data-state': link.state } });
+  let overlay: HTMLElement | null = null;
+  const update = () => {
+    banner.dataset.state = link.state;
+    if (link.state === 'online') fill(banner);
+    else if (link.state === 'connecting') fill(banner, t('connecting'));
+    else if (link.state === 'offline')
+      fill(banner, t('offline', { age: ageText(Date.now() - (link.staleSince ?? Date.now())) }));
+    if (link.state === 'unpaired') {
+      if (!overlay) {
+        overlay = el('div', { class: 'unpaired-overlay', attrs: { role: 'alert' } });
+        document.body.append(overlay);
+      }
+      fill(
+        overlay,
+        el('p', { text: t('revoked') }),
+        el('a', {
+          class: 'button',
+          text: t('pair'),
+          attrs: { href: `/pair?next=${location.pathname}` },
+          on: { click: () => forgetCredential(link.cred.role) },
+        }),
+      );
+    }
+  };
+  update();
+  link.onState(update);
+  onLangChange(update);
+  setInterval(update, 1000);
+  return banner;
+}
+
+export function startLink(cred: Credential): ScreenLink {
+  return openLink(cred);
+}
+
+/** `HH:MM` (and the date) in the office's time zone, whatever the screen's own clock zone is. */
+export function officeClock(now: Date, timeZone = 'Asia/Ho_Chi_Minh', lang: 'vi' | 'en' = 'vi') {
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit' }).format(now);
+  const date = new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', {
+    timeZone,
+    weekday: 'long',
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+  }).format(now);
+  return { time, date };
+}
