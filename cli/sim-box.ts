@@ -1,0 +1,198 @@
+// The box side of `lobby sim`: a real box started in this process for the simulators, with their
+// peripherals provisioned. hardware-sim/ imports only protocol/, so this glue lives with the CLI.
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { parse } from 'yaml';
+import type { Role } from '../protocol/index.js';
+import { validateConfig } from '../device/config/load.js';
+import type { BoxConfig, PeripheralConfig } from '../device/config/schema.js';
+import { startBox, type Box } from '../device/daemon.js';
+import { createPeripheral } from '../provisioning/peripherals.js';
+import { hashSecret } from '../device/broker/secrets.js';
+import type { DeviceCredential } from '../hardware-sim/mqtt/index.js';
+import {
+  VirtualClock,
+  connectOffice,
+  firstCallWaits,
+  localMidnight,
+  runDay,
+  type BoxRecord,
+  type DayProfile,
+  type DayProgress,
+  type DayResult,
+} from '../hardware-sim/office-day/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** config/demo-office.yaml next to the package (one level up from cli/, two from dist/cli). */
+export function demoOfficeFile(): string {
+  for (const up of ['..', '../..']) {
+    const p = resolve(here, up, 'config', 'demo-office.yaml');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('config/demo-office.yaml not found next to the lobby package');
+}
+
+/**
+ * The office the day simulates by default: the demo commune office's layout (8 counters, 8 services,
+ * 8 clerks) with a commune's real hours, Monday to Friday: 07:30–11:30 (last ticket 11:00) and
+ * 13:30–17:00 (last ticket 16:30).
+ */
+export function defaultSimOffice(): BoxConfig {
+  const raw = parse(readFileSync(demoOfficeFile(), 'utf8')) as { office: Record<string, unknown> };
+  raw.office.sessions = [
+    { open: '07:30', close: '11:30', cutoff: '11:00' },
+    { open: '13:30', close: '17:00', cutoff: '16:30' },
+  ];
+  raw.office.workdays = [1, 2, 3, 4, 5];
+  return validateConfig(raw, 'demo office (simulated hours)');
+}
+
+/** The simulated devices of an office: a kiosk, a display, an announcer, an entrance board, and a
+ * keypad, rating box, scanner and LED board per counter. */
+export function simPeripheralSpecs(config: BoxConfig): { id: string; role: Role; counter?: number }[] {
+  const list: { id: string; role: Role; counter?: number }[] = [
+    { id: 'kiosk-1', role: 'kiosk' },
+    { id: 'display-tv', role: 'display' },
+    { id: 'announcer-1', role: 'announcer' },
+    { id: 'led-entrance', role: 'ledboard' },
+  ];
+  for (const c of config.counters) {
+    const n = c.number;
+    list.push({ id: `keypad-${n}`, role: 'keypad', counter: n });
+    list.push({ id: `rating-${n}`, role: 'rating', counter: n });
+    list.push({ id: `scanner-${n}`, role: 'scanner', counter: n });
+    list.push({ id: `led-${n}`, role: 'ledboard', counter: n });
+  }
+  return list;
+}
+
+/** Counter n's clerk: the n-th clerk of the config, in counter order. */
+export function clerksByCounter(config: BoxConfig): Map<number, string> {
+  const m = new Map<number, string>();
+  config.counters.forEach((c, i) => {
+    const clerk = config.clerks[i];
+    if (clerk) m.set(c.number, clerk.id);
+  });
+  return m;
+}
+
+export interface SimBox {
+  box: Box;
+  config: BoxConfig;
+  url: string;
+  credentials: DeviceCredential[];
+  /** The box's own record of the day, from its event log. */
+  record(): BoxRecord;
+  close(): Promise<void>;
+}
+
+export interface SimBoxOptions {
+  /** The office: services, counters, clerks, hours (its peripherals and drivers are replaced). */
+  office: BoxConfig;
+  clock?: () => number;
+  /** Where the event log goes; default a temporary directory, removed on close. */
+  dataDir?: string;
+  /** Extra peripherals with known secrets (the conformance kit's device under test). */
+  extra?: DeviceCredential[];
+  /** Provision the simulated devices (default true). */
+  simDevices?: boolean;
+  log?: Logger;
+  host?: string;
+  mqttPort?: number;
+}
+
+/** Starts a real box in this process, on loopback ports, with the simulated devices provisioned. */
+export async function startSimBox(o: SimBoxOptions): Promise<SimBox> {
+  const specs = o.simDevices === false ? [] : simPeripheralSpecs(o.office);
+  const credentials: DeviceCredential[] = [];
+  const peripherals: PeripheralConfig[] = [];
+  for (const spec of specs) {
+    const { peripheral, secret } = await createPeripheral(spec);
+    peripherals.push(peripheral);
+    credentials.push({ ...spec, secret });
+  }
+  for (const e of o.extra ?? []) {
+    const p: PeripheralConfig = { id: e.id, role: e.role, secretHash: await hashSecret(e.secret) };
+    if (e.counter !== undefined) p.counter = e.counter;
+    peripherals.push(p);
+    credentials.push(e);
+  }
+  const config = validateConfig({
+    ...o.office,
+    hardware: undefined,
+    broker: { host: o.host ?? '127.0.0.1', port: o.mqttPort ?? 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    peripherals,
+  });
+  const tempDir = o.dataDir ? null : mkdtempSync(join(tmpdir(), 'lobby-sim-'));
+  const dataDir = o.dataDir ?? (tempDir as string);
+  const box = await startBox({
+    config,
+    dataDir,
+    log: o.log ?? pino({ level: 'silent' }),
+    clock: o.clock,
+    tickMs: 3_600_000, // the day's clock may be virtual: no housekeeping ticks in between
+  });
+  return {
+    box,
+    config,
+    url: `mqtt://${o.host === '0.0.0.0' ? '127.0.0.1' : (o.host ?? '127.0.0.1')}:${box.mqttPort}`,
+    credentials,
+    record() {
+      const day = box.ledger.state.day;
+      const events: Record<string, number> = {};
+      const all = [...box.store.eventsAfter(0)].filter((e) => e.day === day);
+      for (const e of all) events[e.event.type] = (events[e.event.type] ?? 0) + 1;
+      return {
+        source: `the box's event log (${join(dataDir, 'events.db')})`,
+        events,
+        waitsMs: firstCallWaits(
+          all.map((e) => ({ type: e.event.type, data: e.event.data as Record<string, unknown> })),
+        ),
+      };
+    },
+    async close() {
+      await box.close();
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A whole office day on a virtual clock: a box in this process whose clock is the simulation's, so the
+ * day runs as fast as the box can answer and every timestamp in its log is simulated time.
+ */
+export async function runVirtualDay(o: {
+  office: BoxConfig;
+  profile: DayProfile;
+  dataDir?: string;
+  log?: Logger;
+  onProgress?: (p: DayProgress) => void;
+}): Promise<DayResult> {
+  const midnight = localMidnight(o.profile.date, o.office.office.timezone);
+  // Start at 06:00, before any session opens: the box starts its office day then.
+  const clock = new VirtualClock(midnight + 6 * 3_600_000);
+  const sim = await startSimBox({ office: o.office, clock: clock.read, dataDir: o.dataDir, log: o.log });
+  try {
+    const office = await connectOffice(sim.url, sim.credentials);
+    try {
+      return await runDay({
+        office,
+        profile: o.profile,
+        clock,
+        midnight,
+        clerks: clerksByCounter(sim.config),
+        onProgress: o.onProgress,
+        boxRecord: () => sim.record(),
+      });
+    } finally {
+      await office.close();
+    }
+  } finally {
+    await sim.close();
+  }
+}
