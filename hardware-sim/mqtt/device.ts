@@ -155,9 +155,10 @@ export abstract class SimDevice extends EventEmitter {
     (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     const filters = this.subscriptions();
     if (filters.length > 0) {
-      const granted = await c.subscribeAsync(filters, { qos: 1 });
-      const denied = granted.filter((g) => g.qos === 128).map((g) => g.topic);
-      if (denied.length > 0) throw new Error(`${this.clientId}: subscription refused: ${denied.join(', ')}`);
+      // mqtt.js reports a refused filter (SUBACK 0x80) as an error.
+      await c.subscribeAsync(filters, { qos: 1 }).catch((err: Error) => {
+        throw new Error(`${this.clientId}: subscription refused (${err.message}): ${filters.join(', ')}`);
+      });
     }
     const birth: Record<string, unknown> = { online: true, session: this.sessionNo };
     if (this.opts.version) birth.version = this.opts.version;
