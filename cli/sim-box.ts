@@ -13,6 +13,8 @@ import { startBox, type Box } from '../device/daemon.js';
 import { createPeripheral } from '../provisioning/peripherals.js';
 import { hashSecret } from '../device/broker/secrets.js';
 import type { DeviceCredential } from '../hardware-sim/mqtt/index.js';
+import type { DeviceRole, KitBox } from '../hardware-sim/conform/index.js';
+import { generateSecret } from '../device/broker/secrets.js';
 import {
   VirtualClock,
   connectOffice,
@@ -195,4 +197,68 @@ export async function runVirtualDay(o: {
   } finally {
     await sim.close();
   }
+}
+
+/**
+ * The box the conformance kit runs to check a device: a small office open around the clock (services
+ * "van-thu" and "ho-tich" at every counter up to the device's), the device under test provisioned with
+ * the id and secret the vendor gave it, and the kit's own helpers (a kiosk, and a keypad at the
+ * device's counter when the device is a rating box or a scanner).
+ */
+export async function startKitBox(o: {
+  role: DeviceRole;
+  id: string;
+  secret: string;
+  counter?: number;
+  log?: Logger;
+}): Promise<{ kit: KitBox; close(): Promise<void> }> {
+  const counter = o.counter ?? 1;
+  const helperIds = ['kit-kiosk', 'kit-keypad'];
+  if (helperIds.includes(o.id))
+    throw new Error(`"${o.id}" is the kit's own device id; give the device another id`);
+  const office = validateConfig({
+    office: {
+      id: 'kiem-tra',
+      name: 'Bộ phận một cửa – kiểm tra thiết bị',
+      sessions: [{ open: '00:00', close: '23:59' }],
+      workdays: [1, 2, 3, 4, 5, 6, 7],
+    },
+    services: [
+      { id: 'van-thu', name: 'Văn thư', numbering: { prefix: 'A', width: 3 } },
+      { id: 'ho-tich', name: 'Hộ tịch', numbering: { prefix: 'C', width: 3 } },
+    ],
+    counters: Array.from({ length: counter }, (_, i) => ({
+      number: i + 1,
+      name: `Quầy ${i + 1}`,
+      services: ['van-thu', 'ho-tich'],
+    })),
+    clerks: [
+      { id: 'cc01', name: 'Nguyễn Thị Lan' },
+      { id: 'cc02', name: 'Trần Văn Minh' },
+    ],
+  });
+  const kiosk: DeviceCredential = { id: 'kit-kiosk', role: 'kiosk', secret: generateSecret() };
+  const keypad: DeviceCredential | undefined =
+    o.role === 'rating' || o.role === 'scanner'
+      ? { id: 'kit-keypad', role: 'keypad', counter, secret: generateSecret() }
+      : undefined;
+  const dut: DeviceCredential = { id: o.id, role: o.role, secret: o.secret };
+  if (o.role !== 'kiosk') dut.counter = counter;
+  const sim = await startSimBox({
+    office,
+    simDevices: false,
+    extra: [dut, kiosk, ...(keypad ? [keypad] : [])],
+    log: o.log,
+  });
+  return {
+    kit: {
+      host: '127.0.0.1',
+      port: sim.box.mqttPort,
+      kiosk,
+      keypad,
+      service: { id: 'van-thu', name: 'Văn thư' },
+      clerk: { id: 'cc01', name: 'Nguyễn Thị Lan' },
+    },
+    close: () => sim.close(),
+  };
 }

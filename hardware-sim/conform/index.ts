@@ -3,3 +3,4 @@
 export * from './checks.js';
 export * from './box-check.js';
 export * from './sniffer.js';
+export * from './device-check.js';

@@ -22,6 +22,7 @@ export class MqttSniffer extends EventEmitter {
   private server: Server | null = null;
   private nextConn = 0;
   private readonly sockets = new Map<number, { device: Socket; box: Socket }>();
+  private trap: ((p: SniffedPacket) => boolean) | null = null;
   readonly packets: SniffedPacket[] = [];
 
   constructor(private readonly upstream: { host: string; port: number }) {
@@ -54,6 +55,11 @@ export class MqttSniffer extends EventEmitter {
       const p: SniffedPacket = { dir, conn, clientId, packet, at: Date.now() };
       this.packets.push(p);
       this.emit('packet', p);
+      // The packet has just been passed to the box: cutting now loses its PUBACK and reply.
+      if (this.trap?.(p)) {
+        this.trap = null;
+        this.cut(conn);
+      }
     };
     up.on('packet', (p: Packet) => record('up', p));
     down.on('packet', (p: Packet) => record('down', p));
@@ -80,6 +86,14 @@ export class MqttSniffer extends EventEmitter {
     device.on('error', end);
     box.on('error', end);
     this.emit('open', conn);
+  }
+
+  /**
+   * Cuts the connection of the first packet that matches, right after passing it on: the box acts on it,
+   * but its PUBACK and reply never reach the device.
+   */
+  cutAfter(match: (p: SniffedPacket) => boolean): void {
+    this.trap = match;
   }
 
   /** Drops a connection at once (both sides), like a pulled cable: no PUBACK, no reply reaches it. */

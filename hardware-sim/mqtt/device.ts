@@ -258,16 +258,21 @@ export abstract class SimDevice extends EventEmitter {
     this.client = null;
     for (const p of this.pending.values()) clearTimeout(p.timer);
     this.pending.clear();
+    // A connection that died unnoticed would hold each step until keep-alive: give each two seconds.
+    const within = (p: Promise<unknown>) =>
+      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
     if (c.connected) {
-      await c
-        .publishAsync(
+      await within(
+        c.publishAsync(
           topics.presence(this.id),
           JSON.stringify({ online: false, session: this.sessionNo, reason }),
           { qos: 1, retain: true },
-        )
-        .catch(() => undefined);
+        ),
+      );
     }
-    await c.endAsync().catch(() => undefined);
+    // mqtt.js waits for unacknowledged publishes before a clean end; force it when that takes too long.
+    if (c.connected) await within(c.endAsync());
+    c.end(true);
   }
 
   /** Drops the connection without DISCONNECT, like a pulled cable: the box publishes the Will. */
