@@ -16,6 +16,7 @@ import type { DeviceCredential } from '../hardware-sim/mqtt/index.js';
 import type { DeviceRole, KitBox } from '../hardware-sim/conform/index.js';
 import { generateSecret } from '../device/broker/secrets.js';
 import {
+  ScaledClock,
   VirtualClock,
   connectOffice,
   firstCallWaits,
@@ -150,7 +151,7 @@ export async function startSimBox(o: SimBoxOptions): Promise<SimBox> {
       const all = [...box.store.eventsAfter(0)].filter((e) => e.day === day);
       for (const e of all) events[e.event.type] = (events[e.event.type] ?? 0) + 1;
       return {
-        source: `the box's event log (${join(dataDir, 'events.db')})`,
+        source: o.dataDir ? `the box's event log, ${join(dataDir, 'events.db')}` : "the box's event log",
         events,
         waitsMs: firstCallWaits(
           all.map((e) => ({ type: e.event.type, data: e.event.data as Record<string, unknown> })),
@@ -165,20 +166,34 @@ export async function startSimBox(o: SimBoxOptions): Promise<SimBox> {
 }
 
 /**
- * A whole office day on a virtual clock: a box in this process whose clock is the simulation's, so the
- * day runs as fast as the box can answer and every timestamp in its log is simulated time.
+ * A whole office day against a box in this process. By default on a virtual clock that the box shares:
+ * the day runs as fast as the box answers and every timestamp in its log is simulated time. With
+ * `speed`, simulated time runs that many times faster than the wall clock (to watch it happen).
  */
-export async function runVirtualDay(o: {
+export async function runLocalDay(o: {
   office: BoxConfig;
   profile: DayProfile;
+  speed?: number;
   dataDir?: string;
   log?: Logger;
   onProgress?: (p: DayProgress) => void;
 }): Promise<DayResult> {
   const midnight = localMidnight(o.profile.date, o.office.office.timezone);
-  // Start at 06:00, before any session opens: the box starts its office day then.
-  const clock = new VirtualClock(midnight + 6 * 3_600_000);
-  const sim = await startSimBox({ office: o.office, clock: clock.read, dataDir: o.dataDir, log: o.log });
+  // Start a few minutes before the first session opens: the box starts its office day then.
+  const first = Math.min(
+    ...o.office.office.sessions.map((s) => {
+      const [h, m] = s.open.split(':').map(Number) as [number, number];
+      return (h * 60 + m) * 60_000;
+    }),
+  );
+  const start = midnight + first - 6 * 60_000;
+  const clock = o.speed ? new ScaledClock(start, o.speed) : new VirtualClock(start);
+  const sim = await startSimBox({
+    office: o.office,
+    clock: () => clock.now(),
+    dataDir: o.dataDir,
+    log: o.log,
+  });
   try {
     const office = await connectOffice(sim.url, sim.credentials);
     try {

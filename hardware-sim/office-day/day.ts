@@ -279,6 +279,12 @@ export class OfficeDay {
     };
   }
 
+  /** After the last session has closed: a clerk who comes back leaves again once the queue is empty. */
+  private afterHours(): boolean {
+    const m = this.now() - this.o.midnight;
+    return this.o.layout.sessions.every((s) => m >= hhmm(s.close) || m < hhmm(s.open));
+  }
+
   private serviceMs(service: string): number {
     const d = this.o.profile.serviceMinutes[service] ?? this.o.profile.defaultServiceMinutes;
     return Math.max(20 * SECOND, Math.round(this.rnd.lognormal(d.median, d.sigma) * MINUTE));
@@ -369,7 +375,12 @@ export class OfficeDay {
   }
 
   private wakeFor(service: string): void {
-    for (const d of this.desks) if (d.services.includes(service)) this.wake(d);
+    const serving = this.desks.filter((d) => d.services.includes(service));
+    for (const d of serving) this.wake(d);
+    // Everyone for this service has gone home (a late transfer or a returning citizen): one comes back.
+    const back = serving.find((d) => d.status === 'off');
+    if (back && serving.every((d) => d.status === 'off'))
+      this.at(Math.round(this.rnd.between(1, 3) * MINUTE), () => this.signIn(back, this.afterHours()));
   }
 
   /** An idle clerk notices (a few seconds later) that there is something to do. */
@@ -382,8 +393,8 @@ export class OfficeDay {
     });
   }
 
-  private async signIn(d: Desk): Promise<void> {
-    d.closing = false;
+  private async signIn(d: Desk, closing = false): Promise<void> {
+    d.closing = closing;
     if (d.status !== 'off') return; // still serving the last session's queue
     if (d.clerk) {
       const reply = await d.keypad.signIn(d.clerk);

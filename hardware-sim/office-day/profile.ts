@@ -57,10 +57,10 @@ export const DayProfileSchema = Type.Object(
     serviceMinutes: Type.Record(Type.String(), Duration, {
       default: {
         'van-thu': { median: 3, sigma: 0.5 },
-        'chung-thuc': { median: 3, sigma: 0.5 },
-        'ho-tich': { median: 6, sigma: 0.5 },
-        'dat-dai': { median: 10, sigma: 0.6 },
-        'lao-dong': { median: 7, sigma: 0.5 },
+        'chung-thuc': { median: 2.5, sigma: 0.5 },
+        'ho-tich': { median: 5, sigma: 0.5 },
+        'dat-dai': { median: 8, sigma: 0.6 },
+        'lao-dong': { median: 6, sigma: 0.5 },
         thue: { median: 6, sigma: 0.5 },
         khac: { median: 6, sigma: 0.5 },
         'tu-van': { median: 5, sigma: 0.6 },

@@ -2,7 +2,7 @@
 // event log agree, and a seed gives the same day twice.
 import { describe, expect, it } from 'vitest';
 import { applyRates, dayProfile, formatReport, type DayResult } from '../../hardware-sim/office-day/index.js';
-import { defaultSimOffice, runVirtualDay } from '../../cli/sim-box.js';
+import { defaultSimOffice, runLocalDay } from '../../cli/sim-box.js';
 
 /** What must be identical between two runs with the same seed. */
 const fingerprint = (r: DayResult) =>
@@ -20,7 +20,7 @@ const fingerprint = (r: DayResult) =>
 describe('office day generator', () => {
   it('ends a small day with the same counts in the simulator and in the box', async () => {
     const profile = dayProfile({ seed: 7, rate: 0.15 });
-    const r = await runVirtualDay({ office: defaultSimOffice(), profile });
+    const r = await runLocalDay({ office: defaultSimOffice(), profile });
     const k = r.kpis;
     expect(k.issued).toBeGreaterThan(20);
     // Every citizen ends served, absent, or (none here) still waiting.
@@ -44,9 +44,9 @@ describe('office day generator', () => {
 
   it('gives the same day for the same seed, and another day for another seed', async () => {
     const office = defaultSimOffice();
-    const a = await runVirtualDay({ office, profile: dayProfile({ seed: 42, rate: 0.08 }) });
-    const b = await runVirtualDay({ office, profile: dayProfile({ seed: 42, rate: 0.08 }) });
-    const c = await runVirtualDay({ office, profile: dayProfile({ seed: 43, rate: 0.08 }) });
+    const a = await runLocalDay({ office, profile: dayProfile({ seed: 42, rate: 0.08 }) });
+    const b = await runLocalDay({ office, profile: dayProfile({ seed: 42, rate: 0.08 }) });
+    const c = await runLocalDay({ office, profile: dayProfile({ seed: 43, rate: 0.08 }) });
     expect(fingerprint(b)).toEqual(fingerprint(a));
     expect(b.kpis).toEqual(a.kpis);
     expect(fingerprint(c)).not.toEqual(fingerprint(a));
