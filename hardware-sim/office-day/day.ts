@@ -418,7 +418,8 @@ export class OfficeDay {
     if (d.wantsBreak) {
       d.wantsBreak = false;
       const reply = await d.keypad.pause('Nghỉ giải lao');
-      if (this.observe('pause', reply)) {
+      // A counter nobody signed in to and that has called no one yet is closed: no break to take.
+      if (this.observe('pause', reply, ['counter_closed'])) {
         d.status = 'paused';
         this.at(Math.round(this.rnd.between(5, 15) * MINUTE), async () => {
           const r = await d.keypad.resume();
