@@ -16,6 +16,7 @@ import { createPeripheral, peripheralInputProblems } from '../provisioning/perip
 import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
 import { createInterface } from 'node:readline';
 import { runDemo } from './demo.js';
+import { simCommand } from './sim.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -181,6 +182,8 @@ export function buildProgram(): Command {
       const box = await runDemo(opts);
       stopOnSignals(box);
     });
+
+  program.addCommand(simCommand());
 
   return program;
 }

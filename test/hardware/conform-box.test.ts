@@ -1,0 +1,47 @@
+// `lobby sim conform box`: the kit, acting as each role, passes against a real box.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkBox, formatResult } from '../../hardware-sim/conform/index.js';
+import { DEVICES, secretOf, startTestBox, type TestBox } from '../support/office.js';
+
+let tb: TestBox;
+beforeAll(async () => {
+  tb = await startTestBox();
+});
+afterAll(async () => {
+  await tb?.close();
+});
+
+const watch = { id: 'display-tv', secret: secretOf('display-tv') };
+
+describe('conformance kit, checking a box', () => {
+  for (const d of DEVICES) {
+    it(`passes every check as ${d.id} (${d.role})`, async () => {
+      const results = await checkBox({
+        url: tb.mqttUrl,
+        id: d.id,
+        secret: secretOf(d.id),
+        role: d.role,
+        counter: d.counter,
+        allowChanges: true,
+        watch,
+      });
+      const failed = results.filter((r) => r.status === 'fail').map(formatResult);
+      expect(failed).toEqual([]);
+      expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThan(8);
+    });
+  }
+
+  it('says why when the box answers wrongly: a keypad checked as if it were a kiosk', async () => {
+    const results = await checkBox({
+      url: tb.mqttUrl,
+      id: 'keypad-1',
+      secret: secretOf('keypad-1'),
+      role: 'kiosk',
+    });
+    const failed = results.filter((r) => r.status === 'fail');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.map((r) => r.detail).join('\n')).toMatch(
+      /expected error "unknown_service", got "forbidden"/,
+    );
+  });
+});
