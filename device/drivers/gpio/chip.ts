@@ -100,3 +100,26 @@ export async function acquireChip(host: DriverHost): Promise<{ chip: GpioChip; r
     },
   };
 }
+
+/**
+ * Runs a driver on the box's shared chip: the chip is released when the driver closes, or at once when
+ * it fails to start.
+ */
+export async function onSharedChip(
+  host: DriverHost,
+  run: (chip: GpioChip) => Promise<{ close(): Promise<void> }>,
+): Promise<{ close(): Promise<void> }> {
+  const { chip, release } = await acquireChip(host);
+  try {
+    const driver = await run(chip);
+    return {
+      async close() {
+        await driver.close();
+        await release();
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -4,25 +4,13 @@ import { topics, type CounterAction, type Reply } from '../../../protocol/index.
 import type { PeripheralConfig } from '../../config/schema.js';
 import type { Driver, DriverHost } from '../host.js';
 import { DebouncedButton, Flasher } from './button.js';
-import { acquireChip, type GpioChip, type InputLine, type OutputLine } from './chip.js';
+import { onSharedChip, type GpioChip, type InputLine, type OutputLine } from './chip.js';
 import { GpioKeypadDriver, type KeypadAction } from './config.js';
 import { RequestIds, driverConfig } from './driven-peripheral.js';
 
 export async function startGpioKeypad(host: DriverHost, p: PeripheralConfig): Promise<Driver> {
   const cfg = driverConfig(GpioKeypadDriver, p);
-  const { chip, release } = await acquireChip(host);
-  try {
-    const driver = await runGpioKeypad(host, p, cfg, chip);
-    return {
-      async close() {
-        await driver.close();
-        await release();
-      },
-    };
-  } catch (err) {
-    await release();
-    throw err;
-  }
+  return onSharedChip(host, (chip) => runGpioKeypad(host, p, cfg, chip));
 }
 
 /** The keypad on a given chip (tests pass an in-memory one). */

@@ -5,25 +5,13 @@ import { isValid, RatingSession, topics, type Reply } from '../../../protocol/in
 import type { PeripheralConfig } from '../../config/schema.js';
 import type { Driver, DriverHost } from '../host.js';
 import { DebouncedButton, Flasher } from './button.js';
-import { acquireChip, type GpioChip, type InputLine, type OutputLine } from './chip.js';
+import { onSharedChip, type GpioChip, type InputLine, type OutputLine } from './chip.js';
 import { GpioRatingDriver } from './config.js';
 import { RequestIds, driverConfig } from './driven-peripheral.js';
 
 export async function startGpioRating(host: DriverHost, p: PeripheralConfig): Promise<Driver> {
   const cfg = driverConfig(GpioRatingDriver, p);
-  const { chip, release } = await acquireChip(host);
-  try {
-    const driver = await runGpioRating(host, p, cfg, chip);
-    return {
-      async close() {
-        await driver.close();
-        await release();
-      },
-    };
-  } catch (err) {
-    await release();
-    throw err;
-  }
+  return onSharedChip(host, (chip) => runGpioRating(host, p, cfg, chip));
 }
 
 export async function runGpioRating(
