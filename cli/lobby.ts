@@ -15,8 +15,6 @@ import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
 import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
 import { createInterface } from 'node:readline';
-import { runDemo } from './demo.js';
-import { simCommand } from './sim.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -73,7 +71,7 @@ const configOption = () =>
     .env('LOBBY_CONFIG')
     .makeOptionMandatory();
 
-export function buildProgram(): Command {
+export function buildProgram(sim: Command): Command {
   const program = new Command('lobby')
     .description(
       'motcua-lobby: queue, calling and satisfaction system for one-stop offices (Bộ phận một cửa)',
@@ -179,17 +177,31 @@ export function buildProgram(): Command {
     .option('--mqtt-port <port>', 'MQTT port (default 18830, from the demo config)', port)
     .option('--http-port <port>', 'HTTP port (default 8080, from the demo config)', port)
     .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number }) => {
+      const { runDemo } = await import('./demo.js'); // the box process never loads the demo's modules
       const box = await runDemo(opts);
       stopOnSignals(box);
     });
 
-  program.addCommand(simCommand());
+  program.addCommand(sim);
 
   return program;
 }
 
+/**
+ * `lobby sim`, loaded only when it runs: the simulators, the office-day generator and the conformance kit
+ * would otherwise sit in the memory of every box (`lobby device run`) for nothing.
+ */
+async function simOrStub(argv: string[]): Promise<Command> {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (first === 'sim') return (await import('./sim.js')).simCommand();
+  return new Command('sim')
+    .description('simulators: an office day, simulated devices, the vendor conformance kit')
+    .allowUnknownOption()
+    .allowExcessArguments();
+}
+
 async function main(): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram(await simOrStub(process.argv)).exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
