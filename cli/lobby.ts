@@ -13,6 +13,7 @@ import { startBox, type Box } from '../device/daemon.js';
 import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
 import { runDemo } from './demo.js';
+import { registerCloudCommands } from './cloud.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -141,6 +142,8 @@ export function buildProgram(): Command {
       const box = await runDemo(opts);
       stopOnSignals(box);
     });
+
+  registerCloudCommands(program);
 
   return program;
 }

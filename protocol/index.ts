@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './events.js';
 export * from './errors.js';
 export * from './validate.js';
+export * from './cloud-api.js';

@@ -1,0 +1,4 @@
+// Every route plugin of the cloud besides the box API (which app.ts registers itself), in one list.
+import type { RoutePlugin } from './app.js';
+
+export const ROUTES: RoutePlugin[] = [];
