@@ -1,4 +1,5 @@
 // Every route plugin of the cloud besides the box API (which app.ts registers itself), in one list.
 import type { RoutePlugin } from './app.js';
+import { dossierRoutes } from './dossier-routes.js';
 
-export const ROUTES: RoutePlugin[] = [];
+export const ROUTES: RoutePlugin[] = [dossierRoutes];
