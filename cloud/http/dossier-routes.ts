@@ -4,13 +4,13 @@
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TicketPublic } from '../../protocol/index.js';
 import {
   ApiError,
   DossierPublic,
   DossierUpsert,
   HMAC_HEADERS,
   HMAC_WINDOW_SECONDS,
-  TicketPublic,
   hmacPayload,
 } from '../../protocol/index.js';
 import { hmacHex, integrationKey, safeEqual } from '../auth/secrets.js';
