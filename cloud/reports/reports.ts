@@ -235,13 +235,11 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
     waitTargetExact: (WAIT_BOUNDS_MIN as readonly number[]).includes(t),
     waitBucketsMin: [...WAIT_BOUNDS_MIN],
     totals: figures(total, dTotal, t),
-    byOffice: [...officeIds]
-      .sort()
-      .map((office) => ({
-        office,
-        name: officeName.get(office) ?? office,
-        ...figures(byOffice.get(office) ?? {}, dOffice.get(office), t),
-      })),
+    byOffice: [...officeIds].sort().map((office) => ({
+      office,
+      name: officeName.get(office) ?? office,
+      ...figures(byOffice.get(office) ?? {}, dOffice.get(office), t),
+    })),
     byService: [...services]
       .sort()
       .map((service) => ({ service, ...figures(byService.get(service) ?? {}, dService.get(service), t) })),
