@@ -156,7 +156,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       dummyHash ??= hashSecret(randomToken());
       const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash));
       if (!row || !ok || row.disabled_at !== null) {
-        await ctx.audit({ actor: `admin:${username}`, action: 'auth.login', outcome: 'failed', ip: req.ip });
+        await ctx.audit({
+          actor: `admin:${username}`,
+          action: 'auth.login',
+          unitId: row?.unit_id ?? null,
+          outcome: 'failed',
+          ip: req.ip,
+        });
         throw new HttpError(401, 'login_failed', 'wrong username or password');
       }
       const token = randomToken(32);
@@ -567,6 +573,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             eb.or([
               eb('units.path', 'like', `${a.unitPath}%`),
               eb('audit_log.actor', '=', `admin:${a.username}`),
+              // Rows tied to no unit (logins with unknown names, CLI actions) are for root admins.
+              ...(a.unitPath.split('/').length === 3 ? [eb('audit_log.unit_id', 'is', null)] : []),
             ]),
           )
           .orderBy('audit_log.id', 'desc')
