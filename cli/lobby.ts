@@ -138,7 +138,8 @@ export function buildProgram(): Command {
     .option('-d, --data-dir <dir>', 'where the demo keeps its config, secrets and log', './demo-data')
     .option('--mqtt-port <port>', 'MQTT port (default 18830, from the demo config)', port)
     .option('--http-port <port>', 'HTTP port (default 8080, from the demo config)', port)
-    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number }) => {
+    .option('--cloud-port <port>', 'the demo cloud and admin console (default 8090)', port)
+    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number; cloudPort?: number }) => {
       const box = await runDemo(opts);
       stopOnSignals(box);
     });
