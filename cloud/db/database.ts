@@ -64,7 +64,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     const u = new URL(opts.url);
     const describe = `postgresql://${u.host}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
-    await migrate(db);
+    await migrate(db, schema);
     return { db, dialect: 'postgres', describe, close: () => db.destroy() };
   }
   if (opts.url !== ':memory:') mkdirSync(dirname(opts.url), { recursive: true });
@@ -79,8 +79,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
   return { db, dialect: 'sqlite', describe: `sqlite ${opts.url}`, close: () => db.destroy() };
 }
 
-async function migrate(db: Db): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+async function migrate(db: Db, schema?: string): Promise<void> {
+  // The migration tables in our schema: without it Kysely finds another schema's and skips creating ours.
+  const { error, results } = await new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed)
     throw new Error(
