@@ -9,11 +9,13 @@ import { loadConfigFile, setInConfigFile } from '../device/config/load.js';
 import { startBox, type Box } from '../device/daemon.js';
 import { hashAdminPassword } from '../device/web/admin-auth.js';
 import { addPeripheral, createPeripheral } from '../provisioning/peripherals.js';
+import { startDemoCloud } from './demo-cloud.js';
 
 export interface DemoOptions {
   dataDir: string;
   mqttPort?: number;
   httpPort?: number;
+  cloudPort?: number;
 }
 
 interface Credential {
@@ -101,6 +103,7 @@ async function prepareScreens(dataDir: string, configFile: string): Promise<stri
 export async function runDemo(opts: DemoOptions): Promise<Box> {
   const { configFile, credentials } = await prepare(opts.dataDir);
   const adminPassword = await prepareScreens(opts.dataDir, configFile);
+  const demoCloud = await startDemoCloud({ dataDir: opts.dataDir, configFile, port: opts.cloudPort });
   const config = loadConfigFile(configFile);
   const box = await startBox({
     config,
@@ -144,7 +147,19 @@ Take a ticket as the kiosk (service "ho-tich"), and read the reply:
 Call the next number at counter 1 as its keypad:
   mosquitto_pub ${m} -i ${keypad.id} -u ${keypad.id} -P '${keypad.secret}' -q 1 -t lobby/v1/counters/1/cmd/next -m '{"id":"n1"}'
 
+The cloud (SQLite in ${resolve(opts.dataDir, 'cloud')}), with this box enrolled and uplinking:
+  Admin console       ${demoCloud.cloud.url}/console/
+  Login               ${demoCloud.admin.username} / ${demoCloud.admin.password ?? '(printed at the first run; new one: lobby cloud admin reset-password --db ' + join(resolve(opts.dataDir), 'cloud', 'cloud.db') + ' --username demo)'}${demoCloud.admin.password ? '   (shown once: only its hash is stored)' : ''}
+  API documentation   ${demoCloud.cloud.url}/docs
+  A ticket's QR page  ${demoCloud.cloud.url}/t/${config.office.id}/<day>/<number>
+
 Press Ctrl+C to stop. The queue survives restarts: run npm start again and it continues.
 `);
-  return box;
+  return {
+    ...box,
+    async close() {
+      await box.close();
+      await demoCloud.cloud.close();
+    },
+  };
 }

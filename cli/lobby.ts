@@ -71,7 +71,7 @@ const configOption = () =>
     .env('LOBBY_CONFIG')
     .makeOptionMandatory();
 
-export function buildProgram(sim: Command): Command {
+export function buildProgram(sim: Command, cloud: Command[]): Command {
   const program = new Command('lobby')
     .description(
       'motcua-lobby: queue, calling and satisfaction system for one-stop offices (Bộ phận một cửa)',
@@ -176,32 +176,50 @@ export function buildProgram(sim: Command): Command {
     .option('-d, --data-dir <dir>', 'where the demo keeps its config, secrets and log', './demo-data')
     .option('--mqtt-port <port>', 'MQTT port (default 18830, from the demo config)', port)
     .option('--http-port <port>', 'HTTP port (default 8080, from the demo config)', port)
-    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number }) => {
+    .option('--cloud-port <port>', 'the demo cloud and admin console (default 8090)', port)
+    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number; cloudPort?: number }) => {
       const { runDemo } = await import('./demo.js'); // the box process never loads the demo's modules
       const box = await runDemo(opts);
       stopOnSignals(box);
     });
 
   program.addCommand(sim);
+  for (const c of cloud) program.addCommand(c);
 
   return program;
 }
 
+const stub = (name: string, description: string) =>
+  new Command(name).description(description).allowUnknownOption().allowExcessArguments();
+
 /**
- * `lobby sim`, loaded only when it runs: the simulators, the office-day generator and the conformance kit
- * would otherwise sit in the memory of every box (`lobby device run`) for nothing.
+ * `lobby sim`, `lobby cloud` and `lobby provision`, loaded only when they run: the simulators and the
+ * cloud service (its database drivers, HTTP client, API docs) would otherwise sit in the memory of every
+ * box (`lobby device run`) for nothing. Otherwise a stub stands in, so `lobby --help` lists them.
  */
-async function simOrStub(argv: string[]): Promise<Command> {
+async function lazyCommands(argv: string[]): Promise<{ sim: Command; cloud: Command[] }> {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  if (first === 'sim') return (await import('./sim.js')).simCommand();
-  return new Command('sim')
-    .description('simulators: an office day, simulated devices, the vendor conformance kit')
-    .allowUnknownOption()
-    .allowExcessArguments();
+  const sim =
+    first === 'sim'
+      ? (await import('./sim.js')).simCommand()
+      : stub('sim', 'simulators: an office day, simulated devices, the vendor conformance kit');
+  if (first === 'cloud' || first === 'provision') {
+    const holder = new Command();
+    (await import('./cloud.js')).registerCloudCommands(holder);
+    return { sim, cloud: [...holder.commands] };
+  }
+  return {
+    sim,
+    cloud: [
+      stub('cloud', 'the cloud control plane: ingest, dossiers, reports, admin console'),
+      stub('provision', 'enroll devices with the cloud'),
+    ],
+  };
 }
 
 async function main(): Promise<void> {
-  const program = buildProgram(await simOrStub(process.argv)).exitOverride();
+  const lazy = await lazyCommands(process.argv);
+  const program = buildProgram(lazy.sim, lazy.cloud).exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -14,6 +14,7 @@ import { Ledger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import { EventStore } from './store/event-store.js';
+import { startUplink, type Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
 import { topics, type DeviceStatus } from '../protocol/index.js';
@@ -41,6 +42,8 @@ export interface Box {
   directory: PeripheralDirectory;
   /** The browser screens: pairing codes (the demo prints paired URLs) and the bundles. */
   web: WebApps;
+  /** The cloud uplink, when the config has a `cloud` section and the box is enrolled. */
+  uplink: Uplink | null;
   close(): Promise<void>;
 }
 
@@ -181,6 +184,19 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log.child({ part: 'drivers' }),
   );
 
+  // The cloud uplink (config `cloud` section): drains the outbox; the office works the same without it.
+  const uplink = startUplink({
+    config: cfg,
+    dataDir: opts.dataDir,
+    store,
+    broker,
+    directory,
+    day: () => ledger.state.day,
+    registry: metrics.registry,
+    log: log.child({ part: 'uplink' }),
+  });
+  if (uplink) ledger.onCommit(() => uplink.notify());
+
   if (configFile) {
     watchFile(configFile, { interval: 1000 }, () => {
       try {
@@ -204,6 +220,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     broker,
     directory,
     web,
+    uplink,
     async close() {
       if (closed) return;
       closed = true;
@@ -211,6 +228,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       for (const d of drivers)
         await d.close().catch((err: unknown) => log.warn({ err }, 'driver close failed'));
       if (configFile) unwatchFile(configFile);
+      await uplink?.stop();
       await publisher.announceBox(false, session, VERSION).catch(() => undefined);
       await broker.close();
       await http.close();

@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './errors.js';
 export * from './validate.js';
 export * from './led-frame.js';
+export * from './cloud-api.js';

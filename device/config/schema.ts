@@ -58,6 +58,43 @@ export const PeripheralConfig = Type.Object(
 );
 export type PeripheralConfig = Static<typeof PeripheralConfig>;
 
+/** The uplink to the cloud (device/uplink/). Absent: the box runs alone and keeps every event. */
+export const CloudUplinkConfig = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://[^\\s]+[^/\\s]$',
+      description: 'Base URL of the cloud, without a trailing slash',
+    }),
+    credentialFile: Type.Optional(
+      Type.String({
+        description:
+          'The box credential written by `lobby provision box` (mode 0600); default <data-dir>/cloud-credential.json',
+      }),
+    ),
+    batchSize: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
+    retryBaseMs: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 1000,
+      description: 'First retry delay; it doubles per failure, with full jitter, up to retryCapSeconds',
+    }),
+    retryCapSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+    heartbeatSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
+    backlogAlarmEvents: Type.Integer({
+      minimum: 1,
+      default: 2_000_000,
+      description: 'Raise the backlog alarm when this many events wait for the cloud (~1 GB)',
+    }),
+    minFreeDiskMb: Type.Integer({
+      minimum: 0,
+      default: 512,
+      description: 'Raise the backlog alarm when the data disk has less free space than this',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CloudUplinkConfig = Static<typeof CloudUplinkConfig>;
+
 export const BoxConfigSchema = Type.Object(
   {
     office: Type.Object(
@@ -212,6 +249,7 @@ export const BoxConfigSchema = Type.Object(
     ),
     peripherals: Type.Array(PeripheralConfig, { default: [] }),
     hardware: Type.Optional(HardwareConfig),
+    cloud: Type.Optional(CloudUplinkConfig),
   },
   { additionalProperties: false },
 );

@@ -178,6 +178,60 @@ export class EventStore {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
   }
 
+  /** The oldest outbox rows (events not yet acknowledged by the cloud), as stored envelope JSON, in order. */
+  outboxBatch(limit: number): { seq: number; envelope: string }[] {
+    return this.db.prepare('SELECT seq, envelope FROM outbox ORDER BY seq LIMIT ?').all(limit) as {
+      seq: number;
+      envelope: string;
+    }[];
+  }
+
+  /** The cloud acknowledged every event up to `seq`: they leave the outbox (the events table keeps them). */
+  ackOutbox(seq: number): number {
+    return this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(seq).changes;
+  }
+
+  /** The outbox's extent without counting rows (it is gap-free): events waiting and the oldest one's time. */
+  outboxBacklog(): { events: number; oldestSeq: number | null; oldestAt: number | null } {
+    const r = this.db.prepare('SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM outbox').get() as {
+      lo: number | null;
+      hi: number | null;
+    };
+    if (r.lo === null || r.hi === null) return { events: 0, oldestSeq: null, oldestAt: null };
+    const at = this.db.prepare('SELECT at FROM events WHERE seq = ?').get(r.lo) as { at: number } | undefined;
+    return { events: r.hi - r.lo + 1, oldestSeq: r.lo, oldestAt: at?.at ?? null };
+  }
+
+  /**
+   * Puts events after `seq` back into the outbox from the log: the cloud lost what it had acknowledged
+   * (restored from a backup), so the box sends it again. Returns the rows added.
+   */
+  requeueAfter(seq: number): number {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO outbox (seq, envelope) VALUES (?, ?)');
+    const select = this.db.prepare(
+      'SELECT seq, type, at, day, data, source FROM events WHERE seq > ? ORDER BY seq LIMIT 1000',
+    );
+    let n = 0;
+    let from = seq;
+    for (;;) {
+      const rows = select.all(from) as { seq: number; type: string; at: number; day: string; data: string }[];
+      if (rows.length === 0) return n;
+      this.db.transaction(() => {
+        for (const r of rows) {
+          const e = {
+            seq: r.seq,
+            at: r.at,
+            day: r.day,
+            source: null,
+            event: { type: r.type, data: JSON.parse(r.data) },
+          };
+          n += insert.run(r.seq, JSON.stringify(envelopeOf(e as StoredEvent))).changes;
+        }
+      })();
+      from = (rows[rows.length - 1] as { seq: number }).seq;
+    }
+  }
+
   /** Increments and returns the boot counter: the box's presence session. */
   nextBootSession(): number {
     return this.db.transaction(() => {

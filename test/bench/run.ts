@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
 import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
+import { runCloudBenches } from './cloud-run.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchMemory, shippedNodeFlags, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
@@ -136,6 +137,17 @@ function callDetail(c: CallResult, label: string): string[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'cloud') {
+    // `node dist/test/bench/run.js cloud`: the cloud's benchmarks alone.
+    console.log('motcua-lobby cloud benchmarks');
+    const cloud = await runCloudBenches();
+    writeFileSync(
+      'bench-results-cloud.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), cloud }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-cloud.json');
+    return;
+  }
   const started = now();
   const machine = { node: process.version, cpus: cpus().length, loadavgBefore: loadavg() };
   console.log(
@@ -205,6 +217,9 @@ async function main(): Promise<void> {
   lines.push(...hardwareDetail(hardwareCall));
   console.log(lines.join('\n'));
 
+  console.log('\nCloud: ingest, backlog drain, reports…');
+  const cloud = await runCloudBenches();
+
   const file = 'bench-results.json';
   writeFileSync(
     file,
@@ -221,6 +236,7 @@ async function main(): Promise<void> {
         memoryNodeDefaults,
         memoryWhatIf: memoryMallocFix,
         hardwareCall,
+        cloud,
       }),
       null,
       2,

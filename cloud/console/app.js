@@ -1,0 +1,345 @@
+// The admin console: plain JavaScript over the admin API (no build step), Chart.js served by the cloud itself.
+// The session token lives in sessionStorage (sent as a Bearer header, so no cookie and no CSRF to guard).
+/* global document, sessionStorage, fetch, FormData, URLSearchParams, URL, alert, setTimeout, Chart */
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const state = { token: sessionStorage.getItem('lobby-token'), me: null, report: null, charts: {} };
+
+async function api(path, opts = {}) {
+  const res = await fetch(path, {
+    ...opts,
+    headers: {
+      ...(opts.body ? { 'content-type': 'application/json' } : {}),
+      ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
+    },
+  });
+  if (res.status === 401 && state.token) {
+    logout();
+    throw new Error('Phiên đăng nhập đã hết hạn.');
+  }
+  if (!res.ok) {
+    const e = await res.json().catch(() => ({}));
+    throw new Error(e.message ? `${e.message} (${e.code})` : `HTTP ${res.status}`);
+  }
+  return res;
+}
+
+const fmt = (v, digits = 1) =>
+  v === null || v === undefined ? '–' : Number(v).toLocaleString('vi-VN', { maximumFractionDigits: digits });
+const esc = (s) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
+
+function show(section) {
+  $('#login').hidden = section !== 'login';
+  $('#app').hidden = section !== 'app';
+}
+
+function logout() {
+  if (state.token)
+    fetch('/api/v1/auth/logout', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${state.token}` },
+    }).catch(() => {});
+  state.token = null;
+  sessionStorage.removeItem('lobby-token');
+  show('login');
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  $('#login-error').textContent = '';
+  try {
+    const res = await api('/api/v1/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ username: f.get('username'), password: f.get('password') }),
+    });
+    const body = await res.json();
+    state.token = body.token;
+    sessionStorage.setItem('lobby-token', body.token);
+    await start();
+  } catch (e) {
+    $('#login-error').textContent = e.message.includes('login_failed')
+      ? 'Sai tên đăng nhập hoặc mật khẩu.'
+      : e.message;
+  }
+});
+$('#logout').addEventListener('click', logout);
+
+for (const b of document.querySelectorAll('nav button')) {
+  b.addEventListener('click', () => {
+    for (const x of document.querySelectorAll('nav button')) x.classList.toggle('active', x === b);
+    for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${b.dataset.tab}`;
+    if (b.dataset.tab === 'fleet') loadFleet().catch((e) => alert(e.message));
+    if (b.dataset.tab === 'audit')
+      loadAudit().catch((e) => ($('#audit').innerHTML = `<tr><td>${esc(e.message)}</td></tr>`));
+  });
+}
+
+async function start() {
+  state.me = await (await api('/api/v1/me')).json();
+  $('#who').textContent =
+    `${state.me.username} · ${state.me.unit.name}${state.me.role === 'viewer' ? ' (chỉ xem)' : ''}`;
+  const units = await (await api('/api/v1/units')).json();
+  const top = Math.min(...units.map((u) => u.path.split('/').length));
+  const depth = (u) => u.path.split('/').length - top;
+  $('#unit').innerHTML = units
+    .map((u) => `<option value="${esc(u.id)}">${'— '.repeat(depth(u))}${esc(u.name)}</option>`)
+    .join('');
+  const today = new Date();
+  const f = $('#report-form');
+  if (!f.from.value) {
+    f.to.value = today.toISOString().slice(0, 10);
+    f.from.value = `${today.toISOString().slice(0, 8)}01`;
+  }
+  show('app');
+  await loadReport();
+}
+
+function query() {
+  const f = new FormData($('#report-form'));
+  return new URLSearchParams({
+    unit: f.get('unit'),
+    from: f.get('from'),
+    to: f.get('to'),
+    waitTargetMin: f.get('waitTargetMin') || '15',
+  });
+}
+
+$('#report-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  loadReport();
+});
+
+async function loadReport() {
+  $('#report-error').textContent = '';
+  try {
+    const r = await (await api(`/api/v1/reports?${query()}`)).json();
+    state.report = r;
+    renderKpis(r);
+    renderCharts(r);
+    renderTables(r);
+    document.body.dataset.reportLoaded = `${r.unit} ${r.from} ${r.to}`;
+  } catch (e) {
+    $('#report-error').textContent = e.message;
+  }
+}
+
+function renderKpis(r) {
+  const t = r.totals;
+  const onTime = t.dossiers.onTimeRate;
+  const kpis = [
+    ['issued', 'Số phiếu đã cấp', fmt(t.issued, 0)],
+    ['served', 'Đã phục vụ', fmt(t.served, 0)],
+    ['noShow', 'Vắng mặt', fmt(t.noShow, 0)],
+    ['p50', 'Chờ trung vị (phút, ≤)', fmt(t.wait.p50Min, 0)],
+    ['p90', 'Chờ P90 (phút, ≤)', fmt(t.wait.p90Min, 0)],
+    [
+      'within',
+      `Được phục vụ trong ${r.waitTargetMin} phút`,
+      t.wait.withinTargetPct === null ? '–' : `${fmt(t.wait.withinTargetPct)}%`,
+    ],
+    ['serviceMean', 'Thời gian phục vụ TB (phút)', fmt(t.serviceMeanMin)],
+    ['satisfaction', 'Chỉ số hài lòng (0–100)', fmt(t.satisfaction.index)],
+    [
+      'satisfied',
+      'Tỷ lệ hài lòng',
+      t.satisfaction.satisfiedPct === null ? '–' : `${fmt(t.satisfaction.satisfiedPct)}%`,
+    ],
+    ['dossiers', 'Hồ sơ tiếp nhận', fmt(t.dossiers.received, 0)],
+    ['onTime', 'Tỷ lệ đúng hạn', onTime === null ? '–' : `${fmt(onTime)}%`, onTime !== null && onTime <= 95],
+  ];
+  $('#kpis').innerHTML = kpis
+    .map(
+      ([id, k, v, bad]) =>
+        `<div class="kpi${bad ? ' bad' : ''}" data-kpi="${id}"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`,
+    )
+    .join('');
+}
+
+function chart(id, config) {
+  state.charts[id]?.destroy();
+  state.charts[id] = new Chart(document.getElementById(id), {
+    ...config,
+    options: { animation: false, responsive: true, ...config.options },
+  });
+}
+
+function renderCharts(r) {
+  chart('chart-wait-hour', {
+    type: 'bar',
+    data: {
+      labels: r.byHour.map((h) => `${h.hour}h`),
+      datasets: [
+        { label: 'Trung vị', data: r.byHour.map((h) => h.waitP50Min), backgroundColor: '#60a5fa' },
+        { label: 'P90', data: r.byHour.map((h) => h.waitP90Min), backgroundColor: '#1d4ed8' },
+      ],
+    },
+  });
+  chart('chart-clerk', {
+    type: 'bar',
+    data: {
+      labels: r.byClerk.map((c) => `${c.name} (${c.office})`),
+      datasets: [
+        {
+          label: 'Chỉ số hài lòng',
+          data: r.byClerk.map((c) => c.satisfaction.index),
+          backgroundColor: '#10b981',
+        },
+      ],
+    },
+    options: { indexAxis: 'y', scales: { x: { min: 0, max: 100 } } },
+  });
+  const services = r.byService.filter((s) => s.dossiers.returned > 0);
+  chart('chart-ontime', {
+    type: 'bar',
+    data: {
+      labels: services.map((s) => s.service),
+      datasets: [
+        {
+          label: 'Đúng hạn (%)',
+          data: services.map((s) => s.dossiers.onTimeRate),
+          backgroundColor: services.map((s) => (s.dossiers.onTimeRate > 95 ? '#10b981' : '#ef4444')),
+        },
+        {
+          type: 'line',
+          label: 'Mục tiêu 95%',
+          data: services.map(() => 95),
+          borderColor: '#f59e0b',
+          pointRadius: 0,
+        },
+      ],
+    },
+    options: { scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+function table(el, head, rows) {
+  el.innerHTML =
+    `<thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>` +
+    `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody>`;
+}
+
+const figureCols = [
+  'Cấp',
+  'Phục vụ',
+  'Vắng',
+  'Chờ TV',
+  'Chờ P90',
+  'Trong chỉ tiêu',
+  'Phục vụ TB',
+  'Đánh giá',
+  'Chỉ số HL',
+  'Hồ sơ',
+  'Đúng hạn',
+];
+const figureCells = (f) => [
+  fmt(f.issued, 0),
+  fmt(f.served, 0),
+  fmt(f.noShow, 0),
+  fmt(f.wait.p50Min, 0),
+  fmt(f.wait.p90Min, 0),
+  f.wait.withinTargetPct === null ? '–' : `${fmt(f.wait.withinTargetPct)}%`,
+  fmt(f.serviceMeanMin),
+  fmt(f.satisfaction.ratings, 0),
+  fmt(f.satisfaction.index),
+  fmt(f.dossiers.received, 0),
+  f.dossiers.onTimeRate === null ? '–' : `${fmt(f.dossiers.onTimeRate)}%`,
+];
+
+function renderTables(r) {
+  table(
+    $('#by-office'),
+    ['Mã', 'Đơn vị', ...figureCols],
+    r.byOffice.map((x) => [x.office, x.name, ...figureCells(x)]),
+  );
+  table(
+    $('#by-service'),
+    ['Lĩnh vực', '', ...figureCols],
+    r.byService.map((x) => [x.service, '', ...figureCells(x)]),
+  );
+  table(
+    $('#by-counter'),
+    ['Đơn vị', 'Quầy', ...figureCols],
+    r.byCounter.map((x) => [x.office, x.counter, ...figureCells(x)]),
+  );
+  table(
+    $('#by-clerk'),
+    ['Đơn vị', 'Công chức', ...figureCols],
+    r.byClerk.map((x) => [x.office, x.name, ...figureCells(x)]),
+  );
+}
+
+for (const b of document.querySelectorAll('button.csv')) {
+  b.addEventListener('click', async () => {
+    try {
+      const q = query();
+      q.set('by', b.dataset.by);
+      const blob = await (await api(`/api/v1/reports.csv?${q}`)).blob();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `bao-cao-${q.get('unit')}-${q.get('from')}-${q.get('to')}-${b.dataset.by}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } catch (e) {
+      $('#report-error').textContent = e.message;
+    }
+  });
+}
+
+async function loadFleet() {
+  const boxes = await (await api('/api/v1/boxes')).json();
+  table(
+    $('#fleet'),
+    [
+      'Thiết bị',
+      'Đơn vị',
+      'Tín hiệu gần nhất',
+      'Tồn đọng',
+      'Cảnh báo',
+      'Ngoại vi trực tuyến',
+      'Lỗi ngoại vi',
+      'Phiên bản',
+    ],
+    boxes.map((b) => {
+      const hb = b.heartbeat;
+      const peripherals = hb?.peripherals ?? [];
+      const problems = peripherals
+        .filter((p) => p.status && p.status.ok === false)
+        .map((p) => `${p.id}: ${p.status.detail ?? 'lỗi'}`);
+      return [
+        b.id + (b.revokedAt ? ' (thu hồi)' : ''),
+        b.officeName,
+        b.heartbeatAt ? new Date(b.heartbeatAt).toLocaleString('vi-VN') : 'chưa có',
+        hb ? fmt(hb.backlog.events, 0) : '–',
+        hb?.backlog.alarm ? 'CÓ' : '',
+        `${peripherals.filter((p) => p.online).length}/${peripherals.length}`,
+        problems.join('; '),
+        hb?.version ?? '',
+      ];
+    }),
+  );
+}
+
+async function loadAudit() {
+  const rows = await (await api('/api/v1/audit?limit=200')).json();
+  table(
+    $('#audit'),
+    ['Thời điểm', 'Người thực hiện', 'Hành động', 'Đối tượng', 'Đơn vị', 'Kết quả'],
+    rows.map((r) => [
+      new Date(r.at).toLocaleString('vi-VN'),
+      r.actor,
+      r.action,
+      r.target ?? '',
+      r.unit_id ?? '',
+      r.outcome,
+    ]),
+  );
+}
+
+if (state.token) start().catch(() => logout());
+else show('login');

@@ -1,0 +1,132 @@
+// One query layer for both databases: SQLite (the default, a file, nothing to install) and PostgreSQL (when
+// DATABASE_URL names one). Kysely writes each dialect's SQL; the few raw statements use syntax both share
+// (INSERT … ON CONFLICT … DO UPDATE, excluded.*).
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { migrationProvider } from './migrations.js';
+import type { Tables } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Tables>;
+export type Tx = Transaction<Tables>;
+
+export interface CloudDatabase {
+  db: Db;
+  dialect: Dialect;
+  /** Where the data lives, for logs (no password). */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… or postgresql://…; anything else is taken as a SQLite file path (':memory:' too). */
+  url: string;
+  /** PostgreSQL only: keep every table in this schema (created if missing). Tests isolate runs with it. */
+  schema?: string;
+  /** PostgreSQL pool size per process. */
+  poolSize?: number;
+}
+
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase> {
+  if (isPostgresUrl(opts.url)) {
+    const schema = opts.schema;
+    if (schema !== undefined && !SCHEMA_NAME.test(schema))
+      throw new Error(`database schema "${schema}": use lowercase letters, digits and _`);
+    if (schema) {
+      // Create the schema before the pool's connections point their search_path at it.
+      const c = new pg.Client({ connectionString: opts.url });
+      await c.connect();
+      try {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      } finally {
+        await c.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      // bigint and numeric (SUM) arrive as strings by default; our values stay far below 2^53.
+      types: {
+        getTypeParser: ((oid: number, format?: string) =>
+          oid === 20 || oid === 1700
+            ? (v: string) => Number(v)
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const u = new URL(opts.url);
+    const describe = `postgresql://${u.host}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
+    await migrate(db, schema);
+    return { db, dialect: 'postgres', describe, close: () => db.destroy() };
+  }
+  if (opts.url !== ':memory:') mkdirSync(dirname(opts.url), { recursive: true });
+  const sqlite = new Database(opts.url);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL: an acknowledged uplink batch must survive a power cut of the cloud host too.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return { db, dialect: 'sqlite', describe: `sqlite ${opts.url}`, close: () => db.destroy() };
+}
+
+async function migrate(db: Db, schema?: string): Promise<void> {
+  // The migration tables in our schema: without it Kysely finds another schema's and skips creating ours.
+  const { error, results } = await new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed)
+    throw new Error(
+      `database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+}
+
+/** Drops a PostgreSQL schema (tests clean up after themselves). */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`bad schema name ${schema}`);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Adds rows of counters into a table keyed by `keys`: missing keys are inserted, existing ones get each
+ * metric added. Rows must have distinct keys (callers sum deltas first) and come sorted, so concurrent
+ * writers lock rows in the same order.
+ */
+export async function upsertAdd(
+  tx: Tx | Db,
+  table: string,
+  keys: string[],
+  metrics: string[],
+  rows: Record<string, string | number>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = [...keys, ...metrics];
+  // Stay well under SQLite's 32,766 bound parameters per statement.
+  const chunk = Math.max(1, Math.floor(30_000 / cols.length));
+  const set = sql.join(
+    metrics.map((m) => sql`${sql.ref(m)} = ${sql.table(table)}.${sql.ref(m)} + excluded.${sql.ref(m)}`),
+  );
+  for (let i = 0; i < rows.length; i += chunk) {
+    const values = rows.slice(i, i + chunk).map((r) => sql`(${sql.join(cols.map((c) => r[c] ?? 0))})`);
+    await sql`INSERT INTO ${sql.table(table)} (${sql.join(cols.map((c) => sql.ref(c)))}) VALUES ${sql.join(values)}
+      ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${set}`.execute(tx);
+  }
+}

@@ -1,0 +1,209 @@
+// Schema migrations, one list for SQLite and PostgreSQL (Kysely's schema builder writes each dialect's SQL).
+// Append only: a migration that has run is never edited.
+import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  DOSSIER_KEYS,
+  DOSSIER_METRICS,
+  HOUR_KEYS,
+  HOUR_METRICS,
+  ROLLUP_KEYS,
+  ROLLUP_METRICS,
+} from './rollup-columns.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>;
+
+async function rollupTable(
+  db: AnyDb,
+  name: string,
+  keys: [string, 'text' | 'integer'][],
+  metrics: string[],
+): Promise<void> {
+  let t = db.schema.createTable(name);
+  for (const [k, type] of keys) t = t.addColumn(k, type, (c) => c.notNull());
+  for (const m of metrics) t = t.addColumn(m, 'bigint', (c) => c.notNull().defaultTo(0));
+  await t.addPrimaryKeyConstraint(`${name}_pk`, keys.map(([k]) => k) as never).execute();
+}
+
+const initial: Migration = {
+  async up(db: AnyDb) {
+    const isPg = isPostgres(db);
+    await db.schema
+      .createTable('units')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('parent_id', 'text', (c) => c.references('units.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('offices')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('unit_id', 'text', (c) => c.notNull().references('units.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('timezone', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('offices_unit').on('offices').column('unit_id').execute();
+    await db.schema
+      .createTable('boxes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('office_id', 'text', (c) => c.notNull().references('offices.id'))
+      .addColumn('secret_hash', 'text')
+      .addColumn('claim_hash', 'text', (c) => c.unique())
+      .addColumn('claim_expires_at', 'bigint')
+      .addColumn('enrolled_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('acked_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_event_at', 'bigint')
+      .addColumn('heartbeat', 'text')
+      .addColumn('heartbeat_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('events')
+      .addColumn('box_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('events_pk', ['box_id', 'seq'])
+      .execute();
+    await db.schema
+      .createTable('tickets')
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('ticket_id', 'text', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('number', 'text', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('priority', 'text')
+      .addColumn('issued_at', 'bigint', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('counter', 'integer')
+      .addColumn('clerk_id', 'text')
+      .addColumn('first_called_at', 'bigint')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('tickets_pk', ['office_id', 'ticket_id'])
+      .execute();
+    await db.schema
+      .createIndex('tickets_waiting')
+      .on('tickets')
+      .columns(['office_id', 'day', 'service', 'state'])
+      .execute();
+    await db.schema
+      .createTable('clerks')
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('clerk_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('clerks_pk', ['office_id', 'clerk_id'])
+      .execute();
+    await db.schema
+      .createTable('dossiers')
+      .addColumn('code', 'text', (c) => c.primaryKey())
+      .addColumn('procedure', 'text', (c) => c.notNull())
+      .addColumn('procedure_name', 'text')
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text')
+      .addColumn('received_at', 'bigint', (c) => c.notNull())
+      .addColumn('due_at', 'bigint', (c) => c.notNull())
+      .addColumn('returned_at', 'bigint')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('integration_id', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('dossier_links')
+      .addColumn('code', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('ticket_id', 'text', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('counter', 'integer', (c) => c.notNull())
+      .addColumn('clerk_id', 'text')
+      .addColumn('linked_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('dossier_links_pk', ['code', 'office_id', 'ticket_id'])
+      .execute();
+    await rollupTable(
+      db,
+      'rollups',
+      ROLLUP_KEYS.map((k) => [k, k === 'counter' ? 'integer' : 'text']),
+      ROLLUP_METRICS,
+    );
+    await rollupTable(
+      db,
+      'rollup_hours',
+      HOUR_KEYS.map((k) => [k, k === 'hour' ? 'integer' : 'text']),
+      HOUR_METRICS,
+    );
+    await rollupTable(
+      db,
+      'rollup_dossiers',
+      DOSSIER_KEYS.map((k) => [k, 'text']),
+      DOSSIER_METRICS,
+    );
+    // Reports filter on the period first (a date range), then join offices of a subtree.
+    for (const t of ['rollups', 'rollup_hours', 'rollup_dossiers'])
+      await db.schema.createIndex(`${t}_office`).on(t).columns(['office_id', 'grain', 'period']).execute();
+    await db.schema
+      .createTable('admins')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('unit_id', 'text', (c) => c.notNull().references('units.id'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('disabled_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('sessions')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('admin_id', 'text', (c) => c.notNull().references('admins.id'))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('integrations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('unit_id', 'text', (c) => c.notNull().references('units.id'))
+      .addColumn('key_generation', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('hmac_replays')
+      .addColumn('signature', 'text', (c) => c.primaryKey())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('audit_log')
+      .addColumn('id', isPg ? 'bigserial' : 'integer', (c) =>
+        isPg ? c.primaryKey() : c.primaryKey().autoIncrement(),
+      )
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('target', 'text')
+      .addColumn('unit_id', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text')
+      .addColumn('ip', 'text')
+      .execute();
+    await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+  },
+};
+
+function isPostgres(db: AnyDb): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,45 @@
+// The fixed histogram buckets of the rollups. Percentiles over any set of offices and days come from summed
+// buckets, so the bounds never change once data is written (a new bound would need a new migration).
+
+/** Upper bounds (minutes, inclusive) of the wait-time buckets; one more bucket holds everything above. */
+export const WAIT_BOUNDS_MIN = [
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 18, 20, 25, 30, 35, 40, 45, 50, 60, 75, 90, 105, 120, 150, 180, 240,
+] as const;
+
+export const WAIT_COLUMNS: string[] = [...WAIT_BOUNDS_MIN, Infinity].map((_, i) => `w${i}`);
+
+/** Rating scores 1..10 (a box's scale has 2 to 10 levels). */
+export const RATING_COLUMNS: string[] = Array.from({ length: 10 }, (_, i) => `r${i + 1}`);
+
+/** The bucket a wait falls in: the first bound it does not exceed. */
+export function waitBucket(waitMs: number): number {
+  const min = waitMs / 60_000;
+  for (let i = 0; i < WAIT_BOUNDS_MIN.length; i++) if (min <= (WAIT_BOUNDS_MIN[i] as number)) return i;
+  return WAIT_BOUNDS_MIN.length;
+}
+
+/** Additive metrics of `rollups` (per grain, period, office, service, counter, clerk). */
+export const ROLLUP_METRICS: string[] = [
+  'issued',
+  'called',
+  'served',
+  'no_show',
+  'wait_count',
+  'wait_sum_ms',
+  ...WAIT_COLUMNS,
+  'service_count',
+  'service_sum_ms',
+  'ratings',
+  'rating_satisfied',
+  'rating_norm_sum',
+  ...RATING_COLUMNS,
+];
+export const ROLLUP_KEYS = ['grain', 'period', 'office_id', 'service', 'counter', 'clerk_id'];
+
+/** Additive metrics of `rollup_hours` (per grain, period, office, local hour of issue). */
+export const HOUR_METRICS: string[] = ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS];
+export const HOUR_KEYS = ['grain', 'period', 'office_id', 'hour'];
+
+/** Additive metrics of `rollup_dossiers` (per grain, period of receipt, office, service). */
+export const DOSSIER_METRICS: string[] = ['received', 'returned', 'on_time', 'late'];
+export const DOSSIER_KEYS = ['grain', 'period', 'office_id', 'service'];

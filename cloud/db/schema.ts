@@ -1,0 +1,153 @@
+// The cloud's tables as Kysely sees them. Times are epoch milliseconds (bigint), office days 'YYYY-MM-DD'
+// text, so one schema serves SQLite and PostgreSQL alike. Rollup tables have generated histogram columns
+// and are written with raw SQL (see ingest/rollups.ts), so only their keys are typed here.
+import type { Generated } from 'kysely';
+
+export interface UnitTable {
+  id: string;
+  parent_id: string | null;
+  name: string;
+  kind: string;
+  /** Materialised path '/<root>/…/<id>/': a subtree is `path LIKE '<unit path>%'`. */
+  path: string;
+  created_at: number;
+}
+
+export interface OfficeTable {
+  id: string;
+  unit_id: string;
+  name: string;
+  timezone: string;
+  created_at: number;
+}
+
+export interface BoxTable {
+  id: string;
+  office_id: string;
+  secret_hash: string | null;
+  claim_hash: string | null;
+  claim_expires_at: number | null;
+  enrolled_at: number | null;
+  revoked_at: number | null;
+  acked_seq: number;
+  last_event_at: number | null;
+  heartbeat: string | null;
+  heartbeat_at: number | null;
+  created_at: number;
+}
+
+export interface EventTable {
+  box_id: string;
+  seq: number;
+  office_id: string;
+  type: string;
+  at: number;
+  day: string;
+  data: string;
+  received_at: number;
+}
+
+export interface TicketTable {
+  office_id: string;
+  ticket_id: string;
+  day: string;
+  number: string;
+  service: string;
+  priority: string | null;
+  issued_at: number;
+  state: string;
+  counter: number | null;
+  clerk_id: string | null;
+  first_called_at: number | null;
+  updated_at: number;
+}
+
+export interface ClerkTable {
+  office_id: string;
+  clerk_id: string;
+  name: string;
+}
+
+export interface DossierTable {
+  code: string;
+  procedure: string;
+  procedure_name: string | null;
+  service: string;
+  /** As given by the province; else the office of the first lobby link. */
+  office_id: string | null;
+  received_at: number;
+  due_at: number;
+  returned_at: number | null;
+  status: string;
+  integration_id: string;
+  updated_at: number;
+}
+
+export interface DossierLinkTable {
+  code: string;
+  office_id: string;
+  ticket_id: string;
+  service: string;
+  counter: number;
+  clerk_id: string | null;
+  linked_at: number;
+}
+
+export interface AdminTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  unit_id: string;
+  role: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  admin_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface IntegrationTable {
+  id: string;
+  name: string;
+  unit_id: string;
+  key_generation: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface HmacReplayTable {
+  signature: string;
+  expires_at: number;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  unit_id: string | null;
+  outcome: string;
+  detail: string | null;
+  ip: string | null;
+}
+
+export interface Tables {
+  units: UnitTable;
+  offices: OfficeTable;
+  boxes: BoxTable;
+  events: EventTable;
+  tickets: TicketTable;
+  clerks: ClerkTable;
+  dossiers: DossierTable;
+  dossier_links: DossierLinkTable;
+  admins: AdminTable;
+  sessions: SessionTable;
+  integrations: IntegrationTable;
+  hmac_replays: HmacReplayTable;
+  audit_log: AuditTable;
+}

@@ -1,0 +1,94 @@
+// The cloud's fastify app: schema-first routes (TypeBox), one error shape ({code, message, detail?}), its own
+// OpenAPI document at /openapi.json and a local Swagger UI at /docs.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import { VERSION } from '../version.js';
+import { boxRoutes } from './box-routes.js';
+import { HttpError, sendError, type CloudContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The error code of a schema failure on this route (default invalid_request). */
+    validationCode?: string;
+  }
+}
+
+export type RoutePlugin = (app: FastifyInstance, ctx: CloudContext) => Promise<void>;
+
+export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    trustProxy: true, // behind a load balancer: req.ip is the client's (for rate limits and the audit log)
+    ajv: {
+      // Refuse what the schema does not name instead of silently dropping it.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    if (err instanceof HttpError) return sendError(reply, err);
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const code = req.routeOptions.config?.validationCode ?? 'invalid_request';
+      return sendError(
+        reply,
+        new HttpError(
+          400,
+          code,
+          `${fe.message}${code === 'batch_invalid' ? '; nothing was applied' : ''}`,
+          fe.validation.slice(0, 10).map((v) => ({ path: v.instancePath, message: v.message })),
+        ),
+      );
+    }
+    if (fe.statusCode === 429) return sendError(reply, new HttpError(429, 'rate_limited', fe.message));
+    if (fe.statusCode && fe.statusCode < 500)
+      return sendError(
+        reply,
+        new HttpError(fe.statusCode, fe.code?.toLowerCase() ?? 'bad_request', fe.message),
+      );
+    req.log.error({ err }, 'request failed');
+    return sendError(reply, new HttpError(500, 'internal', 'internal error; nothing was changed'));
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'motcua-lobby cloud',
+        version: VERSION,
+        description:
+          'Ingest of office box events, dossiers from the province one-stop software, reports along the unit tree, ' +
+          'provisioning and admin accounts.',
+      },
+      components: {
+        securitySchemes: {
+          box: { type: 'http', scheme: 'bearer', description: '<boxId>.<secret>, issued at enrollment' },
+          admin: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'session token from POST /api/v1/auth/login',
+          },
+          hmac: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-lobby-signature',
+            description:
+              'hex HMAC-SHA256 over `${x-lobby-timestamp}.${METHOD}.${path}.${body}` with the integration key; ' +
+              'x-lobby-key names the integration, x-lobby-timestamp is Unix seconds (±300 s)',
+          },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(rateLimit, { global: false });
+
+  await boxRoutes(app, ctx);
+  for (const p of plugins) await p(app, ctx);
+  return app;
+}

@@ -1,0 +1,80 @@
+// What every route plugin of the cloud gets: the database, the clock, the settings, the audit log. Nothing
+// else lives in the process between requests (sessions, replay guards, cursors are rows), so any number of
+// replicas can serve behind a load balancer.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { CloudDatabase } from '../db/database.js';
+
+export interface CloudSettings {
+  /** Base URL of this service as citizens reach it (ticket QR codes), without a trailing slash. */
+  publicUrl: string;
+  /** Default wait target of the reports (minutes): the share of citizens called within it. */
+  waitTargetMin: number;
+  /** Derives integrations' HMAC keys. Every replica must have the same one. */
+  masterKey: Buffer;
+  sessionTtlMs: number;
+  /** Per-IP limits of the public lookups and the login, per minute (per replica). */
+  publicLookupsPerMinute: number;
+  loginsPerMinute: number;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  unitId?: string | null;
+  outcome?: 'ok' | 'denied' | 'failed';
+  detail?: unknown;
+  ip?: string | null;
+}
+
+export interface CloudContext {
+  store: CloudDatabase;
+  log: Logger;
+  clock: () => number;
+  settings: CloudSettings;
+  audit(entry: AuditEntry): Promise<void>;
+}
+
+/** An error with an HTTP status and a stable machine code. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function createAudit(store: CloudDatabase, clock: () => number, log: Logger) {
+  return async (e: AuditEntry): Promise<void> => {
+    try {
+      await store.db
+        .insertInto('audit_log')
+        .values({
+          at: clock(),
+          actor: e.actor,
+          action: e.action,
+          target: e.target ?? null,
+          unit_id: e.unitId ?? null,
+          outcome: e.outcome ?? 'ok',
+          detail: e.detail === undefined ? null : JSON.stringify(e.detail),
+          ip: e.ip ?? null,
+        })
+        .execute();
+    } catch (err) {
+      // The action already happened; losing its audit row must at least be loud.
+      log.error({ err, audit: e }, 'audit write failed');
+    }
+  };
+}
+
+export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  const body: Record<string, unknown> = { code: err.code, message: err.message };
+  if (err.detail !== undefined) body.detail = err.detail;
+  return reply.code(err.status).send(body);
+}
+
+export const ipOf = (req: FastifyRequest): string => req.ip;

@@ -1,0 +1,381 @@
+// Dossiers from the province's one-stop software (HMAC-signed requests: timestamp + body, replay window,
+// each signature accepted once), and the public lookups: a dossier's status by code, a ticket's place in
+// line from the QR code on the ticket. Public answers carry no personal data (the cloud holds none).
+import { Type } from '@sinclair/typebox';
+import { sql } from 'kysely';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TicketPublic } from '../../protocol/index.js';
+import {
+  ApiError,
+  DossierPublic,
+  DossierUpsert,
+  HMAC_HEADERS,
+  HMAC_WINDOW_SECONDS,
+  hmacPayload,
+} from '../../protocol/index.js';
+import { hmacHex, integrationKey, safeEqual } from '../auth/secrets.js';
+import { moveDossierShare, pruneReplays } from '../dossiers/rollup.js';
+import type { Db, Tx } from '../db/database.js';
+import { HttpError, type CloudContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: string;
+  }
+}
+
+const CODE = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$',
+  description: 'Dossier code (mã hồ sơ)',
+});
+const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
+
+interface Integration {
+  id: string;
+  unitPath: string;
+}
+
+async function verifySignature(
+  ctx: CloudContext,
+  req: FastifyRequest,
+): Promise<Integration & { signature: string; ts: number }> {
+  const keyId = req.headers[HMAC_HEADERS.key];
+  const ts = req.headers[HMAC_HEADERS.timestamp];
+  const sig = req.headers[HMAC_HEADERS.signature];
+  if (typeof keyId !== 'string' || typeof ts !== 'string' || typeof sig !== 'string')
+    throw new HttpError(
+      401,
+      'signature_missing',
+      `sign the request: ${Object.values(HMAC_HEADERS).join(', ')}`,
+    );
+  const seconds = Number(ts);
+  const now = ctx.clock();
+  if (!/^\d{9,11}$/.test(ts) || Math.abs(now / 1000 - seconds) > HMAC_WINDOW_SECONDS)
+    throw new HttpError(
+      401,
+      'signature_expired',
+      `x-lobby-timestamp must be Unix seconds within ${HMAC_WINDOW_SECONDS} s of now`,
+    );
+  const row = await ctx.store.db
+    .selectFrom('integrations')
+    .innerJoin('units', 'units.id', 'integrations.unit_id')
+    .select(['integrations.id', 'integrations.key_generation', 'integrations.revoked_at', 'units.path'])
+    .where('integrations.id', '=', keyId)
+    .executeTakeFirst();
+  if (!row || row.revoked_at !== null)
+    throw new HttpError(401, 'signature_invalid', 'unknown or revoked key');
+  const key = integrationKey(ctx.settings.masterKey, row.id, row.key_generation);
+  const expected = hmacHex(key, hmacPayload(ts, req.method, req.url, req.rawBody ?? ''));
+  if (!safeEqual(expected, sig.toLowerCase()))
+    throw new HttpError(401, 'signature_invalid', 'the signature does not match');
+  return { id: row.id, unitPath: row.path, signature: expected, ts: seconds };
+}
+
+/** `db` is the transaction when inside one (SQLite has one connection: the pool would wait forever). */
+async function officeInScope(db: Db | Tx, officeId: string, unitPath: string): Promise<boolean> {
+  const o = await db
+    .selectFrom('offices')
+    .innerJoin('units', 'units.id', 'offices.unit_id')
+    .select('units.path')
+    .where('offices.id', '=', officeId)
+    .executeTakeFirst();
+  return o !== undefined && o.path.startsWith(unitPath);
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
+  // The signed routes need the body exactly as sent: parse JSON ourselves and keep the text.
+  await app.register(async (signed) => {
+    signed.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+      req.rawBody = body as string;
+      try {
+        done(null, body === '' ? {} : JSON.parse(body as string));
+      } catch {
+        done(new HttpError(400, 'bad_json', 'the body is not JSON'), undefined);
+      }
+    });
+
+    signed.put(
+      '/api/v1/dossiers/:code',
+      {
+        schema: {
+          tags: ['dossiers'],
+          summary: 'Create or update a dossier (the province one-stop software)',
+          description:
+            'Joined to lobby events (dossier.linked) by code, whichever arrives first. Signed: see the hmac scheme.',
+          security: [{ hmac: [] }],
+          params: Type.Object({ code: CODE }),
+          body: DossierUpsert,
+          response: {
+            200: Type.Object({ code: Type.String(), created: Type.Boolean(), linkedTickets: Type.Integer() }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const integration = await verifySignature(ctx, req);
+        const { code } = req.params as { code: string };
+        const b = req.body as DossierUpsert;
+        const receivedAt = Date.parse(b.receivedAt);
+        const dueAt = Date.parse(b.dueAt);
+        const returnedAt = b.returnedAt ? Date.parse(b.returnedAt) : null;
+        if (dueAt < receivedAt) throw new HttpError(400, 'invalid_dates', 'dueAt is before receivedAt');
+        if (returnedAt !== null && returnedAt < receivedAt)
+          throw new HttpError(400, 'invalid_dates', 'returnedAt is before receivedAt');
+        if (b.officeId && !(await officeInScope(ctx.store.db, b.officeId, integration.unitPath)))
+          throw new HttpError(
+            403,
+            'outside_scope',
+            `office "${b.officeId}" is unknown or outside this integration's units`,
+          );
+        const now = ctx.clock();
+        return ctx.store.db.transaction().execute(async (tx) => {
+          // Each signature once: a replay inside the window is refused (the row outlives the window).
+          await pruneReplays(tx, now);
+          const seen = await tx
+            .insertInto('hmac_replays')
+            .values({
+              signature: integration.signature,
+              expires_at: (integration.ts + HMAC_WINDOW_SECONDS) * 1000 + 60_000,
+            })
+            .onConflict((oc) => oc.column('signature').doNothing())
+            .executeTakeFirst();
+          if (Number(seen.numInsertedOrUpdatedRows ?? 0) !== 1)
+            throw new HttpError(409, 'replayed', 'this signed request was already received');
+          const before = await tx
+            .selectFrom('dossiers')
+            .selectAll()
+            .where('code', '=', code)
+            .executeTakeFirst();
+          if (before?.office_id && !(await officeInScope(tx, before.office_id, integration.unitPath)))
+            throw new HttpError(
+              403,
+              'outside_scope',
+              `dossier "${code}" belongs to an office outside this integration's units`,
+            );
+          const firstLink = await tx
+            .selectFrom('dossier_links')
+            .select(['office_id'])
+            .where('code', '=', code)
+            .orderBy('linked_at')
+            .executeTakeFirst();
+          const links = await tx
+            .selectFrom('dossier_links')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('code', '=', code)
+            .executeTakeFirstOrThrow();
+          const after = {
+            code,
+            procedure: b.procedure,
+            procedure_name: b.procedureName ?? null,
+            service: b.service,
+            office_id: b.officeId ?? before?.office_id ?? firstLink?.office_id ?? null,
+            received_at: receivedAt,
+            due_at: dueAt,
+            returned_at: returnedAt,
+            status: b.status,
+            integration_id: integration.id,
+            updated_at: now,
+          };
+          if (before) await tx.updateTable('dossiers').set(after).where('code', '=', code).execute();
+          else await tx.insertInto('dossiers').values(after).execute();
+          await moveDossierShare(tx, before ?? null, after);
+          return { code, created: !before, linkedTickets: Number(links.n) };
+        });
+      },
+    );
+  });
+
+  const publicLimit = { rateLimit: { max: ctx.settings.publicLookupsPerMinute, timeWindow: '1 minute' } };
+
+  app.get(
+    '/api/v1/public/dossiers/:code',
+    {
+      schema: {
+        tags: ['public'],
+        summary: "A dossier's status by its code (no personal data; rate-limited)",
+        params: Type.Object({ code: CODE }),
+        response: { 200: DossierPublic, ...errors },
+      },
+      config: publicLimit,
+    },
+    async (req) => {
+      const { code } = req.params as { code: string };
+      const d = await ctx.store.db
+        .selectFrom('dossiers')
+        .leftJoin('offices', 'offices.id', 'dossiers.office_id')
+        .select([
+          'dossiers.code',
+          'dossiers.procedure',
+          'dossiers.procedure_name',
+          'dossiers.service',
+          'dossiers.status',
+          'dossiers.received_at',
+          'dossiers.due_at',
+          'dossiers.returned_at',
+          'offices.id as office_id',
+          'offices.name as office_name',
+        ])
+        .where('dossiers.code', '=', code)
+        .executeTakeFirst();
+      if (!d) throw new HttpError(404, 'not_found', `no dossier "${code}"`);
+      return {
+        code: d.code,
+        procedure: d.procedure,
+        procedureName: d.procedure_name,
+        service: d.service,
+        status: d.status,
+        receivedAt: iso(d.received_at) as string,
+        dueAt: iso(d.due_at) as string,
+        returnedAt: iso(d.returned_at),
+        office: d.office_id ? { id: d.office_id, name: d.office_name ?? d.office_id } : null,
+        onTime: d.returned_at === null ? null : d.returned_at <= d.due_at,
+      } satisfies DossierPublic;
+    },
+  );
+
+  app.get(
+    '/t/:office/:day/:number',
+    {
+      schema: {
+        tags: ['public'],
+        summary: "A ticket's place in line and estimated wait (the QR code on the ticket); HTML, or JSON",
+        description: 'JSON with `Accept: application/json` or `?format=json`.',
+        params: Type.Object({
+          office: Type.String({ maxLength: 64 }),
+          day: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }),
+          number: Type.String({ pattern: '^[A-Z]{0,3}[0-9]{1,6}$' }),
+        }),
+        querystring: Type.Object({
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('html')])),
+        }),
+      },
+      config: publicLimit,
+    },
+    async (req, reply) => {
+      const p = req.params as { office: string; day: string; number: string };
+      const wantsJson =
+        (req.query as { format?: string }).format === 'json' ||
+        (req.headers.accept ?? '').startsWith('application/json');
+      const status = await ticketStatus(ctx, p.office, p.day, p.number);
+      if (wantsJson) {
+        if (!status)
+          throw new HttpError(404, 'not_found', 'no such ticket (yet): the office may not have sent it');
+        return reply.type('application/json').send(status);
+      }
+      return sendTicketPage(reply, status, p);
+    },
+  );
+}
+
+export async function ticketStatus(
+  ctx: CloudContext,
+  officeId: string,
+  day: string,
+  number: string,
+): Promise<TicketPublic | null> {
+  const db = ctx.store.db;
+  const t = await db
+    .selectFrom('tickets')
+    .innerJoin('offices', 'offices.id', 'tickets.office_id')
+    .select([
+      'tickets.ticket_id',
+      'tickets.number',
+      'tickets.service',
+      'tickets.state',
+      'tickets.counter',
+      'tickets.issued_at',
+      'tickets.day',
+      'offices.name as office_name',
+    ])
+    .where('tickets.office_id', '=', officeId)
+    .where('tickets.ticket_id', '=', `${day}/${number}`)
+    .executeTakeFirst();
+  if (!t) return null;
+  const last = await db
+    .selectFrom('boxes')
+    .select((eb) => eb.fn.max('last_event_at').as('at'))
+    .where('office_id', '=', officeId)
+    .executeTakeFirst();
+  let ahead: number | null = null;
+  let estimatedWaitMin: number | null = null;
+  if (t.state === 'waiting') {
+    // Issue order within the service (a transfer keeps the place); priority tickets may still go first.
+    const r = await db
+      .selectFrom('tickets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('office_id', '=', officeId)
+      .where('day', '=', t.day)
+      .where('service', '=', t.service)
+      .where('state', '=', 'waiting')
+      .where('issued_at', '<', t.issued_at)
+      .executeTakeFirstOrThrow();
+    ahead = Number(r.n);
+    // The service's mean service time today and the counters that served it: a rough wait estimate.
+    const today = (
+      await sql<{ ms: number | null; n: number | null; counters: number | null }>`
+        SELECT SUM(service_sum_ms) AS ms, SUM(service_count) AS n, COUNT(DISTINCT counter) AS counters
+        FROM rollups WHERE grain = 'd' AND period = ${t.day} AND office_id = ${officeId}
+          AND service = ${t.service} AND counter > 0`.execute(db)
+    ).rows[0];
+    const meanMin = today?.n ? Number(today.ms) / Number(today.n) / 60_000 : 5;
+    const counters = Math.max(1, Number(today?.counters ?? 1));
+    estimatedWaitMin = Math.ceil(((ahead + 1) * meanMin) / counters);
+  }
+  return {
+    officeId,
+    officeName: t.office_name,
+    ticketId: t.ticket_id,
+    number: t.number,
+    service: t.service,
+    state: t.state,
+    ahead,
+    estimatedWaitMin,
+    counter: t.counter,
+    issuedAt: new Date(t.issued_at).toISOString(),
+    asOf: new Date(last?.at ?? t.issued_at).toISOString(),
+  };
+}
+
+const escapeHtml = (s: string): string =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+
+const STATE_VI: Record<string, string> = {
+  waiting: 'Đang chờ',
+  called: 'Đã được mời — vui lòng đến quầy',
+  serving: 'Đang được phục vụ',
+  finished: 'Đã hoàn thành',
+  no_show: 'Đã qua lượt (vắng mặt)',
+};
+
+function sendTicketPage(
+  reply: FastifyReply,
+  t: TicketPublic | null,
+  p: { office: string; day: string; number: string },
+): FastifyReply {
+  const time = (iso: string) =>
+    new Date(iso).toLocaleTimeString('vi-VN', {
+      timeZone: 'Asia/Ho_Chi_Minh',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+  const body = t
+    ? `<h1>Số ${escapeHtml(t.number)}</h1>
+<p class="office">${escapeHtml(t.officeName)}</p>
+<p class="state" data-state="${escapeHtml(t.state)}">${escapeHtml(STATE_VI[t.state] ?? t.state)}${t.counter && t.state !== 'waiting' ? ` · Quầy ${t.counter}` : ''}</p>
+${t.ahead !== null ? `<p>Trước bạn còn <b id="ahead">${t.ahead}</b> người · thời gian chờ dự kiến khoảng <b id="wait">${t.estimatedWaitMin ?? '?'}</b> phút</p>` : ''}
+<p class="small">Lấy số lúc ${time(t.issuedAt)} · cập nhật theo dữ liệu lúc ${time(t.asOf)} · trang tự làm mới mỗi 30 giây</p>`
+    : `<h1>Số ${escapeHtml(p.number)}</h1><p>Chưa có thông tin về số này (ngày ${escapeHtml(p.day)}). Vui lòng thử lại sau ít phút.</p>`;
+  const html = `<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="refresh" content="30"><title>Số thứ tự ${escapeHtml(p.number)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#123}h1{font-size:2.5rem;margin:.2rem 0}.state{font-size:1.3rem;font-weight:600}.small{color:#567;font-size:.85rem}</style>
+</head><body>${body}</body></html>`;
+  return reply
+    .code(t ? 200 : 404)
+    .type('text/html; charset=utf-8')
+    .send(html);
+}

@@ -1,0 +1,7 @@
+// Every route plugin of the cloud besides the box API (which app.ts registers itself), in one list.
+import type { RoutePlugin } from './app.js';
+import { adminRoutes } from './admin-routes.js';
+import { consoleRoutes } from './console-routes.js';
+import { dossierRoutes } from './dossier-routes.js';
+
+export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, consoleRoutes];

@@ -1,0 +1,244 @@
+// What one box event changes in the cloud's read models: the ticket it concerns, and additive deltas to the
+// rollups. Pure: the caller loads the tickets a batch mentions, folds every event through `applyEvent`, and
+// writes the results in the same transaction as the events themselves.
+import type { EventDataOf, EventEnvelope, EventType } from '../../protocol/index.js';
+import { RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
+
+export interface TicketRow {
+  office_id: string;
+  ticket_id: string;
+  day: string;
+  number: string;
+  service: string;
+  priority: string | null;
+  issued_at: number;
+  state: string;
+  counter: number | null;
+  clerk_id: string | null;
+  first_called_at: number | null;
+  updated_at: number;
+}
+
+export interface LinkRow {
+  code: string;
+  office_id: string;
+  ticket_id: string;
+  service: string;
+  counter: number;
+  clerk_id: string | null;
+  linked_at: number;
+}
+
+type Row = Record<string, string | number>;
+
+/** Sums deltas per key; rows come out sorted by key so writers lock in one order. */
+export class DeltaTable {
+  private readonly rows = new Map<string, Row>();
+  constructor(private readonly keys: string[]) {}
+
+  add(key: Row, metrics: Record<string, number>): void {
+    const k = this.keys.map((c) => String(key[c])).join('\u0000');
+    let row = this.rows.get(k);
+    if (!row) this.rows.set(k, (row = { ...key }));
+    for (const [m, v] of Object.entries(metrics)) row[m] = ((row[m] as number | undefined) ?? 0) + v;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  sorted(): Row[] {
+    return [...this.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  }
+}
+
+export interface BatchDeltas {
+  rollups: DeltaTable;
+  hours: DeltaTable;
+  clerks: Map<string, string>;
+  links: LinkRow[];
+  tickets: Map<string, TicketRow>;
+  /** Tickets changed by the batch (to be written back). */
+  touched: Set<string>;
+}
+
+export function newDeltas(tickets: Map<string, TicketRow>): BatchDeltas {
+  return {
+    rollups: new DeltaTable(['grain', 'period', 'office_id', 'service', 'counter', 'clerk_id']),
+    hours: new DeltaTable(['grain', 'period', 'office_id', 'hour']),
+    clerks: new Map(),
+    links: [],
+    tickets,
+    touched: new Set(),
+  };
+}
+
+const hourFormats = new Map<string, Intl.DateTimeFormat>();
+/** The hour (0–23) of an instant in the office's time zone. */
+export function localHour(at: number, timezone: string): number {
+  let f = hourFormats.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', hourCycle: 'h23' });
+    hourFormats.set(timezone, f);
+  }
+  return Number(f.format(new Date(at)));
+}
+
+/** Satisfied: a score in the upper half of its scale (3–4 of 4, 4–5 of 5, 6–10 of 10). */
+export const isSatisfied = (score: number, scaleMax: number): boolean => score > (scaleMax + 1) / 2;
+/** A score on a 0–10,000 scale (basis points), so offices with different scales can be averaged. */
+export const normalizedScore = (score: number, scaleMax: number): number =>
+  Math.round(((Math.min(score, scaleMax) - 1) * 10_000) / (scaleMax - 1));
+
+function data<T extends EventType>(e: EventEnvelope, _type: T): EventDataOf<T> {
+  return e.data as EventDataOf<T>;
+}
+
+/**
+ * Folds one event into the deltas. `timezone` is the office's (for the hour of issue). Each metric is added
+ * to the day and the month grain alike, so long reports read whole months.
+ */
+export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e: EventEnvelope): void {
+  const at = Date.parse(e.at);
+  const month = e.day.slice(0, 7);
+  const roll = (service: string, counter: number, clerk: string | null, m: Record<string, number>) => {
+    for (const [grain, period] of [
+      ['d', e.day],
+      ['m', month],
+    ] as const)
+      d.rollups.add({ grain, period, office_id: officeId, service, counter, clerk_id: clerk ?? '' }, m);
+  };
+  const hour = (issuedAt: number, m: Record<string, number>) => {
+    const h = localHour(issuedAt, timezone);
+    for (const [grain, period] of [
+      ['d', e.day],
+      ['m', month],
+    ] as const)
+      d.hours.add({ grain, period, office_id: officeId, hour: h }, m);
+  };
+  const ticket = (ticketId: string, ref: { number: string; service: string }): TicketRow => {
+    let t = d.tickets.get(ticketId);
+    if (!t) {
+      // Only when the cloud never saw the issue (a box enrolled with history it no longer has).
+      t = {
+        office_id: officeId,
+        ticket_id: ticketId,
+        day: e.day,
+        number: ref.number,
+        service: ref.service,
+        priority: null,
+        issued_at: at,
+        state: 'waiting',
+        counter: null,
+        clerk_id: null,
+        first_called_at: null,
+        updated_at: at,
+      };
+      d.tickets.set(ticketId, t);
+    }
+    d.touched.add(ticketId);
+    t.updated_at = at;
+    return t;
+  };
+  const clerk = (c: { id: string; name: string } | null) => {
+    if (c) d.clerks.set(c.id, c.name);
+    return c?.id ?? null;
+  };
+
+  switch (e.type) {
+    case 'ticket.issued': {
+      const x = data(e, 'ticket.issued');
+      const t = ticket(x.ticketId, x);
+      Object.assign(t, {
+        day: e.day,
+        number: x.number,
+        service: x.service,
+        priority: x.priority,
+        issued_at: at,
+        state: 'waiting',
+        counter: null,
+        clerk_id: null,
+        first_called_at: null,
+      });
+      roll(x.service, 0, null, { issued: 1 });
+      hour(at, { issued: 1 });
+      break;
+    }
+    case 'ticket.called': {
+      const x = data(e, 'ticket.called');
+      const t = ticket(x.ticketId, x);
+      const clerkId = clerk(x.clerk);
+      if (t.first_called_at === null) {
+        // The wait is the first call's: a no-show called back later is not waiting again.
+        if (t.issued_at === at) t.issued_at = at - x.waitedMs;
+        const w = {
+          wait_count: 1,
+          wait_sum_ms: x.waitedMs,
+          [WAIT_COLUMNS[waitBucket(x.waitedMs)] as string]: 1,
+        };
+        roll(x.service, x.counter, clerkId, { called: 1, ...w });
+        hour(t.issued_at, w);
+        t.first_called_at = at;
+      } else roll(x.service, x.counter, clerkId, { called: 1 });
+      Object.assign(t, { state: 'called', counter: x.counter, clerk_id: clerkId, service: x.service });
+      break;
+    }
+    case 'ticket.serving': {
+      const x = data(e, 'ticket.serving');
+      ticket(x.ticketId, x).state = 'serving';
+      break;
+    }
+    case 'ticket.finished': {
+      const x = data(e, 'ticket.finished');
+      const t = ticket(x.ticketId, x);
+      const clerkId = clerk(x.clerk) ?? t.clerk_id;
+      roll(x.service, x.counter, clerkId, { served: 1, service_count: 1, service_sum_ms: x.serviceMs });
+      t.state = 'finished';
+      break;
+    }
+    case 'ticket.no_show': {
+      const x = data(e, 'ticket.no_show');
+      const t = ticket(x.ticketId, x);
+      roll(x.service, x.counter, t.clerk_id, { no_show: 1 });
+      t.state = 'no_show';
+      break;
+    }
+    case 'ticket.transferred': {
+      const x = data(e, 'ticket.transferred');
+      Object.assign(ticket(x.ticketId, x), { state: 'waiting', service: x.toService, counter: null });
+      break;
+    }
+    case 'rating.submitted': {
+      const x = data(e, 'rating.submitted');
+      const score = Math.min(Math.max(1, x.score), 10);
+      roll(x.service, x.counter, clerk(x.clerk), {
+        ratings: 1,
+        rating_satisfied: isSatisfied(score, x.scaleMax) ? 1 : 0,
+        rating_norm_sum: normalizedScore(score, x.scaleMax),
+        [RATING_COLUMNS[score - 1] as string]: 1,
+      });
+      break;
+    }
+    case 'counter.signed_in': {
+      clerk(data(e, 'counter.signed_in').clerk);
+      break;
+    }
+    case 'dossier.linked': {
+      const x = data(e, 'dossier.linked');
+      const t = d.tickets.get(x.ticketId);
+      d.links.push({
+        code: x.code,
+        office_id: officeId,
+        ticket_id: x.ticketId,
+        service: x.service,
+        counter: x.counter,
+        clerk_id: t?.clerk_id ?? null,
+        linked_at: at,
+      });
+      break;
+    }
+    default:
+      // day.started, ticket.recalled, counter.opened/signed_out/paused/resumed: nothing to count.
+      break;
+  }
+}

@@ -1,0 +1,317 @@
+// Reports for a unit subtree and a period, from the rollups only (never the raw events). Whole months come
+// from the month grain and the days at either end from the day grain, so a year is ~12 rows per key, not 365.
+// Percentiles come from summed fixed-bucket histograms: a wait percentile is the upper bound of the bucket
+// that holds it (exact to the bucket width: 1 minute up to 10 min, then 2–5, then 15–60).
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../db/database.js';
+import { RATING_COLUMNS, ROLLUP_METRICS, WAIT_BOUNDS_MIN, WAIT_COLUMNS } from '../db/rollup-columns.js';
+
+export interface ReportQuery {
+  /** The subtree: every office whose unit path starts with this. */
+  unitPath: string;
+  from: string;
+  to: string;
+  waitTargetMin: number;
+}
+
+export interface Figures {
+  issued: number;
+  called: number;
+  served: number;
+  noShow: number;
+  wait: {
+    count: number;
+    meanMin: number | null;
+    /** Upper bound of the bucket holding the median / 90th percentile (minutes); 1440 = above 240. */
+    p50Min: number | null;
+    p90Min: number | null;
+    withinTargetPct: number | null;
+  };
+  serviceMeanMin: number | null;
+  satisfaction: {
+    ratings: number;
+    /** Count per score: index 0 is score 1. */
+    distribution: number[];
+    /** Share of ratings in the upper half of their scale (%). */
+    satisfiedPct: number | null;
+    /** Mean score on 0–100 (lowest level 0, highest 100). */
+    index: number | null;
+  };
+  dossiers: { received: number; returned: number; onTime: number; late: number; onTimeRate: number | null };
+}
+
+export interface Report {
+  unit: string;
+  from: string;
+  to: string;
+  waitTargetMin: number;
+  /** False when the target is not a bucket bound: the share is then of waits up to the bound below it. */
+  waitTargetExact: boolean;
+  waitBucketsMin: number[];
+  totals: Figures;
+  byOffice: (Figures & { office: string; name: string })[];
+  byService: (Figures & { service: string })[];
+  byCounter: (Figures & { office: string; counter: number })[];
+  byClerk: (Figures & { office: string; clerk: string; name: string })[];
+  byHour: {
+    hour: number;
+    issued: number;
+    waitCount: number;
+    waitMeanMin: number | null;
+    waitP50Min: number | null;
+    waitP90Min: number | null;
+  }[];
+}
+
+type Sums = Record<string, number>;
+
+/** Grain/period conditions covering [from, to]: whole months by month, the rest by day. */
+export function periodCondition(from: string, to: string): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [];
+  const monthStart = (m: string) => `${m}-01`;
+  const monthEnd = (m: string) => {
+    const [y, mo] = m.split('-').map(Number) as [number, number];
+    return `${m}-${String(new Date(Date.UTC(y, mo, 0)).getUTCDate()).padStart(2, '0')}`;
+  };
+  const nextMonth = (m: string) => {
+    const [y, mo] = m.split('-').map(Number) as [number, number];
+    return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, '0')}`;
+  };
+  let firstWhole: string | null = null;
+  let lastWhole: string | null = null;
+  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = nextMonth(m)) {
+    if (from <= monthStart(m) && monthEnd(m) <= to) {
+      firstWhole ??= m;
+      lastWhole = m;
+    }
+  }
+  if (firstWhole && lastWhole) {
+    parts.push(sql`(grain = 'm' AND period BETWEEN ${firstWhole} AND ${lastWhole})`);
+    if (from < monthStart(firstWhole))
+      parts.push(sql`(grain = 'd' AND period >= ${from} AND period < ${monthStart(firstWhole)})`);
+    if (monthEnd(lastWhole) < to)
+      parts.push(sql`(grain = 'd' AND period > ${monthEnd(lastWhole)} AND period <= ${to})`);
+  } else parts.push(sql`(grain = 'd' AND period BETWEEN ${from} AND ${to})`);
+  return sql`(${sql.join(parts, sql` OR `)})`;
+}
+
+const sumsOf = (cols: string[]) => sql.join(cols.map((c) => sql`SUM(r.${sql.ref(c)}) AS ${sql.ref(c)}`));
+const num = (row: Record<string, unknown>, cols: string[]): Sums =>
+  Object.fromEntries(cols.map((c) => [c, Number(row[c] ?? 0)]));
+
+function add(into: Sums, from: Sums): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+const bucketUpper = (i: number): number => WAIT_BOUNDS_MIN[i] ?? 1440;
+
+/** Nearest-rank percentile from bucket counts: the upper bound of the bucket that holds it. */
+export function histogramPercentile(counts: number[], p: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * total));
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i] as number;
+    if (seen >= rank) return bucketUpper(i);
+  }
+  return bucketUpper(counts.length - 1);
+}
+
+/** Share (%) of waits within the target: exact when the target is a bucket bound. */
+export function withinTarget(counts: number[], targetMin: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let within = 0;
+  for (let i = 0; i < WAIT_BOUNDS_MIN.length; i++)
+    if ((WAIT_BOUNDS_MIN[i] as number) <= targetMin) within += counts[i] as number;
+  return (within * 100) / total;
+}
+
+const ratio = (a: number, b: number, scale = 1): number | null => (b > 0 ? (a * scale) / b : null);
+
+function figures(s: Sums, d: Sums | undefined, targetMin: number): Figures {
+  const waits = WAIT_COLUMNS.map((c) => s[c] ?? 0);
+  const ratings = s.ratings ?? 0;
+  const dd = {
+    received: d?.received ?? 0,
+    returned: d?.returned ?? 0,
+    onTime: d?.on_time ?? 0,
+    late: d?.late ?? 0,
+  };
+  return {
+    issued: s.issued ?? 0,
+    called: s.called ?? 0,
+    served: s.served ?? 0,
+    noShow: s.no_show ?? 0,
+    wait: {
+      count: s.wait_count ?? 0,
+      meanMin: ratio(s.wait_sum_ms ?? 0, s.wait_count ?? 0, 1 / 60_000),
+      p50Min: histogramPercentile(waits, 50),
+      p90Min: histogramPercentile(waits, 90),
+      withinTargetPct: withinTarget(waits, targetMin),
+    },
+    serviceMeanMin: ratio(s.service_sum_ms ?? 0, s.service_count ?? 0, 1 / 60_000),
+    satisfaction: {
+      ratings,
+      distribution: RATING_COLUMNS.map((c) => s[c] ?? 0),
+      satisfiedPct: ratio(s.rating_satisfied ?? 0, ratings, 100),
+      index: ratio(s.rating_norm_sum ?? 0, ratings, 1 / 100),
+    },
+    dossiers: { ...dd, onTimeRate: ratio(dd.onTime, dd.returned, 100) },
+  };
+}
+
+export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promise<Report> {
+  const scope = sql`r.office_id IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
+  const when = periodCondition(q.from, q.to);
+  const main = await sql<Record<string, unknown>>`
+    SELECT r.office_id, r.service, r.counter, r.clerk_id, ${sumsOf(ROLLUP_METRICS)}
+    FROM rollups r WHERE ${when} AND ${scope}
+    GROUP BY r.office_id, r.service, r.counter, r.clerk_id`.execute(db);
+  const hours = await sql<Record<string, unknown>>`
+    SELECT r.hour, SUM(r.issued) AS issued, SUM(r.wait_count) AS wait_count, SUM(r.wait_sum_ms) AS wait_sum_ms, ${sumsOf(WAIT_COLUMNS)}
+    FROM rollup_hours r WHERE ${when} AND ${scope} GROUP BY r.hour ORDER BY r.hour`.execute(db);
+  const dossiers = await sql<Record<string, unknown>>`
+    SELECT r.office_id, r.service, SUM(r.received) AS received, SUM(r.returned) AS returned, SUM(r.on_time) AS on_time, SUM(r.late) AS late
+    FROM rollup_dossiers r WHERE ${when} AND ${scope} GROUP BY r.office_id, r.service`.execute(db);
+
+  const group = () => new Map<string, Sums>();
+  const total: Sums = {};
+  const byOffice = group();
+  const byService = group();
+  const byCounter = group();
+  const byClerk = group();
+  const put = (m: Map<string, Sums>, k: string, s: Sums) => {
+    let x = m.get(k);
+    if (!x) m.set(k, (x = {}));
+    add(x, s);
+  };
+  for (const row of main.rows) {
+    const s = num(row, ROLLUP_METRICS);
+    const office = String(row.office_id);
+    add(total, s);
+    put(byOffice, office, s);
+    put(byService, String(row.service), s);
+    if (Number(row.counter) > 0) put(byCounter, `${office}\u0000${Number(row.counter)}`, s);
+    if (row.clerk_id) put(byClerk, `${office}\u0000${String(row.clerk_id)}`, s);
+  }
+  const dTotal: Sums = {};
+  const dOffice = group();
+  const dService = group();
+  for (const row of dossiers.rows) {
+    const s = num(row, ['received', 'returned', 'on_time', 'late']);
+    add(dTotal, s);
+    put(dOffice, String(row.office_id), s);
+    put(dService, String(row.service), s);
+  }
+
+  const offices = await db
+    .selectFrom('offices')
+    .innerJoin('units', 'units.id', 'offices.unit_id')
+    .select(['offices.id', 'offices.name'])
+    .where('units.path', 'like', `${q.unitPath}%`)
+    .execute();
+  const officeName = new Map(offices.map((o) => [o.id, o.name]));
+  const clerkRows = byClerk.size
+    ? await db
+        .selectFrom('clerks')
+        .select(['office_id', 'clerk_id', 'name'])
+        .where('office_id', 'in', [
+          ...new Set([...byClerk.keys()].map((k) => k.split('\u0000')[0] as string)),
+        ])
+        .execute()
+    : [];
+  const clerkName = new Map(clerkRows.map((c) => [`${c.office_id}\u0000${c.clerk_id}`, c.name]));
+  const t = q.waitTargetMin;
+  const services = new Set([...byService.keys(), ...dService.keys()]);
+  const officeIds = new Set([...byOffice.keys(), ...dOffice.keys()]);
+
+  return {
+    unit: unitId,
+    from: q.from,
+    to: q.to,
+    waitTargetMin: t,
+    waitTargetExact: (WAIT_BOUNDS_MIN as readonly number[]).includes(t),
+    waitBucketsMin: [...WAIT_BOUNDS_MIN],
+    totals: figures(total, dTotal, t),
+    byOffice: [...officeIds].sort().map((office) => ({
+      office,
+      name: officeName.get(office) ?? office,
+      ...figures(byOffice.get(office) ?? {}, dOffice.get(office), t),
+    })),
+    byService: [...services]
+      .sort()
+      .map((service) => ({ service, ...figures(byService.get(service) ?? {}, dService.get(service), t) })),
+    byCounter: [...byCounter.entries()]
+      .map(([k, s]) => {
+        const [office, counter] = k.split('\u0000') as [string, string];
+        return { office, counter: Number(counter), ...figures(s, undefined, t) };
+      })
+      .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.counter - b.counter)),
+    byClerk: [...byClerk.entries()]
+      .map(([k, s]) => {
+        const [office, clerk] = k.split('\u0000') as [string, string];
+        return { office, clerk, name: clerkName.get(k) ?? clerk, ...figures(s, undefined, t) };
+      })
+      .sort((a, b) => (a.office + a.clerk < b.office + b.clerk ? -1 : 1)),
+    byHour: hours.rows.map((row) => {
+      const s = num(row, ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS]);
+      const waits = WAIT_COLUMNS.map((c) => s[c] ?? 0);
+      return {
+        hour: Number(row.hour),
+        issued: s.issued ?? 0,
+        waitCount: s.wait_count ?? 0,
+        waitMeanMin: ratio(s.wait_sum_ms ?? 0, s.wait_count ?? 0, 1 / 60_000),
+        waitP50Min: histogramPercentile(waits, 50),
+        waitP90Min: histogramPercentile(waits, 90),
+      };
+    }),
+  };
+}
+
+/** Flat rows for CSV: one per group of the chosen breakdown. */
+export function reportRows(
+  r: Report,
+  by: 'office' | 'service' | 'counter' | 'clerk' | 'hour',
+): Record<string, string | number | null>[] {
+  const flat = (f: Figures) => ({
+    issued: f.issued,
+    served: f.served,
+    no_show: f.noShow,
+    wait_p50_min: f.wait.p50Min,
+    wait_p90_min: f.wait.p90Min,
+    wait_mean_min: round(f.wait.meanMin),
+    [`within_${r.waitTargetMin}_min_pct`]: round(f.wait.withinTargetPct),
+    service_mean_min: round(f.serviceMeanMin),
+    ratings: f.satisfaction.ratings,
+    ...Object.fromEntries(f.satisfaction.distribution.map((n, i) => [`score_${i + 1}`, n])),
+    satisfied_pct: round(f.satisfaction.satisfiedPct),
+    satisfaction_index: round(f.satisfaction.index),
+    dossiers_received: f.dossiers.received,
+    dossiers_returned: f.dossiers.returned,
+    dossiers_on_time: f.dossiers.onTime,
+    on_time_rate_pct: round(f.dossiers.onTimeRate),
+  });
+  switch (by) {
+    case 'office':
+      return r.byOffice.map((x) => ({ office: x.office, name: x.name, ...flat(x) }));
+    case 'service':
+      return r.byService.map((x) => ({ service: x.service, ...flat(x) }));
+    case 'counter':
+      return r.byCounter.map((x) => ({ office: x.office, counter: x.counter, ...flat(x) }));
+    case 'clerk':
+      return r.byClerk.map((x) => ({ office: x.office, clerk: x.clerk, name: x.name, ...flat(x) }));
+    case 'hour':
+      return r.byHour.map((x) => ({
+        hour: x.hour,
+        issued: x.issued,
+        waits: x.waitCount,
+        wait_mean_min: round(x.waitMeanMin),
+        wait_p50_min: x.waitP50Min,
+        wait_p90_min: x.waitP90Min,
+      }));
+  }
+}
+
+const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);

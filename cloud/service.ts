@@ -1,0 +1,91 @@
+// `lobby cloud`: the composition root of the control plane. Stateless: everything lives in the database, so
+// replicas behind a load balancer share nothing else (rate-limit counters are per replica).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { openDatabase, type CloudDatabase } from './db/database.js';
+import { buildApp, type RoutePlugin } from './http/app.js';
+import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
+import { ROUTES } from './http/routes.js';
+
+export interface CloudOptions {
+  /** postgres://… or a SQLite file path. */
+  databaseUrl: string;
+  /** PostgreSQL: the schema to use (created if missing). */
+  databaseSchema?: string;
+  port?: number;
+  host?: string;
+  settings?: Partial<CloudSettings>;
+  log?: Logger;
+  clock?: () => number;
+  /** Open an existing database instead (tests share one between a service and their own checks). */
+  store?: CloudDatabase;
+}
+
+export interface CloudService {
+  app: FastifyInstance;
+  store: CloudDatabase;
+  ctx: CloudContext;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The master key from a file, created (random, mode 0600) when missing: fine for one SQLite node. */
+export function loadOrCreateKeyFile(file: string): Buffer {
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  if (key.length < 32) throw new Error(`${file}: the master key must hold at least 32 bytes (base64url)`);
+  return key;
+}
+
+export async function createCloudContext(opts: CloudOptions): Promise<CloudContext> {
+  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const clock = opts.clock ?? Date.now;
+  const store =
+    opts.store ??
+    (await openDatabase({
+      url: opts.databaseUrl,
+      ...(opts.databaseSchema ? { schema: opts.databaseSchema } : {}),
+    }));
+  const settings: CloudSettings = {
+    publicUrl: 'http://127.0.0.1',
+    waitTargetMin: 15,
+    masterKey: randomBytes(32),
+    sessionTtlMs: 8 * 3_600_000,
+    publicLookupsPerMinute: 60,
+    loginsPerMinute: 10,
+    ...opts.settings,
+  };
+  return { store, log, clock, settings, audit: createAudit(store, clock, log) };
+}
+
+export async function startCloud(opts: CloudOptions, plugins: RoutePlugin[] = ROUTES): Promise<CloudService> {
+  const ctx = await createCloudContext(opts);
+  const app = await buildApp(ctx, plugins);
+  await app.listen({ port: opts.port ?? 8090, host: opts.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8090);
+  const url = `http://${opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1'}:${port}`;
+  if (!opts.settings?.publicUrl) ctx.settings.publicUrl = url;
+  ctx.log.info({ port, database: ctx.store.describe }, 'cloud started');
+  let closed = false;
+  return {
+    app,
+    store: ctx.store,
+    ctx,
+    port,
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      if (!opts.store) await ctx.store.close();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+// The cloud HTTP API: what a box sends (uplink batches, heartbeats, enrollment), what the province's
+// one-stop software sends (dossiers), and what the public may read. One TypeBox schema per message: the
+// cloud validates with it, the box builds its requests from the same types. No I/O.
+import { Type, type Static } from '@sinclair/typebox';
+import { EventEnvelope } from './events.js';
+
+/** Every error the cloud returns: a stable machine code and a message for a human. */
+export const ApiError = Type.Object(
+  {
+    code: Type.String({ description: 'Stable machine code, e.g. batch_invalid, forbidden' }),
+    message: Type.String(),
+    detail: Type.Optional(Type.Unknown()),
+  },
+  { description: 'Every error: a stable code and a message' },
+);
+export type ApiError = Static<typeof ApiError>;
+
+// ---- box → cloud ---------------------------------------------------------------------------------
+
+export const UPLINK_MAX_BATCH = 1000;
+
+export const UplinkBatch = Type.Object(
+  {
+    events: Type.Array(EventEnvelope, {
+      minItems: 1,
+      maxItems: UPLINK_MAX_BATCH,
+      description: 'Envelopes from the box outbox, in sequence order (the cloud sorts and de-duplicates)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type UplinkBatch = Static<typeof UplinkBatch>;
+
+export const UplinkAck = Type.Object({
+  ackedSeq: Type.Integer({
+    minimum: 0,
+    description:
+      'Every event of this box up to and including this sequence number is stored. The box may forget ' +
+      'them and sends from ackedSeq + 1 next. Only the gap-free prefix is acknowledged.',
+  }),
+  applied: Type.Integer({ minimum: 0, description: 'Events of this batch applied now (not seen before)' }),
+  duplicates: Type.Integer({ minimum: 0, description: 'Events of this batch already stored' }),
+  deferred: Type.Integer({
+    minimum: 0,
+    description: 'Events after a gap: not stored; the box sends them again after the missing ones',
+  }),
+});
+export type UplinkAck = Static<typeof UplinkAck>;
+
+export const PeripheralHealth = Type.Object({
+  id: Type.String(),
+  role: Type.String(),
+  counter: Type.Optional(Type.Integer()),
+  online: Type.Union([Type.Boolean(), Type.Null()], { description: 'null: never heard from' }),
+  status: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+    description: 'The last lobby/v1/status/<id> message (e.g. the printer out of paper), or null',
+  }),
+});
+export type PeripheralHealth = Static<typeof PeripheralHealth>;
+
+export const Heartbeat = Type.Object(
+  {
+    at: Type.String({ description: 'ISO 8601, the box clock' }),
+    version: Type.String({ description: 'The box software version' }),
+    node: Type.String({ description: 'The Node.js version' }),
+    officeId: Type.String(),
+    day: Type.Union([Type.String(), Type.Null()]),
+    lastSeq: Type.Integer({ minimum: 0, description: 'The newest event in the box log' }),
+    backlog: Type.Object({
+      events: Type.Integer({ minimum: 0, description: 'Events not yet acknowledged by the cloud' }),
+      oldestAt: Type.Union([Type.String(), Type.Null()]),
+      freeDiskBytes: Type.Union([Type.Integer(), Type.Null()]),
+      alarm: Type.Boolean({ description: 'The backlog nears its bound (event count or free disk)' }),
+    }),
+    peripherals: Type.Array(PeripheralHealth),
+  },
+  { additionalProperties: false },
+);
+export type Heartbeat = Static<typeof Heartbeat>;
+
+export const HeartbeatAck = Type.Object({ ackedSeq: Type.Integer({ minimum: 0 }) });
+export type HeartbeatAck = Static<typeof HeartbeatAck>;
+
+export const EnrollRequest = Type.Object(
+  {
+    claimCode: Type.String({ minLength: 8, maxLength: 64 }),
+    officeId: Type.String({ description: "The office id in the box config: must match the claim's office" }),
+  },
+  { additionalProperties: false },
+);
+export type EnrollRequest = Static<typeof EnrollRequest>;
+
+export const EnrollResponse = Type.Object({
+  boxId: Type.String(),
+  officeId: Type.String(),
+  secret: Type.String({ description: 'Shown once; the cloud keeps only its scrypt hash' }),
+});
+export type EnrollResponse = Static<typeof EnrollResponse>;
+
+/** The box credential on the wire: `Authorization: Bearer <boxId>.<secret>`. */
+export const boxToken = (boxId: string, secret: string): string => `${boxId}.${secret}`;
+
+// ---- province one-stop software → cloud (HMAC-signed) ---------------------------------------------
+
+export const DOSSIER_STATUSES = [
+  'received',
+  'processing',
+  'additional_info',
+  'ready',
+  'returned',
+  'cancelled',
+] as const;
+export type DossierStatus = (typeof DOSSIER_STATUSES)[number];
+
+const IsoDate = Type.String({ format: 'date-time', description: 'ISO 8601 with a time zone' });
+
+export const DossierUpsert = Type.Object(
+  {
+    procedure: Type.String({ minLength: 1, maxLength: 200, description: 'Procedure code (thủ tục)' }),
+    procedureName: Type.Optional(Type.String({ maxLength: 500 })),
+    service: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'Field (lĩnh vực) id, the same ids as the box services',
+    }),
+    officeId: Type.Optional(
+      Type.String({ description: 'The receiving office, if the province knows it; else the lobby link' }),
+    ),
+    receivedAt: IsoDate,
+    dueAt: IsoDate,
+    returnedAt: Type.Optional(Type.Union([IsoDate, Type.Null()])),
+    status: Type.Union(DOSSIER_STATUSES.map((s) => Type.Literal(s))),
+  },
+  { additionalProperties: false },
+);
+export type DossierUpsert = Static<typeof DossierUpsert>;
+
+/** The headers of a signed request; the signature is HMAC-SHA256 over `${timestamp}.${method}.${path}.${body}`. */
+export const HMAC_HEADERS = {
+  key: 'x-lobby-key',
+  timestamp: 'x-lobby-timestamp',
+  signature: 'x-lobby-signature',
+} as const;
+export const HMAC_WINDOW_SECONDS = 300;
+
+export function hmacPayload(timestamp: string, method: string, path: string, body: string): string {
+  return `${timestamp}.${method.toUpperCase()}.${path}.${body}`;
+}
+
+// ---- public ----------------------------------------------------------------------------------------
+
+export const DossierPublic = Type.Object({
+  code: Type.String(),
+  procedure: Type.String(),
+  procedureName: Type.Union([Type.String(), Type.Null()]),
+  service: Type.String(),
+  status: Type.String(),
+  receivedAt: Type.String(),
+  dueAt: Type.String(),
+  returnedAt: Type.Union([Type.String(), Type.Null()]),
+  office: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
+  onTime: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while not returned' }),
+});
+export type DossierPublic = Static<typeof DossierPublic>;
+
+export const TicketPublic = Type.Object({
+  officeId: Type.String(),
+  officeName: Type.String(),
+  ticketId: Type.String(),
+  number: Type.String(),
+  service: Type.String(),
+  state: Type.String({ description: 'waiting, called, serving, finished, no_show' }),
+  ahead: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'People before you' }),
+  estimatedWaitMin: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  counter: Type.Union([Type.Integer(), Type.Null()]),
+  issuedAt: Type.String(),
+  asOf: Type.String({
+    description: 'The newest office event the cloud has: the page lags the lobby by this',
+  }),
+});
+export type TicketPublic = Static<typeof TicketPublic>;

@@ -1,0 +1,251 @@
+// Cloud benchmarks 1 and 2: ingest events per second (uplink batches over real HTTP) beside a raw batched
+// INSERT of the same rows into the same database, in alternating blocks; and the time to drain a backlog of
+// 30,000 events from a box's outbox through the real uplink (got) into the cloud.
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { sql } from 'kysely';
+import { createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
+import { dropPostgresSchema } from '../../cloud/db/database.js';
+import { startCloud, type CloudService } from '../../cloud/service.js';
+import { EventStore } from '../../device/store/event-store.js';
+import { Uplink } from '../../device/uplink/uplink.js';
+import { boxToken, type DomainEvent, type EnrollResponse, type EventEnvelope } from '../../protocol/index.js';
+import { DEFAULT_COUNTERS, DEFAULT_SERVICES, simulateOfficeDays } from './cloud-events.js';
+import { tempDir } from './office-helpers.js';
+import { now } from './stats.js';
+
+export interface BenchDatabase {
+  name: 'sqlite' | 'postgres';
+  url: string;
+  schema?: string;
+}
+
+export function benchDatabases(pgAvailable: boolean): BenchDatabase[] {
+  const pgUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const list: BenchDatabase[] = [{ name: 'sqlite', url: join(tempDir('lobby-bench-cloud-'), 'cloud.db') }];
+  if (pgAvailable)
+    list.push({ name: 'postgres', url: pgUrl, schema: `bench_${process.pid}_${Date.now() % 100000}` });
+  return list;
+}
+
+export async function cleanupBenchDatabase(db: BenchDatabase): Promise<void> {
+  if (db.schema) await dropPostgresSchema(db.url, db.schema);
+}
+
+const quiet = pino({ level: 'silent' });
+
+async function cloudOn(db: BenchDatabase): Promise<CloudService> {
+  return startCloud({
+    databaseUrl: db.url,
+    ...(db.schema ? { databaseSchema: db.schema } : {}),
+    port: 0,
+    host: '127.0.0.1',
+    log: quiet,
+  });
+}
+
+async function enroll(cloud: CloudService, officeId: string): Promise<EnrollResponse> {
+  const t = Date.now();
+  if (!(await cloud.store.db.selectFrom('units').select('id').where('id', '=', 'p').executeTakeFirst()))
+    await createUnit(cloud.store.db, { id: 'p', name: 'Tỉnh', kind: 'province', parentId: null }, t);
+  await createOffice(cloud.store.db, { id: officeId, name: officeId, unitId: 'p' }, t);
+  const claim = await createBoxClaim(cloud.store.db, officeId, t);
+  const r = await fetch(`${cloud.url}/api/v1/enroll`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ claimCode: claim.claimCode, officeId }),
+  });
+  return (await r.json()) as EnrollResponse;
+}
+
+/** Office days until at least `n` events. */
+export function eventsFor(n: number, seed: number): EventEnvelope[] {
+  const days: string[] = [];
+  let events: EventEnvelope[] = [];
+  for (let t = Date.parse('2026-01-05T00:00:00Z'); events.length < n; t += 86_400_000 * 8) {
+    for (let k = 0; k < 8; k++) days.push(new Date(t + k * 86_400_000).toISOString().slice(0, 10));
+    events = simulateOfficeDays(days, {
+      seed,
+      tickets: 250,
+      services: DEFAULT_SERVICES,
+      counters: DEFAULT_COUNTERS,
+    });
+  }
+  return events.slice(0, n);
+}
+
+export interface IngestResult {
+  database: string;
+  events: number;
+  batchSize: number;
+  oursPerSec: number;
+  rawPerSec: number;
+  ratio: number;
+}
+
+export async function benchIngest(
+  db: BenchDatabase,
+  o: { events: number; batchSize: number },
+): Promise<IngestResult> {
+  const cloud = await cloudOn(db);
+  try {
+    const box = await enroll(cloud, 'bench-ingest');
+    const events = eventsFor(o.events, 7);
+    await sql`CREATE TABLE raw_events (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
+      cloud.store.db,
+    );
+    let oursMs = 0;
+    let rawMs = 0;
+    const auth = `Bearer ${boxToken(box.boxId, box.secret)}`;
+    for (let i = 0; i < events.length; i += o.batchSize) {
+      const batch = events.slice(i, i + o.batchSize);
+      // Raw floor: the same rows, one multi-row INSERT per batch in a transaction, no checks, no rollups.
+      let t0 = now();
+      const rows = batch.map((e) => ({
+        box_id: 'raw',
+        seq: e.seq,
+        office_id: 'bench-ingest',
+        type: e.type,
+        at: Date.parse(e.at),
+        day: e.day,
+        data: JSON.stringify(e.data),
+        received_at: Date.now(),
+      }));
+      await cloud.store.db.transaction().execute(async (tx) => {
+        for (let j = 0; j < rows.length; j += 500)
+          await tx
+            .insertInto('raw_events' as 'events')
+            .values(rows.slice(j, j + 500))
+            .execute();
+      });
+      rawMs += now() - t0;
+      t0 = now();
+      const res = await fetch(`${cloud.url}/api/v1/uplink/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: JSON.stringify({ events: batch }),
+      });
+      const ack = (await res.json()) as { applied: number };
+      oursMs += now() - t0;
+      if (ack.applied !== batch.length) throw new Error(`ingest applied ${ack.applied} of ${batch.length}`);
+    }
+    const ours = (events.length * 1000) / oursMs;
+    const raw = (events.length * 1000) / rawMs;
+    return {
+      database: db.name,
+      events: events.length,
+      batchSize: o.batchSize,
+      oursPerSec: ours,
+      rawPerSec: raw,
+      ratio: ours / raw,
+    };
+  } finally {
+    await cloud.close();
+  }
+}
+
+export interface DrainResult {
+  database: string;
+  events: number;
+  batchSize: number;
+  drainMs: number;
+  eventsPerSec: number;
+  /** The same rows inserted raw into the cloud database, batched alike. */
+  rawInsertMs: number;
+}
+
+export async function benchDrain(
+  db: BenchDatabase,
+  o: { events: number; batchSize: number },
+): Promise<DrainResult> {
+  const cloud = await cloudOn(db);
+  const dir = tempDir('lobby-bench-drain-');
+  const store = new EventStore(join(dir, 'events.db'));
+  let uplink: Uplink | null = null;
+  try {
+    const box = await enroll(cloud, 'bench-drain');
+    const events = eventsFor(o.events, 8);
+    // The backlog: the box log and outbox as the box writes them, one commit per office day.
+    const byDay = new Map<string, EventEnvelope[]>();
+    for (const e of events) byDay.set(e.day, [...(byDay.get(e.day) ?? []), e]);
+    for (const [day, list] of byDay)
+      store.append([
+        {
+          events: list.map((e) => ({ type: e.type, data: e.data }) as DomainEvent),
+          at: Date.parse(list[0]!.at),
+          day,
+          source: null,
+        },
+      ]);
+    if (store.outboxBacklog().events !== events.length) throw new Error('backlog not written');
+
+    const t0 = now();
+    uplink = new Uplink({
+      store,
+      config: {
+        url: cloud.url,
+        batchSize: o.batchSize,
+        heartbeatSeconds: 3600,
+        backlogAlarmEvents: 10_000_000,
+        minFreeDiskMb: 0,
+        retryBaseMs: 100,
+        retryCapSeconds: 5,
+      },
+      credential: {
+        cloudUrl: cloud.url,
+        boxId: box.boxId,
+        officeId: 'bench-drain',
+        secret: box.secret,
+        enrolledAt: '',
+      },
+      officeId: 'bench-drain',
+      version: 'bench',
+      dataDir: dir,
+      log: quiet,
+      health: () => ({ day: null, peripherals: [] }),
+      idleMs: 5,
+    });
+    uplink.start();
+    while (store.outboxBacklog().events > 0) await new Promise((r) => setTimeout(r, 5));
+    const drainMs = now() - t0;
+    await uplink.stop();
+    uplink = null;
+
+    await sql`CREATE TABLE raw_drain (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
+      cloud.store.db,
+    );
+    const r0 = now();
+    for (let i = 0; i < events.length; i += o.batchSize) {
+      const rows = events.slice(i, i + o.batchSize).map((e) => ({
+        box_id: 'raw',
+        seq: e.seq,
+        office_id: 'x',
+        type: e.type,
+        at: Date.parse(e.at),
+        day: e.day,
+        data: JSON.stringify(e.data),
+        received_at: Date.now(),
+      }));
+      await cloud.store.db.transaction().execute(async (tx) => {
+        for (let j = 0; j < rows.length; j += 500)
+          await tx
+            .insertInto('raw_drain' as 'events')
+            .values(rows.slice(j, j + 500))
+            .execute();
+      });
+    }
+    const rawInsertMs = now() - r0;
+    return {
+      database: db.name,
+      events: events.length,
+      batchSize: o.batchSize,
+      drainMs,
+      eventsPerSec: (events.length * 1000) / drainMs,
+      rawInsertMs,
+    };
+  } finally {
+    await uplink?.stop();
+    store.close();
+    await cloud.close();
+  }
+}

@@ -1,0 +1,137 @@
+// What the cloud suites share: the databases they run on (SQLite always; PostgreSQL when reachable, each run
+// in its own schema), a cloud on an ephemeral port, a seeded unit tree, and box credentials.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
+import { dropPostgresSchema } from '../../cloud/db/database.js';
+import { startCloud, type CloudService } from '../../cloud/service.js';
+import type { CloudSettings } from '../../cloud/http/context.js';
+import { boxToken, type EnrollResponse } from '../../protocol/index.js';
+
+export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function postgresReachable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export const PG_AVAILABLE = await postgresReachable();
+if (!PG_AVAILABLE)
+  console.warn(
+    `PostgreSQL not reachable at ${PG_URL}: the PostgreSQL variants of the cloud tests are SKIPPED`,
+  );
+
+export interface TestDatabase {
+  name: 'sqlite' | 'postgres';
+  url: string;
+  schema?: string;
+  cleanup(): Promise<void>;
+}
+
+export interface DatabaseKind {
+  name: 'sqlite' | 'postgres';
+  /** Shown as the describe title; says so when the kind is skipped. */
+  title: string;
+  available: boolean;
+  create(): TestDatabase;
+}
+
+export const DATABASES: DatabaseKind[] = [
+  {
+    name: 'sqlite',
+    title: 'sqlite',
+    available: true,
+    create: () => ({
+      name: 'sqlite',
+      url: join(mkdtempSync(join(tmpdir(), 'lobby-cloud-')), 'cloud.db'),
+      cleanup: async () => undefined,
+    }),
+  },
+  {
+    name: 'postgres',
+    title: PG_AVAILABLE ? 'postgres' : `postgres (SKIPPED: not reachable at ${PG_URL})`,
+    available: PG_AVAILABLE,
+    create: () => {
+      const schema = `t_${randomBytes(6).toString('hex')}`;
+      return { name: 'postgres', url: PG_URL, schema, cleanup: () => dropPostgresSchema(PG_URL, schema) };
+    },
+  },
+];
+
+export const MASTER_KEY = Buffer.alloc(32, 7);
+
+export async function startTestCloud(
+  db: TestDatabase,
+  opts: { settings?: Partial<CloudSettings>; clock?: () => number; port?: number } = {},
+): Promise<CloudService> {
+  return startCloud({
+    databaseUrl: db.url,
+    ...(db.schema ? { databaseSchema: db.schema } : {}),
+    port: opts.port ?? 0,
+    host: '127.0.0.1',
+    log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+    settings: { masterKey: MASTER_KEY, ...opts.settings },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+}
+
+/**
+ * The tree the suites use: province dn → district lc → communes hkb, hhb; province dn → commune hc (two
+ * tiers and three side by side). Offices: o-hkb, o-hhb (under lc), o-hc (directly under dn).
+ */
+export async function seedTree(cloud: CloudService): Promise<void> {
+  const db = cloud.store.db;
+  const now = Date.now();
+  await createUnit(db, { id: 'dn', name: 'Thành phố Đà Nẵng', kind: 'province', parentId: null }, now);
+  await createUnit(db, { id: 'lc', name: 'Quận Liên Chiểu', kind: 'district', parentId: 'dn' }, now);
+  await createUnit(db, { id: 'hkb', name: 'Phường Hòa Khánh Bắc', kind: 'commune', parentId: 'lc' }, now);
+  await createUnit(db, { id: 'hhb', name: 'Phường Hòa Hiệp Bắc', kind: 'commune', parentId: 'lc' }, now);
+  await createUnit(db, { id: 'hc', name: 'Phường Hải Châu', kind: 'commune', parentId: 'dn' }, now);
+  await createOffice(db, { id: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', unitId: 'hkb' }, now);
+  await createOffice(db, { id: 'o-hhb', name: 'Một cửa Hòa Hiệp Bắc', unitId: 'hhb' }, now);
+  await createOffice(db, { id: 'o-hc', name: 'Một cửa Hải Châu', unitId: 'hc' }, now);
+}
+
+/** Creates and enrolls a box for an office through the HTTP API; returns its bearer token. */
+export async function enrolledBox(
+  cloud: CloudService,
+  officeId: string,
+): Promise<{ boxId: string; secret: string; token: string }> {
+  const claim = await createBoxClaim(cloud.store.db, officeId, Date.now());
+  const res = await cloud.app.inject({
+    method: 'POST',
+    url: '/api/v1/enroll',
+    payload: { claimCode: claim.claimCode, officeId },
+  });
+  if (res.statusCode !== 200) throw new Error(`enroll failed: ${res.body}`);
+  const e = res.json<EnrollResponse>();
+  return { boxId: e.boxId, secret: e.secret, token: boxToken(e.boxId, e.secret) };
+}
+
+export async function adminToken(
+  cloud: CloudService,
+  username: string,
+  unitId: string,
+  role: 'admin' | 'viewer' = 'admin',
+): Promise<string> {
+  const a = await createAdmin(cloud.store.db, { username, unitId, role }, Date.now());
+  const res = await cloud.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username, password: a.password },
+  });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
+  return res.json<{ token: string }>().token;
+}

@@ -1,0 +1,203 @@
+// Ingest is exactly once in effect: duplicates, reordered batches and whole replays apply nothing twice; a
+// batch with one bad event is rejected whole; only enrolled boxes may send. On SQLite and PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import type { EventEnvelope } from '../../protocol/index.js';
+import { createBoxClaim } from '../../cloud/admin/provisioning.js';
+import type { CloudService } from '../../cloud/service.js';
+import { simulateOfficeDay } from '../bench/cloud-events.js';
+import { DATABASES, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
+
+const DAY = '2026-03-02';
+
+for (const kind of DATABASES) {
+  describe.skipIf(!kind.available)(`ingest (${kind.title})`, () => {
+    let db: TestDatabase;
+    let cloud: CloudService;
+    let token: string;
+    let boxId: string;
+    const events = simulateOfficeDay({
+      seed: 11,
+      day: DAY,
+      tickets: 40,
+      services: ['van-thu', 'ho-tich'],
+      counters: [
+        { number: 1, services: ['van-thu'], clerk: { id: 'cc01', name: 'Lan' } },
+        { number: 3, services: ['ho-tich'], clerk: { id: 'cc03', name: 'Hoa' } },
+      ],
+      firstSeq: 1,
+    });
+    const issued = events.filter((e) => e.type === 'ticket.issued').length;
+
+    beforeAll(async () => {
+      db = kind.create();
+      cloud = await startTestCloud(db);
+      await seedTree(cloud);
+      ({ token, boxId } = await enrolledBox(cloud, 'o-hkb'));
+    });
+    afterAll(async () => {
+      await cloud?.close();
+      await db?.cleanup();
+    });
+
+    const send = (batch: unknown, auth = token) =>
+      cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${auth}` },
+        payload: batch as Record<string, unknown>,
+      });
+    const slice = (from: number, to: number): EventEnvelope[] =>
+      events.filter((e) => e.seq >= from && e.seq <= to);
+    const stored = async () => {
+      const rows = await cloud.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('box_id', '=', boxId)
+        .orderBy('seq')
+        .execute();
+      return rows.map((r) => Number(r.seq));
+    };
+    const issuedInRollups = async () => {
+      const r = await sql<{
+        n: number;
+      }>`SELECT COALESCE(SUM(issued), 0) AS n FROM rollups WHERE grain = 'd' AND office_id = 'o-hkb'`.execute(
+        cloud.store.db,
+      );
+      return Number(r.rows[0]?.n);
+    };
+
+    it('applies the gap-free prefix only, de-duplicates, and survives reordering and replay', async () => {
+      const n = events.length;
+      expect(n).toBeGreaterThan(100);
+      // A later batch first: nothing applied, nothing acknowledged.
+      let r = await send({ events: slice(21, 30) });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toEqual({ ackedSeq: 0, applied: 0, duplicates: 0, deferred: 10 });
+      r = await send({ events: slice(1, 10) });
+      expect(r.json()).toEqual({ ackedSeq: 10, applied: 10, duplicates: 0, deferred: 0 });
+      // Overlap: 5..10 are duplicates, 11..20 new.
+      r = await send({ events: slice(5, 20) });
+      expect(r.json()).toEqual({ ackedSeq: 20, applied: 10, duplicates: 6, deferred: 0 });
+      // Shuffled inside a batch, and a repeated event: sorted and de-duplicated.
+      const shuffled = [...slice(21, 40)].reverse();
+      r = await send({ events: [...shuffled, slice(25, 25)[0]] });
+      expect(r.json()).toEqual({ ackedSeq: 40, applied: 20, duplicates: 0, deferred: 0 });
+      // A gap inside a batch: applied up to the gap only.
+      r = await send({ events: [...slice(41, 50), ...slice(60, 70)] });
+      expect(r.json()).toEqual({ ackedSeq: 50, applied: 10, duplicates: 0, deferred: 11 });
+      r = await send({ events: slice(51, n) });
+      expect(r.json().ackedSeq).toBe(n);
+      // Replay of everything, in two concurrent copies.
+      const [a, b] = await Promise.all([send({ events: slice(1, 1000) }), send({ events: slice(1, 1000) })]);
+      expect(a.json()).toMatchObject({ ackedSeq: n, applied: 0, duplicates: n });
+      expect(b.json()).toMatchObject({ ackedSeq: n, applied: 0, duplicates: n });
+      expect(await stored()).toEqual(events.map((e) => e.seq));
+      expect(await issuedInRollups()).toBe(issued);
+      const tickets = await cloud.store.db
+        .selectFrom('tickets')
+        .select('ticket_id')
+        .where('office_id', '=', 'o-hkb')
+        .execute();
+      expect(tickets).toHaveLength(issued);
+    });
+
+    it('rejects a malformed batch whole, with a machine code, and applies none of it', async () => {
+      const before = await stored();
+      const next = events.length + 1;
+      const good = {
+        seq: next,
+        type: 'counter.opened',
+        at: new Date().toISOString(),
+        day: DAY,
+        data: { counter: 2 },
+      };
+      const bad = {
+        seq: next + 1,
+        type: 'ticket.issued',
+        at: new Date().toISOString(),
+        day: DAY,
+        data: { ticketId: 5 },
+      };
+      let r = await send({ events: [good, bad] });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'batch_invalid' });
+      expect(JSON.stringify(r.json().detail)).toContain('data.number: Expected required property');
+      // Envelope problems (unknown type, missing field), unknown properties, seq twice with different content.
+      for (const batch of [
+        { events: [good, { ...good, seq: next + 1, type: 'ticket.vanished' }] },
+        { events: [good, { seq: next + 1, type: 'counter.opened', day: DAY, data: { counter: 1 } }] },
+        { events: [good], extra: true },
+        { events: [good, { ...good, data: { counter: 3 } }] },
+        { events: [] },
+        { events: [{ ...good, day: '02/03/2026' }] },
+      ]) {
+        r = await send(batch);
+        expect(r.statusCode, JSON.stringify(batch)).toBe(400);
+        expect(r.json().code).toBe('batch_invalid');
+      }
+      r = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: '{"events": [',
+      });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().code).toBeTypeOf('string');
+      expect(await stored()).toEqual(before);
+      // The good event alone goes through.
+      r = await send({ events: [good] });
+      expect(r.json()).toMatchObject({ ackedSeq: next, applied: 1 });
+    });
+
+    it('only enrolled, unrevoked boxes with the right secret may send; a claim code works once', async () => {
+      const e = slice(1, 1);
+      expect(
+        (await cloud.app.inject({ method: 'POST', url: '/api/v1/uplink/events', payload: { events: e } }))
+          .statusCode,
+      ).toBe(401);
+      const wrong = await send({ events: e }, `${boxId}.${'x'.repeat(43)}`);
+      expect(wrong.statusCode).toBe(401);
+      expect(wrong.json().code).toBe('unauthorized');
+      // Claim codes: single use, and for their own office only.
+      const claim = await createBoxClaim(cloud.store.db, 'o-hhb', Date.now());
+      const mismatch = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/enroll',
+        payload: { claimCode: claim.claimCode, officeId: 'o-hc' },
+      });
+      expect(mismatch.statusCode).toBe(409);
+      expect(mismatch.json().code).toBe('office_mismatch');
+      const ok = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/enroll',
+        payload: { claimCode: claim.claimCode, officeId: 'o-hhb' },
+      });
+      expect(ok.statusCode).toBe(200);
+      const again = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/enroll',
+        payload: { claimCode: claim.claimCode, officeId: 'o-hhb' },
+      });
+      expect(again.statusCode).toBe(403);
+      expect(again.json().code).toBe('claim_invalid');
+      // The secret is stored as a scrypt hash only.
+      const row = await cloud.store.db
+        .selectFrom('boxes')
+        .select(['secret_hash', 'claim_hash'])
+        .where('id', '=', ok.json().boxId)
+        .executeTakeFirstOrThrow();
+      expect(row.secret_hash).toMatch(/^scrypt\$/);
+      expect(row.secret_hash).not.toContain(ok.json().secret);
+      expect(row.claim_hash).toBeNull();
+      // Revoked: refused.
+      await cloud.store.db
+        .updateTable('boxes')
+        .set({ revoked_at: Date.now() })
+        .where('id', '=', ok.json().boxId)
+        .execute();
+      const revoked = await send({ events: e }, `${ok.json().boxId}.${ok.json().secret}`);
+      expect(revoked.statusCode).toBe(401);
+    });
+  });
+}

@@ -1,0 +1,201 @@
+// The box's uplink against a real cloud (both in-process, real HTTP): events drain in order; offline the box
+// keeps working and its backlog grows, with the alarm up past its bound; when the cloud comes back the
+// backlog drains; heartbeats carry backlog, versions and each peripheral's presence and status.
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBoxClaim, createOffice } from '../../cloud/admin/provisioning.js';
+import type { CloudService } from '../../cloud/service.js';
+import { loadConfigFile } from '../../device/config/load.js';
+import { enrollBox } from '../../device/uplink/index.js';
+import type { Heartbeat } from '../../protocol/index.js';
+import { officeConfig, peripheralsFor, request, startTestBox, type TestBox } from '../support/office.js';
+import { DATABASES, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function until(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const t0 = Date.now();
+  while (!(await check())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+for (const kind of DATABASES) {
+  describe.skipIf(!kind.available)(`uplink (${kind.title})`, () => {
+    let db: TestDatabase;
+    let cloud: CloudService;
+    let port: number;
+    let tb: TestBox;
+    let dataDir: string;
+    let configFile: string;
+
+    const acked = async () => {
+      const r = await cloud.store.db
+        .selectFrom('boxes')
+        .select('acked_seq')
+        .where('office_id', '=', 'xa-thu-nghiem')
+        .executeTakeFirst();
+      return Number(r?.acked_seq ?? -1);
+    };
+    const issue = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          tb.box.ledger.submit(
+            { type: 'issue', service: i % 2 ? 'van-thu' : 'ho-tich', priority: null, source: 'kiosk-1' },
+            { source: 'kiosk-1' },
+          ),
+        ),
+      );
+
+    beforeAll(async () => {
+      db = kind.create();
+      port = await freePort();
+      cloud = await startTestCloud(db, { port });
+      await seedTree(cloud);
+      await createOffice(
+        cloud.store.db,
+        { id: 'xa-thu-nghiem', name: 'Xã Thử Nghiệm', unitId: 'hc' },
+        Date.now(),
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'lobby-uplink-'));
+      dataDir = join(dir, 'data');
+      configFile = join(dir, 'office.json');
+      const cfg = officeConfig(
+        await peripheralsFor([
+          { id: 'kiosk-1', role: 'kiosk' },
+          { id: 'keypad-1', role: 'keypad', counter: 1 },
+        ]),
+        {
+          cloud: {
+            url: 'http://placeholder.invalid',
+            batchSize: 25,
+            retryBaseMs: 20,
+            retryCapSeconds: 1,
+            backlogAlarmEvents: 30,
+          },
+        },
+      );
+      writeFileSync(configFile, JSON.stringify(cfg, null, 2));
+      const claim = await createBoxClaim(cloud.store.db, 'xa-thu-nghiem', Date.now());
+      const credential = await enrollBox({
+        configFile,
+        dataDir,
+        cloudUrl: cloud.url,
+        claimCode: claim.claimCode,
+      });
+      expect(statSync(join(dataDir, 'cloud-credential.json')).mode & 0o777).toBe(0o600);
+      expect(credential.officeId).toBe('xa-thu-nghiem');
+      const config = loadConfigFile(configFile);
+      expect(config.cloud?.url).toBe(cloud.url);
+      expect(config.office.publicUrl).toBe(cloud.url); // the ticket QR codes now point at the cloud
+      tb = await startTestBox({ config, dataDir });
+    });
+    afterAll(async () => {
+      await tb?.close();
+      await cloud?.close();
+      await db?.cleanup();
+    });
+
+    it('drains events in order as they are committed', async () => {
+      await issue(60);
+      const head = tb.box.store.headSeq;
+      await until('the cloud to acknowledge everything', async () => (await acked()) === head);
+      await until('the box to take the ack', () => tb.box.store.outboxBacklog().events === 0);
+      const seqs = await cloud.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('office_id', '=', 'xa-thu-nghiem')
+        .orderBy('seq')
+        .execute();
+      expect(seqs.map((r) => Number(r.seq))).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      expect(tb.box.store.outboxBacklog().events).toBe(0);
+    });
+
+    it('heartbeats carry backlog, versions and peripherals (presence and status)', async () => {
+      const kiosk = await tb.connect('kiosk-1');
+      await kiosk.publishAsync(
+        'lobby/v1/presence/kiosk-1',
+        JSON.stringify({ online: true, session: 3, version: 'k 1.0' }),
+        { qos: 1, retain: true },
+      );
+      await kiosk.publishAsync(
+        'lobby/v1/status/kiosk-1',
+        JSON.stringify({
+          ts: new Date().toISOString(),
+          ok: false,
+          detail: 'hết giấy',
+          printer: { state: 'paper_out', canPrint: false },
+        }),
+        { qos: 1, retain: true },
+      );
+      await until('the broker to record the status', () => tb.box.broker.statusOf('kiosk-1') !== undefined);
+      await tb.box.uplink!.heartbeat();
+      const row = await cloud.store.db
+        .selectFrom('boxes')
+        .select('heartbeat')
+        .where('office_id', '=', 'xa-thu-nghiem')
+        .executeTakeFirstOrThrow();
+      const hb = JSON.parse(row.heartbeat as string) as Heartbeat;
+      expect(hb.officeId).toBe('xa-thu-nghiem');
+      expect(hb.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(hb.node).toBe(process.version);
+      expect(hb.backlog).toMatchObject({ events: 0, alarm: false });
+      expect(hb.backlog.freeDiskBytes).toBeGreaterThan(0);
+      expect(hb.peripherals).toContainEqual({
+        id: 'kiosk-1',
+        role: 'kiosk',
+        online: true,
+        status: expect.objectContaining({ ok: false, printer: { state: 'paper_out', canPrint: false } }),
+      });
+      const keypad = hb.peripherals.find((p) => p.id === 'keypad-1');
+      expect(keypad).toMatchObject({ role: 'keypad', counter: 1, status: null });
+      expect(keypad?.online).not.toBe(true); // never connected
+    });
+
+    it('offline: the office keeps working, the backlog grows past the alarm, then drains in order', async () => {
+      await cloud.close();
+      const keypad = await tb.connect('keypad-1');
+      const before = tb.box.store.headSeq;
+      await issue(40);
+      const called = await request(keypad, 'lobby/v1/counters/1/cmd/next');
+      expect(called.status).toBe('ok'); // the office works with the cloud gone
+      const head = tb.box.store.headSeq;
+      expect(head).toBeGreaterThan(before + 40);
+      await until('failed attempts', () => tb.box.uplink!.state.consecutiveFailures >= 2);
+      const hb = tb.box.uplink!.heartbeatBody();
+      expect(hb.backlog.events).toBe(head - before);
+      expect(hb.backlog.alarm).toBe(true); // 41+ events waiting, the bound is 30
+      expect(hb.backlog.oldestAt).not.toBeNull();
+      const metrics = await (await fetch(`http://127.0.0.1:${tb.box.httpPort}/metrics`)).text();
+      expect(metrics).toMatch(/^lobby_uplink_backlog_alarm 1$/m);
+      expect(metrics).toMatch(new RegExp(`^lobby_uplink_backlog_events ${head - before}$`, 'm'));
+
+      cloud = await startTestCloud(db, { port });
+      expect(cloud.url).toContain(String(port));
+      await until('the backlog to drain', async () => (await acked()) === head);
+      const seqs = await cloud.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('office_id', '=', 'xa-thu-nghiem')
+        .orderBy('seq')
+        .execute();
+      expect(seqs.map((r) => Number(r.seq))).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      await until('the box to take the last ack', () => tb.box.store.outboxBacklog().events === 0);
+      expect(tb.box.uplink!.heartbeatBody().backlog).toMatchObject({ events: 0, alarm: false });
+    });
+  });
+}
