@@ -14,7 +14,7 @@ import { Ledger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import { EventStore } from './store/event-store.js';
-import { startUplink, type Uplink } from './uplink/index.js';
+import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
 import { topics, type DeviceStatus } from '../protocol/index.js';
@@ -185,16 +185,19 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   );
 
   // The cloud uplink (config `cloud` section): drains the outbox; the office works the same without it.
-  const uplink = startUplink({
-    config: cfg,
-    dataDir: opts.dataDir,
-    store,
-    broker,
-    directory,
-    day: () => ledger.state.day,
-    registry: metrics.registry,
-    log: log.child({ part: 'uplink' }),
-  });
+  // Loaded only when configured: a box without a cloud does not carry the HTTP client in memory.
+  const uplink = !cfg.cloud
+    ? null
+    : (await import('./uplink/index.js')).startUplink({
+        config: cfg,
+        dataDir: opts.dataDir,
+        store,
+        broker,
+        directory,
+        day: () => ledger.state.day,
+        registry: metrics.registry,
+        log: log.child({ part: 'uplink' }),
+      });
   if (uplink) ledger.onCommit(() => uplink.notify());
 
   if (configFile) {
