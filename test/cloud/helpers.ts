@@ -28,6 +28,9 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 export const PG_AVAILABLE = await postgresReachable();
+if (!PG_AVAILABLE && process.env.REQUIRE_POSTGRES === '1')
+  // .ci/run sets this: on CI (and this machine) PostgreSQL is there, so the suite must run on it.
+  throw new Error(`REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at ${PG_URL}`);
 if (!PG_AVAILABLE)
   console.warn(
     `PostgreSQL not reachable at ${PG_URL}: the PostgreSQL variants of the cloud tests are SKIPPED`,
