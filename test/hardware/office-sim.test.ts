@@ -262,5 +262,12 @@ describe('lobby sim office against a real box', () => {
     expect(printed.some((l) => /\[printer kiosk-1\] ticket 1 printed: .*ticket-0001\.png$/.test(l))).toBe(
       true,
     );
+
+    // Closing between tickets cuts nothing short (the line feed a driver sends after its cut is no ticket).
+    const printer = sim.printers.get('kiosk-1');
+    await tb.close();
+    tb = undefined;
+    await eventually(() => printer?.connected === false, 'the box gone');
+    expect(printer?.interrupted).toEqual([]);
   });
 });
