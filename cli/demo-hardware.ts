@@ -338,6 +338,7 @@ async function runDemoDays(
       console.log(
         `Simulated office day ${seed} is over: ${kpis.issued} tickets, ${kpis.served} served, median wait ${wait}, satisfaction ${sat}.`,
       );
+      office.devices.kiosk.printed.splice(0); // the demo may run for days
     } catch (e) {
       if (stopped()) return;
       console.error(`Simulated office day ${seed} stopped: ${(e as Error).message}; the next one starts.`);

@@ -99,6 +99,11 @@ export class OfficeHardwareSim extends EventEmitter<{ activity: [OfficeActivity]
   static async start(o: OfficeHardwareOptions): Promise<OfficeHardwareSim> {
     const sim = new OfficeHardwareSim(o);
     mkdirSync(o.outDir, { recursive: true });
+    // The files are the record: the simulators' own in-memory histories are cut short now and then, so a
+    // demo left running for days does not grow.
+    const trim = setInterval(() => sim.trimHistories(), 30_000);
+    trim.unref();
+    sim.closers.push(async () => clearInterval(trim));
     try {
       for (const p of o.plan.printers)
         await sim.step(`the printer of ${p.id}`, p.listen, () => sim.startPrinter(p));
@@ -162,6 +167,7 @@ export class OfficeHardwareSim extends EventEmitter<{ activity: [OfficeActivity]
       writeFileSync(`${base}.png`, t.png);
       writeFileSync(`${base}.txt`, t.text + '\n');
       rotation.add([`${base}.png`, `${base}.txt`]);
+      printer.tickets.splice(0); // 60 kB of raster each
       this.report({ kind: 'ticket', printer: p.id, number: n, png: `${base}.png`, text: `${base}.txt` });
     });
     printer.on('interrupted', (reason: string) =>
@@ -353,6 +359,19 @@ export class OfficeHardwareSim extends EventEmitter<{ activity: [OfficeActivity]
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------
+
+  private trimHistories(): void {
+    const keep = <T>(list: T[], n: number) => {
+      if (list.length > n) list.splice(0, list.length - n);
+    };
+    for (const p of this.printers.values()) keep(p.interrupted, 20);
+    for (const bus of this.buses.values()) {
+      keep(bus.wire, 200);
+      for (const b of bus.boards.values()) keep(b.history, 20);
+    }
+    for (const d of [...this.keypads.values(), ...this.scanners.values()]) keep(d.received, 100);
+    for (const sink of this.sinks) keep(sink.played, 100);
+  }
 
   private setTimer(f: () => void, ms: number): NodeJS.Timeout {
     const t = setTimeout(() => {

@@ -1,7 +1,8 @@
 // `lobby sim office`: a whole office's simulated hardware, planned from the box's config and driven by a
 // real box: a ticket printed as PNG, LED frames logged, a GPIO keypad pressed from the console, the call
 // said as a WAV with the amplifier relay around it, a GPIO rating, a serial keypad and a scanner.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   OfficeHardwareSim,
   activityPrinter,
   hardwareCommands,
+  parseHostPort,
   runCommand,
   type OfficeActivity,
 } from '../../hardware-sim/office/index.js';
@@ -153,6 +155,41 @@ describe('the office hardware plan, from a box config', () => {
     const kiosk = config.peripherals.findIndex((p) => p.id === 'kiosk-1');
     expect(paths.get('printer:kiosk-1')).toEqual([['peripherals', kiosk, 'driver', 'link', 'tcp']]);
     expect(paths.get('gpio')).toEqual([['hardware', 'gpio', 'address']]);
+  });
+});
+
+describe('the office hardware output', () => {
+  it('numbers tickets on from the folder and keeps only the newest files', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'lobby-office-keep-'));
+    mkdirSync(join(outDir, 'printer-kiosk-1'));
+    writeFileSync(join(outDir, 'printer-kiosk-1', 'ticket-0007.png'), 'an earlier run');
+    sim = await OfficeHardwareSim.start({
+      plan: {
+        printers: [{ id: 'kiosk-1', listen: here(), dots: 384 }],
+        ledBuses: [],
+        lineDevices: [],
+        gpio: null,
+        audio: [],
+      },
+      outDir,
+      keepFiles: 2,
+    });
+    const tickets: number[] = [];
+    sim.on('activity', (a) => a.kind === 'ticket' && tickets.push(a.number));
+    const hp = parseHostPort(sim.addresses.get('printer:kiosk-1') as string)!;
+    const socket = connect(hp.port, hp.host);
+    await new Promise((r) => socket.once('connect', r));
+    for (const text of ['one', 'two', 'three']) socket.write(`\x1b@${text}\n\x1dV\x01`, 'latin1');
+    await eventually(() => tickets.length === 3, 'three tickets');
+    socket.destroy();
+    expect(tickets).toEqual([8, 9, 10]);
+    expect(readdirSync(join(outDir, 'printer-kiosk-1')).sort()).toEqual([
+      'ticket-0009.png',
+      'ticket-0009.txt',
+      'ticket-0010.png',
+      'ticket-0010.txt',
+    ]);
+    expect(readFileSync(join(outDir, 'printer-kiosk-1', 'ticket-0010.txt'), 'utf8')).toBe('three\n');
   });
 });
 
