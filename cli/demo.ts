@@ -10,12 +10,17 @@ import { startBox, type Box } from '../device/daemon.js';
 import { hashAdminPassword } from '../device/web/admin-auth.js';
 import { addPeripheral, createPeripheral } from '../provisioning/peripherals.js';
 import { startDemoCloud } from './demo-cloud.js';
+import { DEMO_DAY_SPEED, demoBoxLog, startDemoHardware, withDemoHardware } from './demo-hardware.js';
 
 export interface DemoOptions {
   dataDir: string;
   mqttPort?: number;
   httpPort?: number;
   cloudPort?: number;
+  /** First port of the simulated hardware (0: any free ports); default the ports in the demo config. */
+  hardwarePort?: number;
+  /** Pace of the simulated office day (x real time); 0: no simulated day. */
+  daySpeed?: number;
 }
 
 interface Credential {
@@ -104,11 +109,13 @@ export async function runDemo(opts: DemoOptions): Promise<Box> {
   const { configFile, credentials } = await prepare(opts.dataDir);
   const adminPassword = await prepareScreens(opts.dataDir, configFile);
   const demoCloud = await startDemoCloud({ dataDir: opts.dataDir, configFile, port: opts.cloudPort });
+  const hardware = await startDemoHardware({ ...opts, configFile });
   const config = loadConfigFile(configFile);
   const box = await startBox({
     config,
     configFile,
     dataDir: opts.dataDir,
+    log: demoBoxLog(opts.dataDir),
     mqttPort: opts.mqttPort,
     httpPort: opts.httpPort,
   });
@@ -134,7 +141,7 @@ ${screens}
   MQTT (devices)      mqtt://127.0.0.1:${box.mqttPort}
   MQTT (browser apps) ws://127.0.0.1:${box.httpPort}/mqtt
   Health, metrics     http://127.0.0.1:${box.httpPort}/healthz   http://127.0.0.1:${box.httpPort}/metrics
-  Data and config     ${resolve(opts.dataDir)}  (demo secrets: demo-credentials.json)
+  Data and config     ${resolve(opts.dataDir)}  (demo secrets: demo-credentials.json; the box's log: box.log)
 
 Watch the office as the lobby TV would:
   mosquitto_sub ${m} -i ${display.id} -u ${display.id} -P '${display.secret}' -t 'lobby/v1/state/#' -t 'lobby/v1/events/ticket/#' -v
@@ -155,10 +162,12 @@ The cloud (SQLite in ${resolve(opts.dataDir, 'cloud')}), with this box enrolled 
 
 Press Ctrl+C to stop. The queue survives restarts: run npm start again and it continues.
 `);
+  await hardware.run(box, credentials, opts.daySpeed ?? DEMO_DAY_SPEED);
+  const withHardware = withDemoHardware(box, hardware);
   return {
-    ...box,
+    ...withHardware,
     async close() {
-      await box.close();
+      await withHardware.close();
       await demoCloud.cloud.close();
     },
   };

@@ -15,6 +15,7 @@ import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
 import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
 import { createInterface } from 'node:readline';
+import type { DemoOptions } from './demo.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -26,6 +27,12 @@ function port(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number, 0 or more');
   return n;
 }
 
@@ -176,8 +183,18 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .option('-d, --data-dir <dir>', 'where the demo keeps its config, secrets and log', './demo-data')
     .option('--mqtt-port <port>', 'MQTT port (default 18830, from the demo config)', port)
     .option('--http-port <port>', 'HTTP port (default 8080, from the demo config)', port)
+    .option(
+      '--hardware-port <port>',
+      'first of the simulated hardware ports: printer, LED bus, GPIO, speakers (default 18840-18843, from the demo config; 0 = any free ports)',
+      port,
+    )
+    .option(
+      '--day-speed <x>',
+      'pace of the simulated office day, x times real time (default 30); 0 = no simulated day',
+      nonNegative,
+    )
     .option('--cloud-port <port>', 'the demo cloud and admin console (default 8090)', port)
-    .action(async (opts: { dataDir: string; mqttPort?: number; httpPort?: number; cloudPort?: number }) => {
+    .action(async (opts: DemoOptions) => {
       const { runDemo } = await import('./demo.js'); // the box process never loads the demo's modules
       const box = await runDemo(opts);
       stopOnSignals(box);

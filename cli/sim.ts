@@ -18,11 +18,7 @@ import {
   type Operator,
 } from '../hardware-sim/conform/index.js';
 import {
-  SimAnnouncer,
-  SimDisplay,
-  SimKiosk,
-  SimLedBoard,
-  SimRatingBox,
+  describeReceived,
   loadCredentials,
   simDeviceFor,
   type AnySimDevice,
@@ -41,6 +37,7 @@ import {
   type DayResult,
 } from '../hardware-sim/office-day/index.js';
 import { defaultSimOffice, runLocalDay, startKitBox } from './sim-box.js';
+import { registerOffice } from './sim-office.js';
 
 /** Adds one simulator's subcommand to `lobby sim`. */
 export type SimRegistration = (sim: Command) => void;
@@ -270,27 +267,6 @@ const registerDay: SimRegistration = (sim) => {
 
 // ---- lobby sim devices ---------------------------------------------------------------------------
 
-function describe(d: AnySimDevice, topic: string, body: unknown): string | null {
-  const b = body as Record<string, unknown>;
-  if (d instanceof SimLedBoard && topic.endsWith('/led'))
-    return `LED ${(b.lines as string[]).join(' | ')}${b.blink ? '  (blink)' : ''}${b.blank ? '  (blank)' : ''}`;
-  if (d instanceof SimAnnouncer && topic.endsWith('/announce'))
-    return `says "${(b.text as { vi: string }).vi}"${b.recall ? ' (recall)' : ''} ×${String(b.repeat)}`;
-  if (d instanceof SimKiosk && topic.endsWith('/print')) {
-    const t = b.ticket as { number: string; serviceName: string; ahead: number };
-    return `prints ${t.number} (${t.serviceName}), ${t.ahead} ahead`;
-  }
-  if (d instanceof SimRatingBox && topic.endsWith('/rating-session'))
-    return b.open ? `rating screen open for ${String(b.number)}` : 'rating screen idle';
-  if (d instanceof SimDisplay && topic.includes('/events/')) {
-    const e = body as { type: string; data: { number?: string; counter?: number } };
-    return `${e.type}${e.data.number ? ` ${e.data.number}` : ''}${e.data.counter ? ` @ counter ${e.data.counter}` : ''}`;
-  }
-  if (topic.endsWith('/reply'))
-    return `reply ${String(b.status)}${b.error ? ` ${(b.error as { code: string }).code}` : ''}`;
-  return null;
-}
-
 const registerDevices: SimRegistration = (sim) => {
   sim
     .command('devices')
@@ -314,7 +290,7 @@ const registerDevices: SimRegistration = (sim) => {
       for (const c of creds) {
         const d = simDeviceFor(c, url, { tag: o.tag });
         d.on('message', (m: { topic: string; body: unknown }) => {
-          const line = describe(d, m.topic, m.body);
+          const line = describeReceived(d, m.topic, m.body);
           if (line) console.log(`[${d.id}] ${line}`);
         });
         await d.connect();
@@ -464,11 +440,11 @@ async function conformDevice(role: DeviceRole, o: ConformOpts): Promise<CheckRes
 }
 
 /** The simulators `lobby sim` offers. Add yours here. */
-export const SIMULATORS: SimRegistration[] = [registerDay, registerDevices, registerConform];
+export const SIMULATORS: SimRegistration[] = [registerDay, registerDevices, registerConform, registerOffice];
 
 export function simCommand(extra: SimRegistration[] = []): Command {
   const sim = new Command('sim').description(
-    'simulators: an office day, simulated devices, the vendor conformance kit',
+    "simulators: an office day, simulated devices, the vendor conformance kit, an office's hardware",
   );
   for (const register of [...SIMULATORS, ...extra]) register(sim);
   return sim;

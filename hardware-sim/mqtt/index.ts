@@ -8,3 +8,4 @@ export * from './scanner.js';
 export * from './outputs.js';
 export * from './display.js';
 export * from './credentials.js';
+export * from './describe.js';

@@ -61,7 +61,11 @@ export interface ConnectedOffice {
  * Connects a simulated device for every credential the day needs: the first kiosk, every keypad (or
  * clerk panel, one per counter), rating box and scanner, and a display for the box's side of the story.
  */
-export async function connectOffice(url: string, creds: DeviceCredential[]): Promise<ConnectedOffice> {
+export async function connectOffice(
+  url: string,
+  creds: DeviceCredential[],
+  opts: { tag?: string } = {},
+): Promise<ConnectedOffice> {
   const all: SimDevice[] = [];
   const devices: Partial<DayDevices> & Pick<DayDevices, 'keypads' | 'ratings' | 'scanners'> = {
     keypads: new Map(),
@@ -79,7 +83,7 @@ export async function connectOffice(url: string, creds: DeviceCredential[]): Pro
         (c.role === 'display' && !display);
       if (!wanted) continue;
       // The day's devices use a tag, so a real device with the same id can stay connected.
-      const d = simDeviceFor(c, url, { tag: 'sim', replyTimeoutMs: 10_000 });
+      const d = simDeviceFor(c, url, { tag: opts.tag ?? 'sim', replyTimeoutMs: 10_000 });
       await d.connect();
       all.push(d);
       if (d instanceof SimKiosk) devices.kiosk = d;

@@ -136,6 +136,11 @@ export class PrinterSim extends EventEmitter {
     return this.listenPort;
   }
 
+  /** Is a driver connected (its connection seen closed once false)? */
+  get connected(): boolean {
+    return this.sockets.size > 0;
+  }
+
   /** The link a driver config needs: `{tcp: "127.0.0.1:<port>"}`. */
   get link(): { tcp: string } {
     return { tcp: `${this.opts.host ?? '127.0.0.1'}:${this.listenPort}` };
@@ -222,8 +227,7 @@ export class PrinterSim extends EventEmitter {
     const page = new Page();
     s.on('close', () => {
       this.sockets.delete(s);
-      if (page.elements.length > 0 || page.line.length > 0 || parser.pending > 0)
-        this.interrupt(page, 'connection closed mid-ticket');
+      this.interrupt(page, 'connection closed mid-ticket', parser.pending);
     });
     s.on('error', () => undefined);
     s.on('data', (chunk: Buffer) => {
@@ -240,14 +244,26 @@ export class PrinterSim extends EventEmitter {
       if (vanishNow && this.vanishAfter) {
         const mode = this.vanishAfter.mode;
         this.vanishAfter = null;
-        this.interrupt(page, 'printer vanished mid-ticket');
+        this.interrupt(page, 'printer vanished mid-ticket', parser.pending);
         this.vanish(mode);
       }
     });
   }
 
-  private interrupt(page: Page, reason: string): void {
-    if (page.elements.length === 0 && page.line.length === 0 && page.bytes === 0) return;
+  /**
+   * A ticket cut short: something was printed since the last cut, or a command of it was half received.
+   * The line feed a driver sends after its cut is not a ticket: the page is just cleared.
+   */
+  private interrupt(page: Page, reason: string, pendingBytes = 0): void {
+    const ink =
+      page.line.trim().length > 0 ||
+      page.elements.some((e) => e.kind === 'image' || (e.kind === 'text' && e.text.trim().length > 0));
+    if (!ink && (pendingBytes === 0 || page.bytes === 0)) {
+      page.elements = [];
+      page.line = '';
+      page.bytes = 0;
+      return;
+    }
     this.interrupted.push({ elements: page.elements, bytes: page.bytes, reason });
     page.elements = [];
     page.line = '';

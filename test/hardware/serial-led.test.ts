@@ -1,4 +1,5 @@
 // LED boards on a shared RS-485 bus, driven by a real box, against the virtual bus; and the frame itself.
+import { pino, type Logger } from 'pino';
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -112,7 +113,7 @@ afterEach(async () => {
   tb = sim = undefined;
 });
 
-async function officeWithBus() {
+async function officeWithBus(log?: Logger) {
   sim = await startLedBusSim({
     boards: [
       { address: 1, columns: 16, lines: 2, glyphs: 'vi' },
@@ -136,7 +137,7 @@ async function officeWithBus() {
       },
     },
   });
-  tb = await startTestBox({ config });
+  tb = await startTestBox({ config, ...(log ? { log } : {}) });
   return { tb, sim };
 }
 
@@ -232,6 +233,36 @@ describe('LED boards on one RS-485 bus', () => {
     await nextMessage(tv, topics.presence('led-c2'), (_t, b) => (b as { online: boolean }).online === true);
     await sim.waitFor(2, (s) => s.lines[0] === 'C001');
     await eventually(() => tb.box.broker.statusOf('led-c2')?.ok === true, 'status ok again');
+  });
+
+  it('boards are not reported offline while the bus connects at start; a bus that never comes up is', async () => {
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    const { sim } = await officeWithBus(log);
+    await sim.waitFor(9, (s) => s.lines.length > 0);
+    expect(errors.filter((e) => e.includes('not answering'))).toEqual([]);
+    await tb?.close();
+
+    // The converter is unplugged: nothing listens where the bus is. The poll finds the boards dead.
+    const port = sim.port;
+    await sim.close();
+    const config = await drivenOffice({}, boardsOf(sim), {
+      hardware: {
+        serial: {
+          buses: [
+            {
+              id: BUS,
+              link: { tcp: `127.0.0.1:${port}` },
+              pollMs: 100,
+              reconnect: { minMs: 50, maxMs: 200 },
+            },
+          ],
+        },
+      },
+    });
+    tb = await startTestBox({ config });
+    const box = tb.box;
+    await eventually(() => box.broker.statusOf('led-c1')?.ok === false, 'led-c1 offline');
   });
 });
 

@@ -80,7 +80,8 @@ export class SimChip implements GpioChip {
       });
       socket.on('close', () => {
         if (this.socket === socket) this.socket = undefined;
-        if (this.up) this.log.warn({ address: this.address }, 'GPIO simulator gone; reconnecting');
+        if (this.up && !this.closed)
+          this.log.warn({ address: this.address }, 'GPIO simulator gone; reconnecting');
         this.setUp(false);
         resolve();
         if (!this.closed) {

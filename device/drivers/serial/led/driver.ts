@@ -68,7 +68,10 @@ class LedBoard implements Driver {
 
   start(): this {
     this.unsubscribe = this.host.subscribe(topics.led(this.self.id), (_t, payload) => this.onText(payload));
-    void this.ping();
+    // While the bus is still connecting, the link's first `up` pings every board; pinging now would only
+    // find the link down and report a healthy board offline at every start. A bus that never comes up is
+    // found by the poll.
+    if (this.bus.link.isUp) void this.ping();
     return this;
   }
 
