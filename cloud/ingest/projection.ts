@@ -3,21 +3,10 @@
 // writes the results in the same transaction as the events themselves.
 import type { EventDataOf, EventEnvelope, EventType } from '../../protocol/index.js';
 import { RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
+import type { TicketTable } from '../db/schema.js';
 
-export interface TicketRow {
-  office_id: string;
-  ticket_id: string;
-  day: string;
-  number: string;
-  service: string;
-  priority: string | null;
-  issued_at: number;
-  state: string;
-  counter: number | null;
-  clerk_id: string | null;
-  first_called_at: number | null;
-  updated_at: number;
-}
+/** A ticket as the `tickets` table stores it. */
+export type TicketRow = TicketTable;
 
 export interface LinkRow {
   code: string;

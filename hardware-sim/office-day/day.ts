@@ -318,28 +318,7 @@ export class OfficeDay {
     }
     const t = ticketOfReply(reply);
     if (!t) return;
-    this.tickets.set(t.ticketId, {
-      ticketId: t.ticketId,
-      number: t.number,
-      issuedService: c.service,
-      service: c.service,
-      citizen: c,
-      state: 'waiting',
-      issuedAt: this.now(),
-      firstCalledAt: null,
-      serviceStartAt: null,
-      finishedAt: null,
-      counter: null,
-      reservedCounter: null,
-      recalls: 0,
-      arrivedOnRecall: false,
-      transfers: 0,
-      returned: false,
-      dossierCode: null,
-      dossierLinked: false,
-      rating: null,
-      foreign: false,
-    });
+    this.tickets.set(t.ticketId, this.newTicket(t.ticketId, t.number, c.service, c, false));
     this.wakeFor(c.service);
   }
 
@@ -443,6 +422,38 @@ export class OfficeDay {
     if (d.closing) await this.signOut(d);
   }
 
+  /** What the simulator tracks of a ticket just issued (foreign: issued before the simulator saw it). */
+  private newTicket(
+    ticketId: string,
+    number: string,
+    service: string,
+    citizen: Citizen,
+    foreign: boolean,
+  ): TicketRecord {
+    return {
+      ticketId,
+      number,
+      issuedService: service,
+      service,
+      citizen,
+      state: 'waiting',
+      issuedAt: this.now(),
+      firstCalledAt: null,
+      serviceStartAt: null,
+      finishedAt: null,
+      counter: null,
+      reservedCounter: null,
+      recalls: 0,
+      arrivedOnRecall: false,
+      transfers: 0,
+      returned: false,
+      dossierCode: null,
+      dossierLinked: false,
+      rating: null,
+      foreign,
+    };
+  }
+
   /** A ticket was called at the desk (by next or call); the reply may also finish the previous one. */
   private called(d: Desk, reply: Reply, returning: boolean): void {
     const ref = ticketOfReply(reply);
@@ -451,28 +462,7 @@ export class OfficeDay {
     if (!t) {
       // A ticket the simulator did not issue (the box had a queue already): serve it like any other.
       const c = { ...this.citizen(ref.service, this.now()), present: true };
-      t = {
-        ticketId: ref.ticketId,
-        number: ref.number,
-        issuedService: ref.service,
-        service: ref.service,
-        citizen: c,
-        state: 'waiting',
-        issuedAt: this.now(),
-        firstCalledAt: null,
-        serviceStartAt: null,
-        finishedAt: null,
-        counter: null,
-        reservedCounter: null,
-        recalls: 0,
-        arrivedOnRecall: false,
-        transfers: 0,
-        returned: false,
-        dossierCode: null,
-        dossierLinked: false,
-        rating: null,
-        foreign: true,
-      };
+      t = this.newTicket(ref.ticketId, ref.number, ref.service, c, true);
       this.tickets.set(t.ticketId, t);
     }
     t.state = 'called';

@@ -55,8 +55,9 @@ function subscribe(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // 'close', not 'exit': a process can exit before its stdout has been read to the end (seen under load).
   const messages = new Promise<string[]>((resolve, reject) =>
-    child.on('exit', (code) =>
+    child.on('close', (code) =>
       code === 0
         ? resolve(out.trim().split('\n'))
         : reject(new Error(`mosquitto_sub exited ${code}: ${err}`)),
