@@ -15,9 +15,10 @@ import {
 } from '../cloud/admin/provisioning.js';
 import { isPostgresUrl, openDatabase, type CloudDatabase } from '../cloud/db/database.js';
 import { createAudit, HttpError } from '../cloud/http/context.js';
-import { loadOrCreateKeyFile, startCloud, type CloudService } from '../cloud/service.js';
+import { loadOrCreateKeyFile, startCloud } from '../cloud/service.js';
 import { enrollBox } from '../device/uplink/index.js';
 import { pino } from 'pino';
+import { stopOnSignals } from './signals.js';
 
 interface DbOpts {
   db: string;
@@ -274,22 +275,4 @@ export function registerCloudCommands(program: Command): void {
       );
       console.log('Restart the box to start the uplink.');
     });
-}
-
-function stopOnSignals(service: CloudService): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.error(`${signal}: stopping…`);
-    service.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }

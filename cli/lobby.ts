@@ -10,12 +10,13 @@ import {
   removePeripheralFromFile,
   setInConfigFile,
 } from '../device/config/load.js';
-import { startBox, type Box } from '../device/daemon.js';
+import { startBox } from '../device/daemon.js';
 import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
 import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
 import { createInterface } from 'node:readline';
 import type { DemoOptions } from './demo.js';
+import { stopOnSignals } from './signals.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -34,25 +35,6 @@ function nonNegative(value: string): number {
   const n = Number(value);
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a number, 0 or more');
   return n;
-}
-
-/** Stops the box cleanly on SIGTERM/SIGINT; a second signal forces the exit. */
-function stopOnSignals(box: Box): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.error(`${signal}: stopping…`);
-    box.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 /** A line typed without echo (a password), or the first line of stdin when it is not a terminal. */

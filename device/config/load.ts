@@ -5,7 +5,7 @@ import { parseDocument, type Document } from 'yaml';
 import { BOX_ID, COUNTER_BOUND_ROLES, schemaIssues, type SchemaIssue } from '../../protocol/index.js';
 import { gpioConfigIssues } from '../drivers/gpio/config.js';
 import { BoxConfigSchema, type BoxConfig, type PeripheralConfig } from './schema.js';
-import { driverIssues } from '../drivers/config.js';
+import { driverIssues, driverRoleIssues } from '../drivers/config.js';
 import { serialConfigIssues } from '../drivers/serial/config.js';
 
 export class ConfigError extends Error {
@@ -137,6 +137,7 @@ export function crossCheck(cfg: BoxConfig): SchemaIssue[] {
   const counterNumbers = new Set(cfg.counters.map((c) => c.number));
   dup(cfg.peripherals, (p) => p.id, 'peripherals', 'peripheral id');
   cfg.peripherals.forEach((p, i) => issues.push(...peripheralIssues(p, `peripherals[${i}]`, counterNumbers)));
+  issues.push(...driverRoleIssues(cfg.peripherals));
   issues.push(...gpioConfigIssues(cfg));
   if (cfg.dossierCodePattern !== undefined) {
     try {

@@ -1,8 +1,26 @@
 // The `driver` field of a peripheral (hardware the box drives itself) and the box-level `hardware` section.
 import { Type, type Static } from '@sinclair/typebox';
-import { schemaIssues, type SchemaIssue } from '../../protocol/index.js';
-import { GPIO_DRIVER_CONFIGS, GpioHardware } from './gpio/config.js';
-import { SERIAL_DRIVER_CONFIGS, SerialHardware } from './serial/config.js';
+import { schemaIssues, type Role, type SchemaIssue } from '../../protocol/index.js';
+import type { PeripheralConfig } from '../config/schema.js';
+import { GPIO_DRIVER_CONFIGS, GPIO_KIND_ROLE, GpioHardware } from './gpio/config.js';
+import { SERIAL_DRIVER_CONFIGS, SERIAL_KIND_ROLE, SerialHardware } from './serial/config.js';
+
+const KIND_ROLE: Record<string, Role> = { ...SERIAL_KIND_ROLE, ...GPIO_KIND_ROLE };
+
+/** A driver acts as its peripheral: its kind must fit the peripheral's role (a printer on a kiosk). */
+export function driverRoleIssues(peripherals: PeripheralConfig[]): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  peripherals.forEach((p, i) => {
+    const kind = p.driver?.kind;
+    const role = kind === undefined ? undefined : KIND_ROLE[kind];
+    if (role !== undefined && role !== p.role)
+      issues.push({
+        path: `peripherals[${i}].driver.kind`,
+        message: `a ${kind} driver acts as a ${role}, but ${p.id} is a ${p.role}`,
+      });
+  });
+  return issues;
+}
 
 const VARIANTS = [...SERIAL_DRIVER_CONFIGS, ...GPIO_DRIVER_CONFIGS];
 

@@ -147,6 +147,38 @@ class DeviceTrace {
     });
   }
 
+  /**
+   * The next publish the box sends down connection `conn` that `match`es, once the device has acknowledged
+   * it with a PUBACK (QoS 1): what a device owes for every reply and output it receives.
+   */
+  async deliveredAndAcked(
+    conn: SniffedPacket['conn'],
+    match: (packet: IPublishPacket) => boolean,
+    timeoutMs: number,
+    what: string,
+    ackHint: string,
+    since: number,
+  ): Promise<IPublishPacket> {
+    const down = await this.wait(
+      (x) => x.conn === conn && x.dir === 'down' && x.packet.cmd === 'publish' && match(x.packet),
+      timeoutMs,
+      what,
+      since,
+    );
+    const packet = down.packet as IPublishPacket;
+    await this.wait(
+      (x) =>
+        x.conn === conn &&
+        x.dir === 'up' &&
+        x.packet.cmd === 'puback' &&
+        x.packet.messageId === packet.messageId,
+      timeoutMs,
+      ackHint,
+      since,
+    );
+    return packet;
+  }
+
   get mark(): number {
     return this.sniffer.packets.length;
   }
@@ -408,29 +440,15 @@ export async function checkDevice(o: DeviceCheckOptions): Promise<CheckResult[]>
       });
       if (typeof id === 'string') lastRequest = { topic: p.topic, id, payload, step: step.action };
       await list.check(`${step.action}: the box's reply reaches the device and is acknowledged`, async () => {
-        const reply = await trace.wait(
-          (x) =>
-            x.conn === published.conn &&
-            x.dir === 'down' &&
-            x.packet.cmd === 'publish' &&
-            x.packet.topic === topics.reply(o.id) &&
-            (json(x.packet) as Reply | undefined)?.id === id,
+        const reply = await trace.deliveredAndAcked(
+          published.conn,
+          (x) => x.topic === topics.reply(o.id) && (json(x) as Reply | undefined)?.id === id,
           Math.min(5000, timeout),
           'reply from the box',
-          since,
-        );
-        const r = json(reply.packet as IPublishPacket) as Reply;
-        const mid = (reply.packet as IPublishPacket).messageId;
-        await trace.wait(
-          (x) =>
-            x.conn === published.conn &&
-            x.dir === 'up' &&
-            x.packet.cmd === 'puback' &&
-            x.packet.messageId === mid,
-          Math.min(5000, timeout),
           'PUBACK for the reply (the device must be subscribed to its reply topic with QoS 1)',
           since,
         );
+        const r = json(reply) as Reply;
         if (r.status === 'error' && !spec.okCodes?.includes(r.error?.code ?? ''))
           throw new CheckFailed(
             `the box refused it: ${r.error?.code} — ${r.error?.message.vi} / ${r.error?.message.en}`,
@@ -439,24 +457,11 @@ export async function checkDevice(o: DeviceCheckOptions): Promise<CheckResult[]>
       });
       if (o.role === 'kiosk')
         await list.check('ticket: the print job reaches the kiosk and is acknowledged', async () => {
-          const job = await trace.wait(
-            (x) =>
-              x.conn === published.conn &&
-              x.dir === 'down' &&
-              x.packet.cmd === 'publish' &&
-              x.packet.topic === topics.print(o.id),
+          await trace.deliveredAndAcked(
+            published.conn,
+            (x) => x.topic === topics.print(o.id),
             Math.min(5000, timeout),
             'print job',
-            since,
-          );
-          const mid = (job.packet as IPublishPacket).messageId;
-          await trace.wait(
-            (x) =>
-              x.conn === published.conn &&
-              x.dir === 'up' &&
-              x.packet.cmd === 'puback' &&
-              x.packet.messageId === mid,
-            Math.min(5000, timeout),
             'PUBACK for the print job',
             since,
           );

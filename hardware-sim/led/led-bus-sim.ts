@@ -14,6 +14,7 @@ import {
   type LedFrame,
   type LedShow,
 } from '../../protocol/index.js';
+import { listenTcp } from '../listen.js';
 
 export interface LedBoardSpec {
   address: number;
@@ -152,12 +153,7 @@ export class LedBusSim extends LedBoards {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
-    const a = server.address();
-    this.listenPort = typeof a === 'object' && a ? a.port : 0;
+    this.listenPort = await listenTcp(server, this.opts.port, this.opts.host);
     return this;
   }
 

@@ -10,6 +10,7 @@ import CodepageEncoder, { type Codepage } from '@point-of-sale/codepage-encoder'
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import jsQRModule from 'jsqr';
 import { EscposParser, type EscposOp } from './escpos-parser.js';
+import { listenTcp } from '../listen.js';
 
 export type PaperLevel = 'ok' | 'near_end' | 'out';
 
@@ -149,12 +150,7 @@ export class PrinterSim extends EventEmitter {
   async start(): Promise<this> {
     const server = createServer((s) => this.accept(s));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
-    const a = server.address();
-    this.listenPort = typeof a === 'object' && a ? a.port : 0;
+    this.listenPort = await listenTcp(server, this.opts.port, this.opts.host);
     return this;
   }
 

@@ -2,6 +2,7 @@
 // would expose them): the box's driver connects, the simulated device types lines and reads the answers.
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenTcp } from '../listen.js';
 
 export interface LineDeviceSimOptions {
   port?: number;
@@ -52,12 +53,7 @@ export class LineDeviceSim extends EventEmitter {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
-    const a = server.address();
-    this.listenPort = typeof a === 'object' && a ? a.port : 0;
+    this.listenPort = await listenTcp(server, this.opts.port, this.opts.host);
     return this;
   }
 

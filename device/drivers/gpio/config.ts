@@ -1,7 +1,7 @@
 // Config of the GPIO drivers (push-button keypads, rating buttons, the amplifier relay) and the voice
 // announcer. Owned by the GPIO and voice drivers; referenced from ../config.ts.
 import { Type, type Static } from '@sinclair/typebox';
-import type { SchemaIssue } from '../../../protocol/index.js';
+import type { Role, SchemaIssue } from '../../../protocol/index.js';
 import type { BoxConfig } from '../../config/schema.js';
 
 const Pin = Type.Integer({
@@ -209,7 +209,8 @@ export const GpioHardware = Type.Union([
 ]);
 export type GpioHardware = Static<typeof GpioHardware>;
 
-const KIND_ROLE: Record<string, string> = {
+/** The role each GPIO driver kind acts as (checked for all drivers in ../config.ts). */
+export const GPIO_KIND_ROLE: Record<string, Role> = {
   'gpio-keypad': 'keypad',
   'gpio-rating': 'rating',
   voice: 'announcer',
@@ -244,13 +245,8 @@ export function gpioConfigIssues(cfg: BoxConfig): SchemaIssue[] {
   let needsGpio = '';
   cfg.peripherals.forEach((p, i) => {
     const d = p.driver as ({ kind: string } & Record<string, unknown>) | undefined;
-    if (!d || !(d.kind in KIND_ROLE)) return;
+    if (!d || !(d.kind in GPIO_KIND_ROLE)) return;
     const path = `peripherals[${i}].driver`;
-    if (KIND_ROLE[d.kind] !== p.role)
-      issues.push({
-        path: `${path}.kind`,
-        message: `a ${d.kind} driver acts as a ${KIND_ROLE[d.kind]}, but ${p.id} is a ${p.role}`,
-      });
     for (const line of linesOf(d)) {
       const owner = owners.get(line.pin);
       if (owner !== undefined)

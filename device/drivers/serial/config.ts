@@ -196,14 +196,15 @@ export const SerialHardware = Type.Object(
 );
 export type SerialHardware = Static<typeof SerialHardware>;
 
-const KIND_ROLE: Record<string, Role> = {
+/** The role each byte-stream driver kind acts as (checked for all drivers in ../config.ts). */
+export const SERIAL_KIND_ROLE: Record<string, Role> = {
   escpos: 'kiosk',
   'led-rs485': 'ledboard',
   'serial-keypad': 'keypad',
   'serial-scanner': 'scanner',
 };
 
-/** What the schema cannot say: the role a driver acts as, bus references, one address per board on a bus. */
+/** What the schema cannot say: bus references, one address per board on a bus. */
 export function serialConfigIssues(cfg: BoxConfig): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const buses = cfg.hardware?.serial?.buses ?? [];
@@ -216,13 +217,8 @@ export function serialConfigIssues(cfg: BoxConfig): SchemaIssue[] {
   const addresses = new Map<string, string>();
   cfg.peripherals.forEach((p, i) => {
     const d = p.driver as ({ kind: string } & Record<string, unknown>) | undefined;
-    if (!d || !(d.kind in KIND_ROLE)) return;
+    if (!d || !(d.kind in SERIAL_KIND_ROLE)) return;
     const path = `peripherals[${i}].driver`;
-    if (KIND_ROLE[d.kind] !== p.role)
-      issues.push({
-        path: `${path}.kind`,
-        message: `a ${d.kind} driver acts as a ${KIND_ROLE[d.kind]}, but ${p.id} is a ${p.role}`,
-      });
     if (d.kind !== 'led-rs485') return;
     const led = d as unknown as LedRs485DriverConfig;
     if (!busIds.has(led.bus))
