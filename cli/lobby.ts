@@ -218,7 +218,13 @@ async function lazyCommands(argv: string[]): Promise<{ sim: Command; cloud: Comm
 
 async function main(): Promise<void> {
   const lazy = await lazyCommands(process.argv);
-  const program = buildProgram(lazy.sim, lazy.cloud).exitOverride();
+  const program = buildProgram(lazy.sim, lazy.cloud);
+  // Every command, not just the top one: a subcommand's own parse errors must reach the handler below.
+  const throwInstead = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(throwInstead);
+  };
+  throwInstead(program);
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
@@ -228,7 +234,9 @@ async function main(): Promise<void> {
       console.error(`error: ${err.message}`);
       process.exit(2);
     }
-    if (err instanceof CommanderError) process.exit(err.exitCode);
+    // Commander has printed its message; a usage error (a bad flag or value, a missing option) exits 2,
+    // as bad configs do; help and --version exit 0.
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     if (err instanceof ConfigError) {
       console.error(err.message);
       process.exit(2);

@@ -153,6 +153,19 @@ describe('lobby CLI', () => {
     busy.close();
   });
 
+  it('a bad flag value ends with a message naming the flag (exit 2), for the box, the demo and the cloud', async () => {
+    for (const args of [
+      ['device', 'run', '--config', 'office.yaml', '--mqtt-port', 'abc'],
+      ['demo', '--day-speed', 'fast'],
+      ['demo', '--hardware-port', '99999'],
+      ['cloud', '--port', 'abc'],
+    ]) {
+      const out = await lobby(...args);
+      expect(out.code, args.join(' ')).toBe(2);
+      expect(out.stderr).toContain(`'${args[args.length - 1]}' is invalid`);
+    }
+  });
+
   it('check-config says ok for a good file and names the field for a bad one (exit 2)', async () => {
     expect((await lobby('device', 'check-config', '--config', EXAMPLE)).stdout).toMatch(/ok — .*4 counters/);
     const dir = mkdtempSync(join(tmpdir(), 'lobby-cli-'));
