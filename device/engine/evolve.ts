@@ -1,7 +1,8 @@
 // The projection: folds committed events into state. Pure, total, and never refuses: the event log is the
 // truth, so an event that refers to something unexpected (a counter removed from the config) still applies.
 import type { DomainEvent, EventDataOf } from '../../protocol/index.js';
-import { Map as PersistentMap, Set as PersistentSet } from 'immutable';
+import { Map as PersistentMap } from 'immutable';
+import { joinLine, leaveLine, lineOf, linesOf } from './lines.js';
 import type { CounterRuntime, QueueState, Ticket, WaitingCount } from './types.js';
 
 const RECENT_SERVICE_TIMES = 20;
@@ -15,7 +16,7 @@ export function emptyState(): QueueState {
     tickets: PersistentMap(),
     byNumber: PersistentMap(),
     waiting: {},
-    waitingIds: PersistentSet(),
+    lines: {},
     counters: {},
     serviceTimes: {},
   };
@@ -61,11 +62,16 @@ function withTicket(state: QueueState, id: string, patch: Partial<Ticket>): Queu
   const next = { ...t, ...patch };
   const was = t.status === 'waiting';
   const is = next.status === 'waiting';
+  // A ticket changes line when it starts or stops waiting, or when a transfer moves it to another line.
+  const moved = was && is && lineOf(t) !== lineOf(next);
+  let lines = state.lines;
+  if (was && (!is || moved)) lines = leaveLine(lines, t);
+  if (is && (!was || moved)) lines = joinLine(lines, next);
   return {
     ...state,
     tickets: state.tickets.set(id, next),
     waiting: countWaiting(countWaiting(state.waiting, t, -1), next, 1),
-    waitingIds: was === is ? state.waitingIds : is ? state.waitingIds.add(id) : state.waitingIds.delete(id),
+    lines,
   };
 }
 
@@ -106,7 +112,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       tickets: PersistentMap(),
       byNumber: PersistentMap(),
       waiting: {},
-      waitingIds: PersistentSet(),
+      lines: {},
       counters,
     };
   },
@@ -137,7 +143,7 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       tickets: s.tickets.set(d.ticketId, ticket),
       byNumber: s.byNumber.set(d.number, d.ticketId),
       waiting: countWaiting(s.waiting, ticket, 1),
-      waitingIds: s.waitingIds.add(ticket.id),
+      lines: joinLine(s.lines, ticket),
     };
   },
   'ticket.called': (s, d, at) => {
@@ -228,11 +234,11 @@ export function replay(
 }
 
 /**
- * A state as JSON (for day snapshots): maps become arrays of entries; the waiting counts are derived, so
- * they are left out and recounted on reading.
+ * A state as JSON (for day snapshots): maps become arrays of entries; the waiting counts and lines are
+ * derived, so they are left out and rebuilt on reading.
  */
 export function serializeState(state: QueueState): string {
-  const { waiting: _counts, waitingIds: _ids, ...rest } = state;
+  const { waiting: _counts, lines: _lines, ...rest } = state;
   return JSON.stringify({
     ...rest,
     tickets: [...state.tickets.entries()],
@@ -255,11 +261,6 @@ export function deserializeState(json: string): QueueState {
     tickets,
     byNumber: PersistentMap(entries<string>(raw.byNumber)),
     waiting: recountWaiting(tickets.values()),
-    waitingIds: PersistentSet(
-      tickets
-        .valueSeq()
-        .filter((t) => t.status === 'waiting')
-        .map((t) => t.id),
-    ),
+    lines: linesOf(tickets.values()),
   };
 }

@@ -1,5 +1,5 @@
 // The queue engine's state and commands. State is a projection of the event log.
-import type { Map as PersistentMap, Set as PersistentSet } from 'immutable';
+import type { List as PersistentList, Map as PersistentMap } from 'immutable';
 import type { DomainEvent, ErrorCode, PriorityReason } from '../../protocol/index.js';
 
 export type TicketStatus = 'waiting' | 'called' | 'serving' | 'finished' | 'no_show';
@@ -36,6 +36,15 @@ export interface WaitingCount {
   priority: number;
 }
 
+/** A waiting ticket's place in a line: the place orders the line, the id finds the ticket. */
+export interface LinePlace {
+  readonly place: number;
+  readonly id: string;
+}
+
+/** One line of waiting tickets, the lowest place (the longest waiting) first. */
+export type WaitingLine = PersistentList<LinePlace>;
+
 export type CounterStatus = 'closed' | 'open' | 'paused';
 
 export interface CounterRuntime {
@@ -68,8 +77,12 @@ export interface QueueState {
    * people-ahead count and every service's waiting figure are read on each commit without a scan.
    */
   waiting: Record<string, WaitingCount>;
-  /** Ids of the waiting tickets (kept by evolve): `next` looks at the people waiting, not the whole day. */
-  waitingIds: PersistentSet<string>;
+  /**
+   * Every waiting ticket, in lines kept by evolve (see `lineOf`): a service's priority tickets, its other
+   * tickets, and the tickets transferred to one counter, each line in order of place. `next` reads the
+   * heads of the counter's lines instead of looking through everybody waiting.
+   */
+  lines: Record<string, WaitingLine>;
   counters: Record<number, CounterRuntime>;
   /** Recent service durations (ms) per service, newest last; feeds the wait estimate. */
   serviceTimes: Record<string, number[]>;

@@ -1,20 +1,7 @@
 // Read models derived from state and config: who is waiting, who is next, how long the wait is. Pure.
 import type { BoxConfig, CounterConfig } from '../config/schema.js';
+import { candidatesAt } from './lines.js';
 import type { QueueState, Ticket } from './types.js';
-
-/** The waiting tickets for which `keep` holds (from the waiting index: the people waiting, not the day). */
-function waitingWhere(state: QueueState, keep: (t: Ticket) => boolean): Ticket[] {
-  const out: Ticket[] = [];
-  state.waitingIds.forEach((id) => {
-    const t = state.tickets.get(id);
-    if (t && keep(t)) out.push(t);
-  });
-  return out;
-}
-
-export function waitingTickets(state: QueueState): Ticket[] {
-  return waitingWhere(state, () => true).sort((a, b) => a.place - b.place);
-}
 
 /** A waiting ticket this counter may call: its own transfers, or untargeted tickets of its services. */
 export function eligibleAt(counter: CounterConfig, t: Ticket): boolean {
@@ -30,7 +17,8 @@ const priorityFirst = (ts: Ticket[]): Ticket | undefined =>
 
 /** The ticket `callNext` would call at this counter under its policy, or undefined when nobody waits. */
 export function pickNext(counter: CounterConfig, state: QueueState): Ticket | undefined {
-  const eligible = waitingWhere(state, (t) => eligibleAt(counter, t));
+  // Not everyone waiting: the heads of the counter's lines, among whom each policy's pick always is.
+  const eligible = candidatesAt(counter, state).filter((t) => eligibleAt(counter, t));
   if (eligible.length === 0) return undefined;
   switch (counter.policy) {
     case 'priority-first':

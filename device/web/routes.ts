@@ -12,7 +12,7 @@ import type { BoxConfig } from '../config/schema.js';
 import type { LobbyBroker } from '../broker/broker.js';
 import type { Identity } from '../broker/acl.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
-import { eligibleAt } from '../engine/index.js';
+import { eligibleAt, waitingTickets } from '../engine/index.js';
 import type { Ledger } from '../ledger.js';
 import type { EventStore } from '../store/event-store.js';
 import { deviceIdOfClientId, ROLES, type Role } from '../../protocol/index.js';
@@ -266,9 +266,8 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     if (who.role !== 'clerk-panel' || !counter)
       return reply.code(403).send(fail('forbidden', 'Chỉ dành cho màn hình quầy.', 'For clerk panels only.'));
     const state = deps.ledger.state;
-    const waiting = [...state.tickets.values()]
+    const waiting = waitingTickets(state)
       .filter((t) => eligibleAt(counter, t))
-      .sort((a, b) => a.place - b.place)
       .map((t) => ({
         number: t.number,
         service: t.service,

@@ -7,6 +7,8 @@ import {
   evolve,
   replay,
   deserializeState,
+  linesOf,
+  pickNext,
   serializeState,
   type Command,
   type QueueState,
@@ -167,6 +169,11 @@ function expectedNext(c: CounterConfig, state: QueueState): Ticket | undefined {
   }
 }
 
+/** The waiting lines as plain data, to compare. */
+function linesAsJson(state: Pick<QueueState, 'lines'>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(state.lines).map(([k, line]) => [k, line.toJS()]));
+}
+
 /** (b) Each called or served citizen stands at exactly one counter, the one their ticket names. */
 function checkCounters(state: QueueState): void {
   const holders = new Map<string, number>();
@@ -197,8 +204,8 @@ function checkCounters(state: QueueState): void {
   for (const [service, c] of Object.entries(state.waiting))
     expect(c, `waiting count of ${service}`).toEqual(counted[service] ?? { all: 0, priority: 0 });
   for (const service of Object.keys(counted)) expect(state.waiting[service]).toBeDefined();
-  const waitingIds = [...state.tickets.values()].filter((t) => t.status === 'waiting').map((t) => t.id);
-  expect([...state.waitingIds].sort()).toEqual(waitingIds.sort());
+  // …and so do the waiting lines (they feed `next`): each waiting ticket in its line, in order of place.
+  expect(linesAsJson(state)).toEqual(linesAsJson({ lines: linesOf(state.tickets.values()) }));
 }
 
 interface Stats {
@@ -276,17 +283,20 @@ function simulate(cfg: BoxConfig, start: number, steps: { op: Op; advance: numbe
     }
     state = s;
     checkCounters(state); // (b)
+    // (c) at every step, each counter's next citizen (read from the heads of its lines) is the oracle's
+    for (const c of cfg.counters)
+      expect(pickNext(c, state)?.number, `next at counter ${c.number}`).toBe(expectedNext(c, state)?.number);
   }
   // (d) the event log alone rebuilds the state
   const replayed = replay(log);
   expect(serializeState(replayed)).toBe(serializeState(state));
   expect(replayed.waiting).toEqual(state.waiting);
-  expect([...replayed.waitingIds].sort()).toEqual([...state.waitingIds].sort());
+  expect(linesAsJson(replayed)).toEqual(linesAsJson(state));
   // …and so does a day snapshot (what the box starts from)
   const restored = deserializeState(serializeState(state));
   expect(serializeState(restored)).toBe(serializeState(state));
   expect(restored.waiting).toEqual(state.waiting);
-  expect([...restored.waitingIds].sort()).toEqual([...state.waitingIds].sort());
+  expect(linesAsJson(restored)).toEqual(linesAsJson(state));
 }
 
 const OFFICES: [string, BoxConfig, number][] = [
