@@ -1,5 +1,6 @@
 // Effects of committed events: the event stream, retained office state, and outputs to peripherals.
 // Runs after the commit, so nothing here can show a citizen something the log does not hold.
+import equal from 'fast-deep-equal';
 import type { Logger } from 'pino';
 import { BOX_ID, topics } from '../../protocol/index.js';
 import type { BoxConfig } from '../config/schema.js';
@@ -21,8 +22,12 @@ export interface Publisher {
 }
 
 export class OfficePublisher {
-  /** Last retained payload per topic, without its timestamp: republish only what changed. */
-  private readonly retained = new Map<string, string>();
+  /**
+   * Last retained payload per topic, without its timestamp: republish only what changed. Compared as
+   * objects (fast-deep-equal), not as JSON: every commit looks at every retained topic, and serializing
+   * each one to compare cost more than building it.
+   */
+  private readonly retained = new Map<string, object>();
 
   constructor(
     private readonly cfg: BoxConfig,
@@ -113,9 +118,8 @@ export class OfficePublisher {
   }
 
   private async retain(topic: string, body: object, now: number | null, force: boolean): Promise<void> {
-    const key = JSON.stringify(body);
-    if (!force && this.retained.get(topic) === key) return;
-    this.retained.set(topic, key);
+    if (!force && equal(this.retained.get(topic), body)) return;
+    this.retained.set(topic, body);
     const payload = now === null ? body : { ...body, updatedAt: new Date(now).toISOString() };
     try {
       await this.out.publish(topic, payload, { retain: true, qos: 1 });

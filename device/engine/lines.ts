@@ -72,14 +72,21 @@ export function linesOf(tickets: Iterable<Ticket>): Record<string, WaitingLine> 
   return lines;
 }
 
-function ticketsOf(state: QueueState, line: WaitingLine | undefined, all: boolean): Ticket[] {
+/** The tickets of a whole line, in order. */
+function ticketsOf(state: QueueState, line: WaitingLine | undefined): Ticket[] {
   const out: Ticket[] = [];
-  if (!line) return out;
-  for (const { id } of all ? line : line.take(1)) {
+  line?.forEach(({ id }) => {
     const t = state.tickets.get(id);
     if (t) out.push(t);
-  }
+  });
   return out;
+}
+
+/** The ticket at the head of a line (first(), not take(1): slicing a persistent list costs far more). */
+function headOf(state: QueueState, line: WaitingLine | undefined): Ticket[] {
+  const head = line?.first();
+  const t = head ? state.tickets.get(head.id) : undefined;
+  return t ? [t] : [];
 }
 
 /**
@@ -88,10 +95,10 @@ function ticketsOf(state: QueueState, line: WaitingLine | undefined, all: boolea
  * (priority or not, of some service), and the oldest of each kind is among these.
  */
 export function candidatesAt(counter: CounterConfig, state: QueueState): Ticket[] {
-  const out = ticketsOf(state, state.lines[counterLine(counter.number)], true);
+  const out = ticketsOf(state, state.lines[counterLine(counter.number)]);
   for (const service of counter.services) {
-    out.push(...ticketsOf(state, state.lines[`priority:${service}`], false));
-    out.push(...ticketsOf(state, state.lines[`normal:${service}`], false));
+    out.push(...headOf(state, state.lines[`priority:${service}`]));
+    out.push(...headOf(state, state.lines[`normal:${service}`]));
   }
   return out;
 }
@@ -99,6 +106,6 @@ export function candidatesAt(counter: CounterConfig, state: QueueState): Ticket[
 /** Everyone waiting, in order of place. */
 export function waitingTickets(state: QueueState): Ticket[] {
   const out: Ticket[] = [];
-  for (const line of Object.values(state.lines)) out.push(...ticketsOf(state, line, true));
+  for (const line of Object.values(state.lines)) out.push(...ticketsOf(state, line));
   return out.sort((a, b) => a.place - b.place);
 }
