@@ -20,6 +20,8 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# As in deploy/motcua-lobby.service: two libuv threads, two malloc arenas (about 4 MB less RSS).
+ENV UV_THREADPOOL_SIZE=2 MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist

@@ -11,7 +11,7 @@ import { connectDevice, officeConfig, peripheralsFor, secretOf, type DeviceSpec 
 import { tempDir } from './office-helpers.js';
 
 export interface MemoryResult {
-  /** Extra environment of the box process: set only for a what-if run. */
+  /** Extra environment of the box process (as shipped: the systemd unit's `Environment=` lines). */
   env: Record<string, string>;
   /** Node flags the box ran with ([] = Node's defaults). */
   nodeFlags: string[];
@@ -138,8 +138,11 @@ async function bareNodeRss(settleMs: number): Promise<number> {
  * All 30 peripherals connect at once, as after a box restart, publish their presence (with a Will) and
  * subscribe to everything their role may; then they stay idle for `idleMs`.
  */
-/** The Node flags the box ships with: read from the systemd unit's ExecStart, so the bench measures what runs. */
-export function shippedNodeFlags(): string[] {
+/**
+ * How the box ships: the Node flags of the systemd unit's ExecStart and the environment it sets (its
+ * `Environment=` lines), read from the unit, so the bench measures what runs on the Pi.
+ */
+export function shippedRuntime(): { nodeFlags: string[]; env: Record<string, string> } {
   const unit = readFileSync(
     fileURLToPath(new URL('../../../deploy/motcua-lobby.service', import.meta.url)),
     'utf8',
@@ -147,7 +150,10 @@ export function shippedNodeFlags(): string[] {
   const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
   const words = exec.split(/\s+/);
   const script = words.findIndex((w) => w.endsWith('lobby.js'));
-  return words.slice(1, script).filter((w) => w.startsWith('--'));
+  const env: Record<string, string> = {};
+  for (const [, key, value] of unit.matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=(\S*)$/gm))
+    env[key as string] = value as string;
+  return { nodeFlags: words.slice(1, script).filter((w) => w.startsWith('--')), env };
 }
 
 export async function benchMemory(opts: {
