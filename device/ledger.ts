@@ -26,6 +26,11 @@ export interface CommandMeta {
    * else (say, a device whose counter restarted) is a new request, not a retry.
    */
   fingerprint?: string;
+  /**
+   * A condition outside the queue (a kiosk's printer can print) checked just before deciding, after the
+   * retry check: a retry is answered as the first time, whatever has changed since.
+   */
+  precondition?: () => Rejection | null;
 }
 
 export type Outcome =
@@ -108,6 +113,11 @@ export class Ledger {
         (key ? this.store.findReply(p.meta.source as string, p.meta.requestId as string) : undefined);
       if (previous !== undefined && previous.fingerprint === fingerprint) {
         outcomes.push({ ok: true, duplicate: true, reply: previous.reply });
+        continue;
+      }
+      const unmet = p.meta.precondition?.() ?? null;
+      if (unmet) {
+        outcomes.push({ ok: false, rejection: unmet });
         continue;
       }
       const now = this.clock();

@@ -16,7 +16,7 @@ import {
   type RequestTopic,
 } from '../protocol/index.js';
 import type { Identity } from './broker/acl.js';
-import type { Command } from './engine/index.js';
+import type { Command, Rejection } from './engine/index.js';
 import type { Ledger } from './ledger.js';
 import type { BoxConfig } from './config/schema.js';
 
@@ -145,19 +145,15 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
       );
       return { id: parsed.id, topic, status: 'error', error: parsed.error };
     }
-    if (parsed.cmd.type === 'issue' && parsed.cmd.delivery !== 'screen') {
-      // A paper ticket is never issued silently into a printer that cannot print it.
+    // A paper ticket is never issued silently into a printer that cannot print it. Checked by the ledger
+    // after its retry check: a retry of a ticket already printed gets that ticket, not this refusal.
+    const paper = parsed.cmd.type === 'issue' && parsed.cmd.delivery !== 'screen';
+    const printerReady = (): Rejection | null => {
       const printer = hooks.statusOf?.(who.id)?.printer;
-      if (printer && !printer.canPrint) {
-        log.warn({ client: who.id, printer: printer.state }, 'ticket refused: printer cannot print');
-        return {
-          id: parsed.id,
-          topic,
-          status: 'error',
-          error: errorBody('printer_unavailable', { state: printer.state }),
-        };
-      }
-    }
+      if (!printer || printer.canPrint) return null;
+      log.warn({ client: who.id, printer: printer.state }, 'ticket refused: printer cannot print');
+      return { code: 'printer_unavailable', params: { state: printer.state } };
+    };
     try {
       // A retry repeats topic and payload byte for byte; the same id with anything else is a new request.
       const fingerprint = createHash('sha256')
@@ -167,7 +163,12 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
         .digest('base64url');
       const outcome = await ledger.submit(
         parsed.cmd,
-        { source: who.id, requestId: parsed.id, fingerprint },
+        {
+          source: who.id,
+          requestId: parsed.id,
+          fingerprint,
+          ...(paper ? { precondition: printerReady } : {}),
+        },
         (events, at) => replyData(cfg, events, at),
       );
       if (!outcome.ok) {

@@ -119,6 +119,30 @@ describe('device status and the printer', () => {
     });
   });
 
+  it('a retry of a ticket already issued gets its first answer, even when the printer has run out since', async () => {
+    // The kiosk printed A001, its reply was lost, and the paper ran out before it retried: the citizen
+    // holds A001, so the retry must say A001 (a duplicate), not "printer unavailable".
+    tb = await startTestBox();
+    const kiosk = await tb.connect('kiosk-1');
+    const status = (state: string, canPrint: boolean) =>
+      kiosk.publishAsync(
+        topics.status('kiosk-1'),
+        JSON.stringify({ ts: new Date().toISOString(), ok: canPrint, printer: { state, canPrint } }),
+        { qos: 1, retain: true },
+      );
+    await status('ready', true);
+    const first = await request(kiosk, topics.ticketRequest(), { id: 'press-1', service: 'van-thu' });
+    expect(first).toMatchObject({ status: 'ok', data: { ticket: { number: 'A001' } } });
+    await status('paper_out', false);
+    const retry = await request(kiosk, topics.ticketRequest(), { id: 'press-1', service: 'van-thu' });
+    expect(retry).toMatchObject({ status: 'ok', data: { duplicate: true, ticket: { number: 'A001' } } });
+    // A new paper ticket is still refused, and nothing was issued in between.
+    const fresh = await request(kiosk, topics.ticketRequest(), { id: 'press-2', service: 'van-thu' });
+    expect(fresh).toMatchObject({ status: 'error', error: { code: 'printer_unavailable' } });
+    const onScreen = await request(kiosk, topics.ticketRequest(), { service: 'van-thu', delivery: 'screen' });
+    expect(onScreen).toMatchObject({ status: 'ok', data: { ticket: { number: 'A002' } } });
+  });
+
   it("a device may not publish another device's status, nor a malformed one", async () => {
     tb = await startTestBox();
     const kiosk = await tb.connect('kiosk-1');
