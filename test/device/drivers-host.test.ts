@@ -1,5 +1,6 @@
 // The seam between the box and the hardware it drives itself, and device status (a kiosk's printer).
 import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
 import { topics, type Reply } from '../../protocol/index.js';
 import { DRIVERS, type DriverHost } from '../../device/drivers/index.js';
 import type { PeripheralConfig } from '../../device/config/schema.js';
@@ -15,6 +16,15 @@ import {
 } from '../support/office.js';
 
 let tb: TestBox | undefined;
+
+/** The kiosk reports its printer's state on its retained status topic, as a real kiosk does. */
+function reportPrinter(kiosk: MqttClient, state: string, canPrint: boolean) {
+  return kiosk.publishAsync(
+    topics.status('kiosk-1'),
+    JSON.stringify({ ts: new Date().toISOString(), ok: canPrint, printer: { state, canPrint } }),
+    { qos: 1, retain: true },
+  );
+}
 afterEach(async () => {
   await tb?.close();
   tb = undefined;
@@ -88,12 +98,7 @@ describe('device status and the printer', () => {
     kiosk.on('message', (t, p) => {
       if (t === topics.print('kiosk-1')) prints.push(JSON.parse(p.toString()));
     });
-    const status = (state: string, canPrint: boolean) =>
-      kiosk.publishAsync(
-        topics.status('kiosk-1'),
-        JSON.stringify({ ts: new Date().toISOString(), ok: canPrint, printer: { state, canPrint } }),
-        { qos: 1, retain: true },
-      );
+    const status = (state: string, canPrint: boolean) => reportPrinter(kiosk, state, canPrint);
     await status('paper_out', false);
     const refused = await request(kiosk, topics.ticketRequest(), { service: 'van-thu' });
     expect(refused).toMatchObject({ status: 'error', error: { code: 'printer_unavailable' } });
@@ -124,12 +129,7 @@ describe('device status and the printer', () => {
     // holds A001, so the retry must say A001 (a duplicate), not "printer unavailable".
     tb = await startTestBox();
     const kiosk = await tb.connect('kiosk-1');
-    const status = (state: string, canPrint: boolean) =>
-      kiosk.publishAsync(
-        topics.status('kiosk-1'),
-        JSON.stringify({ ts: new Date().toISOString(), ok: canPrint, printer: { state, canPrint } }),
-        { qos: 1, retain: true },
-      );
+    const status = (state: string, canPrint: boolean) => reportPrinter(kiosk, state, canPrint);
     await status('ready', true);
     const first = await request(kiosk, topics.ticketRequest(), { id: 'press-1', service: 'van-thu' });
     expect(first).toMatchObject({ status: 'ok', data: { ticket: { number: 'A001' } } });
