@@ -4,6 +4,11 @@ import type { PeripheralConfig } from '../config/schema.js';
 import type { Identity } from './acl.js';
 import { verifySecret } from './secrets.js';
 
+/** Whether a peripheral's access is the same in both: its secret, role and counter. */
+function sameAccess(a: PeripheralConfig | undefined, b: PeripheralConfig): boolean {
+  return !!a && a.secretHash === b.secretHash && a.role === b.role && a.counter === b.counter;
+}
+
 export class PeripheralDirectory {
   private byId = new Map<string, PeripheralConfig>();
   /** Secrets already verified (by digest), so reconnects do not pay for scrypt again. */
@@ -18,9 +23,7 @@ export class PeripheralDirectory {
     const next = new Map(peripherals.map((p) => [p.id, p]));
     const changed: string[] = [];
     for (const [id, old] of this.byId) {
-      const now = next.get(id);
-      if (!now || now.secretHash !== old.secretHash || now.role !== old.role || now.counter !== old.counter)
-        changed.push(id);
+      if (!sameAccess(next.get(id), old)) changed.push(id);
     }
     this.byId = next;
     for (const id of changed) this.verified.delete(id);
@@ -42,7 +45,9 @@ export class PeripheralDirectory {
     const digest = createHash('sha256').update(secret).digest('base64url');
     if (this.verified.get(id) !== digest) {
       if (!(await verifySecret(secret, p.secretHash))) return null;
-      if (this.byId.get(id) !== p) return null; // revoked while we were hashing
+      // Revoked or changed while we were hashing? A reload of the file (pairing another screen writes it)
+      // makes new objects for every peripheral, so compare the access, not the object.
+      if (!sameAccess(this.byId.get(id), p)) return null;
       this.verified.set(id, digest);
     }
     return { id: p.id, role: p.role, counter: p.counter };
