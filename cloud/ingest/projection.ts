@@ -3,20 +3,13 @@
 // writes the results in the same transaction as the events themselves.
 import type { EventDataOf, EventEnvelope, EventType } from '../../protocol/index.js';
 import { RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
-import type { TicketTable } from '../db/schema.js';
+import type { DossierLinkTable, TicketTable } from '../db/schema.js';
 
 /** A ticket as the `tickets` table stores it. */
 export type TicketRow = TicketTable;
 
-export interface LinkRow {
-  code: string;
-  office_id: string;
-  ticket_id: string;
-  service: string;
-  counter: number;
-  clerk_id: string | null;
-  linked_at: number;
-}
+/** A dossier link as the `dossier_links` table stores it. */
+export type LinkRow = DossierLinkTable;
 
 type Row = Record<string, string | number>;
 

@@ -22,18 +22,21 @@ export function emptyState(): QueueState {
   };
 }
 
-/** A counter's runtime state; one never used yet is closed with nobody at it. */
+/** A counter closed with nobody at it: one never used yet, and every counter when a day starts. */
+function closedCounter(n: number): CounterRuntime {
+  return {
+    number: n,
+    status: 'closed',
+    clerk: null,
+    current: null,
+    lastFinished: null,
+    lastCallWasPriority: false,
+  };
+}
+
+/** A counter's runtime state. */
 export function counterOf(state: QueueState, n: number): CounterRuntime {
-  return (
-    state.counters[n] ?? {
-      number: n,
-      status: 'closed',
-      clerk: null,
-      current: null,
-      lastFinished: null,
-      lastCallWasPriority: false,
-    }
-  );
+  return state.counters[n] ?? closedCounter(n);
 }
 
 function withCounter(state: QueueState, n: number, patch: Partial<CounterRuntime>): QueueState {
@@ -93,28 +96,10 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
   'day.started': (s, d) => {
     // Nothing carries over: tickets are gone and every counter is closed until a clerk opens it again, so
     // yesterday's open counters do not shorten this morning's wait estimates.
+    // Only the recent service times are kept: they are how long a service takes, not who is waiting.
     const counters: Record<number, CounterRuntime> = {};
-    for (const c of Object.values(s.counters))
-      counters[c.number] = {
-        ...c,
-        status: 'closed',
-        clerk: null,
-        current: null,
-        lastFinished: null,
-        lastCallWasPriority: false,
-      };
-    return {
-      ...s,
-      day: d.day,
-      lastSeq: {},
-      lastCalled: {},
-      issuedToday: 0,
-      tickets: PersistentMap(),
-      byNumber: PersistentMap(),
-      waiting: {},
-      lines: {},
-      counters,
-    };
+    for (const c of Object.values(s.counters)) counters[c.number] = closedCounter(c.number);
+    return { ...emptyState(), day: d.day, counters, serviceTimes: s.serviceTimes };
   },
   'ticket.issued': (s, d, at) => {
     const place = s.issuedToday + 1;

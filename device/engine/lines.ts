@@ -13,10 +13,11 @@ type Lined = Pick<Ticket, 'id' | 'place' | 'service' | 'priority' | 'targetCount
  */
 export function lineOf(t: Omit<Lined, 'id' | 'place'>): string {
   if (t.targetCounter !== null) return counterLine(t.targetCounter);
-  return `${t.priority !== null ? 'priority' : 'normal'}:${t.service}`;
+  return serviceLine(t.service, t.priority !== null);
 }
 
 const counterLine = (counter: number) => `counter:${counter}`;
+const serviceLine = (service: string, priority: boolean) => `${priority ? 'priority' : 'normal'}:${service}`;
 
 /** Index of the first entry whose place is not below `place` (binary search: lines are kept sorted). */
 function indexOf(line: WaitingLine, place: number): number {
@@ -97,8 +98,8 @@ function headOf(state: QueueState, line: WaitingLine | undefined): Ticket[] {
 export function candidatesAt(counter: CounterConfig, state: QueueState): Ticket[] {
   const out = ticketsOf(state, state.lines[counterLine(counter.number)]);
   for (const service of counter.services) {
-    out.push(...headOf(state, state.lines[`priority:${service}`]));
-    out.push(...headOf(state, state.lines[`normal:${service}`]));
+    out.push(...headOf(state, state.lines[serviceLine(service, true)]));
+    out.push(...headOf(state, state.lines[serviceLine(service, false)]));
   }
   return out;
 }

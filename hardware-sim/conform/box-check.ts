@@ -82,6 +82,22 @@ class Probe {
     });
   }
 
+  /**
+   * Runs `act` (a publish), then waits for a matching message received after `act` began. `since` is where
+   * that was in `msgs`, to look at whatever else came after.
+   */
+  async after(
+    act: () => unknown,
+    match: (m: Msg) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<{ msg: Msg; since: number }> {
+    const since = this.msgs.length;
+    await act();
+    const msg = await this.wait((m) => this.msgs.indexOf(m) >= since && match(m), timeoutMs, what);
+    return { msg, since };
+  }
+
   /** Resolves true if the connection closes within the time. */
   closes(timeoutMs: number): Promise<boolean> {
     if (this.closed) return Promise.resolve(true);
@@ -382,13 +398,13 @@ export async function checkBox(o: BoxCheckOptions): Promise<CheckResult[]> {
       match: (r: Reply) => boolean,
       what: string,
     ) => {
-      const since = l.msgs.length;
-      await a.client.publishAsync(topic, payload, { qos: 1 });
-      return l.wait(
-        (m) => l.msgs.indexOf(m) >= since && m.topic === replyTopic && match(m.body as Reply),
+      const { msg } = await l.after(
+        () => a.client.publishAsync(topic, payload, { qos: 1 }),
+        (m) => m.topic === replyTopic && match(m.body as Reply),
         t,
         what,
       );
+      return msg;
     };
 
     await list.check('a request on a malformed request topic gets unknown_topic', async () => {
@@ -469,10 +485,9 @@ export async function checkBox(o: BoxCheckOptions): Promise<CheckResult[]> {
       const r = await open(o.url, { ...creds, clientId: `${o.id}.${tag}` });
       if (!('probe' in r)) throw new CheckFailed(`refused: ${r.message}`);
       const p = track(r.probe);
-      const since = l.msgs.length;
-      p.client.publish(topic, payload, { qos: 1 });
-      const m = await l.wait(
-        (x) => l.msgs.indexOf(x) >= since && x.topic === replyTopic && (x.body as Reply).topic === topic,
+      const { msg: m } = await l.after(
+        () => p.client.publish(topic, payload, { qos: 1 }),
+        (x) => x.topic === replyTopic && (x.body as Reply).topic === topic,
         t,
         'reply',
       );
@@ -569,18 +584,20 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
   if (!service) return list.skip('issue a ticket', 'no service is taking tickets now');
   const reqId = `conform-${Date.now().toString(36)}-ticket`;
   const payload = JSON.stringify({ id: reqId, service });
+  const askTicket = async () => {
+    const { msg, since } = await l.after(
+      () => a.client.publishAsync(topics.ticketRequest(), payload, { qos: 1 }),
+      (x) => x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
+      t,
+      'reply',
+    );
+    return { r: checkReply(msg, topics.ticketRequest(), { id: reqId }), since };
+  };
   let number = '';
   await list.check(
     `a ticket request for "${service}" is answered ok with data.ticket and a print job`,
     async () => {
-      const since = l.msgs.length;
-      await a.client.publishAsync(topics.ticketRequest(), payload, { qos: 1 });
-      const m = await l.wait(
-        (x) => l.msgs.indexOf(x) >= since && x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
-        t,
-        'reply',
-      );
-      const r = checkReply(m, topics.ticketRequest(), { id: reqId });
+      const { r } = await askTicket();
       if (r.status !== 'ok') throw new CheckFailed(`refused: ${r.error?.code} (${r.error?.message.en})`);
       const ticket = r.data?.ticket as { number?: string; ticketId?: string } | undefined;
       expectThat(ticket?.number && ticket.ticketId, 'the reply has no data.ticket with number and ticketId');
@@ -598,14 +615,7 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
   await list.check(
     'the same request again is answered with duplicate:true and no second print job',
     async () => {
-      const since = l.msgs.length;
-      await a.client.publishAsync(topics.ticketRequest(), payload, { qos: 1 });
-      const m = await l.wait(
-        (x) => l.msgs.indexOf(x) >= since && x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
-        t,
-        'reply',
-      );
-      const r = checkReply(m, topics.ticketRequest(), { id: reqId });
+      const { r, since } = await askTicket();
       expectThat(
         r.status === 'ok' && r.data?.duplicate === true,
         `expected duplicate:true, got ${JSON.stringify(r.data ?? r.error)}`,
@@ -631,14 +641,13 @@ async function keypadChanges(
 ): Promise<void> {
   const send = async (action: 'next' | 'finish', reqId: string) => {
     const topic = topics.counterCommand(counter, action);
-    const since = l.msgs.length;
-    await a.client.publishAsync(topic, JSON.stringify({ id: reqId }), { qos: 1 });
-    const m = await l.wait(
-      (x) => l.msgs.indexOf(x) >= since && x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
+    const { msg } = await l.after(
+      () => a.client.publishAsync(topic, JSON.stringify({ id: reqId }), { qos: 1 }),
+      (x) => x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
       t,
       'reply',
     );
-    return checkReply(m, topic, { id: reqId });
+    return checkReply(msg, topic, { id: reqId });
   };
   let called = false;
   await list.check('next is answered: ticket.called, or queue_empty when nobody waits', async () => {

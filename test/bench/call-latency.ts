@@ -5,7 +5,14 @@ import { rmSync } from 'node:fs';
 import { startTestBox } from '../support/office.js';
 import { openRawSqlite, startRawBroker } from './baselines.js';
 import { CALL_COUNTERS as COUNTERS, CALL_DEVICES, startCallProbe } from './call-probe.js';
-import { OPEN_SERVICES, issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
+import {
+  OPEN_SERVICES,
+  issueThroughKiosk,
+  issueUpFront,
+  noonClock,
+  spreadServices,
+  tempDir,
+} from './office-helpers.js';
 import { now, summarize, type Summary } from './stats.js';
 
 export interface CallResult {
@@ -90,10 +97,7 @@ export async function benchCallLatency(opts: {
         : spreadServices(opts.tickets ?? (perCounter + 34) * COUNTERS.length); // spares in each queue
     if (opts.queue === undefined && issue.length < total + COUNTERS.length)
       throw new Error(`${issue.length} tickets for ${total} calls`);
-    const kiosk = await tb.connect('kiosk-1');
-    const issued = await issueThroughKiosk(kiosk, issue, 8, 'pre');
-    if (issued.ok !== issue.length)
-      throw new Error(`pre-issue: ${issued.ok}/${issue.length} ok, errors ${JSON.stringify(issued.errors)}`);
+    const { kiosk, issued } = await issueUpFront(tb, issue);
 
     const probe = await startCallProbe(tb);
 

@@ -34,6 +34,39 @@ export async function cleanupBenchDatabase(db: BenchDatabase): Promise<void> {
 
 const quiet = pino({ level: 'silent' });
 
+/** A table shaped like `events` with no index but its key: where the raw floor writes. */
+async function createRawTable(cloud: CloudService, name: string): Promise<void> {
+  await sql`CREATE TABLE ${sql.table(name)} (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
+    cloud.store.db,
+  );
+}
+
+/** The raw floor: the same rows as ingest, multi-row INSERTs of 500 in one transaction, no checks, no rollups. */
+async function rawInsert(
+  cloud: CloudService,
+  table: string,
+  events: EventEnvelope[],
+  officeId: string,
+): Promise<void> {
+  const rows = events.map((e) => ({
+    box_id: 'raw',
+    seq: e.seq,
+    office_id: officeId,
+    type: e.type,
+    at: Date.parse(e.at),
+    day: e.day,
+    data: JSON.stringify(e.data),
+    received_at: Date.now(),
+  }));
+  await cloud.store.db.transaction().execute(async (tx) => {
+    for (let j = 0; j < rows.length; j += 500)
+      await tx
+        .insertInto(table as 'events')
+        .values(rows.slice(j, j + 500))
+        .execute();
+  });
+}
+
 async function cloudOn(db: BenchDatabase): Promise<CloudService> {
   return startCloud({
     databaseUrl: db.url,
@@ -91,9 +124,7 @@ export async function benchIngest(
   try {
     const box = await enroll(cloud, 'bench-ingest');
     const events = eventsFor(o.events, 7);
-    await sql`CREATE TABLE raw_events (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
-      cloud.store.db,
-    );
+    await createRawTable(cloud, 'raw_events');
     let oursMs = 0;
     let rawMs = 0;
     const auth = `Bearer ${boxToken(box.boxId, box.secret)}`;
@@ -101,23 +132,7 @@ export async function benchIngest(
       const batch = events.slice(i, i + o.batchSize);
       // Raw floor: the same rows, one multi-row INSERT per batch in a transaction, no checks, no rollups.
       let t0 = now();
-      const rows = batch.map((e) => ({
-        box_id: 'raw',
-        seq: e.seq,
-        office_id: 'bench-ingest',
-        type: e.type,
-        at: Date.parse(e.at),
-        day: e.day,
-        data: JSON.stringify(e.data),
-        received_at: Date.now(),
-      }));
-      await cloud.store.db.transaction().execute(async (tx) => {
-        for (let j = 0; j < rows.length; j += 500)
-          await tx
-            .insertInto('raw_events' as 'events')
-            .values(rows.slice(j, j + 500))
-            .execute();
-      });
+      await rawInsert(cloud, 'raw_events', batch, 'bench-ingest');
       rawMs += now() - t0;
       t0 = now();
       const res = await fetch(`${cloud.url}/api/v1/uplink/events`, {
@@ -211,28 +226,10 @@ export async function benchDrain(
     await uplink.stop();
     uplink = null;
 
-    await sql`CREATE TABLE raw_drain (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
-      cloud.store.db,
-    );
+    await createRawTable(cloud, 'raw_drain');
     const r0 = now();
     for (let i = 0; i < events.length; i += o.batchSize) {
-      const rows = events.slice(i, i + o.batchSize).map((e) => ({
-        box_id: 'raw',
-        seq: e.seq,
-        office_id: 'x',
-        type: e.type,
-        at: Date.parse(e.at),
-        day: e.day,
-        data: JSON.stringify(e.data),
-        received_at: Date.now(),
-      }));
-      await cloud.store.db.transaction().execute(async (tx) => {
-        for (let j = 0; j < rows.length; j += 500)
-          await tx
-            .insertInto('raw_drain' as 'events')
-            .values(rows.slice(j, j + 500))
-            .execute();
-      });
+      await rawInsert(cloud, 'raw_drain', events.slice(i, i + o.batchSize), 'x');
     }
     const rawInsertMs = now() - r0;
     return {

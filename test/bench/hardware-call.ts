@@ -18,7 +18,7 @@ import { startLedBusSim } from '../../hardware-sim/led/led-bus-sim.js';
 import { officeConfig, peripheralsFor, startTestBox } from '../support/office.js';
 import { openRawSqlite, startRawBroker } from './baselines.js';
 import { CALL_COUNTERS, CALL_DEVICES, startCallProbe } from './call-probe.js';
-import { issueThroughKiosk, noonClock, spreadServices, tempDir } from './office-helpers.js';
+import { issueUpFront, noonClock, spreadServices, tempDir } from './office-helpers.js';
 import { now, summarize, type Summary } from './stats.js';
 
 /** As shipped (the schema's defaults), written out so the report can say what the run used. */
@@ -202,10 +202,7 @@ export async function benchHardwareCall(opts: {
     const total = opts.calls + opts.warmup;
     const perCounter = Math.ceil(total / CALL_COUNTERS.length);
     const issue = spreadServices((perCounter + 5) * CALL_COUNTERS.length); // spares in each queue
-    const kiosk = await tb.connect('kiosk-1');
-    const issued = await issueThroughKiosk(kiosk, issue, 8, 'pre');
-    if (issued.ok !== issue.length)
-      throw new Error(`pre-issue: ${issued.ok}/${issue.length} ok, errors ${JSON.stringify(issued.errors)}`);
+    const { issued } = await issueUpFront(tb, issue);
     const probe = await startCallProbe(tb);
 
     const s = {

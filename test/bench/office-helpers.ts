@@ -107,3 +107,15 @@ export async function issueThroughKiosk(
 export function spreadServices(count: number): string[] {
   return Array.from({ length: count }, (_, i) => OPEN_SERVICES[i % OPEN_SERVICES.length] as string);
 }
+
+/** Issues the day's tickets before a run, through kiosk-1 with 8 in flight; every one must be issued. */
+export async function issueUpFront(
+  box: { connect(id: string): Promise<MqttClient> },
+  services: readonly string[],
+): Promise<{ kiosk: MqttClient; issued: IssueRun }> {
+  const kiosk = await box.connect('kiosk-1');
+  const issued = await issueThroughKiosk(kiosk, services, 8, 'pre');
+  if (issued.ok !== services.length)
+    throw new Error(`pre-issue: ${issued.ok}/${services.length} ok, errors ${JSON.stringify(issued.errors)}`);
+  return { kiosk, issued };
+}
