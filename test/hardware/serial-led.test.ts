@@ -16,7 +16,12 @@ import {
 import type { PeripheralConfig } from '../../device/config/schema.js';
 import { Rs485Bus } from '../../device/drivers/serial/led/bus.js';
 import { ReconnectingLink, openSerialPort } from '../../device/drivers/serial/link.js';
-import { LedBoards, startLedBusSim, type LedBusSim } from '../../hardware-sim/led/led-bus-sim.js';
+import {
+  LedBoards,
+  startLedBusSim,
+  type LedBusSim,
+  type LedBusSimOptions,
+} from '../../hardware-sim/led/led-bus-sim.js';
 import { nextMessage, quietLog, request, startTestBox, type TestBox } from '../support/office.js';
 import { drivenOffice, eventually } from './serial-support.js';
 
@@ -113,14 +118,15 @@ afterEach(async () => {
   tb = sim = undefined;
 });
 
+/** The boards of `boardsOf`, as the simulated bus holds them. */
+const BOARDS: LedBusSimOptions['boards'] = [
+  { address: 1, columns: 16, lines: 2, glyphs: 'vi' },
+  { address: 2, columns: 8, lines: 1 },
+  { address: 9, columns: 20, lines: 3 },
+];
+
 async function officeWithBus(log?: Logger) {
-  sim = await startLedBusSim({
-    boards: [
-      { address: 1, columns: 16, lines: 2, glyphs: 'vi' },
-      { address: 2, columns: 8, lines: 1 },
-      { address: 9, columns: 20, lines: 3 },
-    ],
-  });
+  sim = await startLedBusSim({ boards: BOARDS });
   const config = await drivenOffice({}, boardsOf(sim), {
     hardware: {
       serial: {
@@ -263,6 +269,29 @@ describe('LED boards on one RS-485 bus', () => {
     tb = await startTestBox({ config });
     const box = tb.box;
     await eventually(() => box.broker.statusOf('led-c1')?.ok === false, 'led-c1 offline');
+  });
+
+  it('a board whose text arrives before its bus is connected is not reported offline, and shows the text', async () => {
+    // The converter comes up after the box (the demo starts them together): the boards' retained texts
+    // reach the driver while the link is still down.
+    const specs = BOARDS;
+    const probe = await startLedBusSim({ boards: specs });
+    const port = probe.port;
+    const config = await drivenOffice({}, boardsOf(probe), {
+      hardware: {
+        serial: {
+          buses: [{ id: BUS, link: probe.link, pollMs: 60_000, reconnect: { minMs: 50, maxMs: 100 } }],
+        },
+      },
+    });
+    await probe.close();
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    tb = await startTestBox({ config, log });
+    await new Promise((r) => setTimeout(r, 300)); // texts published and handed to the driver; no bus yet
+    sim = await startLedBusSim({ boards: specs, port });
+    for (const b of BOARDS) await sim.waitFor(b.address, (show) => show.lines.length > 0);
+    expect(errors.filter((e) => e.includes('not answering'))).toEqual([]);
   });
 });
 

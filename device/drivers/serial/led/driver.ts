@@ -108,6 +108,9 @@ class LedBoard implements Driver {
           break;
         }
         if (this.online === false) break; // dead: the next ping that answers resyncs it
+        // Never heard from and the bus still connecting (a text that arrives at start): the link's first `up`
+        // pings the board and sends the text; only a bus that never comes up is reported, by the poll.
+        if (this.online === null && !this.bus.link.isUp) break;
         const t = await this.bus.transact(this.cfg.address, LedCommand.show, encodeShowPayload(show));
         if (this.desired === show) this.desired = null;
         if (t.ok) {
