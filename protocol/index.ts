@@ -1,5 +1,6 @@
 // The contract between box, peripherals and cloud. No I/O; imports nothing of ours.
 export * from './topics.js';
+export * from './limits.js';
 export * from './messages.js';
 export * from './events.js';
 export * from './errors.js';

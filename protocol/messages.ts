@@ -3,9 +3,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { CounterAction } from './topics.js';
 
-/** Payloads larger than this are refused before parsing. */
-export const MAX_PAYLOAD_BYTES = 8 * 1024;
-
 export const PRIORITY_REASONS = ['elderly', 'disability', 'pregnant', 'child'] as const;
 export type PriorityReason = (typeof PRIORITY_REASONS)[number];
 

@@ -2,7 +2,8 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { errorBody } from './errors.js';
-import { MAX_PAYLOAD_BYTES, type ErrorBody } from './messages.js';
+import { MAX_PAYLOAD_BYTES } from './limits.js';
+import type { ErrorBody } from './messages.js';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 

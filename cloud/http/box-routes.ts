@@ -13,6 +13,7 @@ import {
 } from '../../protocol/index.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
 import { checkBatch, ingestBatch, IngestError, type BoxIdentity } from '../ingest/ingest.js';
+import { UPLINK_BODY_MAX_BYTES } from '../limits.js';
 import { HttpError, type CloudContext } from './context.js';
 
 /** Boxes already verified in this process: token digest → the hash it matched (scrypt costs ~50 ms). */
@@ -105,7 +106,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
   app.post(
     '/api/v1/uplink/events',
     {
-      bodyLimit: 16 * 1024 * 1024,
+      bodyLimit: UPLINK_BODY_MAX_BYTES,
       logLevel: 'warn',
       schema: {
         tags: ['box'],
