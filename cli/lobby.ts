@@ -11,6 +11,7 @@ import {
   setInConfigFile,
 } from '../device/config/load.js';
 import { startBox } from '../device/daemon.js';
+import { LOG_REFUSED_EXIT_CODE, LogRefusal } from '../device/store/log-identity.js';
 import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
 import { adminPasswordProblem, hashAdminPassword } from '../device/web/admin-auth.js';
@@ -55,6 +56,11 @@ async function readSecretLine(prompt: string): Promise<string> {
   return answer;
 }
 
+const dataDirOption = () =>
+  new Option('-d, --data-dir <dir>', 'where the event log lives')
+    .env('LOBBY_DATA_DIR')
+    .default('./lobby-data');
+
 const configOption = () =>
   new Option('-c, --config <file>', 'box config file (YAML or JSON)')
     .env('LOBBY_CONFIG')
@@ -74,11 +80,7 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .command('run', { isDefault: true })
     .description('run the box: MQTT broker, queue engine, durable event log (the default)')
     .addOption(configOption())
-    .addOption(
-      new Option('-d, --data-dir <dir>', 'where the event log lives')
-        .env('LOBBY_DATA_DIR')
-        .default('./lobby-data'),
-    )
+    .addOption(dataDirOption())
     .option('--mqtt-port <port>', 'override broker.port from the config', port)
     .option('--http-port <port>', 'override http.port from the config', port)
     .action(async (opts: { config: string; dataDir: string; mqttPort?: number; httpPort?: number }) => {
@@ -146,6 +148,83 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
       setInConfigFile(opts.config, ['admin', 'passwordHash'], await hashAdminPassword(password));
       console.log('Admin password set (only its hash is stored). Open http://<box>:<http port>/admin.');
       console.log('A running box uses it within seconds and signs out earlier admin sessions.');
+    });
+
+  device
+    .command('new-log')
+    .description(
+      'start a new, empty event log on purpose (the box refused its log): the old one is kept aside, ' +
+        "sequence numbers continue, today's ticket numbers restart at 001. Stop the box first",
+    )
+    .addOption(configOption())
+    .addOption(dataDirOption())
+    .requiredOption(
+      '--reason <text>',
+      'why (kept in the new log with the old log\'s id), e.g. "disk replaced"',
+    )
+    .option('--without-cloud', "do not ask the cloud how far it has this box's events (it is unreachable)")
+    .action(async (opts: { config: string; dataDir: string; reason: string; withoutCloud?: boolean }) => {
+      const config = loadConfigFile(opts.config);
+      const { startNewLog } = await import('../device/uplink/log-recovery.js');
+      const r = await startNewLog({
+        config,
+        configFile: resolve(opts.config),
+        dataDir: opts.dataDir,
+        reason: opts.reason,
+        ...(opts.withoutCloud ? { withoutCloud: true } : {}),
+      });
+      console.log(`New event log ${r.logId} in ${resolve(opts.dataDir)} (reason: ${opts.reason}).`);
+      console.log(
+        `  Replaces log ${r.previousLogId ?? '(none known)'}; kept aside: ${r.setAside ?? '(no file)'}.`,
+      );
+      console.log(
+        `  Sequence numbers continue after ${r.baseSeq}${r.cloudAckedSeq === null ? '' : ` (the cloud has up to ${r.cloudAckedSeq})`}.`,
+      );
+      console.log(
+        "  Today's ticket numbers restart at 001: numbers citizens already hold may be issued again today.",
+      );
+      console.log('Start the box again (systemctl start motcua-lobby).');
+    });
+
+  device
+    .command('recover-log')
+    .description(
+      "rebuild the event log from the cloud's copy of this box's current day, so numbering continues " +
+        '(enrolled boxes). Events never uplinked cannot be recovered. Stop the box first',
+    )
+    .addOption(configOption())
+    .addOption(dataDirOption())
+    .option('--reason <text>', 'why (kept in the new log)', 'recovered after the box refused its log')
+    .option('--force', 'replace a local log that holds events the cloud never received (they are lost)')
+    .action(async (opts: { config: string; dataDir: string; reason: string; force?: boolean }) => {
+      const config = loadConfigFile(opts.config);
+      const { recoverLogFromCloud } = await import('../device/uplink/log-recovery.js');
+      console.log(`Reading this box's events from ${config.cloud?.url ?? 'the cloud'}…`);
+      const r = await recoverLogFromCloud({
+        config,
+        configFile: resolve(opts.config),
+        dataDir: opts.dataDir,
+        reason: opts.reason,
+        ...(opts.force ? { force: true } : {}),
+        log: (line) => console.log(line),
+      });
+      console.log(
+        `Recovered ${r.events} events (seq ${r.fromSeq}..${r.ackedSeq}, office day ${r.day ?? '?'}) into log ${r.logId}.`,
+      );
+      console.log(
+        `  Replaces log ${r.previousLogId ?? '(none known)'}; kept aside: ${r.setAside ?? '(no file)'}.`,
+      );
+      if (r.lost)
+        console.log(
+          `  LOST: this box had reached seq ${r.lost.to}; events ${r.lost.from}..${r.lost.to} never reached the cloud ` +
+            'and cannot be recovered. Tickets issued in them may be issued again: check the lobby.',
+        );
+      else console.log('  Nothing lost: the cloud had every event this box is known to have written.');
+      console.log(
+        '  Not recovered: earlier days (they stay in the cloud), replies to old device requests (a device retrying ' +
+          'a request from before the loss gets a new answer), the wait-time history.',
+      );
+      console.log('Start the box again (systemctl start motcua-lobby).');
     });
 
   device
@@ -237,6 +316,10 @@ async function main(): Promise<void> {
     // Commander has printed its message; a usage error (a bad flag or value, a missing option) exits 2,
     // as bad configs do; help and --version exit 0.
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    if (err instanceof LogRefusal) {
+      console.error(err.message);
+      process.exit(LOG_REFUSED_EXIT_CODE);
+    }
     if (err instanceof ConfigError) {
       console.error(err.message);
       process.exit(2);

@@ -7,6 +7,14 @@
 /** An uplink batch's body (up to UPLINK_MAX_BATCH events of at most 8 KiB each). */
 export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A page of `GET /api/v1/uplink/events` (a box reading back its own events to recover its log): the most
+ * events one answer carries, so one request cannot make the cloud load and serialise a year of a box's
+ * events at once (a page of 1,000 events is under 1 MiB). The default page when the box names none.
+ */
+export const BOX_EVENTS_PAGE_MAX = 1000;
+export const BOX_EVENTS_PAGE_DEFAULT = 500;
+
 // ---- logins and rate limits -----------------------------------------------------------------------
 
 // ---- reports and exports --------------------------------------------------------------------------

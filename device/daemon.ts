@@ -1,6 +1,5 @@
 // The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
 import { unwatchFile, watchFile } from 'node:fs';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
@@ -13,7 +12,8 @@ import { createHttpServer } from './http/server.js';
 import { Ledger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
-import { EventStore } from './store/event-store.js';
+import type { EventStore } from './store/event-store.js';
+import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
@@ -47,11 +47,35 @@ export interface Box {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the event log only if it is this box's log, whole and sound (store/log-identity.ts); an enrolled box
+ * also asks its cloud how far it has the box's events. Throws LogRefusal, logged, when the box must not start.
+ */
+async function openEventLog(opts: BoxOptions, log: Logger): Promise<EventStore> {
+  const cfg = opts.config;
+  try {
+    return await openCheckedLog({
+      dataDir: opts.dataDir,
+      ...(opts.configFile ? { configFile: opts.configFile } : {}),
+      log,
+      ...(cfg.cloud
+        ? {
+            cloudAckedSeq: async () =>
+              (await import('./uplink/log-recovery.js')).cloudAckedSeqAtStart(cfg, opts.dataDir, log),
+          }
+        : {}),
+    });
+  } catch (err) {
+    if (err instanceof LogRefusal) log.fatal({ reason: err.reason }, err.message);
+    throw err;
+  }
+}
+
 export async function startBox(opts: BoxOptions): Promise<Box> {
   const cfg = opts.config;
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = opts.clock ?? Date.now;
-  const store = new EventStore(join(opts.dataDir, 'events.db'));
+  const store = await openEventLog(opts, log);
   const session = store.nextBootSession();
   const ledger = new Ledger(cfg, store, clock);
   const directory = new PeripheralDirectory(cfg.peripherals);
@@ -85,11 +109,22 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   await publisher.refresh(ledger.state, new Set(), true);
   await publisher.announceBox(true, session, VERSION);
 
+  // The markers remember how far the log reached (a restored older copy is then refused): off the request path.
+  const logPlace = {
+    dataDir: opts.dataDir,
+    ...(opts.configFile ? { configFile: opts.configFile } : {}),
+    log,
+  };
+  let markedSeq = store.headSeq;
   const tick = async () => {
     try {
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
       store.pruneRequests(clock() - 86_400_000); // retries come within seconds; a day is plenty
+      if (store.headSeq !== markedSeq) {
+        markedSeq = store.headSeq;
+        refreshMarkers(logPlace, store);
+      }
     } catch (err) {
       log.error({ err }, 'tick failed');
     }
@@ -235,6 +270,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       await publisher.announceBox(false, session, VERSION).catch(() => undefined);
       await broker.close();
       await http.close();
+      refreshMarkers(logPlace, store);
       store.close();
       log.info('box stopped');
     },

@@ -47,6 +47,28 @@ export const UplinkAck = Type.Object({
 });
 export type UplinkAck = Static<typeof UplinkAck>;
 
+/**
+ * `GET /api/v1/uplink/events?after=<seq>&limit=<n>`: the cloud's copy of this box's events, in sequence
+ * order, for a box that lost its log (`lobby device recover-log`). Pages through `nextAfter`.
+ */
+export const UplinkEventsPage = Type.Object({
+  ackedSeq: Type.Integer({
+    minimum: 0,
+    description:
+      'The last sequence number the cloud acknowledged to this box (every event up to it is stored)',
+  }),
+  dayStartSeq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+    description:
+      "The sequence number of this box's latest day.started event: a box recovering its current day " +
+      'reads from there (after = dayStartSeq - 1). null when the cloud has none',
+  }),
+  events: Type.Array(EventEnvelope, { description: 'Events with seq > after, in order, at most limit' }),
+  nextAfter: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Pass as `after` for the next page; null when this page reached ackedSeq',
+  }),
+});
+export type UplinkEventsPage = Static<typeof UplinkEventsPage>;
+
 export const PeripheralHealth = Type.Object({
   id: Type.String(),
   role: Type.String(),

@@ -10,10 +10,12 @@ import {
   HeartbeatAck,
   UplinkAck,
   UplinkBatch,
+  UplinkEventsPage,
+  type EventEnvelope,
 } from '../../protocol/index.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
 import { checkBatch, ingestBatch, IngestError, type BoxIdentity } from '../ingest/ingest.js';
-import { UPLINK_BODY_MAX_BYTES } from '../limits.js';
+import { BOX_EVENTS_PAGE_DEFAULT, BOX_EVENTS_PAGE_MAX, UPLINK_BODY_MAX_BYTES } from '../limits.js';
 import { HttpError, type CloudContext } from './context.js';
 
 /** Boxes already verified in this process: token digest → the hash it matched (scrypt costs ~50 ms). */
@@ -130,6 +132,79 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
           throw new HttpError(err.code === 'box_unknown' ? 401 : 400, err.code, err.message, err.detail);
         throw err;
       }
+    },
+  );
+
+  app.get(
+    '/api/v1/uplink/events',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['box'],
+        summary: "The cloud's copy of this box's own events, to recover a lost box log",
+        description:
+          'Events with seq > after, in sequence order, at most limit (' +
+          `${BOX_EVENTS_PAGE_MAX} at most). A box reads only its own events. \`dayStartSeq\` is its latest ` +
+          'day.started: `lobby device recover-log` reads from there to rebuild the current day.',
+        security: [{ box: [] }],
+        querystring: Type.Object(
+          {
+            after: Type.Integer({ minimum: 0, default: 0 }),
+            limit: Type.Integer({
+              minimum: 0,
+              maximum: BOX_EVENTS_PAGE_MAX,
+              default: BOX_EVENTS_PAGE_DEFAULT,
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: UplinkEventsPage, ...errors },
+      },
+    },
+    async (req) => {
+      const box = await authenticateBox(ctx, req);
+      const { after, limit } = req.query as { after: number; limit: number };
+      const row = await ctx.store.db
+        .selectFrom('boxes')
+        .select('acked_seq')
+        .where('id', '=', box.id)
+        .executeTakeFirstOrThrow();
+      const ackedSeq = Number(row.acked_seq);
+      // The newest day.started: a backward walk of the (box_id, seq) key that stops at the first match.
+      const dayStart = await ctx.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('box_id', '=', box.id)
+        .where('type', '=', 'day.started')
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const rows =
+        limit === 0
+          ? []
+          : await ctx.store.db
+              .selectFrom('events')
+              .select(['seq', 'type', 'at', 'day', 'data'])
+              .where('box_id', '=', box.id)
+              .where('seq', '>', after)
+              .where('seq', '<=', ackedSeq)
+              .orderBy('seq')
+              .limit(limit)
+              .execute();
+      const events = rows.map((r): EventEnvelope => ({
+        seq: Number(r.seq),
+        type: r.type as EventEnvelope['type'],
+        at: new Date(Number(r.at)).toISOString(),
+        day: r.day,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+      }));
+      const last = events.length ? (events[events.length - 1] as EventEnvelope).seq : after;
+      return {
+        ackedSeq,
+        dayStartSeq: dayStart ? Number(dayStart.seq) : null,
+        events,
+        nextAfter: limit > 0 && last < ackedSeq && events.length > 0 ? last : null,
+      };
     },
   );
 

@@ -77,9 +77,11 @@ export class EventStore {
       'SELECT fingerprint, reply FROM requests WHERE device = ? AND request_id = ?',
     );
     this.insertSnapshot = this.db.prepare('INSERT OR REPLACE INTO snapshots (seq, state) VALUES (?, ?)');
-    this.lastSeq = (
-      this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }
-    ).s;
+    this.lastSeq = Math.max(this.maxEventSeq(), Number(this.getMeta('base_seq') ?? 0));
+  }
+
+  private maxEventSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get() as { s: number }).s;
   }
 
   private migrate(): void {
@@ -241,6 +243,41 @@ export class EventStore {
       this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot', ?)").run(String(next));
       return next;
     })();
+  }
+
+  // ---- the log's identity (see log-identity.ts): which log this is, and where its numbering starts ----
+
+  /** Events in the log (not the head: a new log may start after an earlier log's last sequence number). */
+  eventCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** Writes meta entries in one transaction; `base_seq` also moves the head (a new log continues numbering). */
+  setMeta(entries: Record<string, string>): void {
+    const put = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(entries)) put.run(k, v);
+    })();
+    if (entries.base_seq !== undefined) this.lastSeq = Math.max(this.maxEventSeq(), Number(entries.base_seq));
+  }
+
+  /**
+   * Puts events read back from the cloud into an empty log, with their own sequence numbers. They are
+   * acknowledged already, so no outbox rows; the replies to old requests are not in the cloud's copy.
+   */
+  importEvents(events: EventEnvelope[]): void {
+    const insert = this.insertEvent;
+    this.db.transaction(() => {
+      for (const e of events)
+        insert.run(e.seq, e.type, Date.parse(e.at), e.day, JSON.stringify(e.data), null);
+    })();
+    this.lastSeq = Math.max(this.lastSeq, this.maxEventSeq());
   }
 
   /** Cheap liveness probe for /healthz. */
