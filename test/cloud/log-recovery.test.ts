@@ -145,6 +145,32 @@ for (const kind of DATABASES) {
       expect(tb.box.store.headSeq).toBeGreaterThan(head);
     });
 
+    it('says which events never reached the cloud, and replaces a log holding them only with --force', async () => {
+      if (!tb) throw new Error('the first test leaves the box running');
+      const box = tb;
+      await until('the cloud to take everything', async () => (await acked()) === box.box.store.headSeq);
+      const ackedSeq = box.box.store.headSeq;
+      await box.box.uplink?.stop(); // the network goes: these two stay on the box only
+      await issue(box, 2);
+      const head = box.box.store.headSeq;
+      await box.close();
+      tb = undefined;
+
+      const args = ['device', 'recover-log', '--config', configFile, '--data-dir', dataDir];
+      const refusedRun = await runCli(args);
+      expect(refusedRun.code).toBe(1);
+      expect(refusedRun.stderr).toContain(
+        `the local log reaches seq ${head}, the cloud only ${ackedSeq}: recovering would lose ${head - ackedSeq} events`,
+      );
+      const forced = await runCli([...args, '--force']);
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toContain(
+        `LOST: this box had reached seq ${head}; events ${ackedSeq + 1}..${head} never reached the cloud`,
+      );
+      tb = await startTestBox({ config, dataDir, configFile });
+      expect(tb.box.store.headSeq).toBe(ackedSeq);
+    });
+
     it('gives a box only its own events, in pages capped by the limit', async () => {
       const token = boxToken(credential.boxId, credential.secret);
       const first = page(token, 'after=0&limit=10');
