@@ -291,12 +291,21 @@ export async function openCheckedLog(o: OpenLogOptions): Promise<EventStore> {
   }
 }
 
-/** Writes the markers with the log's head; a marker that cannot be written is logged, not fatal. */
+/** Markers already reported as unwritable: said once per process, not at every tick. */
+const unwritable = new Set<string>();
+
+/** Writes the markers with the log's head; a marker that cannot be written is logged (once), not fatal. */
 export function refreshMarkers(o: LogPlace & { log: Logger }, store: EventStore): void {
   const logId = store.getMeta('log_id');
   if (!logId) return;
-  for (const f of writeMarkers(o, logId, store.headSeq))
-    o.log.warn(f, 'event log marker not written: the box cannot tell a lost log from a new one there');
+  for (const f of writeMarkers(o, logId, store.headSeq)) {
+    if (unwritable.has(f.file)) continue;
+    unwritable.add(f.file);
+    o.log.warn(
+      f,
+      'event log marker not written (a read-only folder?): the box cannot tell a lost log from a new one there',
+    );
+  }
 }
 
 /**
