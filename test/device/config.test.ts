@@ -145,7 +145,16 @@ describe('lobby CLI', () => {
     raw.broker = { host: '127.0.0.1', port: 0 };
     writeFileSync(file, JSON.stringify(raw));
     for (const flag of ['--http-port', '--mqtt-port']) {
-      const out = await lobby('device', '--config', file, '--data-dir', join(dir, flag), flag, String(port));
+      // One data dir for both: the config's event log marker names it (another would be refused, exit 3).
+      const out = await lobby(
+        'device',
+        '--config',
+        file,
+        '--data-dir',
+        join(dir, 'data'),
+        flag,
+        String(port),
+      );
       expect(out.code).toBe(2);
       expect(out.stderr).toContain('already in use');
       expect(out.stderr).not.toMatch(/at .*\.js:\d+/);
