@@ -190,7 +190,17 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const httpAddr = http.server.address();
   const httpPort = typeof httpAddr === 'object' && httpAddr ? httpAddr.port : cfg.http.port;
   const mqttPort = await broker.listenTcp(opts.mqttPort ?? cfg.broker.port, cfg.broker.host);
-  log.info({ mqttPort, httpPort, office: cfg.office.id, lastSeq: store.headSeq, session }, 'box started');
+  log.info(
+    {
+      mqttPort,
+      httpPort,
+      office: cfg.office.id,
+      lastSeq: store.headSeq,
+      session,
+      logId: store.getMeta('log_id'),
+    },
+    'box started',
+  );
 
   // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
   const sessions = new Map<string, number>();
