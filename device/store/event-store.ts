@@ -247,9 +247,9 @@ export class EventStore {
 
   // ---- the log's identity (see log-identity.ts): which log this is, and where its numbering starts ----
 
-  /** Events in the log (not the head: a new log may start after an earlier log's last sequence number). */
-  eventCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  /** Whether the log holds any event (not the head: a new log may start after an earlier log's last seq). */
+  hasEvents(): boolean {
+    return this.db.prepare('SELECT 1 FROM events LIMIT 1').get() !== undefined;
   }
 
   getMeta(key: string): string | undefined {

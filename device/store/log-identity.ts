@@ -231,7 +231,7 @@ export async function openCheckedLog(o: OpenLogOptions): Promise<EventStore> {
   const store = new EventStore(file);
   try {
     const logId = store.getMeta('log_id');
-    const events = store.eventCount();
+    const events = store.hasEvents();
     if (logId) {
       const other = markers.find((m) => m.marker.logId !== logId);
       if (other)
@@ -251,11 +251,11 @@ export async function openCheckedLog(o: OpenLogOptions): Promise<EventStore> {
             '(an older copy was restored, or the file lost its end). Numbers issued after it could be issued again.\n' +
             remedies(o),
         );
-    } else if (events > 0 && markers.length > 0) {
+    } else if (events && markers.length > 0) {
       throw new LogRefusal(
         'other_log',
         `Hộp từ chối khởi động: ${file} không phải nhật ký hộp đã dùng.\n` +
-          `The box refuses to start: ${file} has ${events} events but no log id, while ${markers[0]?.file} names log ` +
+          `The box refuses to start: ${file} holds events but no log id, while ${markers[0]?.file} names log ` +
           `${markers[0]?.marker.logId}: an older log was put in place of this box's log.\n` +
           remedies(o, elsewhere ? { rightDataDir: elsewhere } : {}),
       );
@@ -267,7 +267,7 @@ export async function openCheckedLog(o: OpenLogOptions): Promise<EventStore> {
           'cloud_ahead',
           `Hộp từ chối khởi động: máy chủ đã nhận đến sự kiện ${acked} của hộp này, nhật ký tại chỗ chỉ đến ${store.headSeq}.\n` +
             `The box refuses to start: the cloud has this box's events up to seq ${acked}, the local log ${file} ends at ` +
-            `seq ${store.headSeq}: the log was lost or replaced${events === 0 ? ' (or this is the wrong data dir)' : ''}.\n` +
+            `seq ${store.headSeq}: the log was lost or replaced${!events ? ' (or this is the wrong data dir)' : ''}.\n` +
             remedies(o),
         );
     }
@@ -279,7 +279,7 @@ export async function openCheckedLog(o: OpenLogOptions): Promise<EventStore> {
         log_reason: events ? 'adopted' : 'first start',
       });
       o.log.info(
-        { logId: id, events },
+        { logId: id, adopted: events },
         events ? 'event log adopted: it now has an id' : 'new event log (first start)',
       );
     }
