@@ -161,27 +161,29 @@ export function setLogAside(dataDir: string, why: string): string | null {
   if (!existsSync(file)) return null;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const aside = `${file}.${why}-${stamp}`;
+  // The main file last: a crash midway leaves it in place.
   for (const suffix of ['-wal', '-shm', ''])
-    // the main file last: a crash midway leaves it in place
     if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
   return aside;
 }
 
-/** The commands that recover, for a refusal's message. */
+/** The commands that recover, for a refusal's message (Vietnamese, then English). */
 function remedies(p: LogPlace, opts: { rightDataDir?: string; corrupt?: boolean } = {}): string {
   const cfg = p.configFile ? `--config ${p.configFile} ` : '--config <office.yaml> ';
   const dir = `--data-dir ${p.dataDir}`;
-  const lines = ['Cách khắc phục (what to do; stop the box first):'];
+  const kept = opts.corrupt ? 'the damaged file is kept aside' : 'the old log is kept aside';
+  const lines = ['Cách khắc phục (what to do) — dừng hộp trước (stop the box first):'];
   if (opts.rightDataDir)
     lines.push(
-      `  - if the log is in ${opts.rightDataDir}, start the box with --data-dir ${opts.rightDataDir}`,
+      `  - nhật ký ở ${opts.rightDataDir}? / if the log is in ${opts.rightDataDir}, start the box with --data-dir ${opts.rightDataDir}`,
     );
   lines.push(
-    `  - restore ${EVENTS_FILE} from a backup into ${p.dataDir}, then start again`,
-    `  - recover the current day from the cloud (enrolled boxes): lobby device recover-log ${cfg}${dir}`,
-    `  - start a new log on purpose (today's numbers restart at 001; ${opts.corrupt ? 'the damaged file is kept aside' : 'the old log is kept aside'}): ` +
+    `  - chép lại ${EVENTS_FILE} từ bản sao lưu / restore ${EVENTS_FILE} from a backup into ${p.dataDir}, then start again`,
+    '  - lấy lại ngày hôm nay từ máy chủ (hộp đã đăng ký) / recover the current day from the cloud (enrolled boxes): ' +
+      `lobby device recover-log ${cfg}${dir}`,
+    `  - mở nhật ký mới có chủ đích, số hôm nay bắt đầu lại từ 001 / start a new log on purpose (today's numbers restart at 001; ${kept}): ` +
       `lobby device new-log ${cfg}${dir} --reason "<why>"`,
-    'See device/README.md, "When the box refuses to start".',
+    'Xem / see device/README.md, "When the box refuses to start".',
   );
   return lines.join('\n');
 }
