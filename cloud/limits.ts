@@ -7,6 +7,14 @@
 /** An uplink batch's body (up to UPLINK_MAX_BATCH events of at most 8 KiB each). */
 export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
 
+// ---- logins and rate limits -----------------------------------------------------------------------
+
+// ---- reports and exports --------------------------------------------------------------------------
+
+// ---- dossiers, uplink content and audit ---------------------------------------------------------------
+
+// ---- a box reading back its own events (recovery of a lost box log) --------------------------------
+
 /**
  * A page of `GET /api/v1/uplink/events` (a box reading back its own events to recover its log): the most
  * events one answer carries, so one request cannot make the cloud load and serialise a year of a box's
@@ -14,9 +22,3 @@ export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
  */
 export const BOX_EVENTS_PAGE_MAX = 1000;
 export const BOX_EVENTS_PAGE_DEFAULT = 500;
-
-// ---- logins and rate limits -----------------------------------------------------------------------
-
-// ---- reports and exports --------------------------------------------------------------------------
-
-// ---- dossiers, uplink content and audit ---------------------------------------------------------------
