@@ -18,7 +18,8 @@ export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * A page of `GET /api/v1/uplink/events` (a box reading back its own events to recover its log): the most
  * events one answer carries, so one request cannot make the cloud load and serialise a year of a box's
- * events at once (a page of 1,000 events is under 1 MiB). The default page when the box names none.
+ * events at once (1,000 events are ~300 KB, at most 8 MiB at the 8 KiB event limit). The default page
+ * when the box names none.
  */
 export const BOX_EVENTS_PAGE_MAX = 1000;
 export const BOX_EVENTS_PAGE_DEFAULT = 500;

@@ -186,6 +186,10 @@ for (const kind of DATABASES) {
 
       const tooMany = await page(token, `after=0&limit=${BOX_EVENTS_PAGE_MAX + 1}`);
       expect(tooMany.statusCode).toBe(400);
+      expect(tooMany.json<{ code: string; message: string }>()).toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringContaining('1000'),
+      });
       const other = await enrolledBox(cloud, 'o-hc');
       const theirs = (await page(other.token, 'after=0&limit=10')).json<UplinkEventsPage>();
       expect(theirs).toMatchObject({ ackedSeq: 0, events: [], dayStartSeq: null, nextAfter: null });
