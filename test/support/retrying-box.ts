@@ -18,10 +18,13 @@ export async function drainWithRetries(
 ): Promise<RetryingBoxStats> {
   const stats: RetryingBoxStats = { batches: 0, failures: 0, byAnswer: {} };
   const size = opts.batch ?? 20;
-  let acked = 0;
-  while (acked < events.length) {
+  // Events are consecutive from their first seq; the cloud has acknowledged everything before it.
+  const first = events[0]?.seq ?? 1;
+  const last = first + events.length - 1;
+  let acked = first - 1;
+  while (acked < last) {
     if (opts.stop?.()) break;
-    const batch = events.slice(acked, acked + size);
+    const batch = events.slice(acked - first + 1, acked - first + 1 + size);
     stats.batches++;
     let answer: string;
     try {
