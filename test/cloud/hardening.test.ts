@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
 import type { CloudSettings } from '../../cloud/http/context.js';
 import type { CloudService } from '../../cloud/service.js';
-import { REPORT_MAX_DAYS } from '../../cloud/limits.js';
+import { JSON_BODY_MAX_BYTES, REPORT_MAX_DAYS } from '../../cloud/limits.js';
 import type * as Secrets from '../../cloud/auth/secrets.js';
 import {
   DATABASES,
@@ -159,6 +159,17 @@ for (const kind of DATABASES) {
         }
       });
 
+      it('refuses a JSON body over its limit before parsing it', async () => {
+        const r = await cloud.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ username: 'x', password: 'p'.repeat(JSON_BODY_MAX_BYTES) }),
+        });
+        expect(r.statusCode).toBe(413);
+        expect(r.json().code).toBe('fst_err_ctp_body_too_large');
+      });
+
       it('refuses days that are not on the calendar and periods longer than the limit, quickly', async () => {
         const get = (from: string, to: string) =>
           cloud.app.inject({
@@ -207,7 +218,14 @@ for (const kind of DATABASES) {
           expect(r.headers['x-content-type-options'], url).toBe('nosniff');
           expect(r.headers['referrer-policy'], url).toBe('no-referrer');
           expect(r.headers['x-frame-options'], url).toBe('DENY');
+          expect(csp, url).toContain("style-src 'self';");
         }
+        // The ticket page alone keeps its inline styles (never inline script).
+        const ticket = await cloud.app.inject({ method: 'GET', url: '/t/o-hkb/2026-03-02/A001' });
+        expect(String(ticket.headers['content-security-policy'])).toContain(
+          "style-src 'self' 'unsafe-inline'",
+        );
+        expect(String(ticket.headers['content-security-policy'])).toMatch(/script-src 'self'(;|$)/);
       });
 
       it('keeps the fleet and the office listing from viewers', async () => {
