@@ -102,7 +102,7 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     settings,
     audit: createAudit(store, clock, log),
     ...(redis ? { redis, redisKeyPrefix: opts.redisKeyPrefix ?? 'lobby-rl-' } : {}),
-    rateLimitHealth: { store: 'memory', fallbacks: 0, lastError: null, lastErrorAt: null },
+    rateLimitHealth: { store: 'memory', fallbacks: 0, lastErrorAt: null },
   };
 }
 

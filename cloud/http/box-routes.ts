@@ -52,6 +52,17 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
   return { id: row.id, officeId: row.office_id };
 }
 
+/** What /healthz (unauthenticated) says about a database failure: its kind, never addresses or names. */
+function databaseProblem(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : '';
+  if (/no answer within/.test(message)) return `no answer within ${HEALTH_DB_TIMEOUT_MS} ms`;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (/terminated|ECONNRESET|not queryable/i.test(`${message} ${code ?? ''}`)) return 'connection lost';
+  if (/timeout/i.test(message)) return 'no connection within the timeout';
+  return code ? `error ${code}` : 'error';
+}
+
 const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
 
 export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
@@ -197,7 +208,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
     rateLimits: Type.Object({
       store: Type.String(),
       fallbacks: Type.Integer(),
-      lastError: Type.Union([Type.String(), Type.Null()]),
+      lastErrorAt: Type.Union([Type.String(), Type.Null()]),
     }),
   });
   app.get(
@@ -214,17 +225,25 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         response: { 200: Health, 503: Health },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const rl = ctx.rateLimitHealth;
-      const rateLimits = { store: rl.store, fallbacks: rl.fallbacks, lastError: rl.lastError };
+      const rateLimits = {
+        store: rl.store,
+        fallbacks: rl.fallbacks,
+        lastErrorAt: rl.lastErrorAt === null ? null : new Date(rl.lastErrorAt).toISOString(),
+      };
       try {
         await ctx.store.ping(HEALTH_DB_TIMEOUT_MS);
         return { status: 'ok' as const, database: ctx.store.dialect, rateLimits };
       } catch (err) {
+        req.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'health: database unreachable',
+        );
         return reply.code(503).send({
           status: 'degraded' as const,
           database: ctx.store.dialect,
-          reason: `database unreachable: ${err instanceof Error ? err.message : String(err)}`,
+          reason: `database unreachable: ${databaseProblem(err)}`,
           rateLimits,
         });
       }

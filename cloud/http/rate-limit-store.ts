@@ -13,7 +13,7 @@ export interface RateLimitHealth {
   store: 'memory' | 'redis';
   /** Requests counted in this replica's memory because Redis failed, since start. */
   fallbacks: number;
-  lastError: string | null;
+  /** When Redis last failed (the error itself is logged, not shown on the unauthenticated /healthz). */
   lastErrorAt: number | null;
 }
 
@@ -81,7 +81,6 @@ export function rateLimitStore(
   let loggedAt = 0;
   const failed = (err: Error) => {
     health.fallbacks++;
-    health.lastError = err.message;
     health.lastErrorAt = Date.now();
     if (Date.now() - loggedAt > 30_000) {
       loggedAt = Date.now();

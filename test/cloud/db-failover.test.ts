@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
 import type { CloudService } from '../../cloud/service.js';
 import { simulateOfficeDay } from '../bench/cloud-events.js';
 import { killBackends, tagUrl, tcpProxy, type TcpProxy } from '../support/db-outage.js';
@@ -27,6 +28,8 @@ describe.skipIf(!postgres.available)(`database connections lost (${postgres.titl
   let db: TestDatabase;
   let proxy: TcpProxy;
   let cloud: CloudService;
+  /** The test's own connections (straight to the server, never killed) to check what the cloud stored. */
+  let check: CloudDatabase;
   const events = simulateOfficeDay({
     seed: 13,
     day: '2026-03-03',
@@ -47,9 +50,11 @@ describe.skipIf(!postgres.available)(`database connections lost (${postgres.titl
     db.url = tagUrl(PG_URL, app, proxy.port);
     cloud = await startTestCloud(db);
     await seedTree(cloud);
+    check = await openDatabase({ url: PG_URL, schema: db.schema! });
   });
   afterAll(async () => {
     await cloud?.close();
+    await check?.close();
     await proxy?.close();
     await db?.cleanup();
   });
@@ -66,7 +71,7 @@ describe.skipIf(!postgres.available)(`database connections lost (${postgres.titl
         (
           await sql<{
             n: number;
-          }>`SELECT acked_seq AS n FROM boxes WHERE id = ${boxId}`.execute(cloud.store.db)
+          }>`SELECT acked_seq AS n FROM boxes WHERE id = ${boxId}`.execute(check.db)
         ).rows[0]?.n ?? 0,
       );
     let done = false;
@@ -108,12 +113,12 @@ describe.skipIf(!postgres.available)(`database connections lost (${postgres.titl
     expect(await acked()).toBe(events.length);
     const stored = await sql<{
       n: number;
-    }>`SELECT COUNT(*) AS n FROM events WHERE box_id = ${boxId}`.execute(cloud.store.db);
+    }>`SELECT COUNT(*) AS n FROM events WHERE box_id = ${boxId}`.execute(check.db);
     expect(Number(stored.rows[0]?.n)).toBe(events.length);
     const r = await sql<{
       n: number;
     }>`SELECT COALESCE(SUM(issued), 0) AS n FROM rollups WHERE grain = 'd' AND office_id = 'o-hkb'`.execute(
-      cloud.store.db,
+      check.db,
     );
     expect(Number(r.rows[0]?.n)).toBe(issued);
     expect(stats.byAnswer['503']).toBeGreaterThan(0); // the box met the outage and resent

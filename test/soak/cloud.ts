@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
-import { dropPostgresSchema } from '../../cloud/db/database.js';
+import { dropPostgresSchema, openDatabase } from '../../cloud/db/database.js';
 import { startCloud } from '../../cloud/service.js';
 import { boxToken, type EnrollResponse, type EventEnvelope } from '../../protocol/index.js';
 import { simulateOfficeDay } from '../bench/cloud-events.js';
@@ -156,21 +156,22 @@ async function main(): Promise<number> {
     await Promise.all([faultLoop, ...boxLoops]);
     const elapsed = (Date.now() - t0) / 1000;
 
-    // Exactly once, per box.
+    // Exactly once, per box: read through the soak's own connections (straight to the server, never killed).
+    const check = await openDatabase({ url: PG_URL, schema });
     let applied = 0;
     for (const b of boxes) {
-      const row = await db
+      const row = await check.db
         .selectFrom('boxes')
         .select('acked_seq')
         .where('id', '=', b.boxId)
         .executeTakeFirstOrThrow();
       const stored = await sql<{
         n: number;
-      }>`SELECT COUNT(*) AS n FROM events WHERE box_id = ${b.boxId}`.execute(db);
+      }>`SELECT COUNT(*) AS n FROM events WHERE box_id = ${b.boxId}`.execute(check.db);
       const issued = await sql<{
         n: number;
       }>`SELECT COALESCE(SUM(issued), 0) AS n FROM rollups WHERE grain = 'd' AND office_id = ${b.office}`.execute(
-        db,
+        check.db,
       );
       const n = Number(stored.rows[0]?.n);
       applied += n;
@@ -182,7 +183,9 @@ async function main(): Promise<number> {
         );
       }
     }
-    const finalHealth = await health();
+    await check.close();
+    // The last kill may be a moment old: health must be back within seconds, by itself.
+    const finalHealth = (await until(async () => (await health()) === 200, 10_000)) === null ? 503 : 200;
     if (finalHealth !== 200) ok = false;
 
     const max = (xs: number[]) => (xs.length ? `${Math.max(...xs)} ms` : '-');
