@@ -76,7 +76,7 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
         new HttpError(
           503,
           'database_unavailable',
-          'the database cannot be reached; nothing was changed, retry',
+          'tạm thời không kết nối được cơ sở dữ liệu, hãy thử lại / the database cannot be reached; retry shortly',
         ),
       );
     }
