@@ -32,6 +32,20 @@ function port(value: string): number {
   return n;
 }
 
+const PROXY = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)(\/\d{1,3})?$/;
+
+/** "10.0.0.1, 10.1.0.0/16" → the list fastify's trustProxy takes; refuses names and junk. */
+function proxyList(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  for (const p of list)
+    if (!PROXY.test(p))
+      throw new InvalidArgumentError(`"${p}" is not an IP address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)`);
+  return list;
+}
+
 const dbOptions = (cmd: Command): Command =>
   cmd
     .addOption(
@@ -97,6 +111,20 @@ export function registerCloudCommands(program: Command): void {
       ),
     )
     .option('--wait-target-min <n>', 'default wait target of the reports, minutes', (v) => Number(v), 15)
+    .addOption(
+      new Option(
+        '--trusted-proxies <list>',
+        'comma-separated addresses/CIDRs of the load balancers whose X-Forwarded-For is believed (default: none)',
+      )
+        .env('LOBBY_TRUSTED_PROXIES')
+        .argParser(proxyList),
+    )
+    .addOption(
+      new Option(
+        '--redis <url>',
+        "redis://… : rate limits shared by every replica (default: counted in each replica's memory)",
+      ).env('REDIS_URL'),
+    )
     .action(
       async (
         o: DbOpts & {
@@ -105,6 +133,8 @@ export function registerCloudCommands(program: Command): void {
           publicUrl?: string;
           keyFile?: string;
           waitTargetMin: number;
+          trustedProxies?: string[];
+          redis?: string;
         },
       ) => {
         const service = await startCloud({
@@ -112,8 +142,10 @@ export function registerCloudCommands(program: Command): void {
           ...(o.dbSchema ? { databaseSchema: o.dbSchema } : {}),
           port: o.port,
           host: o.host,
+          ...(o.redis ? { redisUrl: o.redis } : {}),
           settings: {
             masterKey: masterKey(o),
+            trustedProxies: o.trustedProxies ?? [],
             waitTargetMin: o.waitTargetMin,
             ...(o.publicUrl ? { publicUrl: o.publicUrl.replace(/\/+$/, '') } : {}),
           },

@@ -4,12 +4,66 @@
 
 // ---- bodies and unauthenticated work ---------------------------------------------------------------
 
-/** An uplink batch's body (up to UPLINK_MAX_BATCH events of at most 8 KiB each). */
+/**
+ * An uplink batch's body (up to UPLINK_MAX_BATCH events of at most 8 KiB each). Read only after the box's
+ * credential has been checked: an unauthenticated request is refused before its body is read.
+ */
 export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Every other JSON body (logins, admin forms, heartbeats, dossiers, enrollment): the largest of them, a
+ * heartbeat listing ~30 peripherals or a dossier with its dates, is a few KiB. Fastify answers 413
+ * (`fst_err_ctp_body_too_large`) above it, before parsing.
+ */
+export const JSON_BODY_MAX_BYTES = 256 * 1024;
+
+/** Enrollments per client address per minute: a claim code is 80 random bits, guessing is hopeless anyway. */
+export const ENROLLS_PER_MINUTE = 20;
 
 // ---- logins and rate limits -----------------------------------------------------------------------
 
+/**
+ * Default admin login attempts per client address per minute (setting `loginsPerMinute`). Counted when the
+ * request arrives, before the password hash is computed, so concurrent guesses cannot overrun it; shared
+ * by all replicas when the cloud has a Redis (REDIS_URL).
+ */
+export const LOGINS_PER_MINUTE = 10;
+
+/** Default public lookups (dossier status, ticket page) per client address per minute (setting). */
+export const PUBLIC_LOOKUPS_PER_MINUTE = 60;
+
+/**
+ * How long a rate-limit counter in Redis may take before the replica counts in its own memory instead (a
+ * slow or unreachable Redis must not stall logins and lookups).
+ */
+export const RATE_LIMIT_REDIS_TIMEOUT_MS = 500;
+
+// ---- database -----------------------------------------------------------------------------------
+
+/** How long a request waits for a PostgreSQL connection before it is answered 503 database_unavailable. */
+export const DB_CONNECT_TIMEOUT_MS = 5_000;
+
+/** How long /healthz waits for the database's answer before it reports the database unreachable. */
+export const HEALTH_DB_TIMEOUT_MS = 2_000;
+
 // ---- reports and exports --------------------------------------------------------------------------
+
+/**
+ * The longest report period, in days (from and to included): a year, leap years too. Longer periods are
+ * refused (400 invalid_period) rather than computed: the edge days are read from the day grain, and a
+ * period of centuries kept the event loop busy for seconds. Ask for consecutive years one at a time.
+ */
+export const REPORT_MAX_DAYS = 366;
+
+/** The calendar years a report day may name (a day outside them is refused as invalid_period). */
+export const REPORT_FIRST_YEAR = 2000;
+export const REPORT_LAST_YEAR = 2099;
+
+/** Rows of one CSV export: a year by clerk in a province of a few hundred offices stays far below it. */
+export const CSV_MAX_ROWS = 100_000;
+
+/** Rows of one page of the audit log (`?limit=`). */
+export const AUDIT_PAGE_MAX_ROWS = 500;
 
 // ---- dossiers, uplink content and audit ---------------------------------------------------------------
 

@@ -1,14 +1,17 @@
 // `lobby cloud`: the composition root of the control plane. Stateless: everything lives in the database, so
-// replicas behind a load balancer share nothing else (rate-limit counters are per replica).
+// replicas behind a load balancer share nothing else (rate-limit counters are shared through Redis when
+// REDIS_URL names one, per replica otherwise).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { openDatabase, type CloudDatabase } from './db/database.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
 import { ROUTES } from './http/routes.js';
+import { LOGINS_PER_MINUTE, PUBLIC_LOOKUPS_PER_MINUTE, RATE_LIMIT_REDIS_TIMEOUT_MS } from './limits.js';
 
 export interface CloudOptions {
   /** postgres://… or a SQLite file path. */
@@ -20,6 +23,10 @@ export interface CloudOptions {
   settings?: Partial<CloudSettings>;
   log?: Logger;
   clock?: () => number;
+  /** redis://…: rate-limit counters shared by every replica. Without it each replica counts in memory. */
+  redisUrl?: string;
+  /** Prefix of the rate-limit keys in Redis (deployments sharing one Redis keep apart with it). */
+  redisKeyPrefix?: string;
   /** Open an existing database instead (tests share one between a service and their own checks). */
   store?: CloudDatabase;
 }
@@ -52,17 +59,51 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     (await openDatabase({
       url: opts.databaseUrl,
       ...(opts.databaseSchema ? { schema: opts.databaseSchema } : {}),
+      // A restart or failover of PostgreSQL breaks pooled connections: log it, the pool replaces them.
+      onConnectionError: (err) => log.warn({ err: err.message }, 'database connection lost'),
     }));
   const settings: CloudSettings = {
     publicUrl: 'http://127.0.0.1',
     waitTargetMin: 15,
     masterKey: randomBytes(32),
     sessionTtlMs: 8 * 3_600_000,
-    publicLookupsPerMinute: 60,
-    loginsPerMinute: 10,
+    publicLookupsPerMinute: PUBLIC_LOOKUPS_PER_MINUTE,
+    loginsPerMinute: LOGINS_PER_MINUTE,
+    trustedProxies: [],
     ...opts.settings,
   };
-  return { store, log, clock, settings, audit: createAudit(store, clock, log) };
+  const redis = opts.redisUrl
+    ? new Redis(opts.redisUrl, {
+        // Fail a count at once while Redis is away (the replica then counts in memory), never queue it.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: RATE_LIMIT_REDIS_TIMEOUT_MS,
+        connectTimeout: RATE_LIMIT_REDIS_TIMEOUT_MS * 4,
+        lazyConnect: false,
+      })
+    : undefined;
+  // ioredis reconnects by itself; without a listener its errors would be unhandled (the store logs failures).
+  redis?.on('error', () => undefined);
+  if (redis && redis.status !== 'ready') {
+    // Start counting in Redis from the first request when it is there; come up anyway when it is not.
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), RATE_LIMIT_REDIS_TIMEOUT_MS * 4);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!ready) log.warn('rate limits: Redis not reachable at start; counting in memory until it is');
+  }
+  return {
+    store,
+    log,
+    clock,
+    settings,
+    audit: createAudit(store, clock, log),
+    ...(redis ? { redis, redisKeyPrefix: opts.redisKeyPrefix ?? 'lobby-rl-' } : {}),
+    rateLimitHealth: { store: 'memory', fallbacks: 0, lastErrorAt: null },
+  };
 }
 
 export async function startCloud(opts: CloudOptions, plugins: RoutePlugin[] = ROUTES): Promise<CloudService> {
@@ -85,6 +126,7 @@ export async function startCloud(opts: CloudOptions, plugins: RoutePlugin[] = RO
       if (closed) return;
       closed = true;
       await app.close();
+      ctx.redis?.disconnect();
       if (!opts.store) await ctx.store.close();
     },
   };

@@ -84,6 +84,9 @@ async function start() {
   state.me = await (await api('/api/v1/me')).json();
   $('#who').textContent =
     `${state.me.username} · ${state.me.unit.name}${state.me.role === 'viewer' ? ' (chỉ xem)' : ''}`;
+  // Viewers read reports only: the fleet and the audit log are for admins (the API answers them 403).
+  for (const b of document.querySelectorAll('nav button[data-tab=fleet], nav button[data-tab=audit]'))
+    b.hidden = state.me.role === 'viewer';
   const units = await (await api('/api/v1/units')).json();
   const top = Math.min(...units.map((u) => u.path.split('/').length));
   const depth = (u) => u.path.split('/').length - top;

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { DB_CONNECT_TIMEOUT_MS } from '../limits.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
 
@@ -18,6 +19,11 @@ export interface CloudDatabase {
   dialect: Dialect;
   /** Where the data lives, for logs (no password). */
   describe: string;
+  /**
+   * Resolves when the database answers a trivial query within `timeoutMs`; rejects with the reason otherwise.
+   * For /healthz: a lost connection is replaced by the pool on the next query, so this also recovers.
+   */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +34,35 @@ export interface DatabaseOptions {
   schema?: string;
   /** PostgreSQL pool size per process. */
   poolSize?: number;
+  /**
+   * PostgreSQL: told about every error of a pooled connection that no query was waiting for (the server
+   * restarted, a failover, `pg_terminate_backend`). Without a listener such an error kills the process.
+   */
+  onConnectionError?: (err: Error) => void;
+}
+
+/** The errors that mean "the database cannot be reached right now", not "this request is wrong". */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code ?? '';
+  // 57P01 admin_shutdown (pg_terminate_backend, a restart), 57P02/57P03 crash or not yet accepting, 08xxx
+  // connection exceptions, and the client side's socket errors and timeouts.
+  if (/^(57P0[123]|08)/.test(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code))
+    return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+    err.message,
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
@@ -52,6 +87,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
+      // A request waits this long for a connection, then fails (503) instead of hanging while the server is down.
+      connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
       // bigint and numeric (SUM) arrive as strings by default; our values stay far below 2^53.
       types: {
@@ -61,11 +98,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
             : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
+    const onError = (err: Error) => opts.onConnectionError?.(err);
+    // An idle connection's error reaches the pool; a checked-out one's reaches only the client (no query
+    // waiting): listen on both, or either kills the process. The pool drops the broken connection itself.
+    pool.on('error', onError);
+    pool.on('connect', (client) => client.on('error', onError));
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     const u = new URL(opts.url);
     const describe = `postgresql://${u.host}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
     await migrate(db, schema);
-    return { db, dialect: 'postgres', describe, close: () => db.destroy() };
+    return {
+      db,
+      dialect: 'postgres',
+      describe,
+      ping: (ms) => withTimeout(sql`select 1`.execute(db), ms, 'database').then(() => undefined),
+      close: () => db.destroy(),
+    };
   }
   if (opts.url !== ':memory:') mkdirSync(dirname(opts.url), { recursive: true });
   const sqlite = new Database(opts.url);
@@ -76,7 +124,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrate(db);
-  return { db, dialect: 'sqlite', describe: `sqlite ${opts.url}`, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    describe: `sqlite ${opts.url}`,
+    ping: async () => {
+      sqlite.prepare('select 1').get();
+    },
+    close: () => db.destroy(),
+  };
 }
 
 async function migrate(db: Db, schema?: string): Promise<void> {

@@ -18,6 +18,13 @@ import {
   type AdminRole,
 } from '../admin/provisioning.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
+import {
+  AUDIT_PAGE_MAX_ROWS,
+  CSV_MAX_ROWS,
+  REPORT_FIRST_YEAR,
+  REPORT_LAST_YEAR,
+  REPORT_MAX_DAYS,
+} from '../limits.js';
 import { buildReport, reportRows } from '../reports/reports.js';
 import { HttpError, type CloudContext } from './context.js';
 
@@ -50,6 +57,14 @@ const ReportQuery = Type.Object(
 );
 type ReportQuery = Static<typeof ReportQuery>;
 const BREAKDOWNS = ['office', 'service', 'counter', 'clerk', 'hour'] as const;
+
+/** Days since 1970 of a YYYY-MM-DD that names a real calendar day in the years reports cover; else null. */
+function reportDay(day: string): number | null {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  if (y < REPORT_FIRST_YEAR || y > REPORT_LAST_YEAR) return null;
+  const t = Date.UTC(y, m - 1, d);
+  return new Date(t).toISOString().slice(0, 10) === day ? t / 86_400_000 : null;
+}
 
 /** A dummy hash: unknown usernames cost the same scrypt time as wrong passwords. */
 let dummyHash: Promise<string> | null = null;
@@ -110,7 +125,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   }
 
   const mustManage = (req: FastifyRequest) => {
-    if (req.admin?.role !== 'admin') throw new HttpError(403, 'forbidden', 'viewers may read reports only');
+    if (req.admin?.role !== 'admin')
+      throw new HttpError(403, 'forbidden', 'chỉ quản trị viên / admins only: viewers may read reports only');
   };
 
   app.post(
@@ -269,6 +285,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         },
       },
       async (req) => {
+        mustManage(req);
         const unit = (req.query as { unit?: string }).unit;
         const path = unit ? (await unitInScope(req, unit)).path : (req.admin as AdminIdentity).unitPath;
         return db
@@ -341,6 +358,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         },
       },
       async (req) => {
+        mustManage(req);
         const unit = (req.query as { unit?: string }).unit;
         const path = unit ? (await unitInScope(req, unit)).path : (req.admin as AdminIdentity).unitPath;
         const rows = await db
@@ -447,6 +465,65 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       },
     );
 
+    const setDisabled = (disable: boolean) => async (req: FastifyRequest) => {
+      const { username } = req.params as { username: string };
+      req.audit = { action: disable ? 'admin.disabled' : 'admin.enabled', target: username };
+      mustManage(req);
+      const me = req.admin as AdminIdentity;
+      const target = await db
+        .selectFrom('admins')
+        .select(['id', 'unit_id', 'disabled_at'])
+        .where('username', '=', username)
+        .executeTakeFirst();
+      if (!target) throw new HttpError(404, 'not_found', `no admin "${username}"`);
+      await unitInScope(req, target.unit_id);
+      // The acting admin stays enabled, so the last admin of a subtree can never be disabled through the API.
+      if (disable && target.id === me.id)
+        throw new HttpError(
+          409,
+          'cannot_disable_self',
+          'không thể tự khóa tài khoản của mình / you cannot disable yourself: ask another admin of your unit',
+        );
+      const now = ctx.clock();
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('admins')
+          .set({ disabled_at: disable ? (target.disabled_at ?? now) : null })
+          .where('id', '=', target.id)
+          .execute();
+        // Its sessions end at once: the next request with one of them is 401.
+        if (disable) await tx.deleteFrom('sessions').where('admin_id', '=', target.id).execute();
+      });
+      return { username, disabled: disable };
+    };
+    const AdminParams = Type.Object({ username: Type.String({ maxLength: 64 }) });
+    admin.post(
+      '/api/v1/admins/:username/disable',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Disable an admin of your subtree: their sessions end at once, their logins are refused',
+          description: 'Not yourself (409 cannot_disable_self), so a subtree always keeps an admin.',
+          security,
+          params: AdminParams,
+        },
+      },
+      setDisabled(true),
+    );
+    admin.post(
+      '/api/v1/admins/:username/enable',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'Enable a disabled admin again (same password; a reset is `lobby cloud admin reset-password`)',
+          security,
+          params: AdminParams,
+        },
+      },
+      setDisabled(false),
+    );
+
     admin.post(
       '/api/v1/integrations',
       {
@@ -472,7 +549,23 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
 
     const report = async (req: FastifyRequest) => {
       const q = req.query as ReportQuery;
-      if (q.from > q.to) throw new HttpError(400, 'invalid_period', 'from is after to');
+      const from = reportDay(q.from);
+      const to = reportDay(q.to);
+      if (from === null || to === null)
+        throw new HttpError(
+          400,
+          'invalid_period',
+          `ngày không hợp lệ / not a calendar day between ${REPORT_FIRST_YEAR} and ${REPORT_LAST_YEAR}: ` +
+            (from === null ? q.from : q.to),
+        );
+      if (from > to) throw new HttpError(400, 'invalid_period', 'from is after to');
+      if (to - from + 1 > REPORT_MAX_DAYS)
+        throw new HttpError(
+          400,
+          'invalid_period',
+          `khoảng thời gian quá dài / the period covers ${to - from + 1} days; at most ${REPORT_MAX_DAYS}: ` +
+            'ask for one year at a time',
+        );
       const unit = await unitInScope(req, q.unit);
       return buildReport(
         db,
@@ -527,6 +620,12 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           target: `${r.unit} ${r.from}..${r.to} by ${by}`,
         };
         const rows = reportRows(r, by);
+        if (rows.length > CSV_MAX_ROWS)
+          throw new HttpError(
+            400,
+            'export_too_large',
+            `${rows.length} rows; an export holds at most ${CSV_MAX_ROWS}: choose a smaller unit or period`,
+          );
         const csv = stringify(rows, { header: true, columns: rows[0] ? Object.keys(rows[0]) : [by] });
         return reply
           .type('text/csv; charset=utf-8')
@@ -546,7 +645,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           summary: 'The audit log of your subtree (newest first)',
           security,
           querystring: Type.Object({
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_PAGE_MAX_ROWS })),
             before: Type.Optional(Type.Integer()),
           }),
         },

@@ -4,9 +4,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
+import { isDatabaseUnavailable } from '../db/database.js';
+import { JSON_BODY_MAX_BYTES } from '../limits.js';
 import { VERSION } from '../version.js';
 import { boxRoutes } from './box-routes.js';
 import { HttpError, sendError, type CloudContext } from './context.js';
+import { rateLimitStore } from './rate-limit-store.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,10 +20,33 @@ declare module 'fastify' {
 
 export type RoutePlugin = (app: FastifyInstance, ctx: CloudContext) => Promise<void>;
 
+/**
+ * The console and the API load nothing from elsewhere and run no inline script; nothing may frame them. The
+ * ticket page (`/t/…`) and the Swagger UI (`/docs`) carry inline styles, so they alone allow them.
+ */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+const CSP_INLINE_STYLES = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+
+/** trustProxy for fastify: only the configured load balancers may set X-Forwarded-For (none by default). */
+export const trustProxyOf = (proxies: readonly string[]): false | string[] =>
+  proxies.length === 0 ? false : [...proxies];
+
 export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    trustProxy: true, // behind a load balancer: req.ip is the client's (for rate limits and the audit log)
+    // req.ip feeds the per-client limits and the audit log: X-Forwarded-For counts only when the connection
+    // comes from a configured proxy, else anyone could pick their address (and a fresh limit per request).
+    trustProxy: trustProxyOf(ctx.settings.trustedProxies),
+    bodyLimit: JSON_BODY_MAX_BYTES,
     ajv: {
       // Refuse what the schema does not name instead of silently dropping it.
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
@@ -42,6 +68,18 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
         ),
       );
     }
+    if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: fe.message }, 'database unavailable');
+      void reply.header('retry-after', '5');
+      return sendError(
+        reply,
+        new HttpError(
+          503,
+          'database_unavailable',
+          'tạm thời không kết nối được cơ sở dữ liệu, hãy thử lại / the database cannot be reached; retry shortly',
+        ),
+      );
+    }
     if (fe.statusCode === 429) return sendError(reply, new HttpError(429, 'rate_limited', fe.message));
     if (fe.statusCode && fe.statusCode < 500)
       return sendError(
@@ -54,6 +92,15 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, new HttpError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+
+  app.addHook('onSend', async (req, reply) => {
+    const inlineStyles = req.url.startsWith('/t/') || req.url.startsWith('/docs');
+    void reply
+      .header('content-security-policy', inlineStyles ? CSP_INLINE_STYLES : CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'no-referrer');
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -86,7 +133,12 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    ...(ctx.redis
+      ? { store: rateLimitStore(ctx.redis, ctx.rateLimitHealth, ctx.log, ctx.redisKeyPrefix) }
+      : {}),
+  });
 
   await boxRoutes(app, ctx);
   for (const p of plugins) await p(app, ctx);

@@ -15,8 +15,21 @@ import {
 } from '../../protocol/index.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
 import { checkBatch, ingestBatch, IngestError, type BoxIdentity } from '../ingest/ingest.js';
-import { BOX_EVENTS_PAGE_DEFAULT, BOX_EVENTS_PAGE_MAX, UPLINK_BODY_MAX_BYTES } from '../limits.js';
+import {
+  BOX_EVENTS_PAGE_DEFAULT,
+  BOX_EVENTS_PAGE_MAX,
+  ENROLLS_PER_MINUTE,
+  HEALTH_DB_TIMEOUT_MS,
+  UPLINK_BODY_MAX_BYTES,
+} from '../limits.js';
 import { HttpError, type CloudContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The box whose credential this request carries (set before the body is read). */
+    box?: BoxIdentity;
+  }
+}
 
 /** Boxes already verified in this process: token digest → the hash it matched (scrypt costs ~50 ms). */
 const verified = new Map<string, string>();
@@ -47,9 +60,28 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
   return { id: row.id, officeId: row.office_id };
 }
 
+/** What /healthz (unauthenticated) says about a database failure: its kind, never addresses or names. */
+function databaseProblem(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : '';
+  if (/no answer within/.test(message)) return `no answer within ${HEALTH_DB_TIMEOUT_MS} ms`;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (/terminated|ECONNRESET|not queryable/i.test(`${message} ${code ?? ''}`)) return 'connection lost';
+  if (/timeout/i.test(message)) return 'no connection within the timeout';
+  return code ? `error ${code}` : 'error';
+}
+
 const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
 
 export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
+  // The box's credential is checked when the headers arrive, before the body is read: an unauthenticated
+  // request is refused without the cloud reading (let alone parsing) up to 16 MiB of it.
+  const boxAuth = {
+    onRequest: async (req: FastifyRequest) => {
+      req.box = await authenticateBox(ctx, req);
+    },
+  };
+
   app.post(
     '/api/v1/enroll',
     {
@@ -59,14 +91,24 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         body: EnrollRequest,
         response: { 200: EnrollResponse, ...errors },
       },
-      config: { rateLimit: { max: 20, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: ENROLLS_PER_MINUTE, timeWindow: '1 minute' } },
     },
     async (req) => {
       const body = req.body as EnrollRequest;
       const now = ctx.clock();
+      const claimHash = sha256(body.claimCode.trim().toUpperCase());
+      // The claim must exist before any scrypt is spent: an indexed lookup of its SHA-256 (a wrong code costs
+      // the same whichever it is; a right one has already won, so its slower answer tells nothing).
+      const claimed = await ctx.store.db
+        .selectFrom('boxes')
+        .select(['id', 'claim_expires_at'])
+        .where('claim_hash', '=', claimHash)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!claimed || (claimed.claim_expires_at ?? 0) < now)
+        throw new HttpError(403, 'claim_invalid', 'unknown, used or expired claim code');
       const secret = randomToken(32);
       const secretHash = await hashSecret(secret);
-      const claimHash = sha256(body.claimCode.trim().toUpperCase());
       const box = await ctx.store.db.transaction().execute(async (tx) => {
         const row = await tx
           .selectFrom('boxes')
@@ -121,9 +163,10 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         response: { 200: UplinkAck, ...errors },
       },
       config: { validationCode: 'batch_invalid' },
+      ...boxAuth,
     },
     async (req) => {
-      const box = await authenticateBox(ctx, req);
+      const box = req.box as BoxIdentity;
       try {
         const events = checkBatch((req.body as UplinkBatch).events);
         return await ingestBatch(ctx.store, box, events, ctx.clock());
@@ -160,9 +203,10 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         ),
         response: { 200: UplinkEventsPage, ...errors },
       },
+      ...boxAuth,
     },
     async (req) => {
-      const box = await authenticateBox(ctx, req);
+      const box = req.box as BoxIdentity;
       const { after, limit } = req.query as { after: number; limit: number };
       const row = await ctx.store.db
         .selectFrom('boxes')
@@ -219,9 +263,10 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         body: Heartbeat,
         response: { 200: HeartbeatAck, ...errors },
       },
+      ...boxAuth,
     },
     async (req) => {
-      const box = await authenticateBox(ctx, req);
+      const box = req.box as BoxIdentity;
       const hb = req.body as Heartbeat;
       await ctx.store.db
         .updateTable('boxes')
@@ -238,17 +283,52 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
     },
   );
 
+  const Health = Type.Object({
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    database: Type.String(),
+    reason: Type.Optional(Type.String()),
+    rateLimits: Type.Object({
+      store: Type.String(),
+      fallbacks: Type.Integer(),
+      lastErrorAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  });
   app.get(
     '/healthz',
     {
+      logLevel: 'warn',
       schema: {
         tags: ['ops'],
-        response: { 200: Type.Object({ status: Type.String(), database: Type.String() }) },
+        summary: 'ok, or 503 degraded with the reason (the database cannot be reached)',
+        description:
+          'A load balancer keeps the replica while it answers 200. While the database is unreachable every replica ' +
+          'answers 503 and keeps running; it recovers by itself when the database is back. Rate-limit counters ' +
+          'falling back to memory (Redis away) are reported but keep the status ok.',
+        response: { 200: Health, 503: Health },
       },
     },
-    async () => {
-      await ctx.store.db.selectFrom('units').select('id').limit(1).execute();
-      return { status: 'ok', database: ctx.store.dialect };
+    async (req, reply) => {
+      const rl = ctx.rateLimitHealth;
+      const rateLimits = {
+        store: rl.store,
+        fallbacks: rl.fallbacks,
+        lastErrorAt: rl.lastErrorAt === null ? null : new Date(rl.lastErrorAt).toISOString(),
+      };
+      try {
+        await ctx.store.ping(HEALTH_DB_TIMEOUT_MS);
+        return { status: 'ok' as const, database: ctx.store.dialect, rateLimits };
+      } catch (err) {
+        req.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'health: database unreachable',
+        );
+        return reply.code(503).send({
+          status: 'degraded' as const,
+          database: ctx.store.dialect,
+          reason: `database unreachable: ${databaseProblem(err)}`,
+          rateLimits,
+        });
+      }
     },
   );
 }

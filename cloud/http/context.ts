@@ -2,8 +2,10 @@
 // else lives in the process between requests (sessions, replay guards, cursors are rows), so any number of
 // replicas can serve behind a load balancer.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CloudDatabase } from '../db/database.js';
+import type { RateLimitHealth } from './rate-limit-store.js';
 
 export interface CloudSettings {
   /** Base URL of this service as citizens reach it (ticket QR codes), without a trailing slash. */
@@ -13,9 +15,14 @@ export interface CloudSettings {
   /** Derives integrations' HMAC keys. Every replica must have the same one. */
   masterKey: Buffer;
   sessionTtlMs: number;
-  /** Per-IP limits of the public lookups and the login, per minute (per replica). */
+  /** Per-IP limits of the public lookups and the login, per minute (shared by the replicas with Redis). */
   publicLookupsPerMinute: number;
   loginsPerMinute: number;
+  /**
+   * Addresses or CIDRs of the load balancers whose X-Forwarded-For is believed (none by default: the
+   * client's address is the connection's).
+   */
+  trustedProxies: string[];
 }
 
 export interface AuditEntry {
@@ -34,6 +41,10 @@ export interface CloudContext {
   clock: () => number;
   settings: CloudSettings;
   audit(entry: AuditEntry): Promise<void>;
+  /** Rate-limit counters shared by the replicas (REDIS_URL); absent: each replica counts in memory. */
+  redis?: Redis;
+  redisKeyPrefix?: string;
+  rateLimitHealth: RateLimitHealth;
 }
 
 /** An error with an HTTP status and a stable machine code. */

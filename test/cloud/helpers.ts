@@ -77,9 +77,16 @@ export const MASTER_KEY = Buffer.alloc(32, 7);
 
 export async function startTestCloud(
   db: TestDatabase,
-  opts: { settings?: Partial<CloudSettings>; clock?: () => number; port?: number } = {},
+  opts: {
+    settings?: Partial<CloudSettings>;
+    clock?: () => number;
+    port?: number;
+    redisUrl?: string;
+    redisKeyPrefix?: string;
+  } = {},
 ): Promise<CloudService> {
   return startCloud({
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl, redisKeyPrefix: opts.redisKeyPrefix ?? 'test-rl-' } : {}),
     databaseUrl: db.url,
     ...(db.schema ? { databaseSchema: db.schema } : {}),
     port: opts.port ?? 0,
