@@ -308,6 +308,24 @@ describe('after login', () => {
     await raw.waitClosed(5000);
   });
 
+  it('invalid UTF-8 inside a JSON string is refused with bad_utf8, and nothing is issued', async () => {
+    const kiosk = await office.connect('kiosk-1');
+    await kiosk.subscribeAsync('lobby/v1/devices/kiosk-1/reply', { qos: 1 });
+    const before = office.box.store.headSeq;
+    const reply = new Promise<Record<string, unknown>>((resolve) =>
+      kiosk.once('message', (_t, p: Buffer) => resolve(JSON.parse(p.toString()) as Record<string, unknown>)),
+    );
+    const body = Buffer.concat([
+      Buffer.from('{"id":"utf8-1","service":"van-thu","delivery":"screen","x":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    kiosk.publish('lobby/v1/tickets/request', body, { qos: 1 });
+    expect(await reply).toMatchObject({ status: 'error', error: { code: 'bad_utf8' } });
+    expect(office.box.store.headSeq).toBe(before);
+    await kiosk.endAsync(true);
+  });
+
   it('a forbidden publish is acknowledged (PUBACK) and answered before the connection is closed', async () => {
     const raw = await Raw.login('kiosk-1.spoof');
     raw.send({
