@@ -142,10 +142,11 @@ describe('slow consumers', () => {
     const warnings = brokerWarnings();
     try {
       const slow = await Raw.login('display-tv.slow');
+      // QoS 0, so no acknowledgement is owed: this is the unread-bytes limit (the next test is the other).
       slow.send({
         cmd: 'subscribe',
         messageId: 1,
-        subscriptions: [{ topic: 'lobby/v1/status/#', qos: 1 }],
+        subscriptions: [{ topic: 'lobby/v1/status/#', qos: 0 }],
       });
       await slow.next('suback');
       slow.socket.pause(); // never reads again (so it cannot see the box close it either: ask the box)
