@@ -88,6 +88,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const broker = await LobbyBroker.create({
     directory,
     log,
+    clock,
+    allowedOrigins: cfg.broker.allowedOrigins ?? [],
     desk: async (who, req, topic, payload) => {
       const stop = metrics.requestSeconds.startTimer({ kind: req.kind });
       const reply = await desk(who, req, topic, payload);

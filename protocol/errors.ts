@@ -11,6 +11,10 @@ export const ERRORS = {
     vi: 'Dữ liệu gửi lên quá lớn (tối đa {max} byte).',
     en: 'Payload too large (max {max} bytes).',
   },
+  bad_utf8: {
+    vi: 'Dữ liệu không phải văn bản UTF-8 hợp lệ.',
+    en: 'Payload is not valid UTF-8.',
+  },
   bad_json: { vi: 'Dữ liệu không phải JSON hợp lệ.', en: 'Payload is not valid JSON.' },
   schema_invalid: {
     vi: 'Dữ liệu sai định dạng: {detail}',

@@ -8,5 +8,65 @@
 export const MAX_PAYLOAD_BYTES = 8 * 1024;
 
 // ---- the MQTT broker: packets, sessions, subscriptions, logins ----------------------------------------
+// Anchors: Mosquitto's max_packet_size, max_inflight_messages, max_queued_messages and EMQX's flapping
+// detection / ban on failed logins. What a device sees when it crosses each is in protocol/README.md (7.3).
+
+/**
+ * Largest MQTT packet (fixed header included) before the CONNECT is accepted. A CONNECT carries a client id,
+ * a device id, a 32-character secret and a presence Will of a few hundred bytes; anything announcing more is
+ * cut off as soon as its header arrives, so an anonymous socket cannot make the box buffer megabytes.
+ */
+export const MAX_PACKET_BYTES_BEFORE_LOGIN = 2 * 1024;
+
+/**
+ * Largest MQTT packet from a logged-in device: an 8 KiB payload, its topic and headers, with room to answer
+ * a payload just over MAX_PAYLOAD_BYTES with `payload_too_large` rather than a cut connection.
+ */
+export const MAX_PACKET_BYTES = 16 * 1024;
+
+/** Longest topic or subscription filter (UTF-8 bytes); the longest topic of the protocol is under 64. */
+export const MAX_TOPIC_BYTES = 256;
+
+/** Subscriptions one connection may hold (a display needs 8); more are refused in the SUBACK (0x80). */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 100;
+
+/**
+ * QoS 1 messages sent to one connection and not yet acknowledged (PUBACK). A device that stops
+ * acknowledging is a slow consumer: past this it is disconnected (Mosquitto's max_inflight_messages plus
+ * max_queued_messages, but cut rather than silently dropped).
+ */
+export const MAX_UNACKED_MESSAGES_PER_CLIENT = 1000;
+
+/**
+ * Bytes written to one connection that its peer has not read yet. A device that stops reading its socket
+ * would otherwise make the box hold every message for it; past this it is disconnected with a log line.
+ */
+export const MAX_QUEUED_BYTES_PER_CLIENT = 1024 * 1024;
+
+/** Time from opening a connection to a complete CONNECT; then the socket is closed. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Open MQTT connections (TCP and WebSocket together); an office has up to ~30 peripherals. */
+export const MAX_CONNECTIONS = 256;
+
+/** Connections not yet logged in, in all. */
+export const MAX_PENDING_LOGINS = 64;
+
+/** Connections not yet logged in from one remote address. */
+export const MAX_PENDING_LOGINS_PER_ADDRESS = 8;
+
+/** Failed logins allowed per device id, and per remote address, in LOGIN_FAILURE_WINDOW_MS... */
+export const MAX_LOGIN_FAILURES_PER_DEVICE = 10;
+export const MAX_LOGIN_FAILURES_PER_ADDRESS = 20;
+/** ...after which further logins are refused (CONNACK 5) without checking the secret, until the window passes. */
+export const LOGIN_FAILURE_WINDOW_MS = 10 * 60_000;
+
+// ---- the box's HTTP API: guessing limits --------------------------------------------------------------
+
+/** Wrong admin passwords per address in HTTP_GUESS_WINDOW_MS; then 429 with Retry-After. */
+export const MAX_ADMIN_LOGIN_FAILURES = 5;
+/** Wrong pairing codes or device secrets (HTTP Basic) per address in HTTP_GUESS_WINDOW_MS. */
+export const MAX_DEVICE_SECRET_FAILURES = 20;
+export const HTTP_GUESS_WINDOW_MS = 10 * 60_000;
 
 // ---- requests and their ids ------------------------------------------------------------------------

@@ -50,7 +50,13 @@ export function isValid<T extends TSchema>(schema: T, value: unknown): value is 
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; id: string | null };
 
-/** Size limit, JSON, then schema: the order in which a payload can be refused. */
+/**
+ * Strict UTF-8: a lenient decoder turns invalid bytes into U+FFFD, and a request would be carried out with
+ * text its sender never wrote (a name, a dossier code).
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Size limit, UTF-8, JSON, then schema: the order in which a payload can be refused. */
 export function parsePayload<T extends TSchema>(schema: T, payload: Buffer | string): Parsed<Static<T>> {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   if (size > MAX_PAYLOAD_BYTES) {
@@ -60,9 +66,15 @@ export function parsePayload<T extends TSchema>(schema: T, payload: Buffer | str
       error: errorBody('payload_too_large', { max: MAX_PAYLOAD_BYTES }, `${size} bytes`),
     };
   }
+  let text: string;
+  try {
+    text = typeof payload === 'string' ? payload : utf8.decode(payload);
+  } catch {
+    return { ok: false, id: null, error: errorBody('bad_utf8', {}, 'the payload is not valid UTF-8') };
+  }
   let value: unknown;
   try {
-    value = JSON.parse(payload.toString());
+    value = JSON.parse(text);
   } catch (e) {
     return { ok: false, id: null, error: errorBody('bad_json', {}, (e as Error).message) };
   }

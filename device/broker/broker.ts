@@ -2,6 +2,7 @@
 // places that decide who may connect, publish and subscribe.
 import { createServer, type Server } from 'node:net';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Aedes, AuthenticateError, Client, PublishPacket } from 'aedes';
 import mqttPacket from 'mqtt-packet';
@@ -23,7 +24,23 @@ import {
   type Reply,
   type RequestTopic,
 } from '../../protocol/index.js';
+import {
+  CONNECT_TIMEOUT_MS,
+  LOGIN_FAILURE_WINDOW_MS,
+  MAX_CONNECTIONS,
+  MAX_LOGIN_FAILURES_PER_ADDRESS,
+  MAX_LOGIN_FAILURES_PER_DEVICE,
+  MAX_PACKET_BYTES,
+  MAX_PACKET_BYTES_BEFORE_LOGIN,
+  MAX_PENDING_LOGINS,
+  MAX_PENDING_LOGINS_PER_ADDRESS,
+  MAX_QUEUED_BYTES_PER_CLIENT,
+  MAX_SUBSCRIPTIONS_PER_CLIENT,
+  MAX_TOPIC_BYTES,
+  MAX_UNACKED_MESSAGES_PER_CLIENT,
+} from '../../protocol/limits.js';
 import { mayRequest, maySubscribe, type Identity } from './acl.js';
+import { AttemptLimiter, reserveAll } from './attempts.js';
 import type { PeripheralDirectory } from './directory.js';
 
 // mqtt-packet (aedes' writer) pre-builds a 2-byte Buffer for every possible packet id the first time it writes:
@@ -44,7 +61,39 @@ export interface BrokerOptions {
   desk: RequestDesk;
   log: Logger;
   onPresence?: (id: string, online: boolean) => void;
+  /**
+   * Browser origins, besides the box's own, whose pages may open the WebSocket broker (e.g. a TLS proxy's
+   * `https://lobby.example.gov.vn`). A client sending no Origin header (not a browser) may always connect.
+   */
+  allowedOrigins?: string[];
+  clock?: () => number;
 }
+
+/** What the broker tracks about one connection, from accept to close. */
+interface Connection {
+  address: string;
+  /** Not yet logged in: counts against the pending-login limits. */
+  pending: boolean;
+  loggedIn: boolean;
+  unacked: number;
+  subscriptions: Set<string>;
+}
+
+/** aedes internals the guards reach into (aedes 1.x; covered by test/device/abuse.test.ts). */
+interface ClientInternals {
+  conn: Duplex;
+  _parser: {
+    _parseLength(): boolean;
+    _emitError(err: Error): void;
+    packet: { cmd: string; length: number };
+  };
+  waitForDrain(cb: (err: Error | null, client?: Client) => void): void;
+  deliverQoS(packet: PublishPacket, cb: () => void): void;
+}
+
+/** Bytes of the fixed header for a remaining length (1 type byte, 1–4 length bytes). */
+const headerBytes = (length: number) =>
+  2 + (length >= 128 ? 1 : 0) + (length >= 16_384 ? 1 : 0) + (length >= 2_097_152 ? 1 : 0);
 
 interface PresenceEntry {
   session: number;
@@ -52,6 +101,7 @@ interface PresenceEntry {
   client: Client | null;
 }
 
+const RC_UNACCEPTABLE_PROTOCOL = 1;
 const RC_BAD_CREDENTIALS = 4;
 const RC_NOT_AUTHORIZED = 5;
 
@@ -70,6 +120,11 @@ export class LobbyBroker {
   private tcp: Server | null = null;
   private wss: WebSocketServer | null = null;
   private readonly log: Logger;
+  private readonly connections = new Map<Client, Connection>();
+  private pendingTotal = 0;
+  private readonly pendingByAddress = new Map<string, number>();
+  private readonly deviceFailures: AttemptLimiter;
+  private readonly addressFailures: AttemptLimiter;
 
   private constructor(
     aedes: Aedes,
@@ -77,15 +132,63 @@ export class LobbyBroker {
   ) {
     this.aedes = aedes;
     this.log = opts.log.child({ part: 'broker' });
+    const clock = opts.clock ?? Date.now;
+    this.deviceFailures = new AttemptLimiter(clock, MAX_LOGIN_FAILURES_PER_DEVICE, LOGIN_FAILURE_WINDOW_MS);
+    this.addressFailures = new AttemptLimiter(clock, MAX_LOGIN_FAILURES_PER_ADDRESS, LOGIN_FAILURE_WINDOW_MS);
+    aedes.preConnect = (client, packet, done) => {
+      // The protocol is MQTT 3.1.1 (level 4). aedes also takes 3.1 (level 3): refuse it as MQTT 5 is refused.
+      if (packet.protocolVersion !== 4) {
+        this.log.warn(
+          { address: this.connections.get(client)?.address, level: packet.protocolVersion },
+          'connection refused: MQTT 3.1.1 only',
+        );
+        // generate + write, not writeToStream: that corks until the next tick, and aedes closes before it.
+        (client as unknown as ClientInternals).conn.write(
+          mqttPacket.generate({
+            cmd: 'connack',
+            returnCode: RC_UNACCEPTABLE_PROTOCOL,
+            sessionPresent: false,
+          }),
+        );
+        return done(new Error('unacceptable protocol version'), false);
+      }
+      done(null, true);
+    };
     aedes.authenticate = (client, username, password, done) =>
       void this.authenticate(client, username, password, done);
     aedes.authorizePublish = (client, packet, done) => this.authorizePublish(client, packet, done);
     aedes.authorizeSubscribe = (client, sub, done) => {
       const who = this.who.get(client);
-      if (who && maySubscribe(who, sub.topic)) return done(null, sub);
-      this.log.warn({ client: client.id, filter: sub.topic }, 'subscription denied');
-      done(null, null); // SUBACK 0x80: refused, the connection stays up
+      const conn = this.connections.get(client);
+      if (!who || !conn || !maySubscribe(who, sub.topic)) {
+        this.log.warn({ client: client.id, filter: sub.topic }, 'subscription denied');
+        return done(null, null); // SUBACK 0x80: refused, the connection stays up
+      }
+      if (Buffer.byteLength(sub.topic) > MAX_TOPIC_BYTES) {
+        this.log.warn(
+          { client: client.id, bytes: Buffer.byteLength(sub.topic) },
+          'subscription refused: filter too long',
+        );
+        return done(null, null);
+      }
+      if (!conn.subscriptions.has(sub.topic) && conn.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_CLIENT) {
+        this.log.warn(
+          { client: client.id, filter: sub.topic, max: MAX_SUBSCRIPTIONS_PER_CLIENT },
+          'subscription refused: too many subscriptions',
+        );
+        return done(null, null);
+      }
+      conn.subscriptions.add(sub.topic);
+      done(null, sub);
     };
+    aedes.on('unsubscribe', (filters, client) => {
+      const conn = client && this.connections.get(client);
+      if (conn) for (const f of filters) conn.subscriptions.delete(f);
+    });
+    aedes.on('ack', (_packet, client) => {
+      const conn = client && this.connections.get(client);
+      if (conn && conn.unacked > 0) conn.unacked--;
+    });
     aedes.on('clientDisconnect', (client) => {
       this.live.delete(client);
       this.onDisconnect(client);
@@ -102,7 +205,9 @@ export class LobbyBroker {
     const { Aedes } = await import('aedes');
     const aedes = await Aedes.createBroker({
       heartbeatInterval: 60_000,
-      drainTimeout: 30_000,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      // Never reached: a connection's writes never wait for drain (see guard()), its backlog is capped instead.
+      drainTimeout: 0,
       maxTopicLevels: 12,
     });
     return new LobbyBroker(aedes, opts);
@@ -111,7 +216,9 @@ export class LobbyBroker {
   listenTcp(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       // noDelay: a reply and its PUBACK are two small writes; Nagle would hold the second for ~40 ms.
-      const server = createServer({ noDelay: true }, (socket) => this.aedes.handle(socket));
+      const server = createServer({ noDelay: true }, (socket) =>
+        this.accept(socket, undefined, socket.remoteAddress ?? 'unknown'),
+      );
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
@@ -124,14 +231,150 @@ export class LobbyBroker {
 
   /** MQTT over WebSocket at `/mqtt` on the box's HTTP server, for the browser apps. */
   attachWebSocket(server: HttpServer): void {
-    this.wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: 64 * 1024 });
+    this.wss = new WebSocketServer({
+      server,
+      path: '/mqtt',
+      maxPayload: MAX_PACKET_BYTES,
+      verifyClient: (
+        { req }: { req: IncomingMessage },
+        cb: (ok: boolean, code?: number, message?: string) => void,
+      ) => (this.originAllowed(req) ? cb(true) : cb(false, 403, 'Origin not allowed')),
+    });
     // The HTTP server reports its own listen errors (a busy port); ws re-emits them here.
     this.wss.on('error', (err) => this.log.debug({ err: err.message }, 'websocket server error'));
     this.wss.on('connection', (ws, req: IncomingMessage) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      this.aedes.handle(stream, req);
+      stream.on('close', () => ws.terminate());
+      this.accept(stream, req, req.socket.remoteAddress ?? 'unknown');
     });
+  }
+
+  /**
+   * Whether a WebSocket upgrade may proceed: no Origin (a device, not a browser), the box's own origin (the
+   * screens it serves), or one the config allows. Any other page on the office network is refused (403),
+   * so it cannot use a visitor's browser against the broker.
+   */
+  private originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = '';
+    }
+    if (host !== '' && host === req.headers.host) return true;
+    if ((this.opts.allowedOrigins ?? []).includes(origin)) return true;
+    this.log.warn({ origin, address: req.socket.remoteAddress }, 'websocket refused: origin not allowed');
+    return false;
+  }
+
+  /**
+   * Every connection, TCP or WebSocket, enters here: the connection limits, then aedes with its guards.
+   */
+  private accept(conn: Duplex, req: IncomingMessage | undefined, address: string): void {
+    const pendingHere = this.pendingByAddress.get(address) ?? 0;
+    const refusal =
+      this.connections.size >= MAX_CONNECTIONS
+        ? `more than ${MAX_CONNECTIONS} connections`
+        : this.pendingTotal >= MAX_PENDING_LOGINS
+          ? `more than ${MAX_PENDING_LOGINS} connections not logged in`
+          : pendingHere >= MAX_PENDING_LOGINS_PER_ADDRESS
+            ? `more than ${MAX_PENDING_LOGINS_PER_ADDRESS} connections not logged in from this address`
+            : null;
+    if (refusal) {
+      this.log.warn({ address, reason: refusal }, 'connection refused: limit');
+      conn.destroy();
+      return;
+    }
+    const state: Connection = {
+      address,
+      pending: true,
+      loggedIn: false,
+      unacked: 0,
+      subscriptions: new Set(),
+    };
+    this.pendingTotal++;
+    this.pendingByAddress.set(address, pendingHere + 1);
+    const client = this.aedes.handle(conn, req);
+    this.connections.set(client, state);
+    conn.once('close', () => {
+      this.endPending(state);
+      this.connections.delete(client);
+    });
+    this.guard(client, state);
+  }
+
+  private endPending(state: Connection): void {
+    if (!state.pending) return;
+    state.pending = false;
+    this.pendingTotal--;
+    const n = (this.pendingByAddress.get(state.address) ?? 1) - 1;
+    if (n > 0) this.pendingByAddress.set(state.address, n);
+    else this.pendingByAddress.delete(state.address);
+  }
+
+  /**
+   * The per-connection guards aedes lacks. (1) Packet size: the parser is stopped as soon as a fixed header
+   * announces more than the limit (small before login), before the body is buffered. (2) Slow consumers:
+   * aedes makes a write to a full socket wait for 'drain', and that wait holds one of the broker's shared
+   * delivery slots (mqemitter, 100 of them): one device that stops reading stalls delivery to every client,
+   * and when aedes' drain timeout finally cuts it, the backlog unwinds in one synchronous chain (the
+   * reported stack overflow in Client.nextBatch). Here a write never waits; the connection's unread bytes
+   * and unacknowledged messages are capped instead, and a connection past either is cut with a log line.
+   */
+  private guard(client: Client, state: Connection): void {
+    const c = client as unknown as ClientInternals;
+    const parser = c._parser;
+    const parseLength = parser._parseLength;
+    const log = this.log;
+    parser._parseLength = function (this: ClientInternals['_parser']) {
+      if (!parseLength.call(this)) return false;
+      const max = state.loggedIn ? MAX_PACKET_BYTES : MAX_PACKET_BYTES_BEFORE_LOGIN;
+      const size = this.packet.length + headerBytes(this.packet.length);
+      if (size <= max) return true;
+      log.warn(
+        { client: client.id ?? undefined, address: state.address, cmd: this.packet.cmd, bytes: size, max },
+        state.loggedIn ? 'packet too large; disconnecting' : 'packet too large before login; disconnecting',
+      );
+      this._emitError(new Error(`packet of ${size} bytes over the limit of ${max}`));
+      return false;
+    };
+
+    c.waitForDrain = (cb) => {
+      const queued = c.conn.writableLength;
+      if (queued > MAX_QUEUED_BYTES_PER_CLIENT) {
+        this.cutSlowConsumer(client, state, `${queued} bytes unread`);
+        return void setImmediate(cb, new Error('slow consumer'), client);
+      }
+      setImmediate(cb, null, client);
+    };
+
+    const deliverQoS = c.deliverQoS;
+    c.deliverQoS = (packet, cb) => {
+      if (packet.qos > 0 && ++state.unacked > MAX_UNACKED_MESSAGES_PER_CLIENT) {
+        this.cutSlowConsumer(client, state, `${state.unacked - 1} messages unacknowledged`);
+        return void setImmediate(cb);
+      }
+      deliverQoS(packet, cb);
+    };
+  }
+
+  private cutSlowConsumer(client: Client, state: Connection, reason: string): void {
+    const conn = (client as unknown as ClientInternals).conn;
+    if (conn.destroyed) return;
+    this.log.warn(
+      {
+        client: client.id,
+        address: state.address,
+        reason,
+        maxBytes: MAX_QUEUED_BYTES_PER_CLIENT,
+        maxUnacked: MAX_UNACKED_MESSAGES_PER_CLIENT,
+      },
+      'slow consumer disconnected',
+    );
+    conn.destroy();
   }
 
   /** Publishes as the box (bypasses authorizePublish). */
@@ -225,25 +468,49 @@ export class LobbyBroker {
     password: Buffer | undefined,
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): Promise<void> {
+    const state = this.connections.get(client);
+    const address = state?.address ?? 'unknown';
     if (!username || !password) {
-      this.log.warn({ client: client.id }, 'anonymous connection refused');
+      this.log.warn({ client: client.id, address }, 'anonymous connection refused');
       return done(authError('credentials required', RC_NOT_AUTHORIZED), false);
     }
     // The client id must be the device's own, so one device cannot take over another's session.
     if (deviceIdOfClientId(client.id) !== username) {
-      this.log.warn({ client: client.id, username }, 'client id does not belong to the device');
+      this.log.warn({ client: client.id, username, address }, 'client id does not belong to the device');
       return done(
         authError('client id must be the device id (or <device id>.<tag>)', RC_NOT_AUTHORIZED),
         false,
       );
     }
-    const identity = await this.opts.directory.verify(username, password.toString());
+    const secret = password.toString();
+    // A secret this box has already verified costs no hash, so the device itself still gets in while
+    // someone guessing has its id locked out.
+    let identity = this.opts.directory.knownGood(username, secret);
     if (!identity) {
-      this.log.warn({ client: client.id }, 'bad credentials');
-      return done(authError('bad device id or secret', RC_BAD_CREDENTIALS), false);
+      const attempt = reserveAll([
+        [this.deviceFailures, username],
+        [this.addressFailures, address],
+      ]);
+      if (!attempt.ok) {
+        this.log.warn(
+          { client: client.id, address, retryAfterMs: attempt.retryAfterMs },
+          'login refused: too many failed logins',
+        );
+        return done(authError('too many failed logins; try later', RC_NOT_AUTHORIZED), false);
+      }
+      identity = await this.opts.directory.verify(username, secret);
+      if (!identity) {
+        this.log.warn({ client: client.id, address }, 'bad credentials');
+        return done(authError('bad device id or secret', RC_BAD_CREDENTIALS), false);
+      }
+      attempt.succeeded();
     }
     this.who.set(client, identity);
     this.live.add(client);
+    if (state) {
+      state.loggedIn = true;
+      this.endPending(state);
+    }
     this.log.info({ client: client.id, role: identity.role, counter: identity.counter }, 'device connected');
     done(null, true);
   }
@@ -256,6 +523,10 @@ export class LobbyBroker {
     const who = client ? this.who.get(client) : undefined;
     if (!client || !who) return done(new Error('unknown client'));
     const topic = packet.topic;
+    if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) {
+      this.log.warn({ client: who.id, bytes: Buffer.byteLength(topic) }, 'topic too long; disconnecting');
+      return this.refuseAndClose(client, packet, done, new Error('topic too long'));
+    }
 
     if (isRequestSpace(topic)) {
       // Requests are answered on the device's reply topic and never stored or forwarded.
@@ -302,13 +573,13 @@ export class LobbyBroker {
           detail: 'offline presence must carry the current session',
         });
         return void this.reply(who, this.errorReply(topic, null, body)).then(() =>
-          done(new Error('stale presence')),
+          this.refuseAndClose(client, packet, done, new Error('stale presence')),
         );
       }
       if (refusal) {
         this.log.warn({ client: who.id, topic, reason: refusal.detail }, 'presence refused');
         return void this.reply(who, this.errorReply(topic, null, refusal)).then(() =>
-          done(new Error(refusal.code)),
+          this.refuseAndClose(client, packet, done, new Error(refusal.code)),
         );
       }
       return done(null);
@@ -320,7 +591,7 @@ export class LobbyBroker {
       if (!parsed.ok) {
         this.log.warn({ client: who.id, topic, detail: parsed.error.detail }, 'status refused');
         return void this.reply(who, this.errorReply(topic, null, parsed.error)).then(() =>
-          done(new Error('bad status')),
+          this.refuseAndClose(client, packet, done, new Error('bad status')),
         );
       }
       this.statuses.set(who.id, parsed.value);
@@ -337,7 +608,26 @@ export class LobbyBroker {
         peekRequestId(packet.payload),
         errorBody('forbidden', {}, `only the box publishes on ${topic}`),
       ),
-    ).then(() => done(new Error(`publish to ${topic} denied`)));
+    ).then(() => this.refuseAndClose(client, packet, done, new Error(`publish to ${topic} denied`)));
+  }
+
+  /**
+   * Ends a connection for a publish it may not make, after acknowledging that publish: without the PUBACK
+   * a device with a persistent outgoing queue would resend the same refused message on every reconnect.
+   * The error reply went out first (on the device's reply topic); the message itself is not forwarded.
+   */
+  private refuseAndClose(
+    client: Client,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+    err: Error,
+  ): void {
+    const conn = (client as unknown as ClientInternals).conn;
+    const ack = packet.qos === 1 ? 'puback' : packet.qos === 2 ? 'pubrec' : null;
+    // generate + write, not writeToStream: that corks until the next tick, and aedes closes before it.
+    if (ack && packet.messageId !== undefined && !conn.destroyed)
+      conn.write(mqttPacket.generate({ cmd: ack, messageId: packet.messageId }));
+    done(err);
   }
 
   /** Presence rules: only your own, well-formed, and a late Will cannot mark a live device offline. */

@@ -196,6 +196,14 @@ export const BoxConfigSchema = Type.Object(
       {
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 1883 }),
+        allowedOrigins: Type.Optional(
+          Type.Array(Type.String({ pattern: '^https?://[^/]+$', maxLength: 200 }), {
+            maxItems: 20,
+            description:
+              "Browser origins besides the box's own whose pages may use MQTT over WebSocket, e.g. a TLS " +
+              "proxy's https://lobby.example.gov.vn. Clients that send no Origin (devices) are not affected.",
+          }),
+        ),
       },
       { default: {}, additionalProperties: false },
     ),

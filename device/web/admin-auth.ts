@@ -68,31 +68,3 @@ export class AdminSessions {
     this.sessions.clear();
   }
 }
-
-/** Counts failures per key (an address) in a sliding window: password and pairing-code guessing. */
-export class FailureLimiter {
-  private readonly failures = new Map<string, number[]>();
-
-  constructor(
-    private readonly clock: () => number,
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
-
-  blocked(key: string): boolean {
-    return this.recent(key).length >= this.max;
-  }
-
-  fail(key: string): void {
-    const list = this.recent(key);
-    list.push(this.clock());
-    this.failures.set(key, list);
-  }
-
-  private recent(key: string): number[] {
-    const since = this.clock() - this.windowMs;
-    const list = (this.failures.get(key) ?? []).filter((t) => t > since);
-    if (list.length === 0) this.failures.delete(key);
-    return list;
-  }
-}

@@ -22,7 +22,13 @@ import {
   rekeyPeripheral,
   revokePeripheral,
 } from '../../provisioning/peripherals.js';
-import { AdminSessions, FailureLimiter, verifyAdminPassword } from './admin-auth.js';
+import {
+  HTTP_GUESS_WINDOW_MS,
+  MAX_ADMIN_LOGIN_FAILURES,
+  MAX_DEVICE_SECRET_FAILURES,
+} from '../../protocol/limits.js';
+import { AttemptLimiter } from '../broker/attempts.js';
+import { AdminSessions, verifyAdminPassword } from './admin-auth.js';
 import { findWebDir, WebAssets, type Screen } from './assets.js';
 import { CounterTallies } from './counter-figures.js';
 import { formatCode, PairingCodes } from './pairing.js';
@@ -146,9 +152,16 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   if (!assets) log.warn('screens not built (run `npm run build`): their pages answer 503');
   const pairing = new PairingCodes(deps.clock);
   const sessions = new AdminSessions(deps.clock);
-  // Per address: 5 wrong passwords, or 20 wrong pairing codes or device secrets, in 10 minutes.
-  const loginFailures = new FailureLimiter(deps.clock, 5, 10 * 60_000);
-  const guessFailures = new FailureLimiter(deps.clock, 20, 10 * 60_000);
+  // Per address: wrong admin passwords; wrong pairing codes or device secrets. Each attempt is counted
+  // before its hash is computed, so concurrent guesses cannot exceed the limit.
+  const loginFailures = new AttemptLimiter(deps.clock, MAX_ADMIN_LOGIN_FAILURES, HTTP_GUESS_WINDOW_MS);
+  const guessFailures = new AttemptLimiter(deps.clock, MAX_DEVICE_SECRET_FAILURES, HTTP_GUESS_WINDOW_MS);
+  /** 429 with Retry-After (seconds): the sender knows when it may try again. */
+  const tooMany = (reply: FastifyReply, retryAfterMs: number, vi: string, en: string) =>
+    reply
+      .code(429)
+      .header('retry-after', String(Math.ceil(retryAfterMs / 1000)))
+      .send(fail('too_many_attempts', vi, en, { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) }));
   const tallies = CounterTallies.fromStore(deps.store, deps.ledger.state.day);
   deps.ledger.onCommit((events) => {
     for (const e of events) tallies.add(e.event, e.day);
@@ -200,8 +213,40 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
 
   // ---- what every screen reads -----------------------------------------------------------------
 
-  app.get('/api/screens/settings', async () => {
+  /** A screen proves who it is with its MQTT credentials (HTTP Basic): the same check as the broker's. */
+  async function screenDevice(req: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
+    const ip = req.ip;
+    const h = req.headers.authorization ?? '';
+    const raw = h.startsWith('Basic ') ? Buffer.from(h.slice(6), 'base64').toString('utf8') : '';
+    const colon = raw.indexOf(':');
+    const [id, secret] = colon > 0 ? [raw.slice(0, colon), raw.slice(colon + 1)] : ['', ''];
+    let who = id ? deps.directory.knownGood(id, secret) : null;
+    if (!who) {
+      const attempt = guessFailures.reserve(ip);
+      if (!attempt.ok) {
+        await tooMany(reply, attempt.retryAfterMs, 'Thử sai quá nhiều lần.', 'Too many attempts.');
+        return null;
+      }
+      who = id ? await deps.directory.verify(id, secret) : null;
+      if (who) attempt.succeeded();
+    }
+    if (!who) {
+      log.warn({ ip, device: id || undefined }, 'screen API: bad device credentials');
+      await reply
+        .code(401)
+        .send(fail('unauthorized', 'Thiết bị chưa được ghép nối.', 'This device is not paired.'));
+      return null;
+    }
+    return who;
+  }
+
+  // What any screen needs before it is paired (the pairing page, the banner) is public; the clerks' names
+  // are not: they come only to a paired screen (its credential in HTTP Basic), which the clerk panel's
+  // sign-in list and the rating screen are.
+  app.get('/api/screens/settings', async (req, reply) => {
     const cfg = deps.config();
+    const paired = req.headers.authorization !== undefined;
+    if (paired && !(await screenDevice(req, reply))) return reply;
     return {
       officeId: cfg.office.id,
       officeName: cfg.office.name,
@@ -210,30 +255,9 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       chime: cfg.screens.chime,
       kioskIdleSeconds: cfg.screens.kioskIdleSeconds,
       lowRatingReasons: cfg.screens.lowRatingReasons,
-      clerks: cfg.clerks.map((c) => ({ id: c.id, name: c.name, photo: c.photo !== undefined })),
+      clerks: paired ? cfg.clerks.map((c) => ({ id: c.id, name: c.name, photo: c.photo !== undefined })) : [],
     };
   });
-
-  /** A screen proves who it is with its MQTT credentials (HTTP Basic): the same check as the broker's. */
-  async function screenDevice(req: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
-    const ip = req.ip;
-    if (guessFailures.blocked(ip)) {
-      await reply.code(429).send(fail('too_many_attempts', 'Thử sai quá nhiều lần.', 'Too many attempts.'));
-      return null;
-    }
-    const h = req.headers.authorization ?? '';
-    const raw = h.startsWith('Basic ') ? Buffer.from(h.slice(6), 'base64').toString('utf8') : '';
-    const colon = raw.indexOf(':');
-    const who = colon > 0 ? await deps.directory.verify(raw.slice(0, colon), raw.slice(colon + 1)) : null;
-    if (!who) {
-      guessFailures.fail(ip);
-      await reply
-        .code(401)
-        .send(fail('unauthorized', 'Thiết bị chưa được ghép nối.', 'This device is not paired.'));
-      return null;
-    }
-    return who;
-  }
 
   app.get<{ Params: Static<typeof ClerkParams> }>(
     '/api/screens/clerk-photo/:clerk',
@@ -292,24 +316,22 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     { schema: { body: PairBody } },
     async (req, reply) => {
       const ip = req.ip;
-      if (guessFailures.blocked(ip)) {
-        log.warn({ ip }, 'pairing refused: too many wrong codes');
-        return reply
-          .code(429)
-          .send(
-            fail(
-              'too_many_attempts',
-              'Nhập sai quá nhiều lần, hãy thử lại sau.',
-              'Too many attempts; try later.',
-            ),
-          );
-      }
       if (!deps.configFile) return reply.code(503).send(noConfigFile());
+      const attempt = guessFailures.reserve(ip);
+      if (!attempt.ok) {
+        log.warn({ ip }, 'pairing refused: too many wrong codes');
+        return tooMany(
+          reply,
+          attempt.retryAfterMs,
+          'Nhập sai quá nhiều lần, hãy thử lại sau.',
+          'Too many attempts; try later.',
+        );
+      }
       const deviceId = pairing.redeem(req.body.code);
       const p = deviceId ? deps.directory.get(deviceId) : undefined;
       const screen = p ? SCREEN_OF[p.role] : undefined;
+      if (deviceId && p && screen) attempt.succeeded();
       if (!deviceId || !p || !screen) {
-        guessFailures.fail(ip);
         log.warn({ ip, deviceId }, 'pairing refused: unknown, used or expired code');
         return reply
           .code(400)
@@ -383,23 +405,21 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     async (req, reply) => {
       const hash = deps.config().admin?.passwordHash;
       if (!hash) return reply.code(503).send(unsetMessage());
-      if (loginFailures.blocked(req.ip)) {
+      const attempt = loginFailures.reserve(req.ip);
+      if (!attempt.ok) {
         audit(req, 'login.blocked');
-        return reply
-          .code(429)
-          .send(
-            fail(
-              'too_many_attempts',
-              'Sai mật khẩu quá nhiều lần, hãy thử lại sau.',
-              'Too many attempts; try later.',
-            ),
-          );
+        return tooMany(
+          reply,
+          attempt.retryAfterMs,
+          'Sai mật khẩu quá nhiều lần, hãy thử lại sau.',
+          'Too many attempts; try later.',
+        );
       }
       if (!(await verifyAdminPassword(req.body.password, hash))) {
-        loginFailures.fail(req.ip);
         log.warn({ admin: { action: 'login.failed' }, ip: req.ip }, 'admin: wrong password');
         return reply.code(401).send(fail('wrong_password', 'Sai mật khẩu.', 'Wrong password.'));
       }
+      attempt.succeeded();
       const token = sessions.create();
       reply.header(
         'set-cookie',

@@ -236,7 +236,7 @@ describe('bad input', () => {
     const reply = nextMessage(kiosk, 'lobby/v1/devices/kiosk-1/reply');
     kiosk.publish(
       'lobby/v1/tickets/request',
-      JSON.stringify({ id: 'big', service: 'van-thu', pad: 'x'.repeat(20_000) }),
+      JSON.stringify({ id: 'big', service: 'van-thu', pad: 'x'.repeat(12_000) }),
       { qos: 1 },
     );
     expect(((await reply).body as { error: { code: string } }).error.code).toBe('payload_too_large');

@@ -154,10 +154,20 @@ describe('the box serves and pairs the screens', () => {
       ).status,
     ).toBe(404);
 
-    const settings = (await (await fetch(`${box.base}/api/screens/settings`)).json()) as Record<
-      string,
-      unknown
-    >;
+    // Without a screen's credential: the office settings, no clerks' names; a wrong credential is refused.
+    const open = (await (await fetch(`${box.base}/api/screens/settings`)).json()) as Record<string, unknown>;
+    expect(open).toMatchObject({ officeId: 'xa-thu-nghiem', chime: true, kioskIdleSeconds: 20, clerks: [] });
+    expect(JSON.stringify(open)).not.toContain('Nguyễn');
+    expect(
+      (
+        await fetch(`${box.base}/api/screens/settings`, {
+          headers: { authorization: basic('rating-1', 'nope') },
+        })
+      ).status,
+    ).toBe(401);
+    const settings = (await (
+      await fetch(`${box.base}/api/screens/settings`, { headers: { authorization: basic('rating-1') } })
+    ).json()) as Record<string, unknown>;
     expect(settings).toMatchObject({ officeId: 'xa-thu-nghiem', chime: true, kioskIdleSeconds: 20 });
     expect(settings.clerks).toEqual([
       { id: 'cc01', name: 'Nguyễn Thị Lan', photo: true },

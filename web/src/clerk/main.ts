@@ -461,7 +461,7 @@ async function main(): Promise<void> {
   setInterval(renderClock, 1000);
   setInterval(() => void refreshInfo(), 30_000);
   render();
-  settings = await loadSettings();
+  settings = await loadSettings(cred);
   render();
   void refreshInfo();
 }

@@ -338,7 +338,7 @@ async function main(): Promise<void> {
   onLangChange(render);
   setInterval(renderClock, 1000);
   render();
-  settings = await loadSettings();
+  settings = await loadSettings(cred);
   render();
 }
 

@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   link.onState(render);
   onLangChange(render);
   render();
-  settings = await loadSettings();
+  settings = await loadSettings(cred);
   render();
 }
 

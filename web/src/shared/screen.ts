@@ -1,6 +1,12 @@
 // What every screen shares: its credential or the way to pair, the settings the box serves, the banner
 // that says the data may be out of date, and the office clock.
-import { forgetCredential, loadCredential, type Credential, type ScreenRole } from './credential.js';
+import {
+  authHeader,
+  forgetCredential,
+  loadCredential,
+  type Credential,
+  type ScreenRole,
+} from './credential.js';
 import { el, fill } from './dom.js';
 import { dictionary, onLangChange } from './i18n.js';
 import { openLink, type ScreenLink } from './link.js';
@@ -59,11 +65,21 @@ export function credentialOrPairPage(role: ScreenRole): Credential | null {
   return null;
 }
 
-export async function loadSettings(): Promise<Settings> {
+/**
+ * The office's settings for screens. With the screen's credential they include the clerks (names, photos);
+ * a credential the box refuses (revoked: the banner asks to pair again) still gets the public part.
+ */
+export async function loadSettings(cred?: Credential): Promise<Settings> {
+  let auth = cred ? authHeader(cred) : undefined;
   for (;;) {
     try {
-      const r = await fetch('/api/screens/settings', { cache: 'no-store' });
+      const headers: Record<string, string> = auth ? { authorization: auth } : {};
+      const r = await fetch('/api/screens/settings', { cache: 'no-store', headers });
       if (r.ok) return (await r.json()) as Settings;
+      if (r.status === 401) {
+        auth = undefined;
+        continue;
+      }
     } catch {
       // the box is restarting: try again
     }

@@ -298,7 +298,7 @@ async function main(): Promise<void> {
     if (newest() && Date.now() - (newest()?.at ?? 0) < HIGHLIGHT_MS + 1500) renderCounters();
   }, 1000);
   renderAll();
-  settings = await loadSettings();
+  settings = await loadSettings(cred);
   renderAll();
 }
 
