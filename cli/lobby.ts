@@ -89,6 +89,7 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         dataDir: opts.dataDir,
         mqttPort: opts.mqttPort,
         httpPort: opts.httpPort,
+        exitOnStorageFailure: true,
       });
       stopOnSignals(box);
     });

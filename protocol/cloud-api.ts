@@ -73,6 +73,16 @@ export const Heartbeat = Type.Object(
       alarm: Type.Boolean({ description: 'The backlog nears its bound (event count or free disk)' }),
     }),
     peripherals: Type.Array(PeripheralHealth),
+    storage: Type.Optional(
+      Type.Object({
+        state: Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
+          description: 'ok; full: the disk is full, requests refused; failed: a write failed, restarting',
+        }),
+        since: Type.Union([Type.String(), Type.Null()]),
+        reason: Type.Union([Type.String(), Type.Null()]),
+        freeDiskBytes: Type.Union([Type.Integer(), Type.Null()]),
+      }),
+    ),
   },
   { additionalProperties: false },
 );
