@@ -12,6 +12,7 @@ import { el, fill } from '../shared/dom.js';
 import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
+  boxStateBanner,
   connectionBanner,
   credentialOrPairPage,
   loadSettings,
@@ -105,6 +106,10 @@ async function main(): Promise<void> {
   const officeName = el('div', 'office-name');
   const clock = el('div', 'clock');
   const body = el('main', 'kiosk-body');
+  // The box cannot take tickets (its disk is full, or it is restarting): say so and grey the buttons.
+  const box = boxStateBanner(link, () => {
+    if (view.kind === 'start') render();
+  });
   fill(
     document.body,
     el(
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
       'kiosk',
       el('header', 'kiosk-head', officeName, clock, langToggle()),
       body,
+      box.banner,
       connectionBanner(link),
     ),
   );
@@ -207,7 +213,7 @@ async function main(): Promise<void> {
       el('span', { class: 'service-waiting', text: t('waiting', { n: s?.waiting ?? 0 }) }),
       el('span', { class: 'service-detail', text: detail }),
     );
-    b.disabled = !accepting || link.state !== 'online';
+    b.disabled = !accepting || link.state !== 'online' || !box.accepting();
     return b;
   }
 

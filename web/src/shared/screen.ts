@@ -2,8 +2,10 @@
 // that says the data may be out of date, and the office clock.
 import { forgetCredential, loadCredential, type Credential, type ScreenRole } from './credential.js';
 import { el, fill } from './dom.js';
-import { dictionary, onLangChange } from './i18n.js';
+import { dictionary, onLangChange, pick } from './i18n.js';
 import { openLink, type ScreenLink } from './link.js';
+import type { BoxStateMsg } from '../../../protocol/messages.js';
+import { topics } from '../../../protocol/topics.js';
 
 export interface Settings {
   officeId: string;
@@ -106,6 +108,31 @@ export function connectionBanner(link: ScreenLink): HTMLElement {
   onLangChange(update);
   setInterval(update, 1000);
   return banner;
+}
+
+/**
+ * Whether the box can take requests now (`lobby/v1/state/box`, retained): a banner that says why not, in
+ * the screen's language (the box sends Vietnamese and English), hidden while it can.
+ */
+export function boxStateBanner(
+  link: ScreenLink,
+  onChange: () => void = () => undefined,
+): { banner: HTMLElement; accepting: () => boolean } {
+  let state: BoxStateMsg | null = null;
+  const banner = el('div', { class: 'box-banner', attrs: { role: 'alert', 'data-storage': 'ok' } });
+  const update = () => {
+    banner.dataset.storage = state?.storage ?? 'ok';
+    if (state && !state.acceptingRequests && state.message) fill(banner, pick(state.message));
+    else fill(banner);
+  };
+  link.on(topics.boxState(), (_t, b) => {
+    state = b as BoxStateMsg;
+    update();
+    onChange();
+  });
+  onLangChange(update);
+  update();
+  return { banner, accepting: () => state?.acceptingRequests !== false };
 }
 
 export function startLink(cred: Credential): ScreenLink {
