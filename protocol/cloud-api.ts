@@ -78,9 +78,10 @@ export const Heartbeat = Type.Object(
         state: Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
           description: 'ok; full: the disk is full, requests refused; failed: a write failed, restarting',
         }),
-        since: Type.Union([Type.String(), Type.Null()]),
-        reason: Type.Union([Type.String(), Type.Null()]),
-        freeDiskBytes: Type.Union([Type.Integer(), Type.Null()]),
+        // null first: the cloud coerces types, and a null tried against a string first becomes ''
+        since: Type.Union([Type.Null(), Type.String()]),
+        reason: Type.Union([Type.Null(), Type.String()]),
+        freeDiskBytes: Type.Union([Type.Null(), Type.Integer()]),
       }),
     ),
   },
