@@ -1,10 +1,14 @@
 // `lobby device` as a child process (dist/ must be built): start it, wait for it, kill it. Shared by the
 // durability tests and the box soak (scripts/soak-box.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
+/** The built CLI, from the source tree (vitest) or from dist/test/support (the soak script). */
+export const CLI = join(
+  import.meta.dirname,
+  basename(join(import.meta.dirname, '../..')) === 'dist' ? '../../cli/lobby.js' : '../../dist/cli/lobby.js',
+);
 const children = new Set<ChildProcess>();
 
 /** SIGKILLs every box this process started and has not seen exit (an afterAll, or the soak's exit). */
