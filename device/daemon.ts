@@ -247,19 +247,22 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   }
 
   let closed = false;
-  if (opts.exitOnStorageFailure)
-    storage.onChange((view) => {
-      if (view.state !== 'failed') return;
-      // Crash-only: the log is not closed (no checkpoint after a failed fsync); the next start recovers it.
-      // The replies to the failed batch (storage_failed) and the box state get a moment to go out first.
-      closed = true;
-      clearInterval(timer);
-      setTimeout(() => {
-        const stop = Promise.all([uplink?.stop(), broker.close(), http.close()]);
-        const bound = new Promise((r) => setTimeout(r, 2000));
-        void Promise.race([stop, bound]).finally(() => process.exit(75));
-      }, 250);
-    });
+  const exitOnFailure = (view: { state: string }) => {
+    if (view.state !== 'failed') return;
+    // Crash-only: the log is not closed (no checkpoint after a failed fsync); the next start recovers it.
+    // The replies to the failed batch (storage_failed) and the box state get a moment to go out first.
+    closed = true;
+    clearInterval(timer);
+    setTimeout(() => {
+      const stop = Promise.all([uplink?.stop(), broker.close(), http.close()]);
+      const bound = new Promise((r) => setTimeout(r, 2000));
+      void Promise.race([stop, bound]).finally(() => process.exit(75));
+    }, 250);
+  };
+  if (opts.exitOnStorageFailure) {
+    storage.onChange(exitOnFailure);
+    exitOnFailure(storage.view()); // a write at start (the boot counter, the first tick) may have failed
+  }
   return {
     mqttPort,
     httpPort,

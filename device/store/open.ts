@@ -25,8 +25,11 @@ export function secureDataDir(dir: string): ModeFix[] {
   const fixes: ModeFix[] = [];
   mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
   const narrow = (path: string, want: number) => {
-    const mode = statSync(path).mode & 0o777;
+    const full = statSync(path).mode;
+    const mode = full & 0o777;
     if ((mode & ~want) === 0) return;
+    // A shared directory (sticky, like /tmp) given as the data dir is not locked up for everyone else.
+    if (full & 0o1000) return;
     chmodSync(path, mode & want);
     fixes.push({ path, from: octal(mode), to: octal(mode & want) });
   };

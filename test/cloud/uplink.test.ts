@@ -180,7 +180,9 @@ for (const kind of DATABASES) {
       const kiosk = await tb.connect('kiosk-1');
       const store = tb.box.store;
       const append = store.append.bind(store);
-      store.append = () => {
+      const probeWrite = store.probeWrite.bind(store);
+      // The disk is full for every write: the ledger's commits and the probe that looks for space again.
+      store.append = store.probeWrite = () => {
         throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
       };
       const ticket = { service: 'van-thu', delivery: 'screen' }; // its printer is out of paper (above)
@@ -188,6 +190,7 @@ for (const kind of DATABASES) {
       expect(refused.error?.code).toBe('storage_full');
       expect(await stored()).toMatchObject({ state: 'full', reason: expect.stringMatching(/disk is full/) });
       store.append = append;
+      store.probeWrite = probeWrite;
       expect((await request(kiosk, 'lobby/v1/tickets/request', ticket)).status).toBe('ok');
       expect(await stored()).toMatchObject({ state: 'ok' });
       kiosk.end(true);

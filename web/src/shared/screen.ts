@@ -122,8 +122,9 @@ export function boxStateBanner(
   const banner = el('div', { class: 'box-banner', attrs: { role: 'alert', 'data-storage': 'ok' } });
   const update = () => {
     banner.dataset.storage = state?.storage ?? 'ok';
-    if (state && !state.acceptingRequests && state.message) fill(banner, pick(state.message));
-    else fill(banner);
+    const show = state !== null && !state.acceptingRequests && state.message !== null;
+    fill(banner, ...(show && state?.message ? [pick(state.message)] : []));
+    banner.style.display = show ? '' : 'none'; // inline: no screen's own layout rule can show it empty
   };
   link.on(topics.boxState(), (_t, b) => {
     state = b as BoxStateMsg;
