@@ -29,7 +29,8 @@ COPY package.json ./
 COPY config config
 # Voice clips for the box's voice driver (device/drivers/voice finds them beside dist/).
 COPY assets assets
-RUN mkdir -p /data /config && chown node:node /data /config
+# The data volume is the box user's only (`lobby device` also sets umask 077 and narrows modes at start).
+RUN mkdir -p /data /config && chown node:node /data /config && chmod 0700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 1883 8080

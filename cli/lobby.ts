@@ -84,6 +84,8 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .option('--mqtt-port <port>', 'override broker.port from the config', port)
     .option('--http-port <port>', 'override http.port from the config', port)
     .action(async (opts: { config: string; dataDir: string; mqttPort?: number; httpPort?: number }) => {
+      // Whatever the box creates is its user's only, however it was started (systemd also sets UMask).
+      process.umask(0o077);
       const config = loadConfigFile(opts.config);
       const box = await startBox({
         config,
@@ -91,6 +93,7 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         dataDir: opts.dataDir,
         mqttPort: opts.mqttPort,
         httpPort: opts.httpPort,
+        exitOnStorageFailure: true,
       });
       stopOnSignals(box);
     });

@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
 import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
+import { StorageHealth } from './storage-health.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
@@ -31,6 +32,12 @@ export interface BoxOptions {
   httpPort?: number;
   /** How often to roll the office day and refresh time-dependent state (ms). */
   tickMs?: number;
+  /**
+   * After a commit with an unknown outcome (a failed fsync), exit the process with code 75 so the
+   * supervisor restarts it and the log is recovered (`lobby device` sets it). Otherwise (a box inside
+   * another process) the box stays up refusing every request, /healthz 503, until it is restarted.
+   */
+  exitOnStorageFailure?: boolean;
 }
 
 export interface Box {
@@ -76,10 +83,20 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = opts.clock ?? Date.now;
   const store = await openEventLog(opts, log);
-  const session = store.nextBootSession();
+  for (const fix of store.modeFixes)
+    log.warn(fix, 'data directory: a file or folder others could read was made owner-only');
   const ledger = new Ledger(cfg, store, clock);
   const directory = new PeripheralDirectory(cfg.peripherals);
   const metrics = createMetrics();
+  const storage = new StorageHealth({
+    dataDir: opts.dataDir,
+    store,
+    ledger,
+    clock,
+    log: log.child({ part: 'storage' }),
+    registry: metrics.registry,
+  });
+  const session = bootSession(store, storage);
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
   const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }), {
     statusOf: (id) => statusOf(id),
@@ -106,10 +123,19 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     publisher.committed(events, state).catch((err: unknown) => log.error({ err }, 'effects failed'));
   });
 
-  // Roll the day if the box was off over midnight, then republish all retained state from the log.
-  await ledger.submit({ type: 'tick' }, { source: null });
+  // Roll the day if the box was off over midnight, then republish all retained state from the log. On a
+  // full disk the roll waits for space; the box still comes up to answer retries from the log.
+  await ledger.submit({ type: 'tick' }, { source: null }).catch((err: unknown) => {
+    if (!storage.report(err)) throw err;
+  });
   await publisher.refresh(ledger.state, new Set(), true);
   await publisher.announceBox(true, session, VERSION);
+  const publishBoxState = () =>
+    broker
+      .publish(topics.boxState(), storage.boxState(), { retain: true, qos: 1 })
+      .catch((err: unknown) => log.error({ err }, 'box state not published'));
+  await publishBoxState();
+  storage.onChange(() => void publishBoxState());
 
   // The markers remember how far the log reached (a restored older copy is then refused): off the request path.
   const logPlace = {
@@ -120,15 +146,16 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   let markedSeq = store.headSeq;
   const tick = async () => {
     try {
+      storage.probe();
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
-      store.pruneRequests(clock() - 86_400_000); // retries come within seconds; a day is plenty
+      if (storage.state === 'ok') store.pruneRequests(clock() - 86_400_000); // retries come within seconds
       if (store.headSeq !== markedSeq) {
         markedSeq = store.headSeq;
         refreshMarkers(logPlace, store);
       }
     } catch (err) {
-      log.error({ err }, 'tick failed');
+      if (!storage.report(err)) log.error({ err }, 'tick failed');
     }
   };
   const timer = setInterval(() => void tick(), opts.tickMs ?? 30_000);
@@ -149,9 +176,13 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       metrics.clients.set(clients);
       metrics.waiting.set(waitingTickets(ledger.state).length);
       metrics.outbox.set(store.outboxSize());
+      storage.probe();
+      const disk = storage.view();
       return {
-        status: db ? 'ok' : 'degraded',
-        checks: { database: db, broker: !broker.aedes.closed },
+        status: db && disk.state === 'ok' ? 'ok' : 'degraded',
+        ...(disk.reason ? { reason: disk.reason } : db ? {} : { reason: 'the event log cannot be read' }),
+        checks: { database: db, storage: disk.state === 'ok', broker: !broker.aedes.closed },
+        storage: disk,
         version: VERSION,
         office: cfg.office.id,
         day: ledger.state.day,
@@ -242,6 +273,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
         broker,
         directory,
         day: () => ledger.state.day,
+        storage: () => storage.view(),
         registry: metrics.registry,
         log: log.child({ part: 'uplink' }),
       });
@@ -262,6 +294,22 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   }
 
   let closed = false;
+  const exitOnFailure = (view: { state: string }) => {
+    if (view.state !== 'failed') return;
+    // Crash-only: the log is not closed (no checkpoint after a failed fsync); the next start recovers it.
+    // The replies to the failed batch (storage_failed) and the box state get a moment to go out first.
+    closed = true;
+    clearInterval(timer);
+    setTimeout(() => {
+      const stop = Promise.all([uplink?.stop(), broker.close(), http.close()]);
+      const bound = new Promise((r) => setTimeout(r, 2000));
+      void Promise.race([stop, bound]).finally(() => process.exit(75));
+    }, 250);
+  };
+  if (opts.exitOnStorageFailure) {
+    storage.onChange(exitOnFailure);
+    exitOnFailure(storage.view()); // a write at start (the boot counter, the first tick) may have failed
+  }
   return {
     mqttPort,
     httpPort,
@@ -287,4 +335,14 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       log.info('box stopped');
     },
   };
+}
+
+/** The presence session: the boot counter, incremented; on a full disk the last one + 1, not saved. */
+function bootSession(store: EventStore, storage: StorageHealth): number {
+  try {
+    return store.nextBootSession();
+  } catch (err) {
+    if (!storage.report(err)) throw err;
+    return store.lastBootSession() + 1;
+  }
 }

@@ -15,6 +15,7 @@ import {
   deserializeState,
 } from './engine/index.js';
 import type { Commit, EventStore, StoredEvent } from './store/event-store.js';
+import { storageFaultOf, type StorageFault } from './store/storage-fault.js';
 
 export interface CommandMeta {
   /** The device that sent it, or null for the box itself (ticks). */
@@ -39,6 +40,8 @@ export type Outcome =
   | { ok: false; rejection: Rejection };
 
 type CommitListener = (events: StoredEvent[], state: QueueState) => void;
+/** The log's health as the ledger last saw it: null once a commit succeeded, the fault otherwise. */
+type StorageListener = (fault: StorageFault | null) => void;
 
 interface Pending {
   cmd: Command;
@@ -53,6 +56,11 @@ export class Ledger {
   private pending: Pending[] = [];
   private scheduled = false;
   private readonly listeners: CommitListener[] = [];
+  private readonly storageListeners: StorageListener[] = [];
+  /** Set by a commit whose outcome is unknown: from then on the ledger takes nothing (see commitFailed). */
+  private haltedBy: StorageFault | null = null;
+  /** The last storage fault reported, until a commit succeeds. */
+  private storageFault: StorageFault | null = null;
 
   constructor(
     private readonly cfg: BoxConfig,
@@ -70,6 +78,16 @@ export class Ledger {
     return this.stateNow;
   }
 
+  /** Non-null once a commit failed in a way that leaves the log's content unknown: restart to recover. */
+  get halted(): StorageFault | null {
+    return this.haltedBy;
+  }
+
+  /** Told when a commit fails for a storage fault, and when commits succeed again after one. */
+  onStorage(listener: StorageListener): void {
+    this.storageListeners.push(listener);
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.push(listener);
     return () => this.listeners.splice(this.listeners.indexOf(listener) >>> 0, 1);
@@ -84,6 +102,7 @@ export class Ledger {
     meta: CommandMeta,
     replyOf: (events: DomainEvent[], at: number) => unknown = () => ({}),
   ): Promise<Outcome> {
+    if (this.haltedBy) return Promise.reject(this.haltedBy);
     return new Promise((resolve, reject) => {
       this.pending.push({ cmd, meta, replyOf, resolve, reject });
       if (!this.scheduled) {
@@ -97,6 +116,10 @@ export class Ledger {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
+    if (this.haltedBy) {
+      for (const p of batch) p.reject(this.haltedBy);
+      return;
+    }
     const before = this.stateNow;
     let state = before;
     const commits: Commit[] = [];
@@ -150,11 +173,10 @@ export class Ledger {
       const dayStarted = commits.some((c) => c.events.some((e) => e.type === 'day.started'));
       stored = this.store.append(commits, dayStarted ? serializeState(state) : undefined);
     } catch (e) {
-      // Nothing was written: the state stays as it was and every caller in the batch learns it failed.
-      this.stateNow = before;
-      for (const p of batch) p.reject(e);
+      this.commitFailed(batch, before, e);
       return;
     }
+    if (commits.length > 0 && this.storageFault) this.storageChanged(null);
     this.stateNow = state;
     // Stored events come back in commit order: slice each command's share.
     const starts: number[] = [];
@@ -167,5 +189,26 @@ export class Ledger {
       p.resolve({ ok: true, events: stored.slice(start, start + n), duplicate: false });
     });
     if (stored.length > 0) for (const l of this.listeners) l(stored, state);
+  }
+
+  /**
+   * A batch's commit threw. The state stays as it was before the batch and every caller learns it failed.
+   * A full disk (and any error SQLite rolled back) wrote nothing: the box keeps going and the next commit
+   * tries again. Any other I/O error (a failed fsync above all) may have left the batch's commit record in
+   * the WAL, to reappear at the next open: the box can no longer know what its log holds, so it takes
+   * nothing more (crash-only); the daemon restarts and rebuilds from the log, where a retry with the same
+   * request id gets the true answer.
+   */
+  private commitFailed(batch: Pending[], before: QueueState, e: unknown): void {
+    this.stateNow = before;
+    const fault = storageFaultOf(e);
+    if (fault?.kind === 'failed') this.haltedBy = fault;
+    for (const p of batch) p.reject(fault ?? e);
+    if (fault) this.storageChanged(fault);
+  }
+
+  private storageChanged(fault: StorageFault | null): void {
+    this.storageFault = fault;
+    for (const l of this.storageListeners) l(fault);
   }
 }

@@ -19,6 +19,7 @@ import type { Identity } from './broker/acl.js';
 import type { Command, Rejection } from './engine/index.js';
 import type { Ledger } from './ledger.js';
 import type { BoxConfig } from './config/schema.js';
+import { StorageFault } from './store/storage-fault.js';
 
 type Parsed = { ok: true; id: string; cmd: Command } | { ok: false; id: string | null; error: ErrorBody };
 
@@ -130,6 +131,20 @@ export function replyData(cfg: BoxConfig, events: DomainEvent[], at = Date.now()
   return data;
 }
 
+/**
+ * What a device is told when its request's commit failed: never a final "no" that may be false. A full
+ * disk wrote nothing (storage_full: try again later); an unknown outcome (storage_failed) means the box
+ * restarts from its log, and a retry with the same id gets the true answer.
+ */
+function commitFailure(err: unknown, log: Logger, client: string, topic: string): ErrorBody {
+  if (err instanceof StorageFault) {
+    log.warn({ client, topic, fault: err.kind, sqlite: err.sqliteCode }, 'request refused: storage fault');
+    return errorBody(err.kind === 'full' ? 'storage_full' : 'storage_failed');
+  }
+  log.error({ err, client, topic }, 'command failed to commit');
+  return errorBody('internal_error');
+}
+
 export interface DeskHooks {
   /** The last known status of a device (a kiosk's printer), if any was reported. */
   statusOf?: (deviceId: string) => DeviceStatus | undefined;
@@ -196,8 +211,7 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
         ),
       };
     } catch (err) {
-      log.error({ err, client: who.id, topic }, 'command failed to commit');
-      return { id: parsed.id, topic, status: 'error', error: errorBody('internal_error') };
+      return { id: parsed.id, topic, status: 'error', error: commitFailure(err, log, who.id, topic) };
     }
   };
 }

@@ -26,6 +26,15 @@ export const ERRORS = {
   },
   unknown_topic: { vi: 'Chủ đề không tồn tại.', en: 'Unknown topic.' },
   internal_error: { vi: 'Lỗi hệ thống, vui lòng thử lại.', en: 'Internal error, please try again.' },
+  // the box's storage (protocol/README.md, "Storage faults"): neither is a final answer to the request
+  storage_full: {
+    vi: 'Hệ thống tạm thời không cấp được số: bộ nhớ của máy chủ đã đầy. Vui lòng báo cán bộ.',
+    en: 'The box cannot take requests now: its disk is full. Please tell the staff.',
+  },
+  storage_failed: {
+    vi: 'Hệ thống đang khởi động lại sau lỗi ghi dữ liệu. Vui lòng thử lại sau ít giây.',
+    en: 'The box is restarting after a storage error. Retry the same request in a few seconds.',
+  },
   // unknown ids
   unknown_service: { vi: 'Không có lĩnh vực "{service}".', en: 'Unknown service "{service}".' },
   unknown_counter: { vi: 'Không có quầy số {counter}.', en: 'Unknown counter {counter}.' },

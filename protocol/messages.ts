@@ -266,4 +266,21 @@ export const OfficeStateMsg = Type.Object({
 });
 export type OfficeStateMsg = Static<typeof OfficeStateMsg>;
 
+/** Whether the box's event log can take writes: `full` disk, or `failed` (restarting to recover). */
+export const STORAGE_STATES = ['ok', 'full', 'failed'] as const;
+export type StorageState = (typeof STORAGE_STATES)[number];
+
+/**
+ * `lobby/v1/state/box`, retained: whether the box can take requests now, and why not, for the screens to
+ * say so (Vietnamese first) instead of letting a citizen press and fail.
+ */
+export const BoxStateMsg = Type.Object({
+  storage: Type.Union(STORAGE_STATES.map((s) => Type.Literal(s))),
+  acceptingRequests: Type.Boolean(),
+  since: Type.Union([Iso, Type.Null()], { description: 'When the storage state last changed' }),
+  message: Type.Union([Type.Object({ vi: Type.String(), en: Type.String() }), Type.Null()]),
+  updatedAt: Iso,
+});
+export type BoxStateMsg = Static<typeof BoxStateMsg>;
+
 export type { Static, TSchema };

@@ -54,6 +54,8 @@ export const topics = {
    */
   status: (deviceId: string) => `${ROOT}/status/${deviceId}`,
   officeState: () => `${ROOT}/state/office`,
+  /** Retained: whether the box can take requests now (its storage), readable by every role. */
+  boxState: () => `${ROOT}/state/box`,
   counterState: (counter: number) => `${ROOT}/state/counters/${counter}`,
   serviceState: (service: string) => `${ROOT}/state/services/${service}`,
   /** `ticket.called` is published on `lobby/v1/events/ticket/called`, so a filter can pick an entity. */

@@ -294,6 +294,15 @@ for (const b of document.querySelectorAll('button.csv')) {
   });
 }
 
+/** The box's event log as its heartbeat reports it: full disk or a failed write, with free space. */
+function storageText(storage) {
+  if (!storage) return '';
+  const free = storage.freeDiskBytes === null ? '' : ` (còn ${fmt(storage.freeDiskBytes / 1048576, 1)} MB)`;
+  if (storage.state === 'full') return `ĐẦY ĐĨA, không cấp được số${free}`;
+  if (storage.state === 'failed') return `LỖI GHI, đang khởi động lại${free}`;
+  return `ổn${free}`;
+}
+
 async function loadFleet() {
   const boxes = await (await api('/api/v1/boxes')).json();
   table(
@@ -304,6 +313,7 @@ async function loadFleet() {
       'Tín hiệu gần nhất',
       'Tồn đọng',
       'Cảnh báo',
+      'Lưu trữ',
       'Ngoại vi trực tuyến',
       'Lỗi ngoại vi',
       'Phiên bản',
@@ -320,6 +330,7 @@ async function loadFleet() {
         b.heartbeatAt ? new Date(b.heartbeatAt).toLocaleString('vi-VN') : 'chưa có',
         hb ? fmt(hb.backlog.events, 0) : '–',
         hb?.backlog.alarm ? 'CÓ' : '',
+        storageText(hb?.storage),
         `${peripherals.filter((p) => p.online).length}/${peripherals.length}`,
         problems.join('; '),
         hb?.version ?? '',

@@ -34,7 +34,7 @@ export function mayRequest(who: Identity, req: RequestTopic): RequestDecision {
 
 /** Filters a role may subscribe to (a subscription must fall inside one of them). */
 export function subscribeFilters(who: Identity): string[] {
-  const own = [`${ROOT}/devices/${who.id}/#`, topics.officeState(), topics.status(who.id)];
+  const own = [`${ROOT}/devices/${who.id}/#`, topics.officeState(), topics.boxState(), topics.status(who.id)];
   const services = `${ROOT}/state/services/+`;
   const lobbyEvents = [`${ROOT}/events/ticket/#`, `${ROOT}/events/counter/#`, `${ROOT}/events/day/#`];
   const counter = who.counter !== undefined ? [topics.counterState(who.counter)] : [];

@@ -1,10 +1,9 @@
 // The box's durable event log (SQLite, WAL, synchronous=FULL): what a citizen has seen survives a power cut.
 // One transaction holds a batch's events, their outbox rows for the cloud uplink, and the replies to the
 // requests that caused them (so a retried request gets the same answer instead of a second ticket).
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { DomainEvent, EventEnvelope } from '../../protocol/index.js';
+import { openEventDatabase, type ModeFix } from './open.js';
 
 export interface StoredEvent {
   seq: number;
@@ -57,14 +56,11 @@ export class EventStore {
   private readonly insertRequest: Database.Statement;
   private readonly selectRequest: Database.Statement;
   private readonly insertSnapshot: Database.Statement;
+  /** Modes that were too open at start and were narrowed (the daemon logs them). */
+  readonly modeFixes: ModeFix[];
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: the WAL is fsynced at every commit, so a power cut cannot lose a ticket already printed or called.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    ({ db: this.db, modeFixes: this.modeFixes } = openEventDatabase(file));
     this.migrate();
     this.insertEvent = this.db.prepare(
       'INSERT INTO events (seq, type, at, day, data, source) VALUES (?, ?, ?, ?, ?, ?)',
@@ -234,6 +230,13 @@ export class EventStore {
     }
   }
 
+  /** The boot counter as last written (0 before the first boot). */
+  lastBootSession(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'boot'").get() as
+      { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
   /** Increments and returns the boot counter: the box's presence session. */
   nextBootSession(): number {
     return this.db.transaction(() => {
@@ -278,6 +281,14 @@ export class EventStore {
         insert.run(e.seq, e.type, Date.parse(e.at), e.day, JSON.stringify(e.data), null);
     })();
     this.lastSeq = Math.max(this.lastSeq, this.maxEventSeq());
+  }
+
+  /**
+   * A write that touches no record (the meta row `probe`): after the disk filled up, tells whether the
+   * log can take writes again. Throws what the write threw.
+   */
+  probeWrite(at: number): void {
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)").run(String(at));
   }
 
   /** Cheap liveness probe for /healthz. */

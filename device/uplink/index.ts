@@ -1,7 +1,7 @@
 // Wiring of the uplink into the box: reads the credential, builds the heartbeat's view of the peripherals.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { PeripheralHealth } from '../../protocol/index.js';
+import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import type { LobbyBroker } from '../broker/broker.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
 import type { BoxConfig } from '../config/schema.js';
@@ -26,6 +26,8 @@ export interface StartUplinkOptions {
   broker: LobbyBroker;
   directory: PeripheralDirectory;
   day: () => string | null;
+  /** The event log's health, for the heartbeat. */
+  storage?: () => Heartbeat['storage'];
   registry?: Registry;
   log: Logger;
   retry?: UplinkOptions['retry'];
@@ -62,7 +64,11 @@ export function startUplink(o: StartUplinkOptions): Uplink | null {
     log: o.log,
     ...(o.registry ? { registry: o.registry } : {}),
     retry: o.retry ?? { baseMs: cloud.retryBaseMs, capMs: cloud.retryCapSeconds * 1000 },
-    health: () => ({ day: o.day(), peripherals: peripheralHealth(o.directory, o.broker) }),
+    health: () => ({
+      day: o.day(),
+      peripherals: peripheralHealth(o.directory, o.broker),
+      ...(o.storage ? { storage: o.storage() } : {}),
+    }),
   });
   uplink.start();
   o.log.info(

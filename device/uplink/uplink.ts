@@ -29,7 +29,7 @@ export interface UplinkOptions {
   dataDir: string;
   log: Logger;
   /** The office day and each peripheral's presence and status, for the heartbeat. */
-  health: () => { day: string | null; peripherals: PeripheralHealth[] };
+  health: () => { day: string | null; peripherals: PeripheralHealth[]; storage?: Heartbeat['storage'] };
   registry?: Registry;
   /** Retry timing (tests shorten it). */
   retry?: { baseMs?: number; capMs?: number; attempts?: number };
@@ -264,6 +264,7 @@ export class Uplink {
       lastSeq: this.o.store.headSeq,
       backlog: this.backlog(),
       peripherals: h.peripherals,
+      ...(h.storage ? { storage: h.storage } : {}),
     };
   }
 

@@ -176,11 +176,11 @@ for (const kind of DATABASES) {
       await until('two thirds of the backlog', async () => (await acked()) > 2000);
       await killed(box.child);
       const ackedAtBoxKill = await acked();
-      box = await startChild(boxArgs, boxReady);
-
+      // Read while the box is down: a running box holds its log exclusively (device/store/open.ts).
       const store = new EventStore(join(dataDir, 'events.db'));
       const boxEvents = [...store.eventsAfter(0)];
       store.close();
+      box = await startChild(boxArgs, boxReady);
       const head = boxEvents.length;
       expect(ackedAtBoxKill).toBeLessThan(head); // this kill too came mid-drain
       await until('the whole backlog', async () => (await acked()) === head);

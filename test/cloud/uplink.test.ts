@@ -164,6 +164,36 @@ for (const kind of DATABASES) {
       const keypad = hb.peripherals.find((p) => p.id === 'keypad-1');
       expect(keypad).toMatchObject({ role: 'keypad', counter: 1, status: null });
       expect(keypad?.online).not.toBe(true); // never connected
+      expect(hb.storage).toMatchObject({ state: 'ok', reason: null });
+    });
+
+    it('a box that cannot write its log says so in the heartbeat the fleet view shows', async () => {
+      const stored = async () => {
+        await tb.box.uplink!.heartbeat();
+        const row = await cloud.store.db
+          .selectFrom('boxes')
+          .select('heartbeat')
+          .where('office_id', '=', 'xa-thu-nghiem')
+          .executeTakeFirstOrThrow();
+        return (JSON.parse(row.heartbeat as string) as Heartbeat).storage;
+      };
+      const kiosk = await tb.connect('kiosk-1');
+      const store = tb.box.store;
+      const append = store.append.bind(store);
+      const probeWrite = store.probeWrite.bind(store);
+      // The disk is full for every write: the ledger's commits and the probe that looks for space again.
+      store.append = store.probeWrite = () => {
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      };
+      const ticket = { service: 'van-thu', delivery: 'screen' }; // its printer is out of paper (above)
+      const refused = await request(kiosk, 'lobby/v1/tickets/request', ticket);
+      expect(refused.error?.code).toBe('storage_full');
+      expect(await stored()).toMatchObject({ state: 'full', reason: expect.stringMatching(/disk is full/) });
+      store.append = append;
+      store.probeWrite = probeWrite;
+      expect((await request(kiosk, 'lobby/v1/tickets/request', ticket)).status).toBe('ok');
+      expect(await stored()).toMatchObject({ state: 'ok' });
+      kiosk.end(true);
     });
 
     it('offline: the office keeps working, the backlog grows past the alarm, then drains in order', async () => {

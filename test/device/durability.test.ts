@@ -1,59 +1,16 @@
 // `lobby device` as a child process, SIGKILLed while tickets stream in: after the restart no acknowledged
 // ticket is lost or duplicated, retried requests get their first answer, and numbering continues.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import type { Reply } from '../../protocol/index.js';
 import { EventStore } from '../../device/store/event-store.js';
+import { killAllBoxes, killed, startDevice } from '../support/box-process.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
-const children: ChildProcess[] = [];
-
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Starts `lobby device` and resolves with its MQTT port once it logs that it started. */
-function startDevice(
-  configFile: string,
-  dataDir: string,
-): Promise<{ child: ChildProcess; port: number; httpPort: number }> {
-  const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info' },
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const log = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
-        if (log.msg === 'box started' && log.mqttPort) {
-          clearTimeout(timer);
-          resolve({ child, port: log.mqttPort, httpPort: log.httpPort ?? 0 });
-        }
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`box exited with ${code}: ${stderr}`)));
-  });
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
+afterAll(killAllBoxes);
 
 type Ticket = { ticketId: string; number: string };
 const ticketOf = (r: Reply): Ticket => {

@@ -7,6 +7,7 @@ import { el, fill, keepFocus } from '../shared/dom.js';
 import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
+  boxStateBanner,
   connectionBanner,
   credentialOrPairPage,
   loadSettings,
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const dossierInput = el('input', { attrs: { id: 'dossier', autocomplete: 'off', maxlength: '64' } });
   const body = el('main', 'clerk-body');
   const clock = el('div', 'clock');
-  fill(document.body, el('div', 'clerk', body, connectionBanner(link)));
+  fill(document.body, el('div', 'clerk', body, boxStateBanner(link).banner, connectionBanner(link)));
 
   async function send(
     action: CounterAction | 'scan',

@@ -5,6 +5,7 @@ import type {
   DeviceStatus,
   OfficeStateMsg,
   PriorityReason,
+  Reply,
   ServiceStateMsg,
 } from '../../../protocol/messages.js';
 import { ticketStatusUrl, topics } from '../../../protocol/topics.js';
@@ -12,6 +13,7 @@ import { el, fill } from '../shared/dom.js';
 import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
+  boxStateBanner,
   connectionBanner,
   credentialOrPairPage,
   loadSettings,
@@ -105,6 +107,10 @@ async function main(): Promise<void> {
   const officeName = el('div', 'office-name');
   const clock = el('div', 'clock');
   const body = el('main', 'kiosk-body');
+  // The box cannot take tickets (its disk is full, or it is restarting): say so and grey the buttons.
+  const box = boxStateBanner(link, () => {
+    if (view.kind === 'start') render();
+  });
   fill(
     document.body,
     el(
@@ -112,6 +118,7 @@ async function main(): Promise<void> {
       'kiosk',
       el('header', 'kiosk-head', officeName, clock, langToggle()),
       body,
+      box.banner,
       connectionBanner(link),
     ),
   );
@@ -133,13 +140,32 @@ async function main(): Promise<void> {
   }
   document.addEventListener('pointerdown', armIdle, { capture: true });
 
+  /**
+   * A press whose outcome the box could not know (`storage_failed`: it is restarting from its log) is sent
+   * again with the same id until the box says what happened, for up to a minute: a ticket that did commit
+   * comes back (`duplicate`), never a second one (protocol/README.md, 3.6).
+   */
+  async function requestUntilKnown(body: Record<string, unknown>): Promise<Reply> {
+    const until = Date.now() + 60_000;
+    let restarting = false; // told storage_failed: the box goes down, so no reply for a while is expected
+    for (;;) {
+      const reply = await link.request(topics.ticketRequest(), body).catch((err: unknown) => {
+        if (restarting && err instanceof OfflineError && Date.now() < until) return null;
+        throw err;
+      });
+      if (reply && (reply.error?.code !== 'storage_failed' || Date.now() >= until)) return reply;
+      restarting = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
   async function issue(service: string, delivery: 'print' | 'screen'): Promise<void> {
     view = { kind: 'issuing' };
     render();
     try {
-      const body: Record<string, unknown> = { service, delivery };
+      const body: Record<string, unknown> = { service, delivery, id: link.nextId() };
       if (priority) body.priority = priority;
-      const reply = await link.request(topics.ticketRequest(), body);
+      const reply = await requestUntilKnown(body);
       if (reply.status === 'error' && reply.error?.code === 'printer_unavailable' && delivery === 'print') {
         // The printer failed between its last status and this press: show the number instead.
         return issue(service, 'screen');
@@ -207,7 +233,7 @@ async function main(): Promise<void> {
       el('span', { class: 'service-waiting', text: t('waiting', { n: s?.waiting ?? 0 }) }),
       el('span', { class: 'service-detail', text: detail }),
     );
-    b.disabled = !accepting || link.state !== 'online';
+    b.disabled = !accepting || link.state !== 'online' || !box.accepting();
     return b;
   }
 

@@ -15,8 +15,13 @@ export interface ScreenLink {
   staleSince: number | null;
   on(filter: string, handler: Handler): void;
   onState(fn: (state: LinkState) => void): void;
-  /** Publishes a request and resolves with the box's reply to it. Refuses at once while offline. */
+  /**
+   * Publishes a request and resolves with the box's reply to it. Refuses at once while offline. A `body.id`
+   * given (from `nextId()`) is kept: that is how a retry repeats its request.
+   */
   request(topic: string, body: Record<string, unknown>): Promise<Reply>;
+  /** A fresh request id, unique across reloads. */
+  nextId(): string;
   close(): void;
 }
 
@@ -90,7 +95,7 @@ export function openLink(cred: Credential): ScreenLink {
     },
     request(topic, body) {
       if (link.state !== 'online') return Promise.reject(new OfflineError());
-      const id = `${cred.deviceId}-${boot}-${++seq}`;
+      const id = typeof body.id === 'string' ? body.id : link.nextId();
       return new Promise<Reply>((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(id);
@@ -102,6 +107,9 @@ export function openLink(cred: Credential): ScreenLink {
         });
         client.publish(topic, JSON.stringify({ ...body, id }), { qos: 1 });
       });
+    },
+    nextId() {
+      return `${cred.deviceId}-${boot}-${++seq}`;
     },
     close() {
       client.end(true);

@@ -8,8 +8,10 @@ import {
   type ScreenRole,
 } from './credential.js';
 import { el, fill } from './dom.js';
-import { dictionary, onLangChange } from './i18n.js';
+import { dictionary, onLangChange, pick } from './i18n.js';
 import { openLink, type ScreenLink } from './link.js';
+import type { BoxStateMsg } from '../../../protocol/messages.js';
+import { topics } from '../../../protocol/topics.js';
 
 export interface Settings {
   officeId: string;
@@ -122,6 +124,32 @@ export function connectionBanner(link: ScreenLink): HTMLElement {
   onLangChange(update);
   setInterval(update, 1000);
   return banner;
+}
+
+/**
+ * Whether the box can take requests now (`lobby/v1/state/box`, retained): a banner that says why not, in
+ * the screen's language (the box sends Vietnamese and English), hidden while it can.
+ */
+export function boxStateBanner(
+  link: ScreenLink,
+  onChange: () => void = () => undefined,
+): { banner: HTMLElement; accepting: () => boolean } {
+  let state: BoxStateMsg | null = null;
+  const banner = el('div', { class: 'box-banner', attrs: { role: 'alert', 'data-storage': 'ok' } });
+  const update = () => {
+    banner.dataset.storage = state?.storage ?? 'ok';
+    const show = state !== null && !state.acceptingRequests && state.message !== null;
+    fill(banner, ...(show && state?.message ? [pick(state.message)] : []));
+    banner.style.display = show ? '' : 'none'; // inline: no screen's own layout rule can show it empty
+  };
+  link.on(topics.boxState(), (_t, b) => {
+    state = b as BoxStateMsg;
+    update();
+    onChange();
+  });
+  onLangChange(update);
+  update();
+  return { banner, accepting: () => state?.acceptingRequests !== false };
 }
 
 export function startLink(cred: Credential): ScreenLink {

@@ -1,0 +1,76 @@
+// `lobby device` as a child process (dist/ must be built): start it, wait for it, kill it. Shared by the
+// durability tests and the box soak (scripts/soak-box.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** The built CLI, from the source tree (vitest) or from dist/test/support (the soak script). */
+export const CLI = join(
+  import.meta.dirname,
+  basename(join(import.meta.dirname, '../..')) === 'dist' ? '../../cli/lobby.js' : '../../dist/cli/lobby.js',
+);
+const children = new Set<ChildProcess>();
+
+/** SIGKILLs every box this process started and has not seen exit (an afterAll, or the soak's exit). */
+export function killAllBoxes(): void {
+  for (const c of children) c.kill('SIGKILL');
+}
+
+export interface BoxProcess {
+  child: ChildProcess;
+  port: number;
+  httpPort: number;
+  /** Everything the box wrote to stdout (its JSON log), for assertions on what it said. */
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `lobby device` and resolves once it logs that it started (rejects if it exits first). */
+export function startDevice(
+  configFile: string,
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<BoxProcess> {
+  const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+  });
+  children.add(child);
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdout += `${line}\n`;
+      try {
+        const log = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
+        if (log.msg === 'box started' && log.mqttPort) {
+          clearTimeout(timer);
+          resolve({ child, port: log.mqttPort, httpPort: log.httpPort ?? 0, output: () => stdout, exited });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`box exited with ${code ?? signal}: ${stderr}\n${stdout.slice(-2000)}`));
+    });
+  });
+}
+
+/** SIGKILLs the box (if it still runs) and resolves once it is gone. */
+export function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
