@@ -17,7 +17,7 @@ import { EventStore } from './store/event-store.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
-import { topics, type DeviceStatus } from '../protocol/index.js';
+import { REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
 
 export interface BoxOptions {
   config: BoxConfig;
@@ -89,7 +89,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     try {
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
-      store.pruneRequests(clock() - 86_400_000); // retries come within seconds; a day is plenty
+      store.pruneRequests(clock() - REQUEST_REPLY_RETENTION_MS);
     } catch (err) {
       log.error({ err }, 'tick failed');
     }

@@ -22,6 +22,10 @@ export const ERRORS = {
   },
   unknown_topic: { vi: 'Chủ đề không tồn tại.', en: 'Unknown topic.' },
   internal_error: { vi: 'Lỗi hệ thống, vui lòng thử lại.', en: 'Internal error, please try again.' },
+  request_id_reused: {
+    vi: 'Mã yêu cầu "{id}" đã được dùng cho một yêu cầu khác. Thiết bị phải gửi yêu cầu mới với mã mới.',
+    en: 'Request id "{id}" was already used for a different request. Send a new request with a fresh id.',
+  },
   // unknown ids
   unknown_service: { vi: 'Không có lĩnh vực "{service}".', en: 'Unknown service "{service}".' },
   unknown_counter: { vi: 'Không có quầy số {counter}.', en: 'Unknown counter {counter}.' },

@@ -133,6 +133,22 @@ describe('a kiosk, a keypad and a display', () => {
     expect(n(next.data?.ticket)).toBe(n(first.data?.ticket) + 1);
   });
 
+  it('refuses a reused request id with another payload (request_id_reused); the late retry gets the first reply', async () => {
+    const kiosk = await office.connect('kiosk-1');
+    const first = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'ho-tich' });
+    expect(first.status).toBe('ok');
+    const head = office.box.store.headSeq;
+    const reused = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'van-thu' });
+    expect(reused).toMatchObject({ id: 'reused-1', status: 'error', error: { code: 'request_id_reused' } });
+    expect(reused.error?.message.vi).toContain('mã mới');
+    expect(reused.error?.message.en).toContain('fresh id');
+    expect(office.box.store.headSeq).toBe(head);
+    const late = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'ho-tich' });
+    expect(late.data?.duplicate).toBe(true);
+    expect(late.data?.ticket).toEqual(first.data?.ticket);
+    expect(office.box.store.headSeq).toBe(head);
+  });
+
   it('refuses an illegal command with a reason and changes nothing', async () => {
     const keypad = await office.connect('keypad-2');
     const before = office.box.store.headSeq;
