@@ -8,6 +8,7 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import type { BoxConfig } from './config/schema.js';
 import { startDrivers, type Driver } from './drivers/index.js';
 import { OfficePublisher } from './effects/office-publisher.js';
+import { PrintSpool } from './effects/print-spool.js';
 import { waitingTickets } from './engine/index.js';
 import { createHttpServer } from './http/server.js';
 import { Ledger } from './ledger.js';
@@ -57,8 +58,12 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const directory = new PeripheralDirectory(cfg.peripherals);
   const metrics = createMetrics();
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
+  let spool: PrintSpool | null = null;
   const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }), {
     statusOf: (id) => statusOf(id),
+    printed: (kiosk, jobId) => spool?.printed(kiosk, jobId),
+    retriedTicket: (kiosk, ticketId) =>
+      void spool?.retried(kiosk, ticketId).catch((err: unknown) => log.error({ err }, 'print resend failed')),
   });
 
   const broker = await LobbyBroker.create({
@@ -75,9 +80,12 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   statusOf = (id) => broker.statusOf(id);
   const publisher = new OfficePublisher(cfg, directory, broker, clock, log.child({ part: 'effects' }));
 
+  const printSpool = new PrintSpool(cfg, directory, broker, store, clock, log.child({ part: 'print' }));
+  spool = printSpool;
   ledger.onCommit((events, state) => {
     for (const e of events) metrics.events.inc({ type: e.event.type });
     publisher.committed(events, state).catch((err: unknown) => log.error({ err }, 'effects failed'));
+    printSpool.committed(events).catch((err: unknown) => log.error({ err }, 'print jobs failed'));
   });
 
   // Roll the day if the box was off over midnight, then republish all retained state from the log.
@@ -184,6 +192,11 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log.child({ part: 'drivers' }),
   );
 
+  // Print jobs the box did not see acknowledged before it stopped go out again now that the printer drivers
+  // listen; MQTT kiosks that connect later get them from the spool's periodic resend or their retry.
+  await printSpool.restore();
+  printSpool.start();
+
   // The cloud uplink (config `cloud` section): drains the outbox; the office works the same without it.
   // Loaded only when configured: a box without a cloud does not carry the HTTP client in memory.
   const uplink = !cfg.cloud
@@ -228,6 +241,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      printSpool.stop();
       for (const d of drivers)
         await d.close().catch((err: unknown) => log.warn({ err }, 'driver close failed'));
       if (configFile) unwatchFile(configFile);

@@ -2,6 +2,7 @@
 // ticket is lost or duplicated, retried requests get their first answer, and numbering continues.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,24 +10,36 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import type { Reply } from '../../protocol/index.js';
 import { EventStore } from '../../device/store/event-store.js';
+import { SimKiosk } from '../../hardware-sim/mqtt/kiosk.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
+const KILL_AFTER_COMMIT = join(import.meta.dirname, '../../dist/test/support/kill-after-commit.js');
 const children: ChildProcess[] = [];
 
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-/** Starts `lobby device` and resolves with its MQTT port once it logs that it started. */
+/**
+ * Starts `lobby device` and resolves with its MQTT port once it logs that it started. `killAfterTicket`: the
+ * box kills itself right after committing its n-th paper ticket, before any effect (kill-after-commit.ts);
+ * `onLog` sees every log line.
+ */
 function startDevice(
   configFile: string,
   dataDir: string,
+  opts: { killAfterTicket?: number; onLog?: (log: Record<string, unknown>) => void } = {},
 ): Promise<{ child: ChildProcess; port: number; httpPort: number }> {
-  const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info' },
-  });
+  const preload = opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : [];
+  const child = spawn(
+    process.execPath,
+    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: 'info', LOBBY_KILL_AFTER_TICKET: String(opts.killAfterTicket ?? 0) },
+    },
+  );
   children.push(child);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -35,6 +48,7 @@ function startDevice(
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const log = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
+        opts.onLog?.(log);
         if (log.msg === 'box started' && log.mqttPort) {
           clearTimeout(timer);
           resolve({ child, port: log.mqttPort, httpPort: log.httpPort ?? 0 });
@@ -44,6 +58,18 @@ function startDevice(
       }
     });
     child.once('exit', (code) => reject(new Error(`box exited with ${code}: ${stderr}`)));
+  });
+}
+
+/** A port free right now (the system's choice), for a box that must come back on the same port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -155,6 +181,73 @@ describe('durability', () => {
     expect(new Set(called).size).toBe(called.length);
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gap-free log
+  }, 90_000);
+
+  it('a crash between the commit and the print job: every paper ticket is printed exactly once after restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-print-'));
+    const dataDir = join(dir, 'data');
+    const configFile = join(dir, 'office.json');
+    const cfg = officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]));
+    // The kiosk is one device through the box's restarts (it keeps what it printed), so the box comes back on
+    // the same port: one the system handed out just now.
+    cfg.broker.port = await freePort();
+    writeFileSync(configFile, JSON.stringify(cfg, null, 2));
+
+    const killedAfter: string[] = [];
+    const onLog = (log: Record<string, unknown>) => {
+      if (log.msg === 'killed after commit') killedAfter.push(log.ticketId as string);
+    };
+    let box = await startDevice(configFile, dataDir, { killAfterTicket: 3, onLog });
+    // The printer: the kiosk prints each jobId once (deliveries counts every job that reached it).
+    const kiosk = new SimKiosk({
+      url: `mqtt://127.0.0.1:${cfg.broker.port}`,
+      id: 'kiosk-1',
+      secret: secretOf('kiosk-1'),
+      reconnectPeriod: 100,
+      replyTimeoutMs: 1000,
+      attempts: 30,
+    });
+    await kiosk.connect();
+    let pressing = true;
+    const answered: string[] = [];
+    const press = async () => {
+      while (pressing) {
+        const r = await kiosk.requestTicket('van-thu').catch(() => null);
+        if (r?.status === 'ok') answered.push((r.data?.ticket as { ticketId: string }).ticketId);
+      }
+    };
+    const citizens = [press(), press()];
+    // Two crashes, each right after a paper ticket's commit; then a box that stays up.
+    for (const next of [2, 0]) {
+      await new Promise<void>((resolve) => box.child.once('exit', () => resolve()));
+      box = await startDevice(configFile, dataDir, { killAfterTicket: next, onLog });
+    }
+    const settled = answered.length;
+    while (answered.length < settled + 4) await new Promise((r) => setTimeout(r, 20));
+    pressing = false;
+    await Promise.all(citizens);
+    expect(killedAfter).toHaveLength(2);
+
+    // Every paper ticket of the log reaches the printer (the ones the box died on too), each printed once.
+    const issuedTickets = () => {
+      const store = new EventStore(join(dataDir, 'events.db'));
+      const ids = [...store.eventsAfter(0)]
+        .filter((e) => e.event.type === 'ticket.issued')
+        .map((e) => (e.event.data as { ticketId: string }).ticketId);
+      store.close();
+      return ids;
+    };
+    const printed = () => new Set(kiosk.printed.map((j) => j.jobId));
+    const deadline = Date.now() + 20_000;
+    while (!issuedTickets().every((t) => printed().has(t)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const issued = issuedTickets();
+    expect(issued.filter((t) => !printed().has(t))).toEqual([]);
+    for (const t of killedAfter) expect(issued).toContain(t);
+    expect(kiosk.printed.map((j) => j.jobId).sort()).toEqual([...issued].sort()); // once each, nothing else
+    expect(kiosk.deliveries.length).toBeGreaterThanOrEqual(issued.length);
+    await kiosk.close();
+    await killed(box.child);
   }, 90_000);
 
   it('SIGTERM stops the box cleanly, browser screens connected: it says it is offline and exits 0', async () => {
