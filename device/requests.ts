@@ -138,7 +138,7 @@ export interface DeskHooks {
   /** The last known status of a device (a kiosk's printer), if any was reported. */
   statusOf?: (deviceId: string) => DeviceStatus | undefined;
   /** A kiosk (or the box's printer driver for it) reports a print job printed. */
-  printed?: (kiosk: string, jobId: string) => void;
+  printed?: (kiosk: string, jobId: string) => Promise<void> | undefined;
   /** A ticket request was answered from the log (`duplicate: true`): its print job may never have come. */
   retriedTicket?: (kiosk: string, ticketId: string) => void;
 }
@@ -154,7 +154,7 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
         return { id: p.id, topic, status: 'error', error: p.error };
       }
       try {
-        hooks.printed?.(who.id, p.value.jobId);
+        await hooks.printed?.(who.id, p.value.jobId);
       } catch (err) {
         log.error({ err, client: who.id, jobId: p.value.jobId }, 'print acknowledgement not recorded');
         return { id: p.value.id, topic, status: 'error', error: errorBody('internal_error') };

@@ -15,7 +15,7 @@ import { printJobOf } from './views.js';
 /** What the spool needs of the event store: the log's tail and the acknowledgements. */
 export interface PrintLog {
   recentEvents(type: string, since: number): Iterable<StoredEvent>;
-  recordPrinted(jobId: string, device: string, at: number): boolean;
+  recordPrinted(jobs: { jobId: string; device: string }[], at: number): string[];
   wasPrinted(jobId: string): boolean;
 }
 
@@ -37,6 +37,8 @@ export class PrintSpool {
   private readonly expiryMs: number;
   private readonly resendMs: number;
   private timer: NodeJS.Timeout | null = null;
+  /** Acknowledgements of this event-loop turn, written together: one fsync however many kiosks report. */
+  private acks: { jobId: string; device: string; known: boolean; done: (err?: unknown) => void }[] = [];
 
   constructor(
     private readonly cfg: BoxConfig,
@@ -95,18 +97,37 @@ export class PrintSpool {
   }
 
   /**
-   * The printer side reports `jobId` printed: recorded durably (a restart does not send it again) and no
-   * longer sent. Idempotent; a job of another kiosk, or one already expired, is only logged.
+   * The printer side reports `jobId` printed: no longer sent, and recorded durably (a restart does not send
+   * it again) before the promise resolves. Idempotent; a job of another kiosk is ignored, one already
+   * expired is recorded and logged.
    */
-  printed(kiosk: string, jobId: string): void {
+  printed(kiosk: string, jobId: string): Promise<void> {
     const p = this.pending.get(jobId);
     if (p && p.kiosk !== kiosk) {
       this.log.warn({ kiosk, jobId, owner: p.kiosk }, 'print acknowledgement for another kiosk ignored');
-      return;
+      return Promise.resolve();
     }
     this.pending.delete(jobId);
-    if (this.store.recordPrinted(jobId, kiosk, this.clock()) && !p)
-      this.log.info({ kiosk, jobId }, 'print acknowledged after the job expired');
+    return new Promise((resolve, reject) => {
+      const done = (err?: unknown) => (err === undefined ? resolve() : reject(err));
+      this.acks.push({ jobId, device: kiosk, known: p !== undefined, done });
+      if (this.acks.length === 1) setImmediate(() => this.recordAcks());
+    });
+  }
+
+  private recordAcks(): void {
+    const batch = this.acks;
+    this.acks = [];
+    try {
+      const fresh = new Set(this.store.recordPrinted(batch, this.clock()));
+      for (const a of batch) {
+        if (!a.known && fresh.has(a.jobId))
+          this.log.info({ kiosk: a.device, jobId: a.jobId }, 'print acknowledged after the job expired');
+        a.done();
+      }
+    } catch (err) {
+      for (const a of batch) a.done(err);
+    }
   }
 
   /** Starts the periodic resend (and expiry). */

@@ -159,13 +159,12 @@ export class EventStore {
     return this.db.prepare('DELETE FROM requests WHERE at < ?').run(before).changes + acks;
   }
 
-  /** Records that a print job was printed; false when it already was. One fsync: once per paper ticket. */
-  recordPrinted(jobId: string, device: string, at: number): boolean {
-    return (
-      this.db
-        .prepare('INSERT OR IGNORE INTO print_acks (job_id, device, at) VALUES (?, ?, ?)')
-        .run(jobId, device, at).changes === 1
-    );
+  /** Records print jobs as printed, in one transaction (one fsync); returns the ids not recorded before. */
+  recordPrinted(jobs: { jobId: string; device: string }[], at: number): string[] {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO print_acks (job_id, device, at) VALUES (?, ?, ?)');
+    return this.db.transaction(() =>
+      jobs.filter((j) => insert.run(j.jobId, j.device, at).changes === 1).map((j) => j.jobId),
+    )();
   }
 
   /** True when a printer reported this print job printed. */

@@ -64,9 +64,11 @@ describe('print spool', () => {
     await spool.sweep();
     expect(o.jobIds().slice(2)).toEqual(['kiosk-1:2026-11-23/A001', 'kiosk-2:2026-11-23/A002']);
 
-    spool.printed('kiosk-2', '2026-11-23/A001'); // another kiosk's job: ignored
-    spool.printed('kiosk-1', '2026-11-23/A001');
-    spool.printed('kiosk-1', '2026-11-23/A001'); // a repeated acknowledgement is harmless
+    await spool.printed('kiosk-2', '2026-11-23/A001'); // another kiosk's job: ignored
+    await Promise.all([
+      spool.printed('kiosk-1', '2026-11-23/A001'),
+      spool.printed('kiosk-1', '2026-11-23/A001'), // a repeated acknowledgement is harmless
+    ]);
     o.clock.advance(5_000);
     await spool.sweep();
     expect(o.jobIds().slice(4)).toEqual(['kiosk-2:2026-11-23/A002']);
@@ -80,7 +82,7 @@ describe('print spool', () => {
     const first = await o.boot();
     await o.issue(first.ledger, 'kiosk-1');
     await o.issue(first.ledger, 'kiosk-1');
-    first.spool.printed('kiosk-1', '2026-11-23/A001');
+    await first.spool.printed('kiosk-1', '2026-11-23/A001');
     first.store.close(); // the box stops; A002 was never acknowledged
     o.sent.length = 0;
 
