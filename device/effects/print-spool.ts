@@ -147,7 +147,8 @@ export class PrintSpool {
     for (const [jobId, p] of this.pending) {
       if (!this.expired(p)) continue;
       this.pending.delete(jobId);
-      this.log.error(
+      // warn, not error: a kiosk whose firmware predates the acknowledgement ends every job this way.
+      this.log.warn(
         { kiosk: p.kiosk, jobId, ticket: p.job.ticket.number, sends: p.sends, expiryMs: this.expiryMs },
         `print job for ticket ${p.job.ticket.number} expired without an acknowledgement from the kiosk ` +
           '(the number stays issued; the citizen can follow it on the kiosk screen or be called by number)',
