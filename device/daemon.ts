@@ -7,6 +7,7 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import type { BoxConfig } from './config/schema.js';
 import { startDrivers, type Driver } from './drivers/index.js';
 import { OfficePublisher } from './effects/office-publisher.js';
+import { PrintSpool } from './effects/print-spool.js';
 import { waitingTickets } from './engine/index.js';
 import { createHttpServer } from './http/server.js';
 import { Ledger } from './ledger.js';
@@ -18,7 +19,7 @@ import { StorageHealth } from './storage-health.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
-import { topics, type DeviceStatus } from '../protocol/index.js';
+import { REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
 
 export interface BoxOptions {
   config: BoxConfig;
@@ -98,8 +99,12 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   });
   const session = bootSession(store, storage);
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
+  let spool: PrintSpool | null = null;
   const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }), {
     statusOf: (id) => statusOf(id),
+    printed: (kiosk, jobId) => spool?.printed(kiosk, jobId),
+    retriedTicket: (kiosk, ticketId) =>
+      void spool?.retried(kiosk, ticketId).catch((err: unknown) => log.error({ err }, 'print resend failed')),
   });
 
   const broker = await LobbyBroker.create({
@@ -118,9 +123,12 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   statusOf = (id) => broker.statusOf(id);
   const publisher = new OfficePublisher(cfg, directory, broker, clock, log.child({ part: 'effects' }));
 
+  const printSpool = new PrintSpool(cfg, directory, broker, store, clock, log.child({ part: 'print' }));
+  spool = printSpool;
   ledger.onCommit((events, state) => {
     for (const e of events) metrics.events.inc({ type: e.event.type });
     publisher.committed(events, state).catch((err: unknown) => log.error({ err }, 'effects failed'));
+    printSpool.committed(events).catch((err: unknown) => log.error({ err }, 'print jobs failed'));
   });
 
   // Roll the day if the box was off over midnight, then republish all retained state from the log. On a
@@ -149,7 +157,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       storage.probe();
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
-      if (storage.state === 'ok') store.pruneRequests(clock() - 86_400_000); // retries come within seconds
+      if (storage.state === 'ok') store.pruneRequests(clock() - REQUEST_REPLY_RETENTION_MS);
       if (store.headSeq !== markedSeq) {
         markedSeq = store.headSeq;
         refreshMarkers(logPlace, store);
@@ -262,6 +270,11 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log.child({ part: 'drivers' }),
   );
 
+  // Print jobs the box did not see acknowledged before it stopped go out again now that the printer drivers
+  // listen; MQTT kiosks that connect later get them from the spool's periodic resend or their retry.
+  await printSpool.restore();
+  printSpool.start();
+
   // The cloud uplink (config `cloud` section): drains the outbox; the office works the same without it.
   // Loaded only when configured: a box without a cloud does not carry the HTTP client in memory.
   const uplink = !cfg.cloud
@@ -323,6 +336,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      printSpool.stop();
       for (const d of drivers)
         await d.close().catch((err: unknown) => log.warn({ err }, 'driver close failed'));
       if (configFile) unwatchFile(configFile);

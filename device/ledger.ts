@@ -24,7 +24,7 @@ export interface CommandMeta {
   requestId?: string;
   /**
    * What the request asked (topic and payload). A retry repeats it exactly; the same id with something
-   * else (say, a device whose counter restarted) is a new request, not a retry.
+   * else (say, a device whose counter restarted) is refused with `request_id_reused`.
    */
   fingerprint?: string;
   /**
@@ -134,8 +134,17 @@ export class Ledger {
       const previous =
         earlierRequest ??
         (key ? this.store.findReply(p.meta.source as string, p.meta.requestId as string) : undefined);
-      if (previous !== undefined && previous.fingerprint === fingerprint) {
-        outcomes.push({ ok: true, duplicate: true, reply: previous.reply });
+      if (previous !== undefined) {
+        // The same id asks the same thing: a retry, answered as the first time. Anything else under a used
+        // id is refused: taking it as new would let a late retry of the first request apply twice.
+        outcomes.push(
+          previous.fingerprint === fingerprint
+            ? { ok: true, duplicate: true, reply: previous.reply }
+            : {
+                ok: false,
+                rejection: { code: 'request_id_reused', params: { id: p.meta.requestId as string } },
+              },
+        );
         continue;
       }
       const unmet = p.meta.precondition?.() ?? null;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   CounterCommandSchemas,
   DossierScan,
+  PrintDone,
   RatingSubmit,
   TicketRequest,
   errorBody,
@@ -56,7 +57,10 @@ function counterCommand(action: CounterAction, counter: number, payload: Buffer)
   return { ok: true, id: v.id, cmd };
 }
 
-export function parseRequest(who: Identity, req: RequestTopic, payload: Buffer): Parsed {
+/** The requests that become engine commands (a print acknowledgement does not). */
+export type CommandRequest = Exclude<RequestTopic, { kind: 'print-done' }>;
+
+export function parseRequest(who: Identity, req: CommandRequest, payload: Buffer): Parsed {
   switch (req.kind) {
     case 'ticket-request': {
       const p = parsePayload(TicketRequest, payload);
@@ -148,10 +152,30 @@ function commitFailure(err: unknown, log: Logger, client: string, topic: string)
 export interface DeskHooks {
   /** The last known status of a device (a kiosk's printer), if any was reported. */
   statusOf?: (deviceId: string) => DeviceStatus | undefined;
+  /** A kiosk (or the box's printer driver for it) reports a print job printed. */
+  printed?: (kiosk: string, jobId: string) => Promise<void> | undefined;
+  /** A ticket request was answered from the log (`duplicate: true`): its print job may never have come. */
+  retriedTicket?: (kiosk: string, ticketId: string) => void;
 }
 
 export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
   return async (who: Identity, req: RequestTopic, topic: string, payload: Buffer): Promise<Reply> => {
+    if (req.kind === 'print-done') {
+      // Not a queue command: nothing is decided, the acknowledgement is recorded. Idempotent, so a
+      // repeated acknowledgement (its reply was lost) is answered ok again.
+      const p = parsePayload(PrintDone, payload);
+      if (!p.ok) {
+        log.warn({ client: who.id, topic, code: p.error.code }, 'print acknowledgement refused');
+        return { id: p.id, topic, status: 'error', error: p.error };
+      }
+      try {
+        await hooks.printed?.(who.id, p.value.jobId);
+      } catch (err) {
+        log.error({ err, client: who.id, jobId: p.value.jobId }, 'print acknowledgement not recorded');
+        return { id: p.value.id, topic, status: 'error', error: errorBody('internal_error') };
+      }
+      return { id: p.value.id, topic, status: 'ok', data: { events: [] } };
+    }
     const parsed = parseRequest(who, req, payload);
     if (!parsed.ok) {
       log.warn(
@@ -193,6 +217,8 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
       }
       if (outcome.duplicate) {
         log.info({ client: who.id, topic, id: parsed.id }, 'retried request answered from the log');
+        const ticketId = (outcome.reply as { ticket?: { ticketId?: string } }).ticket?.ticketId;
+        if (paper && ticketId) hooks.retriedTicket?.(who.id, ticketId);
         return {
           id: parsed.id,
           topic,

@@ -35,6 +35,10 @@ export const ERRORS = {
     vi: 'Hệ thống đang khởi động lại sau lỗi ghi dữ liệu. Vui lòng thử lại sau ít giây.',
     en: 'The box is restarting after a storage error. Retry the same request in a few seconds.',
   },
+  request_id_reused: {
+    vi: 'Mã yêu cầu "{id}" đã được dùng cho một yêu cầu khác. Thiết bị phải gửi yêu cầu mới với mã mới.',
+    en: 'Request id "{id}" was already used for a different request. Send a new request with a fresh id.',
+  },
   // unknown ids
   unknown_service: { vi: 'Không có lĩnh vực "{service}".', en: 'Unknown service "{service}".' },
   unknown_counter: { vi: 'Không có quầy số {counter}.', en: 'Unknown counter {counter}.' },

@@ -98,6 +98,13 @@ export type RatingSubmit = Static<typeof RatingSubmit>;
 export const DossierScan = Type.Object({ id: RequestId, code: DossierCode }, { additionalProperties: false });
 export type DossierScan = Static<typeof DossierScan>;
 
+/** Kiosk → box on `tickets/printed`: the print job `jobId` came out of the printer. */
+export const PrintDone = Type.Object(
+  { id: RequestId, jobId: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+export type PrintDone = Static<typeof PrintDone>;
+
 // ---- replies (box -> device) ----------------------------------------------------------------------
 
 export const ErrorBody = Type.Object({
@@ -188,7 +195,11 @@ export const TicketView = Type.Object({
 export type TicketView = Static<typeof TicketView>;
 
 export const PrintJob = Type.Object({
-  jobId: Type.String(),
+  jobId: Type.String({
+    description:
+      "The ticket's id (`<day>/<number>`): the same on every send of the job, before and after a box " +
+      'restart. Print once per jobId, then acknowledge it on tickets/printed',
+  }),
   officeName: Type.String(),
   ticket: TicketView,
 });

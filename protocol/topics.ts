@@ -40,6 +40,8 @@ export type CounterAction = (typeof COUNTER_ACTIONS)[number];
 export const topics = {
   presence: (clientId: string) => `${ROOT}/presence/${clientId}`,
   ticketRequest: () => `${ROOT}/tickets/request`,
+  /** Kiosk → box: a print job was printed (PrintDone); the box stops sending it again. */
+  ticketPrinted: () => `${ROOT}/tickets/printed`,
   counterCommand: (counter: number, action: CounterAction) => `${ROOT}/counters/${counter}/cmd/${action}`,
   rating: (counter: number) => `${ROOT}/counters/${counter}/rating`,
   scan: (counter: number) => `${ROOT}/counters/${counter}/scan`,
@@ -65,6 +67,7 @@ export const topics = {
 /** A request a device sends to the box, recognised from its topic. */
 export type RequestTopic =
   | { kind: 'ticket-request' }
+  | { kind: 'print-done' }
   | { kind: 'counter-command'; counter: number; action: CounterAction }
   | { kind: 'rating'; counter: number }
   | { kind: 'scan'; counter: number };
@@ -77,6 +80,7 @@ export function parseRequestTopic(topic: string): RequestTopic | null {
   const parts = topic.slice(ROOT.length + 1).split('/');
   if (parts.length === 2 && parts[0] === 'tickets' && parts[1] === 'request')
     return { kind: 'ticket-request' };
+  if (parts.length === 2 && parts[0] === 'tickets' && parts[1] === 'printed') return { kind: 'print-done' };
   if (parts[0] !== 'counters' || parts.length < 3) return null;
   const n = parts[1] ?? '';
   if (!COUNTER_NUMBER.test(n)) return null;
@@ -97,6 +101,7 @@ export function parseRequestTopic(topic: string): RequestTopic | null {
 export function isRequestSpace(topic: string): boolean {
   return (
     topic === `${ROOT}/tickets/request` ||
+    topic === `${ROOT}/tickets/printed` ||
     /^lobby\/v1\/counters\/[^/]+\/(cmd\/[^/]+|rating|scan)$/.test(topic)
   );
 }

@@ -9,7 +9,7 @@ export interface Identity {
 
 /** What a role may request. Counter-bound requests are allowed for the device's own counter only. */
 const REQUESTS: Record<Role, RequestTopic['kind'][]> = {
-  kiosk: ['ticket-request'],
+  kiosk: ['ticket-request', 'print-done'],
   keypad: ['counter-command'],
   'clerk-panel': ['counter-command', 'scan'],
   rating: ['rating'],
@@ -24,7 +24,7 @@ export type RequestDecision = { allowed: true } | { allowed: false; reason: stri
 export function mayRequest(who: Identity, req: RequestTopic): RequestDecision {
   if (!REQUESTS[who.role].includes(req.kind))
     return { allowed: false, reason: `a ${who.role} may not send ${req.kind} requests` };
-  if (req.kind !== 'ticket-request' && req.counter !== who.counter)
+  if ('counter' in req && req.counter !== who.counter)
     return {
       allowed: false,
       reason: `${who.id} is bound to counter ${who.counter ?? '(none)'}, not counter ${req.counter}`,

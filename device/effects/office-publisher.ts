@@ -1,4 +1,5 @@
-// Effects of committed events: the event stream, retained office state, and outputs to peripherals.
+// Effects of committed events: the event stream, retained office state, and outputs to peripherals (print
+// jobs have their own spool, print-spool.ts: they are sent until a printer acknowledges them).
 // Runs after the commit, so nothing here can show a citizen something the log does not hold.
 import equal from 'fast-deep-equal';
 import type { Logger } from 'pino';
@@ -7,15 +8,7 @@ import type { BoxConfig } from '../config/schema.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
 import type { QueueState } from '../engine/index.js';
 import { envelopeOf, type StoredEvent } from '../store/event-store.js';
-import {
-  announcementOf,
-  counterView,
-  ledView,
-  officeView,
-  printJobOf,
-  ratingSessionView,
-  serviceView,
-} from './views.js';
+import { announcementOf, counterView, ledView, officeView, ratingSessionView, serviceView } from './views.js';
 
 export interface Publisher {
   publish(topic: string, payload: unknown, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
@@ -47,14 +40,6 @@ export class OfficePublisher {
         const a = announcementOf(this.cfg, e.seq, e.event.data, e.event.type === 'ticket.recalled');
         for (const p of this.byRole('announcer'))
           sends.push(this.out.publish(topics.announce(p.id), a, { qos: 1 }));
-      } else if (e.event.type === 'ticket.issued' && e.source && e.event.data.delivery !== 'screen') {
-        const kiosk = this.directory.get(e.source);
-        if (kiosk?.role === 'kiosk')
-          sends.push(
-            this.out.publish(topics.print(kiosk.id), printJobOf(this.cfg, e.seq, e.at, e.event.data), {
-              qos: 1,
-            }),
-          );
       }
     }
     const called = new Set(

@@ -158,15 +158,11 @@ export function announcementOf(
   };
 }
 
-export function printJobOf(
-  cfg: BoxConfig,
-  seq: number,
-  at: number,
-  data: EventDataOf<'ticket.issued'>,
-): PrintJob {
+/** The print job of a paper ticket. Its jobId is the ticket's id: the same on every send, across restarts. */
+export function printJobOf(cfg: BoxConfig, at: number, data: EventDataOf<'ticket.issued'>): PrintJob {
   const service = cfg.services.find((s) => s.id === data.service);
   return {
-    jobId: String(seq),
+    jobId: data.ticketId,
     officeName: cfg.office.name,
     ticket: {
       ticketId: data.ticketId,

@@ -42,6 +42,14 @@ const MIGRATIONS: string[] = [
    CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, state TEXT NOT NULL);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   `ALTER TABLE requests ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';`,
+  // Replies are pruned by age every tick; print_acks holds the print jobs a kiosk (or the box's own printer
+  // driver) reported printed, so a restart re-sends only the jobs nobody printed.
+  `CREATE INDEX requests_at ON requests (at);
+   CREATE TABLE print_acks (
+     job_id TEXT PRIMARY KEY,
+     device TEXT NOT NULL,
+     at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export function envelopeOf(e: StoredEvent): EventEnvelope {
@@ -67,7 +75,9 @@ export class EventStore {
     );
     this.insertOutbox = this.db.prepare('INSERT INTO outbox (seq, envelope) VALUES (?, ?)');
     this.insertRequest = this.db.prepare(
-      'INSERT OR REPLACE INTO requests (device, request_id, fingerprint, reply, at) VALUES (?, ?, ?, ?, ?)',
+      // Plain INSERT: the ledger never stores a second reply under a (device, id) it has answered, and a
+      // replaced reply is how a late retry of the first request used to apply twice.
+      'INSERT INTO requests (device, request_id, fingerprint, reply, at) VALUES (?, ?, ?, ?, ?)',
     );
     this.selectRequest = this.db.prepare(
       'SELECT fingerprint, reply FROM requests WHERE device = ? AND request_id = ?',
@@ -138,9 +148,54 @@ export class EventStore {
     return row ? { fingerprint: row.fingerprint, reply: JSON.parse(row.reply) } : undefined;
   }
 
-  /** Forget request ids older than `before` (they only guard retries, which come within seconds). */
+  /**
+   * Forgets replies (and print acknowledgements) older than `before`: the retention period
+   * (REQUEST_REPLY_RETENTION_MS in protocol/limits.ts), far longer than any retry takes.
+   */
   pruneRequests(before: number): number {
-    return this.db.prepare('DELETE FROM requests WHERE at < ?').run(before).changes;
+    const acks = this.db.prepare('DELETE FROM print_acks WHERE at < ?').run(before).changes;
+    return this.db.prepare('DELETE FROM requests WHERE at < ?').run(before).changes + acks;
+  }
+
+  /** Records print jobs as printed, in one transaction (one fsync); returns the ids not recorded before. */
+  recordPrinted(jobs: { jobId: string; device: string }[], at: number): string[] {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO print_acks (job_id, device, at) VALUES (?, ?, ?)');
+    return this.db.transaction(() =>
+      jobs.filter((j) => insert.run(j.jobId, j.device, at).changes === 1).map((j) => j.jobId),
+    )();
+  }
+
+  /** True when a printer reported this print job printed. */
+  wasPrinted(jobId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM print_acks WHERE job_id = ?').get(jobId) !== undefined;
+  }
+
+  /**
+   * The newest events of one type, newest first, back to the first one committed before `since`: the log's
+   * tail read by seq (its primary key), so a restart reads minutes of events, not the whole history.
+   */
+  *recentEvents(type: string, since: number): Generator<StoredEvent> {
+    const rows = this.db
+      .prepare('SELECT seq, type, at, day, data, source FROM events ORDER BY seq DESC')
+      .iterate() as IterableIterator<{
+      seq: number;
+      type: string;
+      at: number;
+      day: string;
+      data: string;
+      source: string | null;
+    }>;
+    for (const r of rows) {
+      if (r.at < since) return;
+      if (r.type !== type) continue;
+      yield {
+        seq: r.seq,
+        at: r.at,
+        day: r.day,
+        source: r.source,
+        event: { type: r.type, data: JSON.parse(r.data) } as DomainEvent,
+      };
+    }
   }
 
   /** The latest day snapshot, as the JSON the engine wrote (the store does not know the state's shape). */

@@ -594,6 +594,7 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
     return { r: checkReply(msg, topics.ticketRequest(), { id: reqId }), since };
   };
   let number = '';
+  let jobId = '';
   await list.check(
     `a ticket request for "${service}" is answered ok with data.ticket and a print job`,
     async () => {
@@ -608,12 +609,24 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
         'print job',
       );
       schemaProblems(PrintJob, job.body, 'the print job');
-      return `ticket ${number}`;
+      jobId = (job.body as PrintJob).jobId;
+      return `ticket ${number}, job ${jobId}`;
     },
   );
   if (!number) return;
+  await list.check('the print job is acknowledged on tickets/printed (answered ok)', async () => {
+    const ackId = `conform-${Date.now().toString(36)}-printed`;
+    const { msg } = await l.after(
+      () => a.client.publishAsync(topics.ticketPrinted(), JSON.stringify({ id: ackId, jobId }), { qos: 1 }),
+      (x) => x.topic === topics.reply(id) && (x.body as Reply).id === ackId,
+      t,
+      'reply',
+    );
+    const r = checkReply(msg, topics.ticketPrinted(), { id: ackId });
+    expectThat(r.status === 'ok', `got ${JSON.stringify(r.error)}`);
+  });
   await list.check(
-    'the same request again is answered with duplicate:true and no second print job',
+    'the same request again is answered with duplicate:true and no second print job (it was acknowledged)',
     async () => {
       const { r, since } = await askTicket();
       expectThat(
@@ -626,9 +639,28 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
       );
       await new Promise((res) => setTimeout(res, 500));
       const jobs = l.msgs.slice(since).filter((x) => x.topic === topics.print(id));
-      expectThat(jobs.length === 0, 'a second print job was sent for a retry');
+      expectThat(
+        jobs.length === 0,
+        'a print job was sent again for a retry after the printer acknowledged it',
+      );
     },
   );
+  await list.check('the same id with another payload is refused with request_id_reused', async () => {
+    const { msg } = await l.after(
+      () =>
+        a.client.publishAsync(
+          topics.ticketRequest(),
+          JSON.stringify({ id: reqId, service, priority: 'elderly' }),
+          {
+            qos: 1,
+          },
+        ),
+      (x) => x.topic === topics.reply(id) && (x.body as Reply).id === reqId,
+      t,
+      'reply',
+    );
+    checkReply(msg, topics.ticketRequest(), { id: reqId, code: 'request_id_reused' });
+  });
 }
 
 async function keypadChanges(

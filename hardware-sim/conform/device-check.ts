@@ -21,6 +21,7 @@ import {
   deviceIdOfClientId,
   schemaIssues,
   topics,
+  type PrintJob,
   type Reply,
   type TSchema,
 } from '../../protocol/index.js';
@@ -455,9 +456,10 @@ export async function checkDevice(o: DeviceCheckOptions): Promise<CheckResult[]>
           );
         return r.status === 'ok' ? `events ${JSON.stringify(r.data?.events)}` : r.error?.code;
       });
-      if (o.role === 'kiosk')
+      if (o.role === 'kiosk') {
+        let jobId = '';
         await list.check('ticket: the print job reaches the kiosk and is acknowledged', async () => {
-          await trace.deliveredAndAcked(
+          const job = await trace.deliveredAndAcked(
             published.conn,
             (x) => x.topic === topics.print(o.id),
             Math.min(5000, timeout),
@@ -465,7 +467,24 @@ export async function checkDevice(o: DeviceCheckOptions): Promise<CheckResult[]>
             'PUBACK for the print job',
             since,
           );
+          jobId = (json(job) as PrintJob | undefined)?.jobId ?? '';
         });
+        if (jobId)
+          await list.check('ticket: the kiosk reports the job printed on tickets/printed', async () => {
+            await trace.wait(
+              (x) =>
+                trace.mine(x) &&
+                x.dir === 'up' &&
+                x.packet.cmd === 'publish' &&
+                x.packet.topic === topics.ticketPrinted() &&
+                (json(x.packet) as { jobId?: unknown } | undefined)?.jobId === jobId,
+              Math.min(10_000, timeout),
+              `{"id":…,"jobId":"${jobId}"} on ${topics.ticketPrinted()} once the ticket is printed (4.8); ` +
+                'without it the box sends the job again until it expires',
+              since,
+            );
+          });
+      }
       if (o.role === 'rating')
         await list.check('rate: the rating names the ticket of the session', () => {
           const t = (body as { ticketId?: unknown } | undefined)?.ticketId;
@@ -482,8 +501,13 @@ export async function checkDevice(o: DeviceCheckOptions): Promise<CheckResult[]>
   return list.results;
 }
 
+/** Publishes that are not the step's request: presence, status, and a kiosk's print acknowledgements. */
 function isPresenceOrStatus(topic: string): boolean {
-  return topic.startsWith(`${ROOT}/presence/`) || topic.startsWith(`${ROOT}/status/`);
+  return (
+    topic.startsWith(`${ROOT}/presence/`) ||
+    topic.startsWith(`${ROOT}/status/`) ||
+    topic === topics.ticketPrinted()
+  );
 }
 
 async function connectChecks(

@@ -1,6 +1,7 @@
 // A simulated MQTT-native peripheral: one long-lived connection with a Will, its presence birth on every
 // (re)connect with a fresh session number (protocol/README.md 4.1), requests with unique ids answered on
 // its reply topic, and retries that reuse the id (3.4). The role classes add what each device does.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { topics, type Reply } from '../../protocol/index.js';
@@ -63,6 +64,7 @@ export abstract class SimDevice extends EventEmitter {
   protected client: MqttClient | null = null;
   private sessionNo: number;
   private readonly bootSession: number;
+  private readonly bootTag = randomBytes(4).toString('hex');
   private seq = 0;
   private readonly pending = new Map<string, Pending>();
   /** Everything received, in order (the newest 5,000). */
@@ -188,10 +190,14 @@ export abstract class SimDevice extends EventEmitter {
     this.emit('message', m);
   }
 
-  /** A fresh request id: `<id>-b<first session>-<sequence>`, unique across this device's reboots. */
+  /**
+   * A fresh request id: `<id>-b<first session><random>-<sequence>`. The random part makes it unique across
+   * runs of the simulator too: a run that starts again at session 1 and sequence 1 against the same box
+   * would otherwise be answered with the last run's tickets, or refused as `request_id_reused`.
+   */
   nextRequestId(): string {
     this.seq += 1;
-    return `${this.id}-b${this.bootSession}-${String(this.seq).padStart(6, '0')}`;
+    return `${this.id}-b${this.bootSession}${this.bootTag}-${String(this.seq).padStart(6, '0')}`;
   }
 
   /**

@@ -11,11 +11,21 @@ import {
 } from '../../protocol/index.js';
 import { SimDevice, type Received } from './device.js';
 
-/** Emits `print` (PrintJob) once per job. */
+/**
+ * Emits `print` (PrintJob) once per job, and acknowledges each job on `tickets/printed` (again for a job sent
+ * again: the box did not get the first acknowledgement) unless `acknowledgePrints` is off.
+ */
 export class SimKiosk extends SimDevice {
+  /** Off: a kiosk that prints but never acknowledges (firmware older than the acknowledgement). */
+  acknowledgePrints = true;
+  /** Every print job received, duplicates included (`printed` has each job once). */
+  readonly deliveries: PrintJob[] = [];
   office: OfficeStateMsg | null = null;
   readonly services = new Map<string, ServiceStateMsg>();
-  /** Print jobs, each once: QoS 1 may deliver a job twice, and a ticket must not be printed twice. */
+  /**
+   * Print jobs, each once: the box sends a job until it is acknowledged (and QoS 1 may deliver twice), and a
+   * ticket must not be printed twice.
+   */
   readonly printed: PrintJob[] = [];
   private readonly jobIds = new Set<string>();
 
@@ -30,10 +40,15 @@ export class SimKiosk extends SimDevice {
       this.services.set(s.service, s);
     } else if (m.topic === topics.print(this.id)) {
       const job = m.body as PrintJob;
-      if (this.jobIds.has(job.jobId)) return;
-      this.jobIds.add(job.jobId);
-      this.printed.push(job);
-      this.emit('print', job);
+      this.deliveries.push(job);
+      if (this.deliveries.length > 5000) this.deliveries.splice(0, 1000);
+      if (!this.jobIds.has(job.jobId)) {
+        this.jobIds.add(job.jobId);
+        this.printed.push(job);
+        this.emit('print', job);
+      }
+      if (this.acknowledgePrints && this.connected)
+        this.request(topics.ticketPrinted(), { jobId: job.jobId }).catch(() => undefined);
     }
   }
 

@@ -11,7 +11,25 @@ import {
   startTestBox,
   type TestBox,
 } from '../support/office.js';
-import type { CounterStateMsg, EventEnvelope, Presence, RatingSession } from '../../protocol/index.js';
+import {
+  topics,
+  type CounterStateMsg,
+  type EventEnvelope,
+  type Presence,
+  type PrintJob,
+  type RatingSession,
+  type Reply,
+} from '../../protocol/index.js';
+import { SimKiosk } from '../../hardware-sim/mqtt/kiosk.js';
+
+/** Waits until `check` holds (polling; a condition, never a fixed sleep). */
+async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 let office: TestBox;
 
@@ -131,6 +149,76 @@ describe('a kiosk, a keypad and a display', () => {
     const next = await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' });
     const n = (t: unknown) => Number((t as { number: string }).number.slice(1));
     expect(n(next.data?.ticket)).toBe(n(first.data?.ticket) + 1);
+  });
+
+  it('refuses a reused request id with another payload (request_id_reused); the late retry gets the first reply', async () => {
+    const kiosk = await office.connect('kiosk-1');
+    const first = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'ho-tich' });
+    expect(first.status).toBe('ok');
+    const head = office.box.store.headSeq;
+    const reused = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'van-thu' });
+    expect(reused).toMatchObject({ id: 'reused-1', status: 'error', error: { code: 'request_id_reused' } });
+    expect(reused.error?.message.vi).toContain('mã mới');
+    expect(reused.error?.message.en).toContain('fresh id');
+    expect(office.box.store.headSeq).toBe(head);
+    const late = await request(kiosk, 'lobby/v1/tickets/request', { id: 'reused-1', service: 'ho-tich' });
+    expect(late.data?.duplicate).toBe(true);
+    expect(late.data?.ticket).toEqual(first.data?.ticket);
+    expect(office.box.store.headSeq).toBe(head);
+  });
+
+  it('sends a print job again, same jobId, on a retry until the kiosk reports it printed', async () => {
+    const kiosk = await office.connect('kiosk-1');
+    await kiosk.subscribeAsync(topics.print('kiosk-1'), { qos: 1 });
+    const jobs: PrintJob[] = [];
+    kiosk.on('message', (t, p) => {
+      if (t === topics.print('kiosk-1')) jobs.push(JSON.parse(p.toString()) as PrintJob);
+    });
+    // Jobs of this test's tickets only: the box also resends other tests' unacknowledged jobs to kiosk-1.
+    const jobsFor = (ticketId: string) => jobs.filter((j) => j.jobId === ticketId).length;
+    const press = { id: 'print-press-1', service: 'dat-dai' };
+    const first = await request(kiosk, topics.ticketRequest(), press);
+    const ticketId = (first.data?.ticket as { ticketId: string }).ticketId;
+    await waitFor(() => jobsFor(ticketId) >= 1);
+    // A kiosk that retries may never have had the job (the box stopped before sending it): it comes again.
+    const sent = jobsFor(ticketId);
+    expect((await request(kiosk, topics.ticketRequest(), press)).data?.duplicate).toBe(true);
+    await waitFor(() => jobsFor(ticketId) > sent);
+    const ack = await request(kiosk, topics.ticketPrinted(), { jobId: ticketId });
+    expect(ack).toMatchObject({ status: 'ok', data: { events: [] } });
+    expect(office.box.store.wasPrinted(ticketId)).toBe(true);
+    // Printed: a retry no longer brings it. The next ticket's job comes after anything the retry caused.
+    const acked = jobsFor(ticketId);
+    expect((await request(kiosk, topics.ticketRequest(), press)).data?.duplicate).toBe(true);
+    const next = await request(kiosk, topics.ticketRequest(), { service: 'dat-dai' });
+    await waitFor(() => jobsFor((next.data?.ticket as { ticketId: string }).ticketId) >= 1);
+    expect(jobsFor(ticketId)).toBe(acked);
+    // Only a kiosk acknowledges prints.
+    const keypad = await office.connect('keypad-1');
+    expect(await request(keypad, topics.ticketPrinted(), { jobId: ticketId })).toMatchObject({
+      status: 'error',
+      error: { code: 'forbidden' },
+    });
+  });
+
+  it('the simulated kiosk prints a job delivered twice once, and acknowledges both', async () => {
+    const sim = await new SimKiosk({
+      url: `mqtt://127.0.0.1:${office.box.mqttPort}`,
+      id: 'kiosk-1',
+      secret: secretOf('kiosk-1'),
+      tag: 'sim',
+    }).connect();
+    const reply = await sim.requestTicket('dat-dai');
+    const ticketId = (reply.data?.ticket as { ticketId: string }).ticketId;
+    await waitFor(() => office.box.store.wasPrinted(ticketId));
+    const job = sim.printed.find((j) => j.jobId === ticketId) as PrintJob;
+    const acks = () => sim.received.filter((m) => (m.body as Reply).topic === topics.ticketPrinted()).length;
+    const before = acks();
+    await office.box.broker.publish(topics.print('kiosk-1'), job, { qos: 1 });
+    await waitFor(() => acks() === before + 1);
+    expect(sim.printed.filter((j) => j.jobId === ticketId)).toHaveLength(1);
+    expect(sim.deliveries.filter((j) => j.jobId === ticketId)).toHaveLength(2);
+    await sim.close();
   });
 
   it('refuses an illegal command with a reason and changes nothing', async () => {

@@ -1,6 +1,7 @@
 // `lobby device` as a child process, SIGKILLed while tickets stream in: after the restart no acknowledged
 // ticket is lost or duplicated, retried requests get their first answer, and numbering continues.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,9 +9,22 @@ import type { MqttClient } from 'mqtt';
 import type { Reply } from '../../protocol/index.js';
 import { EventStore } from '../../device/store/event-store.js';
 import { killAllBoxes, killed, startDevice } from '../support/box-process.js';
+import { SimKiosk } from '../../hardware-sim/mqtt/kiosk.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 
 afterAll(killAllBoxes);
+
+/** A port free right now (the system's choice), for a box that must come back on the same port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 type Ticket = { ticketId: string; number: string };
 const ticketOf = (r: Reply): Ticket => {
@@ -112,6 +126,73 @@ describe('durability', () => {
     expect(new Set(called).size).toBe(called.length);
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // gap-free log
+  }, 90_000);
+
+  it('a crash between the commit and the print job: every paper ticket is printed exactly once after restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-print-'));
+    const dataDir = join(dir, 'data');
+    const configFile = join(dir, 'office.json');
+    const cfg = officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]));
+    // The kiosk is one device through the box's restarts (it keeps what it printed), so the box comes back on
+    // the same port: one the system handed out just now.
+    cfg.broker.port = await freePort();
+    writeFileSync(configFile, JSON.stringify(cfg, null, 2));
+
+    const killedAfter: string[] = [];
+    const onLog = (log: Record<string, unknown>) => {
+      if (log.msg === 'killed after commit') killedAfter.push(log.ticketId as string);
+    };
+    let box = await startDevice(configFile, dataDir, { killAfterTicket: 3, onLog });
+    // The printer: the kiosk prints each jobId once (deliveries counts every job that reached it).
+    const kiosk = new SimKiosk({
+      url: `mqtt://127.0.0.1:${cfg.broker.port}`,
+      id: 'kiosk-1',
+      secret: secretOf('kiosk-1'),
+      reconnectPeriod: 100,
+      replyTimeoutMs: 1000,
+      attempts: 30,
+    });
+    await kiosk.connect();
+    let pressing = true;
+    const answered: string[] = [];
+    const press = async () => {
+      while (pressing) {
+        const r = await kiosk.requestTicket('van-thu').catch(() => null);
+        if (r?.status === 'ok') answered.push((r.data?.ticket as { ticketId: string }).ticketId);
+      }
+    };
+    const citizens = [press(), press()];
+    // Two crashes, each right after a paper ticket's commit; then a box that stays up.
+    for (const next of [2, 0]) {
+      await new Promise<void>((resolve) => box.child.once('exit', () => resolve()));
+      box = await startDevice(configFile, dataDir, { killAfterTicket: next, onLog });
+    }
+    const settled = answered.length;
+    while (answered.length < settled + 4) await new Promise((r) => setTimeout(r, 20));
+    pressing = false;
+    await Promise.all(citizens);
+    expect(killedAfter).toHaveLength(2);
+
+    // Every paper ticket of the log reaches the printer (the ones the box died on too), each printed once.
+    const issuedTickets = () => {
+      const store = new EventStore(join(dataDir, 'events.db'));
+      const ids = [...store.eventsAfter(0)]
+        .filter((e) => e.event.type === 'ticket.issued')
+        .map((e) => (e.event.data as { ticketId: string }).ticketId);
+      store.close();
+      return ids;
+    };
+    const printed = () => new Set(kiosk.printed.map((j) => j.jobId));
+    const deadline = Date.now() + 20_000;
+    while (!issuedTickets().every((t) => printed().has(t)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const issued = issuedTickets();
+    expect(issued.filter((t) => !printed().has(t))).toEqual([]);
+    for (const t of killedAfter) expect(issued).toContain(t);
+    expect(kiosk.printed.map((j) => j.jobId).sort()).toEqual([...issued].sort()); // once each, nothing else
+    expect(kiosk.deliveries.length).toBeGreaterThanOrEqual(issued.length);
+    await kiosk.close();
+    await killed(box.child);
   }, 90_000);
 
   it('SIGTERM stops the box cleanly, browser screens connected: it says it is offline and exits 0', async () => {

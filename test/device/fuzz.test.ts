@@ -13,6 +13,7 @@ import {
   CounterCommandSchemas,
   DossierScan,
   ERRORS,
+  PrintDone,
   isValid,
   RatingSubmit,
   TicketRequest,
@@ -38,6 +39,7 @@ afterAll(async () => {
 
 const TOPICS = [
   'lobby/v1/tickets/request',
+  'lobby/v1/tickets/printed',
   ...[1, 2, 9].flatMap((n) => [
     ...COUNTER_ACTIONS.map((a) => `lobby/v1/counters/${n}/cmd/${a}`),
     `lobby/v1/counters/${n}/rating`,
@@ -51,6 +53,8 @@ function schemaOf(topic: string): TSchema {
   switch (req.kind) {
     case 'ticket-request':
       return TicketRequest;
+    case 'print-done':
+      return PrintDone;
     case 'counter-command':
       return CounterCommandSchemas[req.action];
     case 'rating':
@@ -73,6 +77,7 @@ const FIELDS = [
   'score',
   'reasons',
   'ticketId',
+  'jobId',
   'code',
   '__proto__',
   'constructor',

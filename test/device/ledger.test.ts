@@ -8,6 +8,7 @@ import { Ledger } from '../../device/ledger.js';
 import { EventStore, type StoredEvent } from '../../device/store/event-store.js';
 import { replay } from '../../device/engine/index.js';
 import { officeConfig } from '../support/office.js';
+import { REQUEST_REPLY_RETENTION_MS } from '../../protocol/index.js';
 
 const cfg = officeConfig();
 const newStore = () => new EventStore(join(mkdtempSync(join(tmpdir(), 'lobby-ledger-')), 'events.db'));
@@ -59,21 +60,83 @@ describe('ledger', () => {
     store.close();
   });
 
-  it('the same id with a different request (a device whose counter restarted) is a new request', async () => {
+  it('the same id with a different request is refused with request_id_reused, and nothing changes', async () => {
     const store = newStore();
     const ledger = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 0));
     const meta = (fingerprint: string) => ({ source: 'kiosk-1', requestId: '1', fingerprint });
     const first = await ledger.submit(issue(), meta('press A'), () => ({ n: 'A001' }));
     expect(first).toMatchObject({ ok: true, duplicate: false });
+    const head = store.headSeq;
+    const state = ledger.state;
+    expect(await ledger.submit(issue('ho-tich'), meta('press B'))).toEqual({
+      ok: false,
+      rejection: { code: 'request_id_reused', params: { id: '1' } },
+    });
+    expect(store.headSeq).toBe(head);
+    expect(ledger.state).toBe(state);
+    // The late retry of the first request still gets the first reply: it was not replaced, not applied twice.
     expect(await ledger.submit(issue(), meta('press A'))).toEqual({
       ok: true,
       duplicate: true,
       reply: { n: 'A001' },
     });
-    const other = await ledger.submit(issue(), meta('press B'));
-    expect(other.ok && !other.duplicate && (other.events[0]?.event.data as { number: string }).number).toBe(
-      'A002',
-    );
+    const restarted = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 5));
+    expect(await restarted.submit(issue('ho-tich'), meta('press B'))).toMatchObject({
+      ok: false,
+      rejection: { code: 'request_id_reused' },
+    });
+    expect(await restarted.submit(issue(), meta('press A'))).toEqual({
+      ok: true,
+      duplicate: true,
+      reply: { n: 'A001' },
+    });
+    expect(store.headSeq).toBe(head);
+    store.close();
+  });
+
+  it('in one group commit: a reused id is refused, the same id from two devices is two requests', async () => {
+    const store = newStore();
+    const ledger = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 0));
+    const meta = (source: string, fingerprint: string) => ({ source, requestId: '7', fingerprint });
+    const number = (o: { ok: boolean; duplicate?: boolean; events?: StoredEvent[] } | undefined) =>
+      (o?.events?.at(-1)?.event.data as { number: string } | undefined)?.number;
+    const [a, reused, b, retryA] = await Promise.all([
+      ledger.submit(issue(), meta('kiosk-1', 'A'), () => ({ who: 'kiosk-1' })),
+      ledger.submit(issue(), meta('kiosk-1', 'other')),
+      ledger.submit(issue(), meta('kiosk-2', 'B'), () => ({ who: 'kiosk-2' })),
+      ledger.submit(issue(), meta('kiosk-1', 'A')),
+    ]);
+    expect(number(a as never)).toBe('A001');
+    expect(reused).toMatchObject({ ok: false, rejection: { code: 'request_id_reused' } });
+    expect(number(b as never)).toBe('A002');
+    expect(retryA).toEqual({ ok: true, duplicate: true, reply: { who: 'kiosk-1' } });
+    const restarted = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 1));
+    expect(await restarted.submit(issue(), meta('kiosk-2', 'B'))).toEqual({
+      ok: true,
+      duplicate: true,
+      reply: { who: 'kiosk-2' },
+    });
+    expect(await restarted.submit(issue(), meta('kiosk-1', 'A'))).toEqual({
+      ok: true,
+      duplicate: true,
+      reply: { who: 'kiosk-1' },
+    });
+    expect(await restarted.submit(issue(), meta('kiosk-2', 'A'))).toMatchObject({
+      ok: false,
+      rejection: { code: 'request_id_reused' },
+    });
+    store.close();
+  });
+
+  it('replies are kept for the retention period, then pruned', async () => {
+    const store = newStore();
+    const t0 = Date.UTC(2026, 10, 23, 2, 0);
+    const ledger = new Ledger(cfg, store, () => t0);
+    await ledger.submit(issue(), { source: 'kiosk-1', requestId: 'old', fingerprint: 'x' }, () => ({ n: 1 }));
+    expect(store.pruneRequests(t0 + 1 - REQUEST_REPLY_RETENTION_MS)).toBe(0);
+    expect(store.findReply('kiosk-1', 'old')).toEqual({ fingerprint: 'x', reply: { n: 1 } });
+    expect(store.pruneRequests(t0 + 1)).toBe(1);
+    expect(store.findReply('kiosk-1', 'old')).toBeUndefined();
     store.close();
   });
 

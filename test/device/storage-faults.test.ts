@@ -161,7 +161,7 @@ describe('storage faults', () => {
       const dataDir = join(dir, 'data');
       const flag = join(dir, 'fail-next-fsync');
       const env = { LD_PRELOAD: (shim as { so: string }).so, LOBBY_FSYNC_FAIL: flag };
-      let box = await startDevice(configFile, dataDir, env);
+      let box = await startDevice(configFile, dataDir, { env });
       let kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));
       const held = new Map<string, Ticket>();
       for (let i = 0; i < 3; i++) {
@@ -179,7 +179,7 @@ describe('storage faults', () => {
       expect(box.output()).toMatch(/unknown outcome/);
       kiosk.end(true);
 
-      box = await startDevice(configFile, dataDir, env);
+      box = await startDevice(configFile, dataDir, { env });
       kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));
       const retry = await request(kiosk, 'lobby/v1/tickets/request', { id: 'x', service: 'van-thu' });
       expect(retry.status).toBe('ok');

@@ -110,6 +110,27 @@ describe('ESC/POS ticket printer', () => {
     await eventually(() => pendingOf(tb) === 0, 'job done');
   });
 
+  it('prints a job sent twice once, and tells the box it printed it: the box stops sending it', async () => {
+    sim = await startPrinterSim();
+    const { tb } = await officeWithPrinter(sim);
+    await printerState(tb, 'ready');
+    const jobs: Buffer[] = [];
+    tb.box.broker.subscribeInternal(topics.print('kiosk-1'), (_t, payload) => jobs.push(payload));
+    const kiosk = await tb.connect('kiosk-1');
+    expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
+    expect((await sim.nextTicket(0)).qr[0]).toContain('/A001');
+    await eventually(() => tb.box.store.wasPrinted('2026-11-23/A001'), 'print acknowledged');
+    const job = JSON.parse((jobs[0] as Buffer).toString()) as PrintJob;
+    expect(job.jobId).toBe('2026-11-23/A001');
+    // The same job again (a resend that crossed the acknowledgement): not printed again. The next ticket's
+    // job comes after it on the same topic, so once A002 is out the duplicate has been seen.
+    await tb.box.broker.publish(topics.print('kiosk-1'), job, { qos: 1 });
+    expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
+    expect((await sim.nextTicket(1)).qr[0]).toContain('/A002');
+    expect(sim.tickets.map((t) => t.qr[0]?.slice(-4))).toEqual(['A001', 'A002']);
+    await eventually(() => tb.box.store.wasPrinted('2026-11-23/A002'), 'second acknowledged');
+  });
+
   it('fits a 58 mm printer, with no QR code when the office has no public URL', async () => {
     sim = await startPrinterSim({ dots: 384 });
     const config = await drivenOffice({ 'kiosk-1': printer(sim, { paper: '58mm' }) });

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   for (let cycle = 0; Date.now() < deadline; cycle++) {
     const kind = kinds[cycle % kinds.length] as Kind;
     figures.cycles[kind]++;
-    let box = await startDevice(configFile, dataDir, env);
+    let box = await startDevice(configFile, dataDir, { env });
     figures.restarts++;
     let kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));
     let keypad = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'keypad-1', secretOf('keypad-1'));
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
 
     // Whatever the fault left unanswered is retried with the same ids on a box rebuilt from its log.
     if (box.child.exitCode !== null || box.child.signalCode !== null) {
-      box = await startDevice(configFile, dataDir, env);
+      box = await startDevice(configFile, dataDir, { env });
       figures.restarts++;
     }
     kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));

@@ -25,16 +25,37 @@ export interface BoxProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** The box kills itself right after committing its n-th paper ticket, before any effect (kill-after-commit.ts). */
+const KILL_AFTER_COMMIT = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-after-commit.js');
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Kill the box (SIGKILL, by itself) right after its n-th paper ticket is committed; 0 or absent: never. */
+  killAfterTicket?: number;
+  /** Sees every log line the box writes. */
+  onLog?: (log: Record<string, unknown>) => void;
+}
+
 /** Starts `lobby device` and resolves once it logs that it started (rejects if it exits first). */
 export function startDevice(
   configFile: string,
   dataDir: string,
-  env: NodeJS.ProcessEnv = {},
+  opts: StartOptions = {},
 ): Promise<BoxProcess> {
-  const child = spawn(process.execPath, [CLI, 'device', '--config', configFile, '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-  });
+  const preload = opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : [];
+  const child = spawn(
+    process.execPath,
+    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        LOBBY_KILL_AFTER_TICKET: String(opts.killAfterTicket ?? 0),
+        ...opts.env,
+      },
+    },
+  );
   children.add(child);
   let stderr = '';
   let stdout = '';
@@ -51,6 +72,7 @@ export function startDevice(
       stdout += `${line}\n`;
       try {
         const log = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
+        opts.onLog?.(log);
         if (log.msg === 'box started' && log.mqttPort) {
           clearTimeout(timer);
           resolve({ child, port: log.mqttPort, httpPort: log.httpPort ?? 0, output: () => stdout, exited });

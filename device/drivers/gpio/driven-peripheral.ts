@@ -17,8 +17,8 @@ export function driverConfig<T extends TSchema>(schema: T, p: PeripheralConfig):
 }
 
 /**
- * `<device id>-<start>-<seq>`: the box remembers replies by (device, id) for a day, so a driver restarted
- * within the day must not reuse an id (it would get an old reply back instead of a new call).
+ * `<device id>-<start>-<seq>`: the box remembers replies by (device, id) for 7 days, so a driver restarted
+ * within them must not reuse an id (it would get an old reply back, or request_id_reused, instead of a call).
  */
 export class RequestIds {
   private seq = 0;

@@ -1,6 +1,7 @@
 // The kiosk's ticket printer (ESC/POS over TCP 9100, a serial port or /dev/usb/lp0): prints the kiosk's print
 // jobs, reads the printer's real-time status (DLE EOT) and publishes it as the kiosk's status, so the box
 // refuses paper tickets while the printer cannot print.
+import { randomBytes } from 'node:crypto';
 import {
   PrintJob,
   isValid,
@@ -53,6 +54,9 @@ export class EscposPrinter implements Driver {
   private unsubscribe: () => void = () => undefined;
   private closed = false;
   private presence: boolean | null = null;
+  /** Request ids of acknowledgements: fresh per box start (3.4). */
+  private readonly bootTag = randomBytes(4).toString('hex');
+  private acks = 0;
 
   constructor(
     private readonly host: DriverHost,
@@ -260,6 +264,7 @@ export class EscposPrinter implements Driver {
           { jobId: q.job.jobId, ticket: q.job.ticket.number, attempts: q.attempts },
           'ticket printed',
         );
+        void this.acknowledge(q.job);
       } else {
         this.log.error(
           { jobId: q.job.jobId, ticket: q.job.ticket.number, state: after.state },
@@ -277,6 +282,23 @@ export class EscposPrinter implements Driver {
     }
     await this.report();
     if (done) void this.kick();
+  }
+
+  /**
+   * Tells the box the job is printed (`tickets/printed`), as an MQTT kiosk does: the box stops sending it, and
+   * does not send it again after a restart. Without it the box re-sends the job (same jobId, printed once).
+   */
+  private async acknowledge(job: PrintJob): Promise<void> {
+    try {
+      const reply = await this.host.request(this.self, topics.ticketPrinted(), {
+        id: `${this.self.id}-${this.bootTag}-p${++this.acks}`,
+        jobId: job.jobId,
+      });
+      if (reply.status !== 'ok')
+        this.log.warn({ jobId: job.jobId, error: reply.error?.code }, 'print acknowledgement refused');
+    } catch (err) {
+      this.log.warn({ err, jobId: job.jobId }, 'print acknowledgement failed');
+    }
   }
 
   private async report(force = false): Promise<void> {
