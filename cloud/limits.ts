@@ -11,4 +11,10 @@ export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
 
 // ---- reports and exports --------------------------------------------------------------------------
 
+/**
+ * Cross-unit dossier links listed in one report (oldest first); a longer list says it was cut. Keeps a
+ * report's size bounded when a box links many codes of other units (a typo loop, or a hostile box).
+ */
+export const REPORT_CROSS_UNIT_LINKS_MAX = 500;
+
 // ---- dossiers, uplink content and audit ---------------------------------------------------------------

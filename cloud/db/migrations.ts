@@ -1,6 +1,6 @@
 // Schema migrations, one list for SQLite and PostgreSQL (Kysely's schema builder writes each dialect's SQL).
 // Append only: a migration that has run is never edited.
-import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import {
   DOSSIER_KEYS,
   DOSSIER_METRICS,
@@ -200,8 +200,36 @@ function isPostgres(db: AnyDb): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
+/**
+ * Dossier ownership (issue 10, finding 14): the office the province named is kept apart from the office the
+ * cloud decided (`office_id`), and each lobby link says whether it came from outside the dossier's unit. A
+ * dossier whose office no link of that office explains was named by the province.
+ */
+const dossierOwnership: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('dossiers').addColumn('named_office_id', 'text').execute();
+    await db.schema
+      .alterTable('dossier_links')
+      .addColumn('cross_unit', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    // The office day of the link (reports list cross-unit links by period); ticket ids begin with it.
+    await db.schema.alterTable('dossier_links').addColumn('day', 'text').execute();
+    await sql`UPDATE dossier_links SET day = substr(ticket_id, 1, 10)`.execute(db);
+    await sql`UPDATE dossiers SET named_office_id = office_id WHERE office_id IS NOT NULL AND NOT EXISTS
+      (SELECT 1 FROM dossier_links l WHERE l.code = dossiers.code AND l.office_id = dossiers.office_id)`.execute(
+      db,
+    );
+    await db.schema
+      .createIndex('dossier_links_office')
+      .on('dossier_links')
+      .columns(['office_id', 'day'])
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-dossier-ownership': dossierOwnership,
 };
 
 export const migrationProvider: MigrationProvider = {
