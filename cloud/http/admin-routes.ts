@@ -3,7 +3,6 @@
 // subtree; a viewer only reads. Every authenticated request is written to the audit log when it completes
 // (denials too), so no action can forget to be audited.
 import { Type, type Static } from '@sinclair/typebox';
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../protocol/index.js';
 import {
@@ -18,6 +17,7 @@ import {
   type AdminRole,
 } from '../admin/provisioning.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
+import { toCsv } from '../reports/csv.js';
 import { buildReport, reportRows } from '../reports/reports.js';
 import { HttpError, type CloudContext } from './context.js';
 
@@ -527,7 +527,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           target: `${r.unit} ${r.from}..${r.to} by ${by}`,
         };
         const rows = reportRows(r, by);
-        const csv = stringify(rows, { header: true, columns: rows[0] ? Object.keys(rows[0]) : [by] });
+        const csv = toCsv(rows, rows[0] ? Object.keys(rows[0]) : [by]);
         return reply
           .type('text/csv; charset=utf-8')
           .header(

@@ -148,6 +148,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
     async (req) => {
       const box = await authenticateBox(ctx, req);
       const hb = req.body as Heartbeat;
+      // The credential decides the office; a heartbeat naming another is a misconfigured or forged box.
+      if (hb.officeId !== box.officeId)
+        throw new HttpError(
+          403,
+          'office_mismatch',
+          `this box is enrolled for office "${box.officeId}", the heartbeat names "${hb.officeId}": nothing was recorded`,
+        );
       await ctx.store.db
         .updateTable('boxes')
         .set({ heartbeat: JSON.stringify(hb), heartbeat_at: ctx.clock() })

@@ -28,6 +28,15 @@ export class IngestError extends Error {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** What the schema cannot say: relations between fields of one event. */
+function crossFieldIssues(e: EventEnvelope): string[] {
+  if (e.type === 'rating.submitted') {
+    const { score, scaleMax } = e.data as { score: number; scaleMax: number };
+    if (score > scaleMax) return [`data.score: ${score} is outside the scale 1..${scaleMax}`];
+  }
+  return [];
+}
+
 /** Checks every event of a batch; any problem rejects the whole batch. Returns the events sorted by seq. */
 export function checkBatch(events: EventEnvelope[]): EventEnvelope[] {
   const problems: { index: number; seq: unknown; issues: string[] }[] = [];
@@ -37,6 +46,7 @@ export function checkBatch(events: EventEnvelope[]): EventEnvelope[] {
     if (!schema) issues.push(`type: unknown event type "${String(e.type)}"`);
     else if (!isValid(schema, e.data))
       for (const i of schemaIssues(schema, e.data).slice(0, 3)) issues.push(`data.${i.path}: ${i.message}`);
+    else issues.push(...crossFieldIssues(e));
     if (!DAY.test(e.day)) issues.push('day: expected YYYY-MM-DD');
     if (Number.isNaN(Date.parse(e.at))) issues.push('at: not an ISO 8601 time');
     if (issues.length) problems.push({ index, seq: e.seq, issues });
