@@ -18,3 +18,13 @@ export const UPLINK_BODY_MAX_BYTES = 16 * 1024 * 1024;
 export const REPORT_CROSS_UNIT_LINKS_MAX = 500;
 
 // ---- dossiers, uplink content and audit ---------------------------------------------------------------
+
+/**
+ * Refused attempts (401s, HMAC failures, failed enrollments and logins) are audited per source (ip, action and
+ * outcome) and minute: the first is written at once, the repeats of that minute become one summary row. At
+ * most this many sources per minute and replica get rows of their own; beyond, one row per minute counts the
+ * rest. So a flood writes at most 2 × this + 1 rows a minute per replica, whatever its size.
+ */
+export const AUDIT_REFUSAL_SOURCES_PER_MINUTE = 200;
+/** Samples of actors and targets kept in a summary row (what the repeats tried). */
+export const AUDIT_REFUSAL_SAMPLES = 5;

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { openDatabase, type CloudDatabase } from './db/database.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { RefusalAudit } from './audit/refusals.js';
 import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
 import { ROUTES } from './http/routes.js';
 
@@ -62,7 +63,8 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     loginsPerMinute: 10,
     ...opts.settings,
   };
-  return { store, log, clock, settings, audit: createAudit(store, clock, log) };
+  const audit = createAudit(store, clock, log);
+  return { store, log, clock, settings, audit, refusals: new RefusalAudit(audit, clock) };
 }
 
 export async function startCloud(opts: CloudOptions, plugins: RoutePlugin[] = ROUTES): Promise<CloudService> {

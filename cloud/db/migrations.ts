@@ -9,6 +9,7 @@ import {
   ROLLUP_KEYS,
   ROLLUP_METRICS,
 } from './rollup-columns.js';
+import { chainExistingRows } from '../audit/chain.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -227,9 +228,21 @@ const dossierOwnership: Migration = {
   },
 };
 
+/** The audit log as a hash chain (issue 10, finding 19): rows written before it are chained in id order. */
+const auditChain: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('audit_log').addColumn('seq', 'bigint').execute();
+    await db.schema.alterTable('audit_log').addColumn('prev_hash', 'text').execute();
+    await db.schema.alterTable('audit_log').addColumn('hash', 'text').execute();
+    await chainExistingRows(db);
+    await db.schema.createIndex('audit_log_seq').on('audit_log').column('seq').unique().execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
+  '0003-audit-chain': auditChain,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -140,6 +140,11 @@ export interface AuditTable {
   outcome: string;
   detail: string | null;
   ip: string | null;
+  /** The row's place in the hash chain (1, 2, …; see audit/chain.ts). */
+  seq: number | null;
+  prev_hash: string | null;
+  /** SHA-256 of the row's content and `prev_hash`. */
+  hash: string | null;
 }
 
 export interface Tables {

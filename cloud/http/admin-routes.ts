@@ -16,9 +16,11 @@ import {
   unitById,
   type AdminRole,
 } from '../admin/provisioning.js';
+import { verifyAuditChain } from '../audit/chain.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
 import { toCsv } from '../reports/csv.js';
 import { buildReport, reportRows } from '../reports/reports.js';
+import { attemptOf, routeOf, targetOf } from './audit-hooks.js';
 import { HttpError, type CloudContext } from './context.js';
 
 export interface AdminIdentity {
@@ -155,12 +157,16 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         .executeTakeFirst();
       dummyHash ??= hashSecret(randomToken());
       const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash));
+      req.audited = true;
       if (!row || !ok || row.disabled_at !== null) {
-        await ctx.audit({
-          actor: `admin:${username}`,
+        // Through the flood-proof path: a password-guessing run is one row and a count per minute.
+        await ctx.refusals.record({
+          actor: `admin:${username.slice(0, 64)}`,
           action: 'auth.login',
+          target: username.slice(0, 64),
           unitId: row?.unit_id ?? null,
           outcome: 'failed',
+          detail: { method: req.method, route: routeOf(req) },
           ip: req.ip,
         });
         throw new HttpError(401, 'login_failed', 'wrong username or password');
@@ -189,17 +195,24 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
     });
     admin.addHook('onResponse', async (req, reply) => {
       const a = req.admin;
-      if (!a) return;
+      if (!a) return; // no session: the refusal hook (audit-hooks.ts) writes the 401
+      req.audited = true;
       const status = reply.statusCode;
+      const outcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed';
       await ctx.audit({
         actor: `admin:${a.username}`,
-        action: req.audit?.action ?? `${req.method} ${req.routeOptions.url ?? req.url}`,
-        target:
-          req.audit?.target ??
-          (Object.values((req.params ?? {}) as Record<string, string>).join('/') || null),
+        action: req.audit?.action ?? `${req.method} ${routeOf(req)}`,
+        target: req.audit?.target ?? targetOf(req),
         unitId: req.audit?.unitId ?? a.unitId,
-        outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed',
-        detail: { status, ...(req.audit?.detail !== undefined ? { detail: req.audit.detail } : {}) },
+        outcome,
+        detail: {
+          status,
+          ...(req.audit?.detail !== undefined ? { detail: req.audit.detail } : {}),
+          // A refusal says what was attempted.
+          ...(outcome === 'ok'
+            ? {}
+            : { ...(req.auditError ? { code: req.auditError } : {}), ...attemptOf(req) }),
+        },
         ip: req.ip,
       });
     });
@@ -539,6 +552,32 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
     );
 
     admin.get(
+      '/api/v1/audit/verify',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Check the audit log's hash chain (admins of a root unit); names the first broken row",
+          security,
+        },
+      },
+      async (req) => {
+        mustManage(req);
+        const a = req.admin as AdminIdentity;
+        // The chain spans every unit's rows: only an admin of a whole tree may walk it.
+        if (a.unitPath.split('/').length !== 3)
+          throw new HttpError(
+            403,
+            'forbidden',
+            'only admins of a root unit (the province) verify the audit log',
+          );
+        req.audit = { action: 'audit.verified' };
+        const v = await verifyAuditChain(db);
+        req.audit.detail = { ok: v.ok, rows: v.rows, ...(v.broken ? { broken: v.broken } : {}) };
+        return v;
+      },
+    );
+
+    admin.get(
       '/api/v1/audit',
       {
         schema: {
@@ -568,6 +607,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             'audit_log.outcome',
             'audit_log.detail',
             'audit_log.ip',
+            'audit_log.seq',
           ])
           .where((eb) =>
             eb.or([
@@ -584,6 +624,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         return rows.map((r) => ({
           ...r,
           id: Number(r.id),
+          seq: r.seq === null ? null : Number(r.seq),
           at: new Date(Number(r.at)).toISOString(),
           detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
         }));

@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import { VERSION } from '../version.js';
+import { registerAuditHooks } from './audit-hooks.js';
 import { boxRoutes } from './box-routes.js';
 import { HttpError, sendError, type CloudContext } from './context.js';
 
@@ -88,6 +89,7 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(rateLimit, { global: false });
 
+  registerAuditHooks(app, ctx); // before the routes: every route's refusals are audited
   await boxRoutes(app, ctx);
   for (const p of plugins) await p(app, ctx);
   return app;

@@ -28,6 +28,7 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
       'box credential missing: Authorization: Bearer <boxId>.<secret>',
     );
   const [, boxId, secret] = m as unknown as [string, string, string];
+  req.auditActor = `box:${boxId}`;
   const row = await ctx.store.db
     .selectFrom('boxes')
     .select(['id', 'office_id', 'secret_hash', 'revoked_at'])
@@ -57,7 +58,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         body: EnrollRequest,
         response: { 200: EnrollResponse, ...errors },
       },
-      config: { rateLimit: { max: 20, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: 20, timeWindow: '1 minute' }, auditFailures: true },
     },
     async (req) => {
       const body = req.body as EnrollRequest;

@@ -3,6 +3,8 @@
 // replicas can serve behind a load balancer.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { appendAudit } from '../audit/chain.js';
+import type { RefusalAudit } from '../audit/refusals.js';
 import type { CloudDatabase } from '../db/database.js';
 
 export interface CloudSettings {
@@ -34,6 +36,8 @@ export interface CloudContext {
   clock: () => number;
   settings: CloudSettings;
   audit(entry: AuditEntry): Promise<void>;
+  /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
+  refusals: RefusalAudit;
 }
 
 /** An error with an HTTP status and a stable machine code. */
@@ -48,12 +52,12 @@ export class HttpError extends Error {
   }
 }
 
+/** Writes audit rows to the hash chain (see audit/chain.ts). A failed write is logged, never thrown. */
 export function createAudit(store: CloudDatabase, clock: () => number, log: Logger) {
   return async (e: AuditEntry): Promise<void> => {
     try {
-      await store.db
-        .insertInto('audit_log')
-        .values({
+      await appendAudit(store, [
+        {
           at: clock(),
           actor: e.actor,
           action: e.action,
@@ -62,8 +66,8 @@ export function createAudit(store: CloudDatabase, clock: () => number, log: Logg
           outcome: e.outcome ?? 'ok',
           detail: e.detail === undefined ? null : JSON.stringify(e.detail),
           ip: e.ip ?? null,
-        })
-        .execute();
+        },
+      ]);
     } catch (err) {
       // The action already happened; losing its audit row must at least be loud.
       log.error({ err, audit: e }, 'audit write failed');

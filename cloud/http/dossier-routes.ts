@@ -43,6 +43,7 @@ async function verifySignature(
   const keyId = req.headers[HMAC_HEADERS.key];
   const ts = req.headers[HMAC_HEADERS.timestamp];
   const sig = req.headers[HMAC_HEADERS.signature];
+  if (typeof keyId === 'string') req.auditActor = `integration:${keyId.slice(0, 64)}`;
   if (typeof keyId !== 'string' || typeof ts !== 'string' || typeof sig !== 'string')
     throw new HttpError(
       401,
@@ -100,6 +101,7 @@ export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Pr
     signed.put(
       '/api/v1/dossiers/:code',
       {
+        config: { auditFailures: true },
         schema: {
           tags: ['dossiers'],
           summary: 'Create or update a dossier (the province one-stop software)',
