@@ -387,6 +387,41 @@ for (const kind of DATABASES) {
       return r.json<{ crossUnitLinks: { code: string; office: string; dossierOffice: string | null }[] }>();
     };
 
+    /** One batch of links from the box of `office`, one per code, at minute `min`. */
+    const linkAll = (office: string, codes: string[], min: number) => {
+      const b = boxes[office] as { token: string; seq: number };
+      const events = codes.map((code) => {
+        const n = ++b.seq;
+        return {
+          seq: n,
+          type: 'dossier.linked',
+          at: new Date(t0 + min * 60_000).toISOString(),
+          day: DAY,
+          data: { ticketId: `${DAY}/B${n}`, number: `B${n}`, service: 'ho-tich', counter: 1, code },
+        };
+      });
+      return cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${b.token}` },
+        payload: { events },
+      });
+    };
+
+    it('concurrent links and writes of the same codes agree on the office and count each dossier once', async () => {
+      const codes = Array.from({ length: 12 }, (_, i) => `LC-RACE-${i}`);
+      const before = { hkb: await received('o-hkb'), hhb: await received('o-hhb') };
+      const results = await Promise.all([
+        linkAll('o-hhb', codes, 30),
+        linkAll('o-hkb', codes, 20),
+        ...codes.map((c) => write('lc', c)),
+      ]);
+      for (const r of results) expect(r.statusCode, r.body).toBe(200);
+      for (const c of codes) expect(await officeOf(c)).toBe('o-hkb');
+      expect(await received('o-hkb')).toBe(before.hkb + codes.length);
+      expect(await received('o-hhb')).toBe(before.hhb);
+    });
+
     for (const order of ['dossier first', 'link first'] as const) {
       it(`a box of another commune does not take over a commune's dossier (${order})`, async () => {
         const X = `HKB-TAKEOVER-${order === 'dossier first' ? 1 : 2}`;
