@@ -220,10 +220,12 @@ const dossierOwnership: Migration = {
       (SELECT 1 FROM dossier_links l WHERE l.code = dossiers.code AND l.office_id = dossiers.office_id)`.execute(
       db,
     );
+    // Reports list cross-unit links by day: a partial index holds only those (few) links.
     await db.schema
-      .createIndex('dossier_links_office')
+      .createIndex('dossier_links_cross_unit')
       .on('dossier_links')
-      .columns(['office_id', 'day'])
+      .column('day')
+      .where(sql.ref('cross_unit'), '=', 1)
       .execute();
   },
 };
