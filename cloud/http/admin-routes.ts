@@ -192,11 +192,11 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   await app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
       req.admin = await authenticate(req);
+      req.audited = true; // its own row, written below when it completes (denials included)
     });
     admin.addHook('onResponse', async (req, reply) => {
       const a = req.admin;
       if (!a) return; // no session: the refusal hook (audit-hooks.ts) writes the 401
-      req.audited = true;
       const status = reply.statusCode;
       const outcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed';
       await ctx.audit({

@@ -153,6 +153,13 @@ for (const kind of DATABASES) {
           body: { id: 'xa-viewer' },
         },
       });
+      // One row for it, the admin's: not also an anonymous refusal.
+      const all = await cloud.store.db
+        .selectFrom('audit_log')
+        .select(['actor'])
+        .where('target', '=', 'xa-viewer')
+        .execute();
+      expect(all).toEqual([{ actor: 'admin:lc-view' }]);
     });
 
     it('audits HMAC failures, failed enrollments and failed box logins', async () => {
