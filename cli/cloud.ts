@@ -13,6 +13,7 @@ import {
   resetPassword,
   type AdminRole,
 } from '../cloud/admin/provisioning.js';
+import { verifyAuditChain } from '../cloud/audit/chain.js';
 import { isPostgresUrl, openDatabase, type CloudDatabase } from '../cloud/db/database.js';
 import { createAudit, HttpError } from '../cloud/http/context.js';
 import { loadOrCreateKeyFile, startCloud } from '../cloud/service.js';
@@ -280,6 +281,30 @@ export function registerCloudCommands(program: Command): void {
         console.log(`HMAC key (shown once; derived from the master key, not stored): ${i.secret}`);
       });
     });
+
+  const audit = cloud.command('audit').description('the audit log (a hash chain)');
+  dbOptions(
+    audit
+      .command('verify')
+      .description('check the hash chain of the audit log; names the first broken row (exit code 1)'),
+  ).action(async (o: DbOpts) => {
+    await withDb(o, async (s) => {
+      const v = await verifyAuditChain(s.db);
+      if (v.ok) {
+        console.log(`Audit log intact: ${v.rows} row(s).`);
+        if (v.head)
+          console.log(
+            `Head: seq ${v.head.seq}, id ${v.head.id}, hash ${v.head.hash} (keep it elsewhere to notice removed newest rows)`,
+          );
+        return;
+      }
+      const b = v.broken as NonNullable<typeof v.broken>;
+      console.error(
+        `Audit log BROKEN at row id ${b.id}${b.seq === null ? '' : ` (seq ${b.seq})`}: ${b.reason}. ${v.rows} row(s) before it are intact.`,
+      );
+      process.exitCode = 1;
+    });
+  });
 
   const provision = program.command('provision').description('enroll devices with the cloud');
   provision

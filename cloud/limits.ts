@@ -65,7 +65,23 @@ export const CSV_MAX_ROWS = 100_000;
 /** Rows of one page of the audit log (`?limit=`). */
 export const AUDIT_PAGE_MAX_ROWS = 500;
 
+/**
+ * Cross-unit dossier links listed in one report (oldest first); a longer list says it was cut. Keeps a
+ * report's size bounded when a box links many codes of other units (a typo loop, or a hostile box).
+ */
+export const REPORT_CROSS_UNIT_LINKS_MAX = 500;
+
 // ---- dossiers, uplink content and audit ---------------------------------------------------------------
+
+/**
+ * Refused attempts (401s, HMAC failures, failed enrollments and logins) are audited per source (ip, action and
+ * outcome) and minute: the first is written at once, the repeats of that minute become one summary row. At
+ * most this many sources per minute and replica get rows of their own; beyond, one row per minute counts the
+ * rest. So a flood writes at most 2 × this + 1 rows a minute per replica, whatever its size.
+ */
+export const AUDIT_REFUSAL_SOURCES_PER_MINUTE = 200;
+/** Samples of actors and targets kept in a summary row (what the repeats tried). */
+export const AUDIT_REFUSAL_SAMPLES = 5;
 
 // ---- a box reading back its own events (recovery of a lost box log) --------------------------------
 

@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { openDatabase, type CloudDatabase } from './db/database.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
+import { RefusalAudit } from './audit/refusals.js';
 import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
 import { ROUTES } from './http/routes.js';
 import { LOGINS_PER_MINUTE, PUBLIC_LOOKUPS_PER_MINUTE, RATE_LIMIT_REDIS_TIMEOUT_MS } from './limits.js';
@@ -95,12 +96,14 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     });
     if (!ready) log.warn('rate limits: Redis not reachable at start; counting in memory until it is');
   }
+  const audit = createAudit(store, clock, log);
   return {
     store,
     log,
     clock,
     settings,
-    audit: createAudit(store, clock, log),
+    audit,
+    refusals: new RefusalAudit(audit, clock),
     ...(redis ? { redis, redisKeyPrefix: opts.redisKeyPrefix ?? 'lobby-rl-' } : {}),
     rateLimitHealth: { store: 'memory', fallbacks: 0, lastErrorAt: null },
   };

@@ -1,6 +1,6 @@
 // Schema migrations, one list for SQLite and PostgreSQL (Kysely's schema builder writes each dialect's SQL).
 // Append only: a migration that has run is never edited.
-import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import {
   DOSSIER_KEYS,
   DOSSIER_METRICS,
@@ -9,6 +9,7 @@ import {
   ROLLUP_KEYS,
   ROLLUP_METRICS,
 } from './rollup-columns.js';
+import { chainExistingRows } from '../audit/chain.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -200,8 +201,50 @@ function isPostgres(db: AnyDb): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 
+/**
+ * Dossier ownership (issue 10, finding 14): the office the province named is kept apart from the office the
+ * cloud decided (`office_id`), and each lobby link says whether it came from outside the dossier's unit. A
+ * dossier whose office no link of that office explains was named by the province.
+ */
+const dossierOwnership: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('dossiers').addColumn('named_office_id', 'text').execute();
+    await db.schema
+      .alterTable('dossier_links')
+      .addColumn('cross_unit', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    // The office day of the link (reports list cross-unit links by period); ticket ids begin with it.
+    await db.schema.alterTable('dossier_links').addColumn('day', 'text').execute();
+    await sql`UPDATE dossier_links SET day = substr(ticket_id, 1, 10)`.execute(db);
+    await sql`UPDATE dossiers SET named_office_id = office_id WHERE office_id IS NOT NULL AND NOT EXISTS
+      (SELECT 1 FROM dossier_links l WHERE l.code = dossiers.code AND l.office_id = dossiers.office_id)`.execute(
+      db,
+    );
+    // Reports list cross-unit links by day: a partial index holds only those (few) links.
+    await db.schema
+      .createIndex('dossier_links_cross_unit')
+      .on('dossier_links')
+      .column('day')
+      .where(sql.ref('cross_unit'), '=', 1)
+      .execute();
+  },
+};
+
+/** The audit log as a hash chain (issue 10, finding 19): rows written before it are chained in id order. */
+const auditChain: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('audit_log').addColumn('seq', 'bigint').execute();
+    await db.schema.alterTable('audit_log').addColumn('prev_hash', 'text').execute();
+    await db.schema.alterTable('audit_log').addColumn('hash', 'text').execute();
+    await chainExistingRows(db);
+    await db.schema.createIndex('audit_log_seq').on('audit_log').column('seq').unique().execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-dossier-ownership': dossierOwnership,
+  '0003-audit-chain': auditChain,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -73,8 +73,10 @@ export interface DossierTable {
   procedure: string;
   procedure_name: string | null;
   service: string;
-  /** As given by the province; else the office of the first lobby link. */
+  /** The office the dossier is counted in: the named one, else the earliest lobby link inside its unit. */
   office_id: string | null;
+  /** The office the province's software named (authoritative), if any. */
+  named_office_id: string | null;
   received_at: number;
   due_at: number;
   returned_at: number | null;
@@ -91,6 +93,10 @@ export interface DossierLinkTable {
   counter: number;
   clerk_id: string | null;
   linked_at: number;
+  /** The office day of the link (null only for links stored before it was recorded). */
+  day: string | null;
+  /** 1: the linking office is outside the unit of the integration that wrote the dossier (never its owner). */
+  cross_unit: Generated<number>;
 }
 
 export interface AdminTable {
@@ -134,6 +140,11 @@ export interface AuditTable {
   outcome: string;
   detail: string | null;
   ip: string | null;
+  /** The row's place in the hash chain (1, 2, …; see audit/chain.ts). */
+  seq: number | null;
+  prev_hash: string | null;
+  /** SHA-256 of the row's content and `prev_hash`. */
+  hash: string | null;
 }
 
 export interface Tables {

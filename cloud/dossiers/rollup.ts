@@ -31,7 +31,7 @@ export function localDay(at: number, timezone: string): string {
 }
 
 function addShare(t: DeltaTable, d: DossierShape | null, timezone: string, sign: 1 | -1): void {
-  if (!d?.office_id) return; // not in any office's report until the province or a lobby link names one
+  if (!d?.office_id) return; // in no office's report until the province or a lobby link decides one (ownership.ts)
   const day = localDay(d.received_at, timezone);
   const returned = d.returned_at !== null;
   const m = {
@@ -64,16 +64,6 @@ export async function moveDossierShare(
   addShare(t, after, await timezoneOf(tx, after?.office_id ?? null), 1);
   const rows = t.sorted().filter((r) => DOSSIER_METRICS.some((m) => r[m] !== 0));
   await upsertAdd(tx, 'rollup_dossiers', DOSSIER_KEYS, DOSSIER_METRICS, rows);
-}
-
-/** Lobby links give a dossier without an office the office that linked it first. */
-export async function linkDossiers(tx: Tx, codes: { code: string; officeId: string }[]): Promise<void> {
-  for (const { code, officeId } of codes) {
-    const d = await tx.selectFrom('dossiers').selectAll().where('code', '=', code).executeTakeFirst();
-    if (!d || d.office_id) continue;
-    await tx.updateTable('dossiers').set({ office_id: officeId }).where('code', '=', code).execute();
-    await moveDossierShare(tx, d, { ...d, office_id: officeId });
-  }
 }
 
 /** Forgets HMAC signatures whose replay window is over. */

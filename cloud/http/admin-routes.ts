@@ -3,7 +3,6 @@
 // subtree; a viewer only reads. Every authenticated request is written to the audit log when it completes
 // (denials too), so no action can forget to be audited.
 import { Type, type Static } from '@sinclair/typebox';
-import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../../protocol/index.js';
 import {
@@ -17,6 +16,7 @@ import {
   unitById,
   type AdminRole,
 } from '../admin/provisioning.js';
+import { verifyAuditChain } from '../audit/chain.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
 import {
   AUDIT_PAGE_MAX_ROWS,
@@ -25,7 +25,9 @@ import {
   REPORT_LAST_YEAR,
   REPORT_MAX_DAYS,
 } from '../limits.js';
+import { toCsv } from '../reports/csv.js';
 import { buildReport, reportRows } from '../reports/reports.js';
+import { attemptOf, routeOf, targetOf } from './audit-hooks.js';
 import { HttpError, type CloudContext } from './context.js';
 
 export interface AdminIdentity {
@@ -171,12 +173,16 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         .executeTakeFirst();
       dummyHash ??= hashSecret(randomToken());
       const ok = await verifySecret(password, row?.password_hash ?? (await dummyHash));
+      req.audited = true;
       if (!row || !ok || row.disabled_at !== null) {
-        await ctx.audit({
-          actor: `admin:${username}`,
+        // Through the flood-proof path: a password-guessing run is one row and a count per minute.
+        await ctx.refusals.record({
+          actor: `admin:${username.slice(0, 64)}`,
           action: 'auth.login',
+          target: username.slice(0, 64),
           unitId: row?.unit_id ?? null,
           outcome: 'failed',
+          detail: { method: req.method, route: routeOf(req) },
           ip: req.ip,
         });
         throw new HttpError(401, 'login_failed', 'wrong username or password');
@@ -202,20 +208,27 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   await app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
       req.admin = await authenticate(req);
+      req.audited = true; // its own row, written below when it completes (denials included)
     });
     admin.addHook('onResponse', async (req, reply) => {
       const a = req.admin;
-      if (!a) return;
+      if (!a) return; // no session: the refusal hook (audit-hooks.ts) writes the 401
       const status = reply.statusCode;
+      const outcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed';
       await ctx.audit({
         actor: `admin:${a.username}`,
-        action: req.audit?.action ?? `${req.method} ${req.routeOptions.url ?? req.url}`,
-        target:
-          req.audit?.target ??
-          (Object.values((req.params ?? {}) as Record<string, string>).join('/') || null),
+        action: req.audit?.action ?? `${req.method} ${routeOf(req)}`,
+        target: req.audit?.target ?? targetOf(req),
         unitId: req.audit?.unitId ?? a.unitId,
-        outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed',
-        detail: { status, ...(req.audit?.detail !== undefined ? { detail: req.audit.detail } : {}) },
+        outcome,
+        detail: {
+          status,
+          ...(req.audit?.detail !== undefined ? { detail: req.audit.detail } : {}),
+          // A refusal says what was attempted.
+          ...(outcome === 'ok'
+            ? {}
+            : { ...(req.auditError ? { code: req.auditError } : {}), ...attemptOf(req) }),
+        },
         ip: req.ip,
       });
     });
@@ -626,7 +639,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             'export_too_large',
             `${rows.length} rows; an export holds at most ${CSV_MAX_ROWS}: choose a smaller unit or period`,
           );
-        const csv = stringify(rows, { header: true, columns: rows[0] ? Object.keys(rows[0]) : [by] });
+        const csv = toCsv(rows, rows[0] ? Object.keys(rows[0]) : [by]);
         return reply
           .type('text/csv; charset=utf-8')
           .header(
@@ -634,6 +647,32 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             `attachment; filename="report-${r.unit}-${r.from}-${r.to}-${by}.csv"`,
           )
           .send('\ufeff' + csv); // a BOM, so spreadsheet programs read the Vietnamese as UTF-8
+      },
+    );
+
+    admin.get(
+      '/api/v1/audit/verify',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Check the audit log's hash chain (admins of a root unit); names the first broken row",
+          security,
+        },
+      },
+      async (req) => {
+        mustManage(req);
+        const a = req.admin as AdminIdentity;
+        // The chain spans every unit's rows: only an admin of a whole tree may walk it.
+        if (a.unitPath.split('/').length !== 3)
+          throw new HttpError(
+            403,
+            'forbidden',
+            'only admins of a root unit (the province) verify the audit log',
+          );
+        req.audit = { action: 'audit.verified' };
+        const v = await verifyAuditChain(db);
+        req.audit.detail = { ok: v.ok, rows: v.rows, ...(v.broken ? { broken: v.broken } : {}) };
+        return v;
       },
     );
 
@@ -667,6 +706,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             'audit_log.outcome',
             'audit_log.detail',
             'audit_log.ip',
+            'audit_log.seq',
           ])
           .where((eb) =>
             eb.or([
@@ -683,6 +723,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         return rows.map((r) => ({
           ...r,
           id: Number(r.id),
+          seq: r.seq === null ? null : Number(r.seq),
           at: new Date(Number(r.at)).toISOString(),
           detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
         }));

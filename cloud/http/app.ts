@@ -7,6 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { JSON_BODY_MAX_BYTES } from '../limits.js';
 import { VERSION } from '../version.js';
+import { registerAuditHooks } from './audit-hooks.js';
 import { boxRoutes } from './box-routes.js';
 import { HttpError, sendError, type CloudContext } from './context.js';
 import { rateLimitStore } from './rate-limit-store.js';
@@ -140,6 +141,7 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
       : {}),
   });
 
+  registerAuditHooks(app, ctx); // before the routes: every route's refusals are audited
   await boxRoutes(app, ctx);
   for (const p of plugins) await p(app, ctx);
   return app;

@@ -43,6 +43,7 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
       'box credential missing: Authorization: Bearer <boxId>.<secret>',
     );
   const [, boxId, secret] = m as unknown as [string, string, string];
+  req.auditActor = `box:${boxId}`;
   const row = await ctx.store.db
     .selectFrom('boxes')
     .select(['id', 'office_id', 'secret_hash', 'revoked_at'])
@@ -91,7 +92,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         body: EnrollRequest,
         response: { 200: EnrollResponse, ...errors },
       },
-      config: { rateLimit: { max: ENROLLS_PER_MINUTE, timeWindow: '1 minute' } },
+      config: { rateLimit: { max: ENROLLS_PER_MINUTE, timeWindow: '1 minute' }, auditFailures: true },
     },
     async (req) => {
       const body = req.body as EnrollRequest;
@@ -268,6 +269,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
     async (req) => {
       const box = req.box as BoxIdentity;
       const hb = req.body as Heartbeat;
+      // The credential decides the office; a heartbeat naming another is a misconfigured or forged box.
+      if (hb.officeId !== box.officeId)
+        throw new HttpError(
+          403,
+          'office_mismatch',
+          `this box is enrolled for office "${box.officeId}", the heartbeat names "${hb.officeId}": nothing was recorded`,
+        );
       await ctx.store.db
         .updateTable('boxes')
         .set({ heartbeat: JSON.stringify(hb), heartbeat_at: ctx.clock() })

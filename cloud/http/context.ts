@@ -4,6 +4,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { appendAudit } from '../audit/chain.js';
+import type { RefusalAudit } from '../audit/refusals.js';
 import type { CloudDatabase } from '../db/database.js';
 import type { RateLimitHealth } from './rate-limit-store.js';
 
@@ -45,6 +47,8 @@ export interface CloudContext {
   redis?: Redis;
   redisKeyPrefix?: string;
   rateLimitHealth: RateLimitHealth;
+  /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
+  refusals: RefusalAudit;
 }
 
 /** An error with an HTTP status and a stable machine code. */
@@ -59,12 +63,12 @@ export class HttpError extends Error {
   }
 }
 
+/** Writes audit rows to the hash chain (see audit/chain.ts). A failed write is logged, never thrown. */
 export function createAudit(store: CloudDatabase, clock: () => number, log: Logger) {
   return async (e: AuditEntry): Promise<void> => {
     try {
-      await store.db
-        .insertInto('audit_log')
-        .values({
+      await appendAudit(store, [
+        {
           at: clock(),
           actor: e.actor,
           action: e.action,
@@ -73,8 +77,8 @@ export function createAudit(store: CloudDatabase, clock: () => number, log: Logg
           outcome: e.outcome ?? 'ok',
           detail: e.detail === undefined ? null : JSON.stringify(e.detail),
           ip: e.ip ?? null,
-        })
-        .execute();
+        },
+      ]);
     } catch (err) {
       // The action already happened; losing its audit row must at least be loud.
       log.error({ err, audit: e }, 'audit write failed');

@@ -14,6 +14,7 @@ import {
   hmacPayload,
 } from '../../protocol/index.js';
 import { hmacHex, integrationKey, safeEqual } from '../auth/secrets.js';
+import { dossierOwningPath, lockDossier, settleDossierOffice } from '../dossiers/ownership.js';
 import { moveDossierShare, pruneReplays } from '../dossiers/rollup.js';
 import type { Db, Tx } from '../db/database.js';
 import { HttpError, type CloudContext } from './context.js';
@@ -42,6 +43,7 @@ async function verifySignature(
   const keyId = req.headers[HMAC_HEADERS.key];
   const ts = req.headers[HMAC_HEADERS.timestamp];
   const sig = req.headers[HMAC_HEADERS.signature];
+  if (typeof keyId === 'string') req.auditActor = `integration:${keyId.slice(0, 64)}`;
   if (typeof keyId !== 'string' || typeof ts !== 'string' || typeof sig !== 'string')
     throw new HttpError(
       401,
@@ -99,6 +101,7 @@ export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Pr
     signed.put(
       '/api/v1/dossiers/:code',
       {
+        config: { auditFailures: true },
         schema: {
           tags: ['dossiers'],
           summary: 'Create or update a dossier (the province one-stop software)',
@@ -143,34 +146,35 @@ export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Pr
             .executeTakeFirst();
           if (Number(seen.numInsertedOrUpdatedRows ?? 0) !== 1)
             throw new HttpError(409, 'replayed', 'this signed request was already received');
+          // One writer per code (see dossiers/ownership.ts): the province and the lobby links agree.
+          await lockDossier(tx, ctx.store.dialect, code);
           const before = await tx
             .selectFrom('dossiers')
             .selectAll()
             .where('code', '=', code)
             .executeTakeFirst();
-          if (before?.office_id && !(await officeInScope(tx, before.office_id, integration.unitPath)))
+          // The dossier belongs to its office's unit (else its writer's): another unit's software may not
+          // touch it. A lobby link alone owns nothing, so it can never lock the province's software out.
+          const owning = await dossierOwningPath(tx, code);
+          if (owning !== undefined && !owning.startsWith(integration.unitPath))
             throw new HttpError(
               403,
               'outside_scope',
-              `dossier "${code}" belongs to an office outside this integration's units`,
+              `dossier "${code}" belongs to ${before?.office_id ? `office "${before.office_id}"` : 'a unit'} outside this integration's units`,
             );
-          const firstLink = await tx
-            .selectFrom('dossier_links')
-            .select(['office_id'])
-            .where('code', '=', code)
-            .orderBy('linked_at')
-            .executeTakeFirst();
           const links = await tx
             .selectFrom('dossier_links')
             .select((eb) => eb.fn.countAll<number>().as('n'))
             .where('code', '=', code)
             .executeTakeFirstOrThrow();
-          const after = {
+          const named = b.officeId ?? before?.named_office_id ?? null;
+          const row = {
             code,
             procedure: b.procedure,
             procedure_name: b.procedureName ?? null,
             service: b.service,
-            office_id: b.officeId ?? before?.office_id ?? firstLink?.office_id ?? null,
+            office_id: before?.office_id ?? null,
+            named_office_id: named,
             received_at: receivedAt,
             due_at: dueAt,
             returned_at: returnedAt,
@@ -178,9 +182,12 @@ export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Pr
             integration_id: integration.id,
             updated_at: now,
           };
-          if (before) await tx.updateTable('dossiers').set(after).where('code', '=', code).execute();
-          else await tx.insertInto('dossiers').values(after).execute();
-          await moveDossierShare(tx, before ?? null, after);
+          // Written with its old office first, so its share moves with the new figures; then the office is
+          // decided from the named office and the links in this integration's units.
+          if (before) await tx.updateTable('dossiers').set(row).where('code', '=', code).execute();
+          else await tx.insertInto('dossiers').values(row).execute();
+          await moveDossierShare(tx, before ?? null, row);
+          await settleDossierOffice(tx, code);
           return { code, created: !before, linkedTickets: Number(links.n) };
         });
       },

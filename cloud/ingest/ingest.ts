@@ -13,7 +13,7 @@ import {
 } from '../../protocol/index.js';
 import { upsertAdd, type CloudDatabase, type Tx } from '../db/database.js';
 import { HOUR_KEYS, HOUR_METRICS, ROLLUP_KEYS, ROLLUP_METRICS } from '../db/rollup-columns.js';
-import { linkDossiers } from '../dossiers/rollup.js';
+import { lockDossier, settleDossierOffice } from '../dossiers/ownership.js';
 import { applyEvent, newDeltas, type TicketRow } from './projection.js';
 
 export class IngestError extends Error {
@@ -28,6 +28,15 @@ export class IngestError extends Error {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/** What the schema cannot say: relations between fields of one event. */
+function crossFieldIssues(e: EventEnvelope): string[] {
+  if (e.type === 'rating.submitted') {
+    const { score, scaleMax } = e.data as { score: number; scaleMax: number };
+    if (score > scaleMax) return [`data.score: ${score} is outside the scale 1..${scaleMax}`];
+  }
+  return [];
+}
+
 /** Checks every event of a batch; any problem rejects the whole batch. Returns the events sorted by seq. */
 export function checkBatch(events: EventEnvelope[]): EventEnvelope[] {
   const problems: { index: number; seq: unknown; issues: string[] }[] = [];
@@ -37,6 +46,7 @@ export function checkBatch(events: EventEnvelope[]): EventEnvelope[] {
     if (!schema) issues.push(`type: unknown event type "${String(e.type)}"`);
     else if (!isValid(schema, e.data))
       for (const i of schemaIssues(schema, e.data).slice(0, 3)) issues.push(`data.${i.path}: ${i.message}`);
+    else issues.push(...crossFieldIssues(e));
     if (!DAY.test(e.day)) issues.push('day: expected YYYY-MM-DD');
     if (Number.isNaN(Date.parse(e.at))) issues.push('at: not an ISO 8601 time');
     if (issues.length) problems.push({ index, seq: e.seq, issues });
@@ -96,7 +106,7 @@ export async function ingestBatch(
     }
     const deferred = events.length - duplicates - apply.length;
     if (apply.length === 0) return { ackedSeq: acked, applied: 0, duplicates, deferred };
-    await applyEvents(tx, box, apply, now);
+    await applyEvents(tx, store.dialect, box, apply, now);
     const last = apply[apply.length - 1] as EventEnvelope;
     await tx
       .updateTable('boxes')
@@ -107,7 +117,13 @@ export async function ingestBatch(
   });
 }
 
-async function applyEvents(tx: Tx, box: BoxIdentity, events: EventEnvelope[], now: number): Promise<void> {
+async function applyEvents(
+  tx: Tx,
+  dialect: CloudDatabase['dialect'],
+  box: BoxIdentity,
+  events: EventEnvelope[],
+  now: number,
+): Promise<void> {
   const office = await tx
     .selectFrom('offices')
     .select('timezone')
@@ -191,9 +207,10 @@ async function applyEvents(tx: Tx, box: BoxIdentity, events: EventEnvelope[], no
       .values(d.links)
       .onConflict((oc) => oc.columns(['code', 'office_id', 'ticket_id']).doNothing())
       .execute();
-    await linkDossiers(
-      tx,
-      d.links.map((l) => ({ code: l.code, officeId: l.office_id })),
-    );
+    // The dossier's office follows from all its links by event time, not from which arrived first. Every
+    // code's lock first, in sorted order, then the writes: no two batches can wait on each other.
+    const codes = [...new Set(d.links.map((l) => l.code))].sort();
+    for (const code of codes) await lockDossier(tx, dialect, code);
+    for (const code of codes) await settleDossierOffice(tx, code);
   }
 }

@@ -8,8 +8,8 @@ import type { DossierLinkTable, TicketTable } from '../db/schema.js';
 /** A ticket as the `tickets` table stores it. */
 export type TicketRow = TicketTable;
 
-/** A dossier link as the `dossier_links` table stores it. */
-export type LinkRow = DossierLinkTable;
+/** A dossier link as the `dossier_links` table stores it (whether it is cross-unit is decided on write). */
+export type LinkRow = Omit<DossierLinkTable, 'cross_unit'>;
 
 type Row = Record<string, string | number>;
 
@@ -216,6 +216,7 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
         counter: x.counter,
         clerk_id: t?.clerk_id ?? null,
         linked_at: at,
+        day: e.day,
       });
       break;
     }

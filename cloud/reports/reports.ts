@@ -4,6 +4,7 @@
 // that holds it (exact to the bucket width: 1 minute up to 10 min, then 2–5, then 15–60).
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
+import { REPORT_CROSS_UNIT_LINKS_MAX } from '../limits.js';
 import { RATING_COLUMNS, ROLLUP_METRICS, WAIT_BOUNDS_MIN, WAIT_COLUMNS } from '../db/rollup-columns.js';
 
 export interface ReportQuery {
@@ -53,6 +54,19 @@ export interface Report {
   byService: (Figures & { service: string })[];
   byCounter: (Figures & { office: string; counter: number })[];
   byClerk: (Figures & { office: string; clerk: string; name: string })[];
+  /**
+   * Lobby links across units in the period: a link from an office of this subtree to a dossier of another
+   * unit, or from another unit's office to a dossier of this subtree. Such a link never moves the dossier.
+   */
+  crossUnitLinks: {
+    code: string;
+    office: string;
+    ticketId: string;
+    linkedAt: string;
+    dossierOffice: string | null;
+  }[];
+  /** True when there were more than REPORT_CROSS_UNIT_LINKS_MAX (the list holds the oldest). */
+  crossUnitLinksTruncated: boolean;
   byHour: {
     hour: number;
     issued: number;
@@ -176,6 +190,22 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
     SELECT r.office_id, r.service, SUM(r.received) AS received, SUM(r.returned) AS returned, SUM(r.on_time) AS on_time, SUM(r.late) AS late
     FROM rollup_dossiers r WHERE ${when} AND ${scope} GROUP BY r.office_id, r.service`.execute(db);
 
+  const inSubtree = (col: RawBuilder<unknown>) =>
+    sql`${col} IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
+  const cross = await sql<{
+    code: string;
+    office_id: string;
+    ticket_id: string;
+    linked_at: number;
+    dossier_office: string | null;
+  }>`
+    SELECT l.code, l.office_id, l.ticket_id, l.linked_at, d.office_id AS dossier_office
+    FROM dossier_links l JOIN dossiers d ON d.code = l.code
+    WHERE l.cross_unit = 1 AND l.day >= ${q.from} AND l.day <= ${q.to}
+      AND (${inSubtree(sql`l.office_id`)} OR ${inSubtree(sql`d.office_id`)})
+    ORDER BY l.linked_at, l.code, l.office_id, l.ticket_id
+    LIMIT ${REPORT_CROSS_UNIT_LINKS_MAX + 1}`.execute(db);
+
   const group = () => new Map<string, Sums>();
   const total: Sums = {};
   const byOffice = group();
@@ -226,6 +256,7 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
   const t = q.waitTargetMin;
   const services = new Set([...byService.keys(), ...dService.keys()]);
   const officeIds = new Set([...byOffice.keys(), ...dOffice.keys()]);
+  const crossRows = cross.rows.slice(0, REPORT_CROSS_UNIT_LINKS_MAX);
 
   return {
     unit: unitId,
@@ -255,6 +286,14 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
         return { office, clerk, name: clerkName.get(k) ?? clerk, ...figures(s, undefined, t) };
       })
       .sort((a, b) => (a.office + a.clerk < b.office + b.clerk ? -1 : 1)),
+    crossUnitLinks: crossRows.map((l) => ({
+      code: l.code,
+      office: l.office_id,
+      ticketId: l.ticket_id,
+      linkedAt: new Date(Number(l.linked_at)).toISOString(),
+      dossierOffice: l.dossier_office,
+    })),
+    crossUnitLinksTruncated: cross.rows.length > REPORT_CROSS_UNIT_LINKS_MAX,
     byHour: hours.rows.map((row) => {
       const s = num(row, ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS]);
       const waits = WAIT_COLUMNS.map((c) => s[c] ?? 0);

@@ -10,6 +10,7 @@ import { hmacPayload, ticketStatusUrl, type EventEnvelope } from '../../protocol
 import {
   DATABASES,
   MASTER_KEY,
+  adminToken,
   enrolledBox,
   seedTree,
   startTestCloud,
@@ -278,5 +279,234 @@ for (const kind of DATABASES) {
       });
       expect(r.json().code).toBe('rate_limited');
     });
+  });
+}
+
+// A dossier's office is decided by the province's software where it names one, else by the earliest lobby
+// link (event time) from an office inside the unit of the integration that wrote it; a link from another
+// unit is recorded, reported as cross-unit, and never moves the dossier. Each scenario in both arrival orders.
+for (const kind of DATABASES) {
+  describe.skipIf(!kind.available)(`dossier ownership across units (${kind.title})`, () => {
+    let db: TestDatabase;
+    let cloud: CloudService;
+    const keys: Record<string, { keyId: string; secret: string }> = {};
+    const boxes: Record<string, { token: string; seq: number }> = {};
+    let hcAdmin: string;
+    let hkbAdmin: string;
+
+    beforeAll(async () => {
+      db = kind.create();
+      cloud = await startTestCloud(db);
+      await seedTree(cloud);
+      for (const unit of ['dn', 'lc', 'hkb'])
+        keys[unit] = await createIntegration(
+          cloud.store.db,
+          MASTER_KEY,
+          { name: `software ${unit}`, unitId: unit },
+          Date.now(),
+        );
+      for (const office of ['o-hkb', 'o-hhb', 'o-hc'])
+        boxes[office] = { token: (await enrolledBox(cloud, office)).token, seq: 0 };
+      hcAdmin = await adminToken(cloud, 'hc-admin', 'hc');
+      hkbAdmin = await adminToken(cloud, 'hkb-admin2', 'hkb');
+    });
+    afterAll(async () => {
+      await cloud?.close();
+      await db?.cleanup();
+    });
+
+    let nonce = 0;
+    /** The integration of `unit` writes the dossier (an office named or not). */
+    const write = (unit: string, code: string, officeId?: string) => {
+      const url = `/api/v1/dossiers/${code}`;
+      const text = JSON.stringify({
+        procedure: '1.001234',
+        service: 'ho-tich',
+        receivedAt: `${DAY}T08:15:00+07:00`,
+        dueAt: `${DAY}T16:00:00+07:00`,
+        status: 'received',
+        procedureName: `Đăng ký khai sinh ${++nonce}`, // each write signs different bytes
+        ...(officeId ? { officeId } : {}),
+      });
+      const ts = String(Math.floor(Date.now() / 1000));
+      const k = keys[unit] as { keyId: string; secret: string };
+      return cloud.app.inject({
+        method: 'PUT',
+        url,
+        headers: {
+          'content-type': 'application/json',
+          'x-lobby-key': k.keyId,
+          'x-lobby-timestamp': ts,
+          'x-lobby-signature': hmacHex(k.secret, hmacPayload(ts, 'PUT', url, text)),
+        },
+        payload: text,
+      });
+    };
+    /** The box of `office` links the code at minute `min` of the morning (event time). */
+    const link = async (office: string, code: string, min: number) => {
+      const b = boxes[office] as { token: string; seq: number };
+      const n = ++b.seq;
+      const r = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${b.token}` },
+        payload: {
+          events: [
+            {
+              seq: n,
+              type: 'dossier.linked',
+              at: new Date(t0 + min * 60_000).toISOString(),
+              day: DAY,
+              data: { ticketId: `${DAY}/B${n}`, number: `B${n}`, service: 'ho-tich', counter: 1, code },
+            },
+          ],
+        },
+      });
+      expect(r.json(), r.body).toMatchObject({ applied: 1 });
+    };
+    const officeOf = async (code: string) =>
+      (
+        await cloud.store.db
+          .selectFrom('dossiers')
+          .select('office_id')
+          .where('code', '=', code)
+          .executeTakeFirstOrThrow()
+      ).office_id;
+    const received = async (office: string) => {
+      const r = await sql<{ n: number | null }>`SELECT SUM(received) AS n FROM rollup_dossiers
+        WHERE grain = 'd' AND office_id = ${office} AND period = ${DAY}`.execute(cloud.store.db);
+      return Number(r.rows[0]?.n ?? 0);
+    };
+    const report = async (token: string, unit: string) => {
+      const r = await cloud.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports?unit=${unit}&from=${DAY}&to=${DAY}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json<{ crossUnitLinks: { code: string; office: string; dossierOffice: string | null }[] }>();
+    };
+
+    /** One batch of links from the box of `office`, one per code, at minute `min`. */
+    const linkAll = (office: string, codes: string[], min: number) => {
+      const b = boxes[office] as { token: string; seq: number };
+      const events = codes.map((code) => {
+        const n = ++b.seq;
+        return {
+          seq: n,
+          type: 'dossier.linked',
+          at: new Date(t0 + min * 60_000).toISOString(),
+          day: DAY,
+          data: { ticketId: `${DAY}/B${n}`, number: `B${n}`, service: 'ho-tich', counter: 1, code },
+        };
+      });
+      return cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${b.token}` },
+        payload: { events },
+      });
+    };
+
+    it('concurrent links and writes of the same codes agree on the office and count each dossier once', async () => {
+      const codes = Array.from({ length: 12 }, (_, i) => `LC-RACE-${i}`);
+      const before = { hkb: await received('o-hkb'), hhb: await received('o-hhb') };
+      const results = await Promise.all([
+        linkAll('o-hhb', codes, 30),
+        linkAll('o-hkb', codes, 20),
+        ...codes.map((c) => write('lc', c)),
+      ]);
+      for (const r of results) expect(r.statusCode, r.body).toBe(200);
+      for (const c of codes) expect(await officeOf(c)).toBe('o-hkb');
+      expect(await received('o-hkb')).toBe(before.hkb + codes.length);
+      expect(await received('o-hhb')).toBe(before.hhb);
+    });
+
+    for (const order of ['dossier first', 'link first'] as const) {
+      it(`a box of another commune does not take over a commune's dossier (${order})`, async () => {
+        const X = `HKB-TAKEOVER-${order === 'dossier first' ? 1 : 2}`;
+        const hkbBefore = await received('o-hkb');
+        const hcBefore = await received('o-hc');
+        if (order === 'dossier first') {
+          expect((await write('hkb', X)).statusCode).toBe(200);
+          await link('o-hc', X, 10);
+        } else {
+          await link('o-hc', X, 10);
+          expect((await write('hkb', X)).statusCode).toBe(200);
+        }
+        // The hc link is outside the hkb software's units: recorded, but the dossier is not filed in hc.
+        expect(await officeOf(X)).toBeNull();
+        expect(await received('o-hc')).toBe(hcBefore);
+        // The owning integration keeps writing it.
+        const again = await write('hkb', X);
+        expect(again.statusCode, again.body).toBe(200);
+        expect(again.json().linkedTickets).toBe(1);
+        // A later link from the commune's own office decides it, although hc linked earlier.
+        await link('o-hkb', X, 20);
+        expect(await officeOf(X)).toBe('o-hkb');
+        expect(await received('o-hkb')).toBe(hkbBefore + 1);
+        expect(await received('o-hc')).toBe(hcBefore);
+        // Both communes see the cross-unit link in their reports.
+        for (const [token, unit] of [
+          [hcAdmin, 'hc'],
+          [hkbAdmin, 'hkb'],
+        ] as const)
+          expect((await report(token, unit)).crossUnitLinks).toContainEqual(
+            expect.objectContaining({ code: X, office: 'o-hc', dossierOffice: 'o-hkb' }),
+          );
+      });
+
+      it(`an integration writes no dossier of an office outside its unit (${order})`, async () => {
+        const Y = `HC-LINKED-${order === 'dossier first' ? 1 : 2}`;
+        const hcBefore = await received('o-hc');
+        // The hkb software sends a code only an hc box linked: it is not filed in hc on the hkb's word.
+        if (order === 'dossier first') {
+          expect((await write('hkb', Y)).statusCode).toBe(200);
+          await link('o-hc', Y, 5);
+        } else {
+          await link('o-hc', Y, 5);
+          expect((await write('hkb', Y)).statusCode).toBe(200);
+        }
+        expect(await officeOf(Y)).toBeNull();
+        expect(await received('o-hc')).toBe(hcBefore);
+        // The province's software (its unit holds hc) files it in hc: the hc link now counts.
+        expect((await write('dn', Y)).statusCode).toBe(200);
+        expect(await officeOf(Y)).toBe('o-hc');
+        expect(await received('o-hc')).toBe(hcBefore + 1);
+        // From then on it is an hc dossier: the hkb software is refused, with the reason, and nothing moves.
+        const refused = await write('hkb', Y, order === 'dossier first' ? undefined : 'o-hkb');
+        expect(refused.statusCode).toBe(403);
+        expect(refused.json()).toMatchObject({ code: 'outside_scope' });
+        expect(refused.json().message).toMatch(/o-hc|outside/);
+        expect(await officeOf(Y)).toBe('o-hc');
+        expect(await received('o-hc')).toBe(hcBefore + 1);
+      });
+
+      it(`the earliest link by event time decides, whatever the arrival order (${order})`, async () => {
+        const Z = `LC-ORDER-${order === 'dossier first' ? 1 : 2}`;
+        const before = { hkb: await received('o-hkb'), hhb: await received('o-hhb') };
+        if (order === 'dossier first') expect((await write('lc', Z)).statusCode).toBe(200);
+        // hhb's link (08:30) arrives before hkb's (08:20): hkb linked first.
+        await link('o-hhb', Z, 30);
+        if (order === 'dossier first') expect(await officeOf(Z)).toBe('o-hhb');
+        await link('o-hkb', Z, 20);
+        if (order === 'link first') expect((await write('lc', Z)).statusCode).toBe(200);
+        expect(await officeOf(Z)).toBe('o-hkb');
+        expect(await received('o-hkb')).toBe(before.hkb + 1);
+        expect(await received('o-hhb')).toBe(before.hhb);
+        // A link at the very same time from another office: the office id breaks the tie (o-hhb < o-hkb).
+        await link('o-hhb', Z, 20);
+        expect(await officeOf(Z)).toBe('o-hhb');
+        expect(await received('o-hkb')).toBe(before.hkb);
+        expect(await received('o-hhb')).toBe(before.hhb + 1);
+        // Both links are inside lc: none is cross-unit.
+        const cross = await cloud.store.db
+          .selectFrom('dossier_links')
+          .select('cross_unit')
+          .where('code', '=', Z)
+          .execute();
+        expect(cross.map((c) => Number(c.cross_unit))).toEqual([0, 0, 0]);
+      });
+    }
   });
 }
