@@ -101,14 +101,29 @@ const isCorruption = (err: unknown): boolean =>
   /^SQLITE_(CORRUPT|NOTADB)/.test(String((err as { code?: unknown }).code ?? ''));
 
 /**
+ * The connection the checks read through: the box's own kind (`locking_mode = EXCLUSIVE` before the first
+ * access, store/open.ts), which keeps the WAL index in memory. A read-only connection cannot: it needs a
+ * `-shm` file, which a full disk refuses after a clean stop (SQLITE_IOERR_SHMSIZE), so the box could not
+ * start to answer retries, and a read-only connection in exclusive mode cannot lock a WAL database at all
+ * (SQLITE_IOERR_LOCK). The checks run only PRAGMA quick_check and SELECTs: nothing is written, but for the
+ * frames of a WAL a killed box left, which SQLite moves into the file when the connection closes, as the
+ * box itself would.
+ */
+function openForCheck(file: string): Database.Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('locking_mode = EXCLUSIVE');
+  return db;
+}
+
+/**
  * SQLite's quick_check (every page and b-tree, without the slower index-content comparison of
- * integrity_check) on a read-only connection, so a damaged file is never written to. Returns the problems
+ * integrity_check), through openForCheck, which writes nothing. Returns the problems
  * SQLite reports, or [] when the log is sound. About 0.1 s per 100,000 events here (device/README.md).
  */
 export function integrityProblems(file: string): string[] {
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openForCheck(file);
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
     return problems;
@@ -130,7 +145,7 @@ export function inspectLog(
   if (!existsSync(file) || statSync(file).size === 0) return { state: 'absent' };
   const problems = integrityProblems(file);
   if (problems.length) return { state: 'corrupt', problems };
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openForCheck(file);
   try {
     const hasTable = (name: string) =>
       db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
