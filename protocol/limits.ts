@@ -43,6 +43,15 @@ export const MAX_UNACKED_MESSAGES_PER_CLIENT = 1000;
  */
 export const MAX_QUEUED_BYTES_PER_CLIENT = 1024 * 1024;
 
+/**
+ * QoS 1 messages the box keeps for one device's persistent sessions (clean-session off) while none of them is
+ * connected (Mosquitto's max_queued_messages, which applies to offline clients too). Past it, the device's
+ * offline sessions end: their subscriptions are dropped, nothing more is kept, and on its return the device
+ * gets CONNACK with sessionPresent false, resubscribes and reads the retained state. A lobby TV away for an
+ * hour of a busy day stays under it.
+ */
+export const MAX_QUEUED_MESSAGES_OFFLINE = 1000;
+
 /** Time from opening a connection to a complete CONNECT; then the socket is closed. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 

@@ -37,6 +37,7 @@ import {
   MAX_QUEUED_BYTES_PER_CLIENT,
   MAX_SUBSCRIPTIONS_PER_CLIENT,
   MAX_TOPIC_BYTES,
+  MAX_QUEUED_MESSAGES_OFFLINE,
   MAX_UNACKED_MESSAGES_PER_CLIENT,
 } from '../../protocol/limits.js';
 import { mayRequest, maySubscribe, type Identity } from './acl.js';
@@ -95,6 +96,12 @@ interface ClientInternals {
 const headerBytes = (length: number) =>
   2 + (length >= 128 ? 1 : 0) + (length >= 16_384 ? 1 : 0) + (length >= 2_097_152 ? 1 : 0);
 
+/** The part of aedes' persistence that queues messages for offline persistent sessions. */
+interface OfflineQueues {
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<void>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+}
+
 interface PresenceEntry {
   session: number;
   online: boolean;
@@ -125,6 +132,10 @@ export class LobbyBroker {
   private readonly pendingByAddress = new Map<string, number>();
   private readonly deviceFailures: AttemptLimiter;
   private readonly addressFailures: AttemptLimiter;
+  /** QoS 1 messages kept for each persistent session while it is offline, by client id (guardOfflineQueues). */
+  private readonly offlineQueued = new Map<string, number>();
+  /** Offline sessions ended for holding too much, by client id: logged once, until the client is back. */
+  private readonly endedSessions = new Set<string>();
 
   private constructor(
     aedes: Aedes,
@@ -193,12 +204,63 @@ export class LobbyBroker {
       this.live.delete(client);
       this.onDisconnect(client);
     });
+    // A session that connects again has what was kept for it streamed to it: count afresh.
+    aedes.on('client', (client) => {
+      this.offlineQueued.delete(client.id);
+      this.endedSessions.delete(client.id);
+    });
+    this.guardOfflineQueues();
     aedes.on('clientError', (client, err) =>
       this.log.info({ client: client?.id, err: err.message }, 'client error'),
     );
     aedes.on('connectionError', (client, err) =>
       this.log.info({ client: client?.id, err: err.message }, 'connection error'),
     );
+  }
+
+  /**
+   * Bounds what the box keeps for a device that is away with a persistent session (clean-session off): aedes
+   * queues every matching QoS 1 message for it in memory, without limit. Past MAX_QUEUED_MESSAGES_OFFLINE for
+   * one device (all its client ids together, so opening many sessions gains nothing), its offline sessions
+   * end: their subscriptions go, nothing more is kept, a warning is logged, and on its return the device gets
+   * sessionPresent false (protocol/README.md §1.4), resubscribes and reads the retained state. Never a silent
+   * gap in a session that claims to be whole.
+   */
+  private guardOfflineQueues(): void {
+    const persistence = (this.aedes as unknown as { persistence: OfflineQueues }).persistence;
+    const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+    persistence.outgoingEnqueueCombi = (subs, packet) => {
+      const kept = subs.filter((sub) => this.keepForOffline(sub.clientId, persistence));
+      return kept.length > 0 ? enqueue(kept, packet) : Promise.resolve();
+    };
+  }
+
+  private isConnected(clientId: string): boolean {
+    return (this.aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined;
+  }
+
+  private keepForOffline(clientId: string, persistence: OfflineQueues): boolean {
+    if (this.isConnected(clientId)) return true; // connected: delivered now, under the live limits
+    const device = deviceIdOfClientId(clientId) ?? clientId;
+    const sameDevice = (id: string) => (deviceIdOfClientId(id) ?? id) === device;
+    let held = 0;
+    for (const [id, n] of this.offlineQueued) if (sameDevice(id)) held += n;
+    if (held < MAX_QUEUED_MESSAGES_OFFLINE && !this.endedSessions.has(clientId)) {
+      this.offlineQueued.set(clientId, (this.offlineQueued.get(clientId) ?? 0) + 1);
+      return true;
+    }
+    for (const id of new Set([...this.offlineQueued.keys(), clientId])) {
+      if (!sameDevice(id) || this.isConnected(id) || this.endedSessions.has(id)) continue;
+      this.endedSessions.add(id);
+      this.log.warn(
+        { client: id, device, held, max: MAX_QUEUED_MESSAGES_OFFLINE },
+        'persistent session ended: too many messages kept while the device was away',
+      );
+      persistence
+        .cleanSubscriptions({ id })
+        .catch((err: unknown) => this.log.error({ err, client: id }, 'ending a session failed'));
+    }
+    return false;
   }
 
   static async create(opts: BrokerOptions): Promise<LobbyBroker> {

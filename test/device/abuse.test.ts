@@ -5,12 +5,14 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import WebSocket from 'ws';
+import mqtt from 'mqtt';
 import {
   MAX_LOGIN_FAILURES_PER_DEVICE,
   MAX_PACKET_BYTES,
   MAX_PACKET_BYTES_BEFORE_LOGIN,
   MAX_PENDING_LOGINS_PER_ADDRESS,
   MAX_QUEUED_BYTES_PER_CLIENT,
+  MAX_QUEUED_MESSAGES_OFFLINE,
   MAX_SUBSCRIPTIONS_PER_CLIENT,
   MAX_TOPIC_BYTES,
   MAX_ADMIN_LOGIN_FAILURES,
@@ -191,6 +193,67 @@ describe('slow consumers', () => {
     await lazy.waitClosed();
     expect(lazy.packets.filter((p) => p.cmd === 'publish').length).toBeGreaterThan(900);
     await kiosk.endAsync(true);
+    await boxServes();
+  });
+
+  /** A persistent session (clean-session off) of the lobby TV, subscribed to events at QoS 1, then gone. */
+  async function awaySession(clientId: string): Promise<void> {
+    const tv = await office.connect(clientId, { clean: false });
+    await tv.subscribeAsync('lobby/v1/events/ticket/#', { qos: 1 });
+    await tv.endAsync(true);
+    while (office.box.broker.connectedIds().includes(clientId)) await new Promise((r) => setTimeout(r, 10));
+  }
+  const publishEvents = (n: number, tag: string) =>
+    Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        office.box.broker.publish(`lobby/v1/events/ticket/${tag}`, { i, pad: 'x'.repeat(200) }),
+      ),
+    );
+  /** Reconnects the session and counts what the box had kept for it. */
+  async function comeBack(clientId: string): Promise<{ sessionPresent: boolean; queued: number }> {
+    let queued = 0;
+    const tv = mqtt.connect(office.mqttUrl, {
+      clientId,
+      username: 'display-tv',
+      password: secretOf('display-tv'),
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    tv.on('message', () => queued++);
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      tv.once('connect', (p) => resolve(p as { sessionPresent: boolean }));
+      tv.once('error', reject);
+    });
+    // The kept messages follow the CONNACK, as fast as the box writes them: all are in once none has come
+    // for a while.
+    for (let seen = -1; seen !== queued;) {
+      seen = queued;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await tv.endAsync(true);
+    return { sessionPresent: connack.sessionPresent, queued };
+  }
+
+  it('an offline persistent session keeps what it missed, up to the limit', async () => {
+    await awaySession('display-tv.away1');
+    await publishEvents(50, 'a');
+    expect(await comeBack('display-tv.away1')).toEqual({ sessionPresent: true, queued: 50 });
+  });
+
+  it(`past ${MAX_QUEUED_MESSAGES_OFFLINE} messages queued for an offline device its session ends (sessionPresent false on return); memory stays bounded however many sessions it opens`, async () => {
+    await awaySession('display-tv.away2');
+    await awaySession('display-tv.away3');
+    await publishEvents(MAX_QUEUED_MESSAGES_OFFLINE + 200, 'b');
+    const back2 = await comeBack('display-tv.away2');
+    const back3 = await comeBack('display-tv.away3');
+    expect(back2.sessionPresent).toBe(false);
+    expect(back3.sessionPresent).toBe(false);
+    // Both sessions of the device together were never given more than the limit.
+    expect(back2.queued + back3.queued).toBeLessThanOrEqual(MAX_QUEUED_MESSAGES_OFFLINE);
+    // A fresh session of the device works as ever.
+    await awaySession('display-tv.away4');
+    await publishEvents(10, 'c');
+    expect(await comeBack('display-tv.away4')).toEqual({ sessionPresent: true, queued: 10 });
     await boxServes();
   });
 });
