@@ -9,19 +9,12 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { CloudDatabase, Db } from '../db/database.js';
+import type { AuditTable } from '../db/schema.js';
 
 export const AUDIT_GENESIS = '0'.repeat(64);
 
-export interface AuditRow {
-  at: number;
-  actor: string;
-  action: string;
-  target: string | null;
-  unit_id: string | null;
-  outcome: string;
-  detail: string | null;
-  ip: string | null;
-}
+/** An audit row's content: what its hash covers (the table's columns but its id and chain fields). */
+export type AuditRow = Omit<AuditTable, 'id' | 'seq' | 'prev_hash' | 'hash'>;
 
 /** The hash of a row: its content, its place and the hash before it (JSON of a fixed field order). */
 export function auditRowHash(row: AuditRow & { seq: number }, prevHash: string): string {

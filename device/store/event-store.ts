@@ -52,6 +52,26 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
 ];
 
+/** A row of the events table, as SQLite returns it. */
+interface EventRow {
+  seq: number;
+  type: string;
+  at: number;
+  day: string;
+  data: string;
+  source: string | null;
+}
+
+function storedEventOf(r: EventRow): StoredEvent {
+  return {
+    seq: r.seq,
+    at: r.at,
+    day: r.day,
+    source: r.source,
+    event: { type: r.type, data: JSON.parse(r.data) } as DomainEvent,
+  };
+}
+
 export function envelopeOf(e: StoredEvent): EventEnvelope {
   return { seq: e.seq, type: e.event.type, at: new Date(e.at).toISOString(), day: e.day, data: e.event.data };
 }
@@ -177,24 +197,11 @@ export class EventStore {
   *recentEvents(type: string, since: number): Generator<StoredEvent> {
     const rows = this.db
       .prepare('SELECT seq, type, at, day, data, source FROM events ORDER BY seq DESC')
-      .iterate() as IterableIterator<{
-      seq: number;
-      type: string;
-      at: number;
-      day: string;
-      data: string;
-      source: string | null;
-    }>;
+      .iterate() as IterableIterator<EventRow>;
     for (const r of rows) {
       if (r.at < since) return;
       if (r.type !== type) continue;
-      yield {
-        seq: r.seq,
-        at: r.at,
-        day: r.day,
-        source: r.source,
-        event: { type: r.type, data: JSON.parse(r.data) } as DomainEvent,
-      };
+      yield storedEventOf(r);
     }
   }
 
@@ -208,22 +215,9 @@ export class EventStore {
   *eventsAfter(seq: number): Generator<StoredEvent> {
     const rows = this.db
       .prepare('SELECT seq, type, at, day, data, source FROM events WHERE seq > ? ORDER BY seq')
-      .iterate(seq) as IterableIterator<{
-      seq: number;
-      type: string;
-      at: number;
-      day: string;
-      data: string;
-      source: string | null;
-    }>;
+      .iterate(seq) as IterableIterator<EventRow>;
     for (const r of rows) {
-      yield {
-        seq: r.seq,
-        at: r.at,
-        day: r.day,
-        source: r.source,
-        event: { type: r.type, data: JSON.parse(r.data) } as DomainEvent,
-      };
+      yield storedEventOf(r);
     }
   }
 
