@@ -208,11 +208,14 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   await app.register(async (admin) => {
     admin.addHook('onRequest', async (req) => {
       req.admin = await authenticate(req);
-      req.audited = true; // its own row, written below when it completes (denials included)
+      req.audited = true; // its own row, written below (denials included)
     });
-    admin.addHook('onResponse', async (req, reply) => {
+    // Before the answer is sent: an admin never sees an action succeed that the log does not hold yet, and
+    // one admin's requests are in the log in the order they were answered (after the answer, two quick
+    // requests could be written the other way round, with the hash chain's lock in between).
+    admin.addHook('onSend', async (req, reply, payload) => {
       const a = req.admin;
-      if (!a) return; // no session: the refusal hook (audit-hooks.ts) writes the 401
+      if (!a) return payload; // no session: the refusal hook (audit-hooks.ts) writes the 401
       const status = reply.statusCode;
       const outcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed';
       await ctx.audit({
@@ -231,6 +234,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         },
         ip: req.ip,
       });
+      return payload;
     });
 
     admin.post('/api/v1/auth/logout', { schema: { tags: ['admin'], security } }, async (req) => {
