@@ -90,7 +90,13 @@ interface ClientInternals {
   };
   waitForDrain(cb: (err: Error | null, client?: Client) => void): void;
   deliverQoS(packet: PublishPacket, cb: () => void): void;
+  deliver0(packet: PublishPacket, cb: () => void): void;
+  /** aedes' per-client de-duplication of messages by broker counter (see guard()). */
+  duplicates: Record<string, number>;
 }
+
+/** Messages a connection remembers having been sent, to send each once whatever subscriptions overlap. */
+const DEDUPE_WINDOW = 1024;
 
 /** Bytes of the fixed header for a remaining length (1 type byte, 1–4 length bytes). */
 const headerBytes = (length: number) =>
@@ -413,9 +419,31 @@ export class LobbyBroker {
       setImmediate(cb, null, client);
     };
 
+    // aedes drops a message whose broker counter is not above the last one this client got: it de-duplicates
+    // the copies that overlapping subscriptions match, but assumes messages arrive in the order they were
+    // created. They do not: a retained publish is stored before it is sent, so an event published just after
+    // it overtakes it, and the state was dropped for every client that follows both (the clerk panel kept a
+    // stale "disk full"). Here a message is a duplicate only if this client already got that very message.
+    c.duplicates = new Proxy({}, { get: () => 0, set: () => true });
+    const seen = new Set<string>();
+    const firstTime = (packet: PublishPacket): boolean => {
+      const p = packet as PublishPacket & { brokerId?: string; brokerCounter?: number };
+      if (!p.brokerId) return true;
+      const key = `${p.brokerId}:${p.brokerCounter}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      // Copies of one message are matched together; a short memory is enough (a Set keeps insertion order).
+      if (seen.size > DEDUPE_WINDOW) seen.delete(seen.values().next().value as string);
+      return true;
+    };
+    const deliver0 = c.deliver0;
+    c.deliver0 = (packet, cb) => (firstTime(packet) ? deliver0(packet, cb) : void setImmediate(cb));
+
     const deliverQoS = c.deliverQoS;
     c.deliverQoS = (packet, cb) => {
-      if (packet.qos > 0 && ++state.unacked > MAX_UNACKED_MESSAGES_PER_CLIENT) {
+      if (packet.qos === 0) return deliverQoS(packet, cb); // on to deliver0, which de-duplicates
+      if (!firstTime(packet)) return void setImmediate(cb);
+      if (++state.unacked > MAX_UNACKED_MESSAGES_PER_CLIENT) {
         this.cutSlowConsumer(client, state, `${state.unacked - 1} messages unacknowledged`);
         return void setImmediate(cb);
       }

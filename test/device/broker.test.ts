@@ -99,6 +99,31 @@ describe('authentication', () => {
   });
 });
 
+describe('delivery', () => {
+  it('a retained state and an event published together both reach a device that follows both', async () => {
+    // A retained publish takes longer inside aedes (it is stored first), so an event created just after it
+    // reaches subscribers first; aedes' cluster de-duplication then dropped the state as "already seen".
+    const tv = await office.connect('display-tv.order');
+    const got: string[] = [];
+    const retained = new Promise<void>((resolve) =>
+      tv.on('message', (t, _p, packet) => (packet.retain ? resolve() : got.push(t))),
+    );
+    await tv.subscribeAsync(['lobby/v1/state/box', 'lobby/v1/events/ticket/#'], { qos: 1 });
+    await retained; // the state the box published at start
+    const broker = office.box.broker;
+    for (let i = 0; i < 20; i++)
+      await Promise.all([
+        broker.publish('lobby/v1/state/box', { storage: 'ok', round: i }, { retain: true }),
+        broker.publish('lobby/v1/events/ticket/issued', { round: i }),
+      ]);
+    const want = 40;
+    for (let t = 0; got.length < want && t < 100; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(got.filter((t) => t === 'lobby/v1/state/box')).toHaveLength(20);
+    expect(got.filter((t) => t === 'lobby/v1/events/ticket/issued')).toHaveLength(20);
+    await tv.endAsync(true);
+  });
+});
+
 describe('a kiosk, a keypad and a display', () => {
   it('issues a ticket, prints it, and calls it to the counter the display shows', async () => {
     const kiosk = await office.connect('kiosk-1');

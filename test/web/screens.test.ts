@@ -338,9 +338,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(ok.status).toBe('ok');
     await eventually(() => vanThu.isEnabled()).toBe(true);
     await eventually(() => kiosk.locator('.box-banner').isVisible()).toBe(false);
-    // The clerk panel was seen to miss this live update (the retained state is right): checked on load.
-    await clerk.reload();
-    await eventually(() => clerk.locator('.link-banner').getAttribute('data-state')).toBe('online');
+    // Live, without a reload: the clerk panel missed this update while aedes dropped out-of-order messages.
     await eventually(() => clerk.locator('.box-banner').isVisible()).toBe(false);
     device.end(true);
   });
