@@ -145,3 +145,13 @@ export async function adminToken(
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
   return res.json<{ token: string }>().token;
 }
+
+/** The highest sequence number the cloud has applied for a box (its acknowledgement). */
+export async function ackedSeq(cloud: CloudService, boxId: string): Promise<number> {
+  const row = await cloud.store.db
+    .selectFrom('boxes')
+    .select('acked_seq')
+    .where('id', '=', boxId)
+    .executeTakeFirstOrThrow();
+  return Number(row.acked_seq);
+}

@@ -16,7 +16,7 @@ import { LogRefusal } from '../../device/store/log-identity.js';
 import { enrollBox, type BoxCredential } from '../../device/uplink/index.js';
 import { boxToken, type UplinkEventsPage } from '../../protocol/index.js';
 import { officeConfig, peripheralsFor, startTestBox, type TestBox } from '../support/office.js';
-import { DATABASES, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
+import { DATABASES, ackedSeq, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
 
@@ -47,16 +47,7 @@ for (const kind of DATABASES) {
     let credential: BoxCredential;
     let tb: TestBox | undefined;
 
-    const acked = async () =>
-      Number(
-        (
-          await cloud.store.db
-            .selectFrom('boxes')
-            .select('acked_seq')
-            .where('id', '=', credential.boxId)
-            .executeTakeFirstOrThrow()
-        ).acked_seq,
-      );
+    const acked = () => ackedSeq(cloud, credential.boxId);
     const issue = async (box: TestBox, n: number): Promise<string[]> => {
       const numbers: string[] = [];
       for (let i = 0; i < n; i++) {

@@ -6,6 +6,7 @@ import type { CloudService } from '../../cloud/service.js';
 import type { EventEnvelope, Heartbeat } from '../../protocol/index.js';
 import {
   DATABASES,
+  ackedSeq,
   adminToken,
   enrolledBox,
   seedTree,
@@ -71,16 +72,7 @@ for (const kind of DATABASES) {
         headers: { authorization: `Bearer ${box.token}` },
         payload: { events },
       });
-    const acked = async () =>
-      Number(
-        (
-          await cloud.store.db
-            .selectFrom('boxes')
-            .select('acked_seq')
-            .where('id', '=', box.boxId)
-            .executeTakeFirstOrThrow()
-        ).acked_seq,
-      );
+    const acked = () => ackedSeq(cloud, box.boxId);
 
     it('a clerk named like a spreadsheet formula reaches the CSV as text; numbers stay numbers', async () => {
       const clerk = { id: '+84905000000', name: EVIL };
