@@ -2,7 +2,6 @@
 // its events, say it ran before), `lobby device recover-log` rebuilds the current day from the cloud's copy
 // (GET /api/v1/uplink/events), and numbering continues: the next ticket is not a number already issued, and
 // the cloud takes the new events. The route gives a box only its own events, in capped pages.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +15,8 @@ import { LogRefusal } from '../../device/store/log-identity.js';
 import { enrollBox, type BoxCredential } from '../../device/uplink/index.js';
 import { boxToken, type UplinkEventsPage } from '../../protocol/index.js';
 import { officeConfig, peripheralsFor, startTestBox, type TestBox } from '../support/office.js';
+import { runCli } from '../support/box-process.js';
 import { DATABASES, ackedSeq, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
-
-const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
   const t0 = Date.now();
@@ -26,15 +24,6 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 for (const kind of DATABASES) {

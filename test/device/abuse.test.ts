@@ -20,7 +20,14 @@ import {
 } from '../../protocol/limits.js';
 import { PeripheralDirectory } from '../../device/broker/directory.js';
 import { verifySecret } from '../../device/broker/secrets.js';
-import { peripheralsFor, request, secretOf, startTestBox, type TestBox } from '../support/office.js';
+import {
+  connectPacket,
+  peripheralsFor,
+  request,
+  secretOf,
+  startTestBox,
+  type TestBox,
+} from '../support/office.js';
 import { startWebBox, type WebBox } from '../web/support.js';
 
 let office: TestBox;
@@ -103,20 +110,6 @@ class Raw {
   end(): void {
     this.socket.destroy();
   }
-}
-
-function connectPacket(id: string, password: string, extra: Record<string, unknown> = {}) {
-  return {
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clientId: id,
-    clean: true,
-    keepalive: 0,
-    username: id.split('.')[0],
-    password: Buffer.from(password),
-    ...extra,
-  };
 }
 
 /** The box still answers a device: the check after every abuse. */

@@ -20,7 +20,7 @@ import {
   parseRequestTopic,
   type Reply,
 } from '../../protocol/index.js';
-import { DEVICES, request, secretOf, startTestBox, type TestBox } from '../support/office.js';
+import { DEVICES, connectPacket, request, secretOf, startTestBox, type TestBox } from '../support/office.js';
 
 let office: TestBox;
 const clients = new Map<string, MqttClient>();
@@ -184,16 +184,7 @@ describe('payload fuzzing, every request topic and every role', () => {
 
 describe('malformed MQTT at the TCP level', () => {
   const connect = (id: string) =>
-    mqttPacket.generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clientId: id,
-      clean: true,
-      keepalive: 0,
-      username: id.split('.')[0],
-      password: Buffer.from(secretOf(id.split('.')[0] as string)),
-    });
+    mqttPacket.generate(connectPacket(id, secretOf(id.split('.')[0] as string)));
   const publish = mqttPacket.generate({
     cmd: 'publish',
     topic: 'lobby/v1/tickets/request',

@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../protocol/index.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
+import { runCli } from '../support/box-process.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
 const children: ChildProcess[] = [];
@@ -83,15 +84,6 @@ function stopped(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 const numberOf = (r: Reply) => (r.data?.ticket as { number: string }).number;

@@ -209,3 +209,18 @@ export async function nextMessage(
   await client.subscribeAsync(filter, { qos: 1 });
   return wait;
 }
+
+/** A CONNECT packet as a device sends it (client id, device id as username, secret), for raw-socket tests. */
+export function connectPacket(id: string, password: string, extra: Record<string, unknown> = {}) {
+  return {
+    cmd: 'connect' as const,
+    protocolId: 'MQTT' as const,
+    protocolVersion: 4 as const,
+    clientId: id,
+    clean: true,
+    keepalive: 0,
+    username: id.split('.')[0],
+    password: Buffer.from(password),
+    ...extra,
+  };
+}
