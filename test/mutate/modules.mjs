@@ -1,0 +1,54 @@
+// The modules `npm run mutate` covers: what Stryker mutates and which suites judge each mutant.
+// Keep in step with the score table in test/README.md.
+export const MODULES = {
+  engine: {
+    mutate: ['device/engine/**/*.ts'],
+    tests: ['test/engine/**/*.test.ts'],
+  },
+  ledger: {
+    mutate: ['device/ledger.ts'],
+    tests: ['test/device/ledger.test.ts', 'test/device/commit-failure.test.ts'],
+  },
+  store: {
+    mutate: ['device/store/event-store.ts', 'device/store/open.ts'],
+    tests: ['test/device/ledger.test.ts', 'test/device/commit-failure.test.ts', 'test/device/store*.test.ts'],
+  },
+  broker: {
+    mutate: [
+      'device/broker/acl.ts',
+      'device/broker/directory.ts',
+      'device/broker/secrets.ts',
+      'device/broker/attempts.ts',
+    ],
+    tests: [
+      'test/device/broker.test.ts',
+      'test/device/directory.test.ts',
+      'test/device/acl*.test.ts',
+      'test/device/abuse.test.ts',
+    ],
+  },
+  requests: {
+    mutate: ['device/requests.ts'],
+    tests: ['test/device/broker.test.ts', 'test/device/requests*.test.ts', 'test/device/print-spool.test.ts'],
+  },
+  effects: {
+    mutate: ['device/effects/**/*.ts'],
+    tests: ['test/device/outputs.test.ts', 'test/device/print-spool.test.ts', 'test/device/effects*.test.ts'],
+  },
+  ingest: {
+    mutate: ['cloud/ingest/**/*.ts'],
+    tests: ['test/cloud/ingest.test.ts', 'test/cloud/uplink.test.ts', 'test/cloud/uplink-content.test.ts'],
+  },
+  reports: {
+    mutate: ['cloud/reports/**/*.ts'],
+    tests: ['test/cloud/reports.test.ts', 'test/cloud/uplink-content.test.ts'],
+  },
+  conform: {
+    mutate: [
+      'hardware-sim/conform/checks.ts',
+      'hardware-sim/conform/box-check.ts',
+      'hardware-sim/conform/device-check.ts',
+    ],
+    tests: ['test/hardware/conform-*.test.ts'],
+  },
+};
