@@ -2,7 +2,9 @@
 // box restart, revocation, and the admin page's password and one-time pairing codes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import jsQRModule from 'jsqr';
+import type { Browser, Locator } from 'playwright-core';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/office.js';
 import {
@@ -15,6 +17,15 @@ import {
   startWebBox,
   type WebBox,
 } from './support.js';
+
+// jsqr is CommonJS whose typings say `export default`: under NodeNext the callable is on `.default`.
+const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).default ?? jsQRModule;
+
+/** The text of the QR code in an element, decoded from a screenshot of it (jsQR on the PNG's pixels). */
+async function decodeQr(element: Locator): Promise<string | null> {
+  const png = PNG.sync.read(await element.screenshot());
+  return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
+}
 
 /** expect.poll with room for a busy CI machine (vitest's default waits 1 s). */
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
@@ -280,10 +291,14 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(await kiosk.locator('.ticket-number').textContent()).toBe('C001');
     expect(await kiosk.locator('.ticket-priority').textContent()).toBe('Người cao tuổi');
     expect(await kiosk.locator('.ticket-how').textContent()).toContain('chụp lại số này');
-    expect(await kiosk.locator('.qr svg').count()).toBe(1);
     await screenshot(kiosk, 'kiosk-screen-ticket');
     const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
     expect(issued?.event.data).toMatchObject({ number: 'C001', priority: 'elderly' });
+    // The QR code on screen, read back from its pixels as a phone would: the ticket's status page.
+    const day = (issued?.event.data as { ticketId: string }).ticketId.split('/')[0];
+    expect(await decodeQr(kiosk.locator('.qr'))).toBe(
+      `https://motcua.example.vn/t/xa-thu-nghiem/${day}/C001`,
+    );
 
     // Back to the start: the quota of Hộ tịch is used up, so its button is greyed and says why.
     await kiosk.locator('button.done').click();
