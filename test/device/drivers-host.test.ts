@@ -17,6 +17,24 @@ import {
 
 let tb: TestBox | undefined;
 
+/** Resolves with `p`, or fails naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Polls until `check` holds, or fails naming `what` after `ms`. */
+async function waitUntil(check: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`no ${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** The kiosk reports its printer's state on its retained status topic, as a real kiosk does. */
 function reportPrinter(kiosk: MqttClient, state: string, canPrint: boolean) {
   return kiosk.publishAsync(
@@ -61,12 +79,18 @@ describe('box-driven hardware', () => {
 
       const kiosk = await tb.connect('kiosk-1');
       expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
-      const outputs: string[] = [];
-      const off = host!.subscribe('lobby/v1/events/ticket/#', (t) => outputs.push(t));
+      // The call reaches the driver's subscription like any other subscriber's (within the wait's limit).
+      let off: () => void = () => undefined;
+      const called = new Promise<unknown>((resolve) => {
+        off = host!.subscribe('lobby/v1/events/ticket/#', (t, p) => {
+          if (t === 'lobby/v1/events/ticket/called') resolve(JSON.parse(p.toString()));
+        });
+      });
       const ok: Reply = await host!.request(self!, topics.counterCommand(1, 'next'), { id: 'hw-1' });
       expect(ok).toMatchObject({ status: 'ok', data: { ticket: { number: 'A001' } } });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(outputs).toContain('lobby/v1/events/ticket/called');
+      expect(await within(called, 5000, 'ticket.called on the driver host')).toMatchObject({
+        data: { number: 'A001', counter: 1 },
+      });
       off();
       // Bound to counter 1: counter 2 is refused exactly as for an MQTT keypad.
       const denied = await host!.request(self!, topics.counterCommand(2, 'next'), { id: 'hw-2' });
@@ -110,8 +134,8 @@ describe('device status and the printer', () => {
     await status('paper_near_end', true);
     const printed = await request(kiosk, topics.ticketRequest(), { service: 'van-thu' });
     expect(printed).toMatchObject({ status: 'ok', data: { ticket: { number: 'A002' } } });
-    await new Promise((r) => setTimeout(r, 100));
-    // Only the paper ticket was sent to the printer.
+    // Only the paper ticket was sent to the printer: a print job for A001 would have come before A002's.
+    await waitUntil(() => prints.length > 0, 5000, "A002's print job");
     expect(prints).toEqual([
       expect.objectContaining({ ticket: expect.objectContaining({ number: 'A002' }) }),
     ]);
