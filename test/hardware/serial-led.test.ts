@@ -288,7 +288,12 @@ describe('LED boards on one RS-485 bus', () => {
     const errors: string[] = [];
     const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
     tb = await startTestBox({ config, log });
-    await new Promise((r) => setTimeout(r, 300)); // texts published and handed to the driver; no bus yet
+    // Wait until each board's text is published (retained): a subscriber from now on gets it, and the
+    // drivers, subscribed since the box started, had it before. No bus yet.
+    const published = new Set<string>();
+    for (const id of ['led-c1', 'led-c2', 'led-hall'])
+      tb.box.broker.subscribeInternal(topics.led(id), () => void published.add(id));
+    await eventually(() => published.size === 3, "the boards' texts published");
     sim = await startLedBusSim({ boards: specs, port });
     for (const b of BOARDS) await sim.waitFor(b.address, (show) => show.lines.length > 0);
     expect(errors.filter((e) => e.includes('not answering'))).toEqual([]);
