@@ -432,6 +432,8 @@ describe('presence', () => {
 
   it('a late Will from an old session cannot mark a live device offline', async () => {
     const old = await connectDevice(office.mqttUrl, 'led-1', secretOf('led-1'), { will: will(20) });
+    // The broker decides on a connection's Will before it closes the socket: once closed, it has.
+    const oldClosed = new Promise<void>((resolve) => old.once('close', () => resolve()));
     await old.publishAsync('lobby/v1/presence/led-1', JSON.stringify({ online: true, session: 20 }), {
       qos: 1,
       retain: true,
@@ -442,7 +444,7 @@ describe('presence', () => {
       qos: 1,
       retain: true,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await oldClosed; // taken over by the new connection with the same client id: its Will was judged
     const tv = await office.connect('display-tv');
     const retained = await nextMessage(tv, 'lobby/v1/presence/led-1');
     expect(retained.body).toMatchObject({ online: true, session: 21 });
