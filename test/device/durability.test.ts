@@ -1,7 +1,6 @@
 // `lobby device` as a child process, SIGKILLed while tickets stream in: after the restart no acknowledged
 // ticket is lost or duplicated, retried requests get their first answer, and numbering continues.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,18 +12,6 @@ import { SimKiosk } from '../../hardware-sim/mqtt/kiosk.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 
 afterAll(killAllBoxes);
-
-/** A port free right now (the system's choice), for a box that must come back on the same port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 type Ticket = { ticketId: string; number: string };
 const ticketOf = (r: Reply): Ticket => {
@@ -133,9 +120,6 @@ describe('durability', () => {
     const dataDir = join(dir, 'data');
     const configFile = join(dir, 'office.json');
     const cfg = officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]));
-    // The kiosk is one device through the box's restarts (it keeps what it printed), so the box comes back on
-    // the same port: one the system handed out just now.
-    cfg.broker.port = await freePort();
     writeFileSync(configFile, JSON.stringify(cfg, null, 2));
 
     const killedAfter: string[] = [];
@@ -143,9 +127,14 @@ describe('durability', () => {
       if (log.msg === 'killed after commit') killedAfter.push(log.ticketId as string);
     };
     let box = await startDevice(configFile, dataDir, { killAfterTicket: 3, onLog });
+    // The kiosk is one device through the box's restarts (it keeps what it printed), so the box comes back on
+    // the port it picked itself at its first start (port 0 in the config; never free between our probe and
+    // its bind).
+    cfg.broker.port = box.port;
+    writeFileSync(configFile, JSON.stringify(cfg, null, 2));
     // The printer: the kiosk prints each jobId once (deliveries counts every job that reached it).
     const kiosk = new SimKiosk({
-      url: `mqtt://127.0.0.1:${cfg.broker.port}`,
+      url: `mqtt://127.0.0.1:${box.port}`,
       id: 'kiosk-1',
       secret: secretOf('kiosk-1'),
       reconnectPeriod: 100,
