@@ -4,7 +4,6 @@
 // rollups count each issued ticket once. On SQLite and PostgreSQL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -62,14 +61,6 @@ function killed(child: ChildProcess): Promise<void> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!(await check())) {
@@ -95,8 +86,9 @@ for (const kind of DATABASES) {
       await createOffice(check.db, { id: 'xa-thu-nghiem', name: 'Xã Thử Nghiệm', unitId: 'p' }, now);
       const claim = await createBoxClaim(check.db, 'xa-thu-nghiem', now);
 
-      const port = await freePort();
-      const cloudArgs = [
+      // The cloud picks its port at its first start (--port 0) and says it in its 'cloud started' line; it
+      // comes back on that port (the box's config names it).
+      const cloudArgs = (port: number) => [
         'cloud',
         '--db',
         db.url,
@@ -108,7 +100,9 @@ for (const kind of DATABASES) {
       ];
       const cloudEnv = { LOBBY_CLOUD_KEY: MASTER_KEY.toString('base64url') };
       const cloudReady = (l: Record<string, unknown>) => l.msg === 'cloud started';
-      let cloud = await startChild(cloudArgs, cloudReady, cloudEnv);
+      let cloud = await startChild(cloudArgs(0), cloudReady, cloudEnv);
+      const port = cloud.log.port as number;
+      expect(port).toBeGreaterThan(0);
 
       // The box: enrolled, with a backlog of about 3,000 events written while it had no uplink.
       const dir = mkdtempSync(join(tmpdir(), 'lobby-kill-'));
@@ -172,7 +166,7 @@ for (const kind of DATABASES) {
       kiosk.end(true);
       expect(await acked()).toBe(ackedAtKill);
 
-      cloud = await startChild(cloudArgs, cloudReady, cloudEnv);
+      cloud = await startChild(cloudArgs(port), cloudReady, cloudEnv);
       await until('two thirds of the backlog', async () => (await acked()) > 2000);
       await killed(box.child);
       const ackedAtBoxKill = await acked();

@@ -2,7 +2,6 @@
 // keeps working and its backlog grows, with the alarm up past its bound; when the cloud comes back the
 // backlog drains; heartbeats carry backlog, versions and each peripheral's presence and status.
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,14 +12,6 @@ import { enrollBox } from '../../device/uplink/index.js';
 import type { Heartbeat } from '../../protocol/index.js';
 import { officeConfig, peripheralsFor, request, startTestBox, type TestBox } from '../support/office.js';
 import { DATABASES, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function until(
   what: string,
@@ -63,8 +54,9 @@ for (const kind of DATABASES) {
 
     beforeAll(async () => {
       db = kind.create();
-      port = await freePort();
-      cloud = await startTestCloud(db, { port });
+      cloud = await startTestCloud(db);
+      // The cloud comes back on the port it picked (the box's config names it); read it back from its URL.
+      port = Number(new URL(cloud.url).port);
       await seedTree(cloud);
       await createOffice(
         cloud.store.db,
