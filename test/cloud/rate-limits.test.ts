@@ -1,7 +1,7 @@
 // Rate limits hold across replicas: two cloud instances on one database and one Redis share the login limit
 // (in memory each would allow it again). Concurrent wrong passwords are counted before any is hashed. With
 // Redis gone each replica keeps counting in its own memory and /healthz says so. Needs the Redis of this
-// machine (REDIS_URL, default redis://127.0.0.1:6379); skipped, saying so, where it is not reachable.
+// machine (TEST_REDIS_URL, default redis://127.0.0.1:6379); skipped, saying so, where it is not reachable.
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -26,6 +26,8 @@ async function redisReachable(): Promise<boolean> {
 const REDIS_AVAILABLE = await redisReachable();
 if (!REDIS_AVAILABLE && process.env.REQUIRE_REDIS === '1')
   throw new Error(`REQUIRE_REDIS=1 but Redis is not reachable at ${REDIS_URL}`);
+if (!REDIS_AVAILABLE)
+  console.warn(`Redis not reachable at ${REDIS_URL}: the rate limits across replicas are SKIPPED`);
 
 async function closedPort(): Promise<number> {
   const s = createServer();
