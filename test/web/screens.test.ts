@@ -23,7 +23,11 @@ const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).d
 
 /** The text of the QR code in an element, decoded from a screenshot of it (jsQR on the PNG's pixels). */
 async function decodeQr(element: Locator): Promise<string | null> {
-  const png = PNG.sync.read(await element.screenshot());
+  // A picture of the page where the element is: a page that re-renders (the admin page polls) may replace
+  // the element itself between finding it and taking the picture, but draws it in the same place.
+  const where = await element.boundingBox();
+  if (!where) return null;
+  const png = PNG.sync.read(await element.page().screenshot({ clip: where }));
   return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
 }
 
@@ -245,11 +249,16 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await row.locator('button[data-action="pair"]').click();
     const code = (await page.locator('.big-code').textContent()) ?? '';
     expect(code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
-    expect(await page.locator('.code-box svg').count()).toBe(1);
     await screenshot(page, 'admin', true);
+    // The QR code beside it, read from its pixels: the pairing page with this code, on the box's port (at a
+    // LAN address of the box when the admin page is opened on the box itself, as here).
+    const scanned = new URL((await decodeQr(page.locator('.code-box svg'))) ?? 'http://no-qr-code');
+    expect(scanned.port).toBe(String(box.box.httpPort));
+    expect(`${scanned.pathname}${scanned.search}`).toBe(`/pair?code=${code.replace('-', '')}`);
 
+    // A screen opens what the QR code says (here through the box's loopback address).
     const screen = await (await browser.newContext({ viewport: TV })).newPage();
-    await screen.goto(`${box.base}/pair?code=${code}`);
+    await screen.goto(`${box.base}${scanned.pathname}${scanned.search}`);
     await screen.waitForURL(`${box.base}/tv`);
     await eventually(() => screen.locator('.link-banner').getAttribute('data-state')).toBe('online');
     // The admin page shows the screen online (it polls).
