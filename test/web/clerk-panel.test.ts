@@ -202,6 +202,16 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       { type: 'ticket.finished', data: { number: 'A002', counter: 1, dossiers: [] } },
     ]);
     await eventually(() => panelNumber.textContent()).toBe('—');
+    // Beside the buttons, today's figures for this counter (called 3 times: A001, A002, A002 again;
+    // served 1, no-show 1, transferred 1) and its queue: A003, whom nobody called.
+    await eventually(() => clerk.locator('.figures dd').allTextContents()).toEqual([
+      '3',
+      '1',
+      '1',
+      '1',
+      expect.stringMatching(/^[\d.]+ phút$/),
+    ]);
+    expect(await clerk.locator('.queue li').allTextContents()).toEqual(['A003 · Văn thư']);
 
     // Sign out: the panel goes back to its sign-in form, the TV drops the clerk's name, the counter closes.
     await causes(box, () => clerk.getByRole('button', { name: 'Đăng xuất' }).click(), [
