@@ -37,10 +37,11 @@ interface Target {
   elfMachine: number;
   /** Compiler environment for node-gyp (empty: this machine's own compilers). */
   cc: Record<string, string>;
+  strip: string;
 }
 
 const TARGETS: Record<string, Target> = {
-  'linux-x64': { platform: 'linux-x64', arch: 'x64', elfMachine: 0x3e, cc: {} },
+  'linux-x64': { platform: 'linux-x64', arch: 'x64', elfMachine: 0x3e, cc: {}, strip: 'strip' },
   'linux-arm64': {
     platform: 'linux-arm64',
     arch: 'arm64',
@@ -51,6 +52,7 @@ const TARGETS: Record<string, Target> = {
       LINK: 'aarch64-linux-gnu-g++',
       AR: 'aarch64-linux-gnu-ar',
     },
+    strip: 'aarch64-linux-gnu-strip',
   },
 };
 
@@ -129,8 +131,29 @@ function compileAddon(t: Target, stage: string, name: string, nodeDir: string, c
   }
   rmSync(join(pkgDir, 'build'), { recursive: true, force: true });
   cpSync(cached, join(pkgDir, 'build', 'Release'), { recursive: true });
+  // Symbols are for debuggers, not for boxes: about half of better-sqlite3's 4 MB.
+  for (const f of filesEndingWith(join(pkgDir, 'build', 'Release'), '.node'))
+    sh(t.strip, ['--strip-unneeded', f], pkgDir);
   // The C sources are not needed at run time (better-sqlite3's deps/ alone is 9 MB of SQLite source).
   for (const dir of ['deps', 'src']) rmSync(join(pkgDir, dir), { recursive: true, force: true });
+}
+
+/** Files no box reads at run time: type declarations, source maps, docs, and the fonts tickets do not use. */
+function slimDependencies(nodeModules: string): void {
+  const unused = (name: string) =>
+    name.endsWith('.d.ts') ||
+    name.endsWith('.d.mts') ||
+    name.endsWith('.d.cts') ||
+    name.endsWith('.map') ||
+    /\.(md|markdown)$/i.test(name);
+  for (const f of filesEndingWith(nodeModules, '')) if (unused(f)) rmSync(f);
+  // device/drivers/serial/escpos/ticket.ts registers DejaVuSans.ttf and DejaVuSans-Bold.ttf only.
+  const fonts = join(nodeModules, 'dejavu-fonts-ttf');
+  if (existsSync(fonts)) {
+    for (const f of readdirSync(join(fonts, 'ttf')))
+      if (f !== 'DejaVuSans.ttf' && f !== 'DejaVuSans-Bold.ttf') rmSync(join(fonts, 'ttf', f));
+    rmSync(join(fonts, 'status.txt'), { force: true });
+  }
 }
 
 /** The unit from deploy/, pointed at the bundled runtime under /opt/motcua-lobby/current. */
@@ -210,6 +233,8 @@ function buildOne(
     throw new Error(
       `binaries not built for ${t.platform}: ${wrong.map((f) => relative(stage, f)).join(', ')}`,
     );
+
+  slimDependencies(join(stage, 'node_modules'));
 
   tick('box');
   cpSync(join(ROOT, 'dist'), join(stage, 'dist'), {
