@@ -45,7 +45,7 @@ GlobalFonts.registerFromPath(r.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf'), '
 const c = createCanvas(576, 60); const g = c.getContext('2d'); g.font = '32px "DejaVu Sans"'; g.fillText('Số thứ tự A001', 10, 40);
 const png = c.toBuffer('image/png').length;
 const serial = typeof r('@serialport/bindings-cpp').autoDetect().list;
-let epoll = 'not installed'; try { epoll = typeof r('epoll').Epoll; } catch (e) { epoll = 'error ' + e.message; }
+let epoll = 'not installed'; try { epoll = typeof r('epoll').Epoll; } catch (e) { if (e.code !== 'MODULE_NOT_FOUND') throw e; }
 console.log(JSON.stringify({ arch: process.arch, node: process.version, sqlite, png, serial, epoll }));
 `;
 
