@@ -2,7 +2,7 @@
 // be run again, that an upgrade switches `current` and keeps the previous version, that a bad bundle is
 // refused before anything is created, and that a failed step says where it stopped and what it left.
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -202,6 +202,30 @@ describe('install.sh', () => {
     expect(rerun.code).toBe(0);
     expect(rerun.out).toContain('already unpacked from this bundle: kept');
     expect(current()).toBe('1.1.0');
+  });
+
+  it('a signed bundle whose tarball does not unpack fails at unpack: partial files removed, current unchanged', () => {
+    expect(install(bundle('1.0.0').manifestPath).code).toBe(0);
+    const b = bundle('1.1.0');
+    const garbage = Buffer.from('this is not a gzip stream '.repeat(40));
+    writeFileSync(b.tarball, garbage);
+    const manifest = {
+      ...b.manifest,
+      size: garbage.length,
+      sha256: createHash('sha256').update(garbage).digest('hex'),
+    };
+    const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileSync(b.manifestPath, bytes);
+    writeFileSync(
+      b.manifestPath.replace(/json$/, 'sig'),
+      sign(null, bytes, key.privateKey).toString('base64'),
+    );
+    const r = install(b.manifestPath);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain("FAILED at step 'unpack'");
+    expect(r.err).toContain('current -> 1.0.0 (unchanged');
+    expect(r.err).toContain('1.1.0 is not there (partial files removed)');
+    expect(readdirSync(opt()).sort()).toEqual(['1.0.0', 'current']);
   });
 
   it('with the wrong --pubkey, refuses even a good bundle', () => {
