@@ -49,6 +49,8 @@ export interface CloudContext {
   rateLimitHealth: RateLimitHealth;
   /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
   refusals: RefusalAudit;
+  /** The fleet's long-poll wake-ups on this replica (set by the fleet routes). */
+  fleet?: { readonly waiting: number; readonly listens: number };
 }
 
 /** An error with an HTTP status and a stable machine code. */
