@@ -125,6 +125,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
           connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
           // A LISTEN connection is idle for hours: keepalives find a dead peer.
           keepAlive: true,
+          application_name: 'lobby-cloud-listen',
           ...(schema ? { options: `-c search_path=${schema}` } : {}),
         }),
       ping: (ms) => withTimeout(sql`select 1`.execute(db), ms, 'database').then(() => undefined),

@@ -34,6 +34,11 @@ export class TargetWakeups {
     this.channel = `lobby_fleet_${store.schema ?? 'public'}`;
   }
 
+  /** PostgreSQL: the LISTEN connection is up (SQLite: always). */
+  get listening(): boolean {
+    return this.store.dialect !== 'postgres' || this.listener !== null;
+  }
+
   /** Polls waiting on this replica. */
   get waiting(): number {
     let n = 0;

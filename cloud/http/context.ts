@@ -50,7 +50,7 @@ export interface CloudContext {
   /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
   refusals: RefusalAudit;
   /** The fleet's long-poll wake-ups on this replica (set by the fleet routes). */
-  fleet?: { readonly waiting: number; readonly listens: number };
+  fleet?: { readonly waiting: number; readonly listens: number; readonly listening: boolean };
 }
 
 /** An error with an HTTP status and a stable machine code. */
