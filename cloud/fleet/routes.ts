@@ -149,13 +149,14 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
     after: number,
     waitMs: number,
   ) {
-    if (wakeups.waiting >= FLEET_LONG_POLLS_MAX) {
+    const max = ctx.settings.fleetLongPollsMax;
+    if (wakeups.waiting >= max) {
       req.log.warn({ waiting: wakeups.waiting }, 'fleet: too many long polls waiting on this replica');
-      void reply.header('retry-after', '30');
+      void reply.header('retry-after', String(FLEET_LONG_POLL_MAX_SECONDS));
       throw new HttpError(
         503,
         'too_many_polls',
-        `this replica holds ${FLEET_LONG_POLLS_MAX} long polls already: poll again later`,
+        `this replica holds ${max} long polls already: poll again later`,
       );
     }
     // Registered before the database is read again, so a save between that read and the wait still wakes it.
@@ -170,7 +171,10 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         const left = deadline - Date.now();
         if (left <= 0) break;
         const why = await waiter.wait(left, gone.signal);
-        if (why === 'timeout' || why === 'closing') break;
+        // Shutting down: answer now and close the connection (it would otherwise stay open, idle, after the
+        // server's close has already ended the idle ones, and hold the shutdown up).
+        if (why === 'closing') return reply.header('connection', 'close').code(204).send();
+        if (why === 'timeout') break;
         target = await targetAfter(db, box.id, after);
       }
       // The one re-check at its end (a notification may have been lost with a connection).
@@ -263,7 +267,8 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           body.template,
           expectedRevision(req, body.revision),
         );
-        req.audit.detail = { revision: r.revision, offices: r.offices, versions: r.versions };
+        // The count only: a province-wide change gives thousands of boxes a version.
+        req.audit.detail = { revision: r.revision, offices: r.offices, versions: r.versions.length };
         return { unitId, revision: r.revision, offices: r.offices, versions: r.versions };
       },
     );

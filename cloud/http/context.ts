@@ -20,6 +20,8 @@ export interface CloudSettings {
   /** Per-IP limits of the public lookups and the login, per minute (shared by the replicas with Redis). */
   publicLookupsPerMinute: number;
   loginsPerMinute: number;
+  /** Long polls of boxes one replica holds at once (FLEET_LONG_POLLS_MAX by default); beyond, 503. */
+  fleetLongPollsMax: number;
   /**
    * Addresses or CIDRs of the load balancers whose X-Forwarded-For is believed (none by default: the
    * client's address is the connection's).

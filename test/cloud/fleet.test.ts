@@ -377,6 +377,25 @@ for (const kind of DATABASES) {
       await until('the waiter to be removed', () => (cloud.ctx.fleet?.waiting ?? 0) === 0);
     });
 
+    it('a replica holding its most long polls answers the next one 503 with Retry-After', async () => {
+      const latest = (await twin(box.boxId)).desired?.version as number;
+      cloud.ctx.settings.fleetLongPollsMax = 2;
+      const hang = new AbortController();
+      try {
+        const held = [poll(box.token, latest, 30, hang.signal), poll(otherBox.token, 1000, 30, hang.signal)];
+        for (const p of held) p.catch(() => undefined);
+        await until('two polls to wait', () => (cloud.ctx.fleet?.waiting ?? 0) === 2);
+        const third = await poll(box.token, latest, 30);
+        expect(third.status).toBe(503);
+        expect(third.headers.get('retry-after')).toBe('50');
+        expect(await third.json()).toMatchObject({ code: 'too_many_polls' });
+      } finally {
+        hang.abort();
+        cloud.ctx.settings.fleetLongPollsMax = 20_000;
+      }
+      await until('the polls to end', () => (cloud.ctx.fleet?.waiting ?? 0) === 0);
+    });
+
     it('reports: pending, in sync, drift, rejected with its errors; an unknown version is 409', async () => {
       const desired = (await twin(box.boxId)).desired as { version: number; hash: string };
       expect(await twin(box.boxId)).toMatchObject({ status: 'pending', reported: null, drift: false });
@@ -457,6 +476,20 @@ for (const kind of DATABASES) {
       const lone = await enrolledBox(cloud, 'o-hhb');
       expect((await poll(lone.token, 0, 0)).status).toBe(204);
       expect(await twin(lone.boxId)).toMatchObject({ status: 'unmanaged', desired: null });
+    });
+
+    it('a replica shutting down answers its waiting polls at once (the box polls again elsewhere)', async () => {
+      // A second replica of its own, so that no other test's client connections are open to it.
+      const replica = await startTestCloud(db);
+      const latest = (await twin(box.boxId)).desired?.version as number;
+      const held = fetch(`${replica.url}/api/v1/box/target?version=${latest}&wait=30`, {
+        headers: { authorization: `Bearer ${box.token}` },
+      });
+      await until('the poll to wait', () => (replica.ctx.fleet?.waiting ?? 0) === 1);
+      const t0 = Date.now();
+      await replica.close();
+      expect((await held).status).toBe(204);
+      expect(Date.now() - t0).toBeLessThan(2000);
     });
   });
 }
