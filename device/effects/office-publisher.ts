@@ -114,7 +114,9 @@ export class OfficePublisher {
     ]);
     const sends: Promise<void>[] = [];
     for (const topic of this.retained.keys()) {
-      const isStateTopic = /\/(counters|services)\/[^/]+\/state$/.test(topic);
+      const isStateTopic =
+        topic.startsWith(topics.counterState(0).replace(/0$/, '')) ||
+        topic.startsWith(topics.serviceState('').replace(/\/?$/, '/'));
       if (!isStateTopic || live.has(topic)) continue;
       this.retained.delete(topic);
       sends.push(

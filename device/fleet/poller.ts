@@ -55,6 +55,11 @@ export class FleetPoller {
     return this.state.processed;
   }
 
+  /** Requests that failed in a row (0 while the cloud answers). */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
   /** The report the cloud has not acknowledged yet. */
   get pendingReport(): BoxReported | null {
     return this.state.report;

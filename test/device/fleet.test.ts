@@ -1,0 +1,371 @@
+// The configuration twin, box side (issue 11; device/fleet/): a box enrolled with a cloud long-polls for its
+// desired config, applies it live or rejects it with field errors, and reports. Against a fake cloud
+// (test/support/fake-fleet-cloud.ts) speaking protocol/fleet.ts; real box, real MQTT clients, real files.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
+import type { OfficeStateMsg, ServiceStateMsg } from '../../protocol/index.js';
+import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
+import {
+  connectDevice,
+  DEVICES,
+  nextMessage,
+  officeConfig,
+  peripheralsFor,
+  request,
+  secretOf,
+  startTestBox,
+  type TestBox,
+} from '../support/office.js';
+import { adminCookie, startWebBox } from '../web/support.js';
+import { runCli } from '../support/box-process.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+const cloudSection = (cloud: FakeFleetCloud) => ({ url: cloud.url, retryBaseMs: 10, retryCapSeconds: 1 });
+
+/** A cloud and a box enrolled with it, not yet sent any config (it runs its file). */
+async function managedOffice(): Promise<{ cloud: FakeFleetCloud; office: TestBox; base: DesiredConfig }> {
+  const cloud = await new FakeFleetCloud().start();
+  cleanups.push(() => cloud.stop());
+  const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+  cloud.enroll(dataDir);
+  const config = officeConfig(await peripheralsFor(DEVICES), { cloud: cloudSection(cloud) });
+  const office = await startTestBox({ config, dataDir, fleetWaitSeconds: 5 });
+  cleanups.push(() => office.close());
+  return { cloud, office, base: desiredPart(config) };
+}
+
+/** The desired config `base` with an admin's changes. */
+function edited(base: DesiredConfig, change: (d: DesiredConfig) => void): DesiredConfig {
+  const d = structuredClone(base);
+  change(d);
+  return d;
+}
+
+async function applied(cloud: FakeFleetCloud, version: number) {
+  return vi.waitFor(
+    () => {
+      const r = cloud.reportOf(version);
+      if (!r) throw new Error(`no report of version ${version} yet`);
+      return r;
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+}
+
+/** Records every connection a client loses. */
+function watchDrops(clients: Record<string, MqttClient>): string[] {
+  const drops: string[] = [];
+  for (const [id, c] of Object.entries(clients)) c.on('close', () => drops.push(id));
+  return drops;
+}
+
+const ticketOf = (r: Awaited<ReturnType<typeof request>>) =>
+  r.data?.ticket as { number: string; serviceName: string; officeName: string };
+
+describe('the configuration twin on the box', () => {
+  it('applies a new version live: the kiosk shows the new name at once, nobody is disconnected, the next ticket uses it', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const keypad = await office.connect('keypad-1');
+    const drops = watchDrops({ kiosk, keypad });
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+
+    const renamed = nextMessage(kiosk, 'lobby/v1/state/office', (_t, b) =>
+      (b as OfficeStateMsg).services.some((s) => s.name === 'Văn thư – Tiếp nhận'),
+    );
+    const target = cloud.save(
+      edited(base, (d) => {
+        (d.services[0] as { name: string }).name = 'Văn thư – Tiếp nhận';
+        d.office.name = 'Bộ phận một cửa xã Thử Nghiệm (mới)';
+      }),
+    );
+    const state = (await renamed).body as OfficeStateMsg;
+    expect(state.name).toBe('Bộ phận một cửa xã Thử Nghiệm (mới)');
+    expect(await applied(cloud, 1)).toMatchObject({ version: 1, state: 'applied', hash: target.hash });
+
+    const next = await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+    expect(ticketOf(next)).toMatchObject({
+      number: 'A002',
+      serviceName: 'Văn thư – Tiếp nhận',
+      officeName: 'Bộ phận một cửa xã Thử Nghiệm (mới)',
+    });
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).data?.ticket).toMatchObject({
+      number: 'A001',
+    });
+    expect(drops).toEqual([]);
+    const stored = JSON.parse(readFileSync(join(office.dataDir, 'managed-config.json'), 'utf8')) as {
+      version: number;
+      hash: string;
+    };
+    expect(stored).toMatchObject({ version: 1, hash: target.hash });
+  });
+
+  it('rejects an invalid config with its field paths and keeps the last good one; the office keeps working', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    cloud.save(edited(base, (d) => ((d.services[0] as { name: string }).name = 'Văn thư v1')));
+    const good = await applied(cloud, 1);
+
+    cloud.save(
+      edited(base, (d) => (d.counters[0] as { services: string[] }).services.splice(0, 1, 'khong-co')),
+    );
+    expect(await applied(cloud, 2)).toMatchObject({
+      state: 'rejected',
+      hash: good.hash, // what is in effect: version 1
+      errors: [{ path: 'counters[0].services[0]', message: 'unknown service "khong-co"' }],
+    });
+    cloud.save(edited(base, (d) => delete (d as { cloud?: unknown }).cloud));
+    expect((await applied(cloud, 3)).errors?.map((e) => e.path)).toEqual(['cloud']);
+    cloud.save(edited(base, (d) => (d.office.id = 'xa-khac')));
+    expect((await applied(cloud, 4)).errors?.map((e) => e.path)).toEqual(['office.id']);
+    cloud.save(edited(base, (d) => ((d.office as { sessions: unknown }).sessions = [{ open: '25:00' }])));
+    const bad = await applied(cloud, 5);
+    expect(bad.state).toBe('rejected');
+    expect(bad.errors?.map((e) => e.path)).toContain('office.sessions[0].open');
+
+    const ticket = await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+    expect(ticketOf(ticket).serviceName).toBe('Văn thư v1');
+    // Each rejected version counts as processed: the box asks only for newer ones.
+    await vi.waitFor(() => expect(cloud.polls.at(-1)).toBe(5), { timeout: 10_000 });
+  });
+
+  it('a service removed while people wait: no new tickets for it, its waiting tickets are still called where they were served', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const keypad1 = await office.connect('keypad-1');
+    const keypad2 = await office.connect('keypad-2');
+    const c1 = ticketOf(await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' }));
+    const c2 = ticketOf(await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' }));
+
+    const gone = nextMessage(
+      kiosk,
+      'lobby/v1/state/office',
+      (_t, b) => !(b as OfficeStateMsg).services.some((s) => s.id === 'ho-tich'),
+    );
+    cloud.save(
+      edited(base, (d) => {
+        d.services = d.services.filter((s) => s.id !== 'ho-tich');
+        for (const c of d.counters) c.services = c.services.filter((s) => s !== 'ho-tich');
+      }),
+    );
+    await gone;
+    await applied(cloud, 1);
+    const refused = await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' });
+    expect(refused.error?.code).toBe('unknown_service');
+    // Counter 1 never served it; counter 2 did, and calls its people in order.
+    expect((await request(keypad1, 'lobby/v1/counters/1/cmd/next')).error?.code).toBe('queue_empty');
+    expect(ticketOf(await request(keypad2, 'lobby/v1/counters/2/cmd/next')).number).toBe(c1.number);
+    expect(ticketOf(await request(keypad2, 'lobby/v1/counters/2/cmd/next')).number).toBe(c2.number);
+  });
+
+  it('a counter removed while serving keeps its ticket until the clerk finishes it, and calls nobody new', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const ledger = office.box.ledger;
+    const first = ticketOf(await request(kiosk, 'lobby/v1/tickets/request', { service: 'dat-dai' }));
+    const called = await ledger.submit({ type: 'next', counter: 4 }, { source: null });
+    expect(called.ok).toBe(true);
+    await ledger.submit({ type: 'serve', counter: 4 }, { source: null });
+    cloud.save(
+      edited(base, (d) => {
+        d.counters = d.counters.filter((c) => c.number !== 4);
+        (d.counters[2] as { services: string[] }).services.push('dat-dai');
+      }),
+    );
+    await applied(cloud, 1);
+    const second = ticketOf(await request(kiosk, 'lobby/v1/tickets/request', { service: 'dat-dai' }));
+    const refused = await ledger.submit({ type: 'next', counter: 4 }, { source: null });
+    expect(refused).toMatchObject({ ok: false, rejection: { code: 'unknown_counter' } });
+    const finished = await ledger.submit({ type: 'finish', counter: 4, dossiers: [] }, { source: null });
+    expect(finished.ok).toBe(true);
+    expect(ledger.state.tickets.get(`${ledger.state.day}/${first.number}`)?.status).toBe('finished');
+    const at3 = await ledger.submit({ type: 'next', counter: 3 }, { source: null });
+    expect(at3.ok && !at3.duplicate && at3.events.map((e) => e.event.data)).toContainEqual(
+      expect.objectContaining({ number: second.number, counter: 3 }),
+    );
+  });
+
+  it('a quota lowered below what was issued today: no more tickets today, the issued ones are kept', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const keypad2 = await office.connect('keypad-2');
+    for (let i = 0; i < 3; i++)
+      expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'chung-thuc' })).status).toBe('ok');
+    const closedForToday = nextMessage(
+      kiosk,
+      'lobby/v1/state/services/chung-thuc',
+      (_t, b) => (b as ServiceStateMsg).quota === 2,
+    );
+    cloud.save(edited(base, (d) => ((d.services[1] as { dailyQuota: number }).dailyQuota = 2)));
+    expect((await closedForToday).body).toMatchObject({
+      accepting: false,
+      refusal: 'quota_reached',
+      waiting: 3,
+    });
+    const refused = await request(kiosk, 'lobby/v1/tickets/request', { service: 'chung-thuc' });
+    expect(refused.error?.code).toBe('quota_reached');
+    expect(ticketOf(await request(keypad2, 'lobby/v1/counters/2/cmd/next')).number).toBe('B001');
+  });
+
+  it('numbering changed mid-day: issued tickets keep their numbers, new ones use the new format and never repeat one', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const issue = async (service: string) =>
+      ticketOf(await request(kiosk, 'lobby/v1/tickets/request', { service })).number;
+    const before = [await issue('van-thu'), await issue('van-thu'), await issue('chung-thuc')];
+    expect(before).toEqual(['A001', 'A002', 'B001']);
+    // The two services swap letters.
+    cloud.save(
+      edited(base, (d) => {
+        (d.services[0] as { numbering: unknown }).numbering = { prefix: 'B', width: 3 };
+        (d.services[1] as { numbering: unknown }).numbering = { prefix: 'A', width: 3 };
+      }),
+    );
+    await applied(cloud, 1);
+    const after = [await issue('chung-thuc'), await issue('chung-thuc'), await issue('van-thu')];
+    expect(after).toEqual(['A003', 'A004', 'B003']);
+    expect(new Set([...before, ...after]).size).toBe(6);
+    const day = office.box.ledger.state.day;
+    expect(office.box.ledger.state.tickets.get(`${day}/A001`)?.service).toBe('van-thu');
+  });
+
+  it('a revoked peripheral is disconnected within a second; the others keep their connections; an added one logs in', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const kiosk = await office.connect('kiosk-1');
+    const keypad1 = await office.connect('keypad-1');
+    const keypad2 = await office.connect('keypad-2');
+    const tv = await office.connect('display-tv');
+    const drops = watchDrops({ kiosk, keypad1, tv });
+    const revoked = new Promise<number>((resolve) => keypad2.once('close', () => resolve(Date.now())));
+    const [added] = await peripheralsFor([{ id: 'keypad-3', role: 'keypad', counter: 3 }]);
+    const saved = Date.now();
+    cloud.save(
+      edited(base, (d) => {
+        d.peripherals = [...d.peripherals.filter((p) => p.id !== 'keypad-2'), added!];
+      }),
+    );
+    const ms = (await revoked) - saved;
+    expect(ms).toBeLessThan(1000);
+    await applied(cloud, 1);
+    await expect(connectDevice(office.mqttUrl, 'keypad-2.again', secretOf('keypad-2'))).rejects.toThrow();
+    const keypad3 = await connectDevice(office.mqttUrl, 'keypad-3', secretOf('keypad-3'));
+    cleanups.push(() => keypad3.endAsync(true));
+    await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' });
+    expect((await request(keypad3, 'lobby/v1/counters/3/cmd/next')).status).toBe('ok');
+    expect(drops).toEqual([]);
+    console.log(`fleet: revoked keypad disconnected ${ms} ms after the admin saved`);
+  });
+
+  it('survives the cloud being down, then catches up to the latest version and resends its report until acknowledged', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const name = (n: string) => edited(base, (d) => (d.office.name = n));
+    cloud.save(name('Phiên bản 1'));
+    await applied(cloud, 1);
+    await cloud.stop();
+    cloud.save(name('Phiên bản 2'));
+    cloud.save(name('Phiên bản 3'));
+    const pollsWhileDown = cloud.polls.length;
+    // Down long enough for the box to have failed a few times (its retries start at 10 ms).
+    await vi.waitFor(() => expect(office.box.fleet?.poller.consecutiveFailures).toBeGreaterThan(2), {
+      timeout: 10_000,
+    });
+    cloud.failReports = 2;
+    await cloud.start();
+    const r3 = await applied(cloud, 3);
+    expect(r3.state).toBe('applied');
+    expect(cloud.reportOf(2)).toBeUndefined(); // straight to the latest
+    expect(office.box.config().office.name).toBe('Phiên bản 3');
+    expect(cloud.polls.length).toBeGreaterThan(pollsWhileDown);
+    expect(cloud.failReports).toBe(0); // the first two tries were refused, and it tried again
+  });
+});
+
+describe('local changes on a managed box', () => {
+  it('are refused on the admin page and by the CLI, naming the cloud; before the cloud sends a config they work', async () => {
+    const cloud = await new FakeFleetCloud().start();
+    cleanups.push(() => cloud.stop());
+    const web = await startWebBox({
+      edit: (cfg, dataDir) => {
+        cfg.cloud = cloudSection(cloud);
+        cloud.enroll(dataDir);
+      },
+    });
+    cleanups.push(() => web.close());
+    const cookie = await adminCookie(web);
+    const create = (id: string) =>
+      fetch(`${web.base}/api/admin/peripherals`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie, origin: web.base },
+        body: JSON.stringify({ id, role: 'keypad', counter: 1 }),
+      });
+    expect((await create('keypad-7')).status).toBe(200); // enrolled, never sent a config: as today
+
+    cloud.save(desiredPart(web.box.config()));
+    await applied(cloud, 1);
+    const refused = await create('keypad-8');
+    expect(refused.status).toBe(409);
+    const body = (await refused.json()) as { error: { code: string; message: { en: string } } };
+    expect(body.error.code).toBe('managed_by_cloud');
+    expect(body.error.message.en).toBe(
+      `This box is managed by ${cloud.url}: change it in the cloud console.`,
+    );
+    const revoke = await fetch(`${web.base}/api/admin/peripherals/keypad-7`, {
+      method: 'DELETE',
+      headers: { cookie, origin: web.base },
+    });
+    expect(revoke.status).toBe(409);
+
+    const cli = await runCli([
+      'device',
+      'add-peripheral',
+      '--config',
+      web.configFile,
+      '--data-dir',
+      web.dataDir,
+      '--id',
+      'keypad-9',
+      '--role',
+      'keypad',
+      '--counter',
+      '1',
+    ]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain(`this box is managed by ${cloud.url}: change it in the cloud console`);
+    expect(readFileSync(web.configFile, 'utf8')).not.toContain('keypad-9');
+  });
+});
+
+describe('a box without a cloud section', () => {
+  it('runs its config file as today, even with a managed config left in its data directory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+    const config = officeConfig(await peripheralsFor(DEVICES));
+    const stale = { ...desiredPart(config), office: { ...config.office, name: 'Không dùng' } };
+    writeFileSync(
+      join(dataDir, 'managed-config.json'),
+      JSON.stringify({
+        version: 3,
+        hash: 'x',
+        config: stale,
+        savedAt: '',
+        appliedAt: '',
+        carryover: { day: null, services: [], counters: [] },
+      }),
+    );
+    const office = await startTestBox({ config, dataDir });
+    cleanups.push(() => office.close());
+    expect(office.box.fleet).toBeNull();
+    expect(office.box.config().office.name).toBe(config.office.name);
+    const kiosk = await office.connect('kiosk-1');
+    const state = await nextMessage(kiosk, 'lobby/v1/state/office');
+    expect((state.body as OfficeStateMsg).name).toBe(config.office.name);
+    expect(existsSync(join(dataDir, 'fleet-state.json'))).toBe(false);
+  });
+});
