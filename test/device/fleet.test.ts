@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
 import type { OfficeStateMsg, ServiceStateMsg } from '../../protocol/index.js';
@@ -285,6 +286,59 @@ describe('the configuration twin on the box', () => {
     expect(office.box.config().office.name).toBe('Phiên bản 3');
     expect(cloud.polls.length).toBeGreaterThan(pollsWhileDown);
     expect(cloud.failReports).toBe(0); // the first two tries were refused, and it tried again
+  });
+});
+
+describe('a credential the cloud refuses', () => {
+  it('says so in the log and waits long before asking again', async () => {
+    const cloud = await new FakeFleetCloud().start();
+    cleanups.push(() => cloud.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+    cloud.enroll(dataDir);
+    const file = join(dataDir, 'cloud-credential.json');
+    const credential = JSON.parse(readFileSync(file, 'utf8')) as { secret: string };
+    writeFileSync(file, JSON.stringify({ ...credential, secret: 'revoked-secret' }), { mode: 0o600 });
+    const lines: { msg?: string }[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const config = officeConfig(await peripheralsFor(DEVICES), { cloud: cloudSection(cloud) });
+    const office = await startTestBox({ config, dataDir, log });
+    cleanups.push(() => office.close());
+    await vi.waitFor(
+      () =>
+        expect(lines.map((l) => l.msg)).toContain(
+          'fleet: the cloud refused this box credential (401); is the box still enrolled? Waiting long',
+        ),
+      { timeout: 10_000 },
+    );
+    // Meanwhile the office works and its events reach the cloud (the uplink does not use the fleet's
+    // credential check here); a poller retrying on its 10 ms error backoff would have asked many times.
+    const kiosk = await office.connect('kiosk-1');
+    const before = cloud.uplinkRequests;
+    for (let i = 0; i < 3; i++) await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+    await vi.waitFor(() => expect(cloud.uplinkRequests).toBeGreaterThan(before + 1), { timeout: 10_000 });
+    expect(cloud.refusedPolls).toBe(1);
+    expect(cloud.polls).toEqual([]);
+  });
+});
+
+describe('the cloud at a new address', () => {
+  it('a config that moves the cloud URL: the box polls, reports and uplinks there, without a restart', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const moved = await new FakeFleetCloud().start();
+    cleanups.push(() => moved.stop());
+    // The same cloud behind a new address: the same history of versions.
+    const v1 = edited(base, (d) => (d.cloud = { ...d.cloud!, url: moved.url }));
+    cloud.save(v1);
+    moved.save(v1);
+    await vi.waitFor(() => expect(cloud.reportOf(1)?.state ?? moved.reportOf(1)?.state).toBe('applied'), {
+      timeout: 10_000,
+    });
+    moved.save(edited(v1, (d) => (d.office.name = 'Ở địa chỉ mới')));
+    expect(await applied(moved, 2)).toMatchObject({ state: 'applied' });
+    expect(office.box.config().office.name).toBe('Ở địa chỉ mới');
+    const kiosk = await office.connect('kiosk-1');
+    await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+    await vi.waitFor(() => expect(moved.uplinkRequests).toBeGreaterThan(0), { timeout: 10_000 });
   });
 });
 

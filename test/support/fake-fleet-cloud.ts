@@ -14,6 +14,10 @@ export class FakeFleetCloud {
   readonly reports: BoxReported[] = [];
   /** The `version` of every long poll received, in order. */
   readonly polls: number[] = [];
+  /** Long polls refused for a wrong credential. */
+  refusedPolls = 0;
+  /** Uplink requests received (event batches and heartbeats). */
+  uplinkRequests = 0;
   /** Answer this many of the next reports 503 (a cloud that fails, then recovers). */
   failReports = 0;
   private app: FastifyInstance | null = null;
@@ -59,7 +63,10 @@ export class FakeFleetCloud {
     app.get<{ Querystring: { version?: string; wait?: string } }>(
       '/api/v1/box/target',
       async (req, reply) => {
-        if (!authorized(req.headers.authorization)) return reply.code(401).send({ code: 'unauthorized' });
+        if (!authorized(req.headers.authorization)) {
+          this.refusedPolls++;
+          return reply.code(401).send({ code: 'unauthorized' });
+        }
         const version = Number(req.query.version ?? 0);
         const wait = Math.min(Number(req.query.wait ?? 0), 50);
         this.polls.push(version);
@@ -92,10 +99,15 @@ export class FakeFleetCloud {
     });
     let acked = 0;
     app.post<{ Body: { events: { seq: number }[] } }>('/api/v1/uplink/events', async (req) => {
+      this.uplinkRequests++;
+      const before = acked;
       for (const e of req.body.events) acked = Math.max(acked, e.seq);
+      return { ackedSeq: acked, applied: acked - before, duplicates: 0, deferred: 0 };
+    });
+    app.post('/api/v1/uplink/heartbeat', async () => {
+      this.uplinkRequests++;
       return { ackedSeq: acked };
     });
-    app.post('/api/v1/uplink/heartbeat', async () => ({ ackedSeq: acked }));
     await app.listen({ port, host: '127.0.0.1' });
     const addr = app.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : port;
