@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
+import type { PeripheralConfig } from '../../device/config/schema.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
 import type { OfficeStateMsg, ServiceStateMsg } from '../../protocol/index.js';
@@ -32,13 +33,21 @@ afterEach(async () => {
 const cloudSection = (cloud: FakeFleetCloud) => ({ url: cloud.url, retryBaseMs: 10, retryCapSeconds: 1 });
 
 /** A cloud and a box enrolled with it, not yet sent any config (it runs its file). */
-async function managedOffice(): Promise<{ cloud: FakeFleetCloud; office: TestBox; base: DesiredConfig }> {
+async function managedOffice(
+  opts: { peripherals?: PeripheralConfig[]; log?: Logger } = {},
+): Promise<{ cloud: FakeFleetCloud; office: TestBox; base: DesiredConfig }> {
   const cloud = await new FakeFleetCloud().start();
   cleanups.push(() => cloud.stop());
   const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
   cloud.enroll(dataDir);
-  const config = officeConfig(await peripheralsFor(DEVICES), { cloud: cloudSection(cloud) });
-  const office = await startTestBox({ config, dataDir, fleetWaitSeconds: 5 });
+  const peripherals = opts.peripherals ?? (await peripheralsFor(DEVICES));
+  const config = officeConfig(peripherals, { cloud: cloudSection(cloud) });
+  const office = await startTestBox({
+    config,
+    dataDir,
+    fleetWaitSeconds: 5,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   cleanups.push(() => office.close());
   return { cloud, office, base: desiredPart(config) };
 }
@@ -263,6 +272,55 @@ describe('the configuration twin on the box', () => {
     expect((await request(keypad3, 'lobby/v1/counters/3/cmd/next')).status).toBe('ok');
     expect(drops).toEqual([]);
     console.log(`fleet: revoked keypad disconnected ${ms} ms after the admin saved`);
+  });
+
+  it('restarts only the drivers whose settings changed; the others keep running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-fleet-lp-'));
+    const lp = (n: number) => {
+      const file = join(dir, `lp${n}`);
+      writeFileSync(file, '');
+      return file;
+    };
+    const printer = (file: string, paper: '58mm' | '80mm') => ({
+      kind: 'escpos' as const,
+      link: { file },
+      paper,
+    });
+    const [lp1, lp2] = [lp(1), lp(2)];
+    const peripherals = (await peripheralsFor(DEVICES)).map((p) =>
+      p.id === 'kiosk-1' ? { ...p, driver: printer(lp1, '58mm') } : p,
+    );
+    peripherals.push({ id: 'kiosk-2', role: 'kiosk', driver: printer(lp2, '58mm') });
+    const started: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      {
+        write: (l: string) => {
+          const line = JSON.parse(l) as { msg?: string; peripheral?: string };
+          if (line.msg === 'driver started' && line.peripheral) started.push(line.peripheral);
+        },
+      },
+    );
+    const { cloud, office, base } = await managedOffice({ peripherals, log });
+    expect(started.sort()).toEqual(['kiosk-1', 'kiosk-2']);
+    started.length = 0;
+    cloud.save(
+      edited(base, (d) => {
+        const k2 = d.peripherals.find((p) => p.id === 'kiosk-2');
+        k2!.driver = printer(lp2, '80mm');
+        d.office.name = 'Đổi tên và khổ giấy';
+      }),
+    );
+    await applied(cloud, 1);
+    expect(started).toEqual(['kiosk-2']);
+    // kiosk-1's driver kept running: it prints the next paper ticket.
+    const issued = await office.box.broker.submitAs(
+      { id: 'kiosk-1', role: 'kiosk' },
+      'lobby/v1/tickets/request',
+      Buffer.from(JSON.stringify({ id: 'fleet-k1', service: 'van-thu' })),
+    );
+    expect(issued.status).toBe('ok');
+    await vi.waitFor(() => expect(readFileSync(lp1).length).toBeGreaterThan(0), { timeout: 10_000 });
   });
 
   it('survives the cloud being down, then catches up to the latest version and resends its report until acknowledged', async () => {
