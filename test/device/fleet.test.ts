@@ -397,6 +397,29 @@ describe('a credential the cloud refuses', () => {
   });
 });
 
+describe('a damaged managed config', () => {
+  it('is said in the log; the box starts from its config file and asks the cloud again from version 0', async () => {
+    const cloud = await new FakeFleetCloud().start();
+    cleanups.push(() => cloud.stop());
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+    cloud.enroll(dataDir);
+    writeFileSync(join(dataDir, 'managed-config.json'), '{"version": 4, "hash": "ab'); // cut short
+    writeFileSync(join(dataDir, 'fleet-state.json'), '{"processed":4,"report":null}');
+    const said: { msg?: string; err?: string }[] = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => void said.push(JSON.parse(l)) });
+    const config = officeConfig(await peripheralsFor(DEVICES), { cloud: cloudSection(cloud) });
+    const office = await startTestBox({ config, dataDir, log, fleetWaitSeconds: 5 });
+    cleanups.push(() => office.close());
+    expect(said[0]?.msg).toBe('fleet: the managed config is damaged; starting from the config file');
+    expect(said[0]?.err).toContain('managed-config.json is damaged');
+    expect(office.box.config().office.name).toBe(config.office.name);
+    await vi.waitFor(() => expect(cloud.polls[0]).toBe(0), { timeout: 10_000 });
+    cloud.save(edited(desiredPart(config), (d) => (d.office.name = 'Từ đám mây')));
+    expect(await applied(cloud, 1)).toMatchObject({ state: 'applied' });
+    expect(office.box.config().office.name).toBe('Từ đám mây');
+  });
+});
+
 describe('the cloud at a new address', () => {
   it('a config that moves the cloud URL: the box polls, reports and uplinks there, without a restart', async () => {
     const { cloud, office, base } = await managedOffice();
