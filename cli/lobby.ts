@@ -56,6 +56,16 @@ async function readSecretLine(prompt: string): Promise<string> {
   return answer;
 }
 
+/** A box that runs a config its cloud sent is changed in the cloud console, not here (device/fleet/). */
+async function refuseIfManaged(opts: { config: string; dataDir: string }): Promise<void> {
+  const { managedByAtRest } = await import('../device/fleet/index.js');
+  const cloud = managedByAtRest(loadConfigFile(opts.config), opts.dataDir);
+  if (cloud)
+    throw new InvalidArgumentError(
+      `this box is managed by ${cloud}: change it in the cloud console (its peripherals, pairing and office)`,
+    );
+}
+
 const dataDirOption = () =>
   new Option('-d, --data-dir <dir>', 'where the event log lives')
     .env('LOBBY_DATA_DIR')
@@ -110,25 +120,40 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
       positiveInt,
     )
     .option('--name <name>', 'a human name, e.g. "Bàn phím quầy 3"')
-    .action(async (opts: { config: string; id: string; role: string; counter?: number; name?: string }) => {
-      const problems = peripheralInputProblems(opts);
-      if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
-      const { peripheral, secret } = await createPeripheral(opts);
-      addPeripheralToFile(opts.config, peripheral);
-      console.log(
-        `Added ${peripheral.role} "${peripheral.id}"${peripheral.counter ? ` at counter ${peripheral.counter}` : ''}.`,
-      );
-      console.log(`Secret (shown once, store it in the device now): ${secret}`);
-      console.log(`MQTT: client id "${peripheral.id}", username "${peripheral.id}", password = the secret.`);
-      console.log('A running box picks the change up within seconds.');
-    });
+    .addOption(dataDirOption())
+    .action(
+      async (opts: {
+        config: string;
+        dataDir: string;
+        id: string;
+        role: string;
+        counter?: number;
+        name?: string;
+      }) => {
+        await refuseIfManaged(opts);
+        const problems = peripheralInputProblems(opts);
+        if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+        const { peripheral, secret } = await createPeripheral(opts);
+        addPeripheralToFile(opts.config, peripheral);
+        console.log(
+          `Added ${peripheral.role} "${peripheral.id}"${peripheral.counter ? ` at counter ${peripheral.counter}` : ''}.`,
+        );
+        console.log(`Secret (shown once, store it in the device now): ${secret}`);
+        console.log(
+          `MQTT: client id "${peripheral.id}", username "${peripheral.id}", password = the secret.`,
+        );
+        console.log('A running box picks the change up within seconds.');
+      },
+    );
 
   device
     .command('remove-peripheral')
     .description('revoke a peripheral: a running box drops its connection and refuses it')
     .addOption(configOption())
     .requiredOption('--id <id>', 'device id')
-    .action((opts: { config: string; id: string }) => {
+    .addOption(dataDirOption())
+    .action(async (opts: { config: string; dataDir: string; id: string }) => {
+      await refuseIfManaged(opts);
       if (!removePeripheralFromFile(opts.config, opts.id))
         throw new InvalidArgumentError(`no peripheral "${opts.id}" in ${opts.config}`);
       console.log(`Removed "${opts.id}".`);

@@ -27,9 +27,13 @@ export interface BoxProcess {
 
 /** The box kills itself right after committing its n-th paper ticket, before any effect (kill-after-commit.ts). */
 const KILL_AFTER_COMMIT = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-after-commit.js');
+/** The box kills itself in the middle of applying its cloud's config (kill-mid-apply.ts, LOBBY_KILL_MID_APPLY). */
+export const KILL_MID_APPLY = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-apply.js');
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
+  /** Modules to preload (`node --import`), e.g. test/support/kill-mid-apply.ts built into dist/. */
+  preload?: string[];
   /** Kill the box (SIGKILL, by itself) right after its n-th paper ticket is committed; 0 or absent: never. */
   killAfterTicket?: number;
   /** Sees every log line the box writes. */
@@ -42,7 +46,10 @@ export function startDevice(
   dataDir: string,
   opts: StartOptions = {},
 ): Promise<BoxProcess> {
-  const preload = opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : [];
+  const preload = [
+    ...(opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : []),
+    ...(opts.preload ?? []).flatMap((m) => ['--import', m]),
+  ];
   const child = spawn(
     process.execPath,
     [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir],
