@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `lobby` command: one entry point for the box, the demo, and (later) the cloud, simulators and provisioning.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { ROLES } from '../protocol/index.js';
 import {
   ConfigError,
@@ -96,6 +98,18 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .action(async (opts: { config: string; dataDir: string; mqttPort?: number; httpPort?: number }) => {
       // Whatever the box creates is its user's only, however it was started (systemd also sets UMask).
       process.umask(0o077);
+      if (!existsSync(opts.config)) {
+        // Zero touch: a new box waits to be claimed, then takes its office config from the cloud.
+        const { awaitOfficeConfig } = await import('../device/fleet/unclaimed.js');
+        await awaitOfficeConfig({
+          configFile: resolve(opts.config),
+          dataDir: opts.dataDir,
+          httpHost: process.env.LOBBY_HTTP_HOST ?? '0.0.0.0',
+          httpPort: opts.httpPort ?? 8080,
+          ...(process.env.LOBBY_CLOUD_URL ? { presetCloud: process.env.LOBBY_CLOUD_URL } : {}),
+          log: pino({ level: process.env.LOG_LEVEL ?? 'info' }),
+        });
+      }
       const config = loadConfigFile(opts.config);
       const box = await startBox({
         config,
@@ -106,6 +120,35 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         exitOnStorageFailure: true,
       });
       stopOnSignals(box);
+    });
+
+  device
+    .command('claim')
+    .description(
+      'claim a new box (no config yet) for its office with the code from the cloud console; the box then ' +
+        'fetches its office config (a running `lobby device` picks the claim up at once)',
+    )
+    .requiredOption('--code <code>', 'the claim code (XXXX-XXXX-XXXX-XXXX) or the scanned lobby-claim: text')
+    .addOption(
+      new Option('--cloud <url>', 'the cloud base URL (not needed with a scanned code)').env(
+        'LOBBY_CLOUD_URL',
+      ),
+    )
+    .addOption(dataDirOption())
+    .action(async (opts: { code: string; cloud?: string; dataDir: string }) => {
+      const { claimBox, ClaimError } = await import('../device/fleet/unclaimed.js');
+      try {
+        const c = await claimBox({
+          dataDir: opts.dataDir,
+          claim: opts.code,
+          ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        });
+        console.log(`Claimed: box ${c.boxId} of office "${c.officeId}" at ${c.cloudUrl}.`);
+        console.log('`lobby device` now fetches the office config from the cloud and starts.');
+      } catch (err) {
+        if (err instanceof ClaimError) throw new InvalidArgumentError(err.message);
+        throw err;
+      }
     });
 
   device

@@ -4,7 +4,7 @@
 // (denials too), so no action can forget to be audited.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../protocol/index.js';
+import { ApiError, claimUri } from '../../protocol/index.js';
 import {
   ID_PATTERN,
   ROLES,
@@ -261,9 +261,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         await officeInScope(req, office);
         const c = await createBoxClaim(db, office, ctx.clock());
         req.audit = { ...req.audit, action: 'box.created', target: c.boxId };
-        return reply
-          .code(201)
-          .send({ boxId: c.boxId, claimCode: c.claimCode, expiresAt: new Date(c.expiresAt).toISOString() });
+        return reply.code(201).send({
+          boxId: c.boxId,
+          claimCode: c.claimCode,
+          // For the QR code a technician scans into a new box's claim page (zero touch).
+          claimUri: claimUri(ctx.settings.publicUrl, c.claimCode),
+          expiresAt: new Date(c.expiresAt).toISOString(),
+        });
       },
     );
 

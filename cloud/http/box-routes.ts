@@ -120,7 +120,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
           .executeTakeFirst();
         if (!row || (row.claim_expires_at ?? 0) < now)
           throw new HttpError(403, 'claim_invalid', 'unknown, used or expired claim code');
-        if (row.office_id !== body.officeId)
+        if (body.officeId !== undefined && row.office_id !== body.officeId)
           throw new HttpError(
             409,
             'office_mismatch',

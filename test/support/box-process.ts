@@ -38,6 +38,10 @@ export interface StartOptions {
   killAfterTicket?: number;
   /** Sees every log line the box writes. */
   onLog?: (log: Record<string, unknown>) => void;
+  /** More `lobby device` arguments, e.g. ['--mqtt-port', '0', '--http-port', '0']. */
+  args?: string[];
+  /** How long to wait for 'box started' (a new box first waits to be claimed). */
+  startTimeoutMs?: number;
 }
 
 /** Starts `lobby device` and resolves once it logs that it started (rejects if it exits first). */
@@ -52,7 +56,7 @@ export function startDevice(
   ];
   const child = spawn(
     process.execPath,
-    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir],
+    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir, ...(opts.args ?? [])],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -74,7 +78,10 @@ export function startDevice(
     }),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`box did not start: ${stderr}`)),
+      opts.startTimeoutMs ?? 20_000,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       stdout += `${line}\n`;
       try {
