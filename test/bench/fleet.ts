@@ -20,7 +20,14 @@ import { desiredPart, type BoxTarget } from '../../protocol/fleet.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
 import { killed, startDevice } from '../support/box-process.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
-import { connectDevice, nextMessage, officeConfig, peripheralsFor, secretOf } from '../support/office.js';
+import {
+  connectDevice,
+  nextMessage,
+  officeConfig,
+  peripheralsFor,
+  request,
+  secretOf,
+} from '../support/office.js';
 import { benchDatabases, cleanupBenchDatabase, type BenchDatabase } from './cloud-ingest.js';
 import { mb, ms, now, ratio, summarize, table, type Summary } from './stats.js';
 
@@ -402,6 +409,17 @@ function templateConfig(): { office: Record<string, unknown> } & Record<string, 
   return { ...cfg, office, cloud: { retryBaseMs: 20, retryCapSeconds: 1 } };
 }
 
+function unboxRows(list: UnboxResult[]): string[][] {
+  return list.map((u) => [
+    `fleet: unbox → claimed → first ticket (${u.database})`,
+    `${(u.firstTicketMs / 1000).toFixed(1)} s`,
+    `configured box start → ticket ${(u.configuredStartMs / 1000).toFixed(1)} s`,
+    ratio(u.firstTicketMs / u.configuredStartMs),
+    '-',
+    '-',
+  ]);
+}
+
 export function fleetRows(p: PropagationResult[], s: ScaleResult | null): string[][] {
   const rows: string[][] = [];
   for (const r of p) {
@@ -451,7 +469,96 @@ export function fleetRows(p: PropagationResult[], s: ScaleResult | null): string
   return rows;
 }
 
+export interface UnboxResult {
+  database: string;
+  /** Process start → claim page up → claimed → config received → box started → first ticket (ms, cumulative). */
+  pageUpMs: number;
+  claimedMs: number;
+  startedMs: number;
+  firstTicketMs: number;
+  /** The floor: the same box restarted with its config in place, start → first ticket. */
+  configuredStartMs: number;
+}
+
+/**
+ * Unbox to first ticket: a box on an empty data directory with no config, claimed (as a technician would,
+ * through its page, with the QR text) against a running cloud whose office config is saved, until a kiosk
+ * has its first ticket. Beside it, the same box restarted with its config in place.
+ */
+export async function benchUnbox(db: BenchDatabase): Promise<UnboxResult> {
+  const seed = await openDatabase({ url: db.url, ...(db.schema ? { schema: db.schema } : {}) });
+  let cloud: CloudProcess | undefined;
+  let box: Awaited<ReturnType<typeof startDevice>> | undefined;
+  try {
+    cloud = await startCloudProcess({ db, key: KEY });
+    const t = Date.now();
+    await createUnit(seed.db, { id: 'p', name: 'Tỉnh', kind: 'province', parentId: null }, t);
+    await createOffice(seed.db, { id: OFFICE, name: 'Xã Thử Nghiệm', unitId: 'p' }, t);
+    const admin = await createAdmin(seed.db, { username: 'bench', unitId: 'p', role: 'admin' }, t);
+    const token = await login(cloud, 'bench', admin.password);
+    const desired = desiredPart(officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }])));
+    const { id: _id, ...office } = desired.office;
+    await adminApi(cloud, token, 'PUT', `/api/v1/fleet/offices/${OFFICE}/config`, {
+      overrides: { ...desired, office, cloud: { retryBaseMs: 20, retryCapSeconds: 1 } },
+    });
+    const claim = (await adminApi(cloud, token, 'POST', `/api/v1/offices/${OFFICE}/boxes`)) as {
+      claimUri: string;
+    };
+
+    const dir = mkdtempSync(join(tmpdir(), 'lobby-bench-unbox-'));
+    const configFile = join(dir, 'office.yaml');
+    const dataDir = join(dir, 'data');
+    const args = ['--mqtt-port', '0', '--http-port', '0'];
+    const env = { LOBBY_HTTP_HOST: '127.0.0.1' };
+    let pageUp: (port: number) => void = () => undefined;
+    const page = new Promise<number>((r) => (pageUp = r));
+    const t0 = now();
+    const starting = startDevice(configFile, dataDir, {
+      args,
+      env,
+      startTimeoutMs: 120_000,
+      onLog: (l) => {
+        if (String(l.msg).startsWith('box unclaimed')) pageUp(l.httpPort as number);
+      },
+    });
+    const port = await page;
+    const pageUpMs = now() - t0;
+    const res = await fetch(`http://127.0.0.1:${port}/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ code: claim.claimUri }).toString(),
+    });
+    if (res.status !== 200) throw new Error(`claim refused: ${await res.text()}`);
+    const claimedMs = now() - t0;
+    box = await starting;
+    const startedMs = now() - t0;
+    const firstTicket = async () => {
+      const kiosk = await connectDevice(`mqtt://127.0.0.1:${box!.port}`, 'kiosk-1', secretOf('kiosk-1'));
+      try {
+        const r = await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+        if (r.status !== 'ok') throw new Error(`ticket refused: ${JSON.stringify(r.error)}`);
+      } finally {
+        kiosk.end(true);
+      }
+    };
+    await firstTicket();
+    const firstTicketMs = now() - t0;
+
+    await killed(box.child);
+    const t1 = now();
+    box = await startDevice(configFile, dataDir, { args, env });
+    await firstTicket();
+    const configuredStartMs = now() - t1;
+    return { database: db.name, pageUpMs, claimedMs, startedMs, firstTicketMs, configuredStartMs };
+  } finally {
+    if (box) await killed(box.child);
+    if (cloud) await killed(cloud.child);
+    await seed.close();
+  }
+}
+
 export interface FleetBenchResults {
+  unbox: UnboxResult[];
   propagation: PropagationResult[];
   scale: ScaleResult | null;
 }
@@ -460,9 +567,13 @@ export interface FleetBenchResults {
 export async function runFleetBenches(pgAvailable: boolean): Promise<FleetBenchResults> {
   const dbs = benchDatabases(pgAvailable);
   const propagation: PropagationResult[] = [];
+  const unbox: UnboxResult[] = [];
   let scale: ScaleResult | null = null;
   try {
     for (const db of dbs) {
+      console.log(`  ${db.name}: unbox → claim → first ticket…`);
+      unbox.push(await benchUnbox({ ...db, ...(db.schema ? { schema: `${db.schema}_u` } : {}) }));
+      if (db.schema) await cleanupBenchDatabase({ ...db, schema: `${db.schema}_u` }).catch(() => undefined);
       console.log(`  ${db.name}: save → applied, ${PROPAGATION_SAVES} saves…`);
       propagation.push(await benchPropagation(db, PROPAGATION_SAVES));
     }
@@ -483,7 +594,7 @@ export async function runFleetBenches(pgAvailable: boolean): Promise<FleetBenchR
     '\n' +
       table(
         ['fleet benchmark', 'ours', 'baseline (same run)', 'ratio', 'target', 'meets'],
-        fleetRows(propagation, scale),
+        [...unboxRows(unbox), ...fleetRows(propagation, scale)],
       ),
   );
   if (scale)
@@ -491,7 +602,12 @@ export async function runFleetBenches(pgAvailable: boolean): Promise<FleetBenchR
       `  scale: ${scale.boxes} boxes connected and on version 1 in ${scale.connectSeconds.toFixed(1)} s; ` +
         `the template save answered in ${ms(scale.templateSaveMs)} (re-resolving ${scale.boxes} offices)`,
     );
-  return { propagation, scale };
+  for (const u of unbox)
+    console.log(
+      `  unbox (${u.database}): claim page up ${ms(u.pageUpMs)}, claimed ${ms(u.claimedMs)}, ` +
+        `config received and box started ${ms(u.startedMs)}, first ticket ${ms(u.firstTicketMs)}`,
+    );
+  return { unbox, propagation, scale };
 }
 
 const PROPAGATION_SAVES = Number(process.env.BENCH_FLEET_SAVES ?? 40);
