@@ -1,5 +1,6 @@
 // The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
 import { unwatchFile, watchFile } from 'node:fs';
+import equal from 'fast-deep-equal';
 import { pino, type Logger } from 'pino';
 import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
@@ -218,7 +219,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   let latestConfig = cfg;
   let fleet: Fleet | null = null;
   /** The cloud URL when the box runs a config its cloud sent: local changes are refused, naming it. */
-  const managedBy = () => (fleet?.managed ? (ledger.config.cloud?.url ?? null) : null);
+  const managedBy = () =>
+    (fleet ? fleet.managed : start?.managed) ? (ledger.config.cloud?.url ?? null) : null;
   /** Re-reads the config file: peripherals apply at once (revoked ones are disconnected); the rest on restart. */
   const applyConfigFile = () => {
     if (!configFile) return;
@@ -334,7 +336,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     const revoked = directory.replace(next.peripherals);
     for (const id of revoked) broker.disconnect(id);
     const drivenChanges = await drivers.reconcile(prev, next);
-    if (JSON.stringify(prev.cloud) !== JSON.stringify(next.cloud)) {
+    if (!equal(prev.cloud, next.cloud)) {
       // Metrics are registered once per registry: the replacement uplink must not register them again.
       await uplink?.stop();
       metrics.registry.removeSingleMetric('lobby_uplink_backlog_events');

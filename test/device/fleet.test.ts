@@ -8,7 +8,8 @@ import type { MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import type { PeripheralConfig } from '../../device/config/schema.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
+import { configHash, desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
+import { writeManagedConfig } from '../../device/fleet/files.js';
 import type { OfficeStateMsg, ServiceStateMsg } from '../../protocol/index.js';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
 import {
@@ -493,6 +494,56 @@ describe('local changes on a managed box', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain(`this box is managed by ${cloud.url}: change it in the cloud console`);
     expect(readFileSync(web.configFile, 'utf8')).not.toContain('keypad-9');
+  });
+});
+
+describe('a managed box whose config file changes', () => {
+  it('takes only the machine-local sections from it, even while it cannot reach its cloud', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+    const config = officeConfig(await peripheralsFor(DEVICES), {
+      cloud: { url: 'http://127.0.0.1:9', retryBaseMs: 10, retryCapSeconds: 1 },
+    });
+    // What an earlier run left: a config from the cloud, and no credential (the box was never re-enrolled).
+    const desired = edited(desiredPart(config), (d) => (d.office.name = 'Cấu hình từ đám mây'));
+    writeManagedConfig(dataDir, {
+      version: 2,
+      hash: configHash(desired),
+      config: desired,
+      savedAt: new Date().toISOString(),
+      appliedAt: new Date().toISOString(),
+      carryover: { day: null, services: [], counters: [] },
+    });
+    const configFile = join(dataDir, 'office.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const said: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (l: string) => void said.push((JSON.parse(l) as { msg: string }).msg) },
+    );
+    const office = await startTestBox({ config, configFile, dataDir, log });
+    cleanups.push(() => office.close());
+    expect(office.box.fleet).toBeNull();
+    expect(office.box.config().office.name).toBe('Cấu hình từ đám mây');
+    const keypad = await office.connect('keypad-2');
+    const drops = watchDrops({ keypad });
+    // Someone edits the file on the box: removes keypad-2 and sets another admin password hash.
+    const edited2 = {
+      ...config,
+      peripherals: config.peripherals.filter((p) => p.id !== 'keypad-2'),
+      admin: { passwordHash: 'scrypt$x' },
+    };
+    writeFileSync(configFile, JSON.stringify(edited2));
+    await vi.waitFor(
+      () =>
+        expect(said).toContain(
+          'config file re-read: a managed box takes only its machine-local sections from it',
+        ),
+      { timeout: 10_000 },
+    );
+    expect(office.box.config().admin?.passwordHash).toBe('scrypt$x');
+    expect(office.box.directory.get('keypad-2')).toBeDefined();
+    expect(office.box.config().office.name).toBe('Cấu hình từ đám mây');
+    expect(drops).toEqual([]);
   });
 });
 
