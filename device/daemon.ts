@@ -337,11 +337,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     for (const id of revoked) broker.disconnect(id);
     const drivenChanges = await drivers.reconcile(prev, next);
     if (!equal(prev.cloud, next.cloud)) {
-      // Metrics are registered once per registry: the replacement uplink must not register them again.
       await uplink?.stop();
-      metrics.registry.removeSingleMetric('lobby_uplink_backlog_events');
-      for (const m of ['backlog_alarm', 'acked_seq', 'events_sent_total', 'failures_total'])
-        metrics.registry.removeSingleMetric(`lobby_uplink_${m}`);
       uplink = startUplink(next);
     }
     await publisher.refresh(ledger.state);
