@@ -117,6 +117,10 @@ describe('the configuration twin on the box', () => {
       hash: string;
     };
     expect(stored).toMatchObject({ version: 1, hash: target.hash });
+    const health = (await (await fetch(`http://127.0.0.1:${office.box.httpPort}/healthz`)).json()) as {
+      config: unknown;
+    };
+    expect(health.config).toEqual({ source: 'cloud', version: 1, hash: target.hash });
   });
 
   it('applies each new version within a fraction of a second of the save (20 in a row, p95 under 2 s)', async () => {
