@@ -23,7 +23,7 @@ import {
   startTestBox,
   type TestBox,
 } from '../support/office.js';
-import { adminCookie, startWebBox } from '../web/support.js';
+import { adminCookie, ADMIN_PASSWORD, chromiumPresent, launchChromium, startWebBox } from '../web/support.js';
 import { runCli } from '../support/box-process.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -498,6 +498,34 @@ describe('local changes on a managed box', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain(`this box is managed by ${cloud.url}: change it in the cloud console`);
     expect(readFileSync(web.configFile, 'utf8')).not.toContain('keypad-9');
+  });
+});
+
+describe('the local admin page of a managed box', () => {
+  it.skipIf(!chromiumPresent())('says who manages it and offers no add, revoke or pairing', async () => {
+    const cloud = await new FakeFleetCloud().start();
+    cleanups.push(() => cloud.stop());
+    const web = await startWebBox({
+      edit: (cfg, dataDir) => {
+        cfg.cloud = cloudSection(cloud);
+        cloud.enroll(dataDir);
+      },
+    });
+    cleanups.push(() => web.close());
+    cloud.save(desiredPart(web.box.config()));
+    await applied(cloud, 1);
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${web.base}/admin`);
+    await page.fill('#password', ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('table.peripherals');
+    expect(await page.textContent('.managed')).toBe(
+      `Máy chủ này do ${cloud.url} quản lý: thêm, thu hồi và ghép nối thiết bị trên trang quản trị đám mây.`,
+    );
+    expect(await page.locator('form.add').count()).toBe(0);
+    expect(await page.locator('[data-action]').count()).toBe(0);
   });
 });
 
