@@ -346,6 +346,25 @@ describe('the configuration twin on the box', () => {
     await vi.waitFor(() => expect(readFileSync(lp1).length).toBeGreaterThan(0), { timeout: 10_000 });
   });
 
+  it('keeps the version processed and the unacknowledged report across a restart', async () => {
+    const { cloud, office, base } = await managedOffice();
+    cloud.failReports = 1_000_000; // the cloud takes no report for now
+    cloud.save(edited(base, (d) => (d.office.name = 'Trước khi khởi động lại')));
+    await vi.waitFor(() => expect(office.box.fleet?.poller.pendingReport?.version).toBe(1), {
+      timeout: 10_000,
+    });
+    await office.close();
+    cloud.failReports = 0;
+    const pollsBefore = cloud.polls.length;
+    const again = await startTestBox({ config: office.config, dataDir: office.dataDir, fleetWaitSeconds: 5 });
+    cleanups.push(() => again.close());
+    expect(again.box.config().office.name).toBe('Trước khi khởi động lại');
+    expect(await applied(cloud, 1)).toMatchObject({ state: 'applied' });
+    await vi.waitFor(() => expect(cloud.polls.length).toBeGreaterThan(pollsBefore), { timeout: 10_000 });
+    expect(cloud.polls.slice(pollsBefore)).toEqual(expect.arrayContaining([1]));
+    expect(cloud.polls.slice(pollsBefore)).not.toContain(0);
+  });
+
   it('survives the cloud being down, then catches up to the latest version and resends its report until acknowledged', async () => {
     const { cloud, office, base } = await managedOffice();
     const name = (n: string) => edited(base, (d) => (d.office.name = n));
