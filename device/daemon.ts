@@ -1,5 +1,6 @@
 // The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
 import { unwatchFile, watchFile } from 'node:fs';
+import equal from 'fast-deep-equal';
 import { pino, type Logger } from 'pino';
 import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
@@ -99,6 +100,9 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log.warn(fix, 'data directory: a file or folder others could read was made owner-only');
   const ledger = new Ledger(cfg, store, clock, start?.managed?.carryover);
   const config = () => ledger.config;
+  let fleet: Fleet | null = null;
+  /** The config the cloud sent that the box runs, null while it runs its file's. */
+  const managedConfig = () => (fleet ? fleet.managed : (start?.managed ?? null));
   const directory = new PeripheralDirectory(cfg.peripherals);
   const metrics = createMetrics();
   const storage = new StorageHealth({
@@ -205,6 +209,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
         storage: disk,
         version: VERSION,
         office: cfg.office.id,
+        // Which config the box runs: its file's, or a version its cloud sent (device/fleet/).
+        config: managedConfig()
+          ? { source: 'cloud', version: managedConfig()?.version, hash: managedConfig()?.hash }
+          : { source: 'file' },
         day: ledger.state.day,
         uptimeSeconds: Math.round((clock() - started) / 1000),
         clients,
@@ -216,9 +224,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   /** The config file as last read: a managed box takes only its machine-local sections. */
   let fileConfig = opts.config;
   let latestConfig = cfg;
-  let fleet: Fleet | null = null;
   /** The cloud URL when the box runs a config its cloud sent: local changes are refused, naming it. */
-  const managedBy = () => (fleet?.managed ? (ledger.config.cloud?.url ?? null) : null);
+  const managedBy = () => (managedConfig() ? (ledger.config.cloud?.url ?? null) : null);
   /** Re-reads the config file: peripherals apply at once (revoked ones are disconnected); the rest on restart. */
   const applyConfigFile = () => {
     if (!configFile) return;
@@ -334,12 +341,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     const revoked = directory.replace(next.peripherals);
     for (const id of revoked) broker.disconnect(id);
     const drivenChanges = await drivers.reconcile(prev, next);
-    if (JSON.stringify(prev.cloud) !== JSON.stringify(next.cloud)) {
-      // Metrics are registered once per registry: the replacement uplink must not register them again.
+    if (!equal(prev.cloud, next.cloud)) {
       await uplink?.stop();
-      metrics.registry.removeSingleMetric('lobby_uplink_backlog_events');
-      for (const m of ['backlog_alarm', 'acked_seq', 'events_sent_total', 'failures_total'])
-        metrics.registry.removeSingleMetric(`lobby_uplink_${m}`);
       uplink = startUplink(next);
     }
     await publisher.refresh(ledger.state);

@@ -8,7 +8,8 @@ import type { MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import type { PeripheralConfig } from '../../device/config/schema.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
+import { configHash, desiredPart, type DesiredConfig } from '../../protocol/fleet.js';
+import { writeManagedConfig } from '../../device/fleet/files.js';
 import type { OfficeStateMsg, ServiceStateMsg } from '../../protocol/index.js';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
 import {
@@ -22,7 +23,7 @@ import {
   startTestBox,
   type TestBox,
 } from '../support/office.js';
-import { adminCookie, startWebBox } from '../web/support.js';
+import { adminCookie, ADMIN_PASSWORD, chromiumPresent, launchChromium, startWebBox } from '../web/support.js';
 import { runCli } from '../support/box-process.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -116,6 +117,10 @@ describe('the configuration twin on the box', () => {
       hash: string;
     };
     expect(stored).toMatchObject({ version: 1, hash: target.hash });
+    const health = (await (await fetch(`http://127.0.0.1:${office.box.httpPort}/healthz`)).json()) as {
+      config: unknown;
+    };
+    expect(health.config).toEqual({ source: 'cloud', version: 1, hash: target.hash });
   });
 
   it('applies each new version within a fraction of a second of the save (20 in a row, p95 under 2 s)', async () => {
@@ -341,6 +346,25 @@ describe('the configuration twin on the box', () => {
     await vi.waitFor(() => expect(readFileSync(lp1).length).toBeGreaterThan(0), { timeout: 10_000 });
   });
 
+  it('keeps the version processed and the unacknowledged report across a restart', async () => {
+    const { cloud, office, base } = await managedOffice();
+    cloud.failReports = 1_000_000; // the cloud takes no report for now
+    cloud.save(edited(base, (d) => (d.office.name = 'Trước khi khởi động lại')));
+    await vi.waitFor(() => expect(office.box.fleet?.poller.pendingReport?.version).toBe(1), {
+      timeout: 10_000,
+    });
+    await office.close();
+    cloud.failReports = 0;
+    const pollsBefore = cloud.polls.length;
+    const again = await startTestBox({ config: office.config, dataDir: office.dataDir, fleetWaitSeconds: 5 });
+    cleanups.push(() => again.close());
+    expect(again.box.config().office.name).toBe('Trước khi khởi động lại');
+    expect(await applied(cloud, 1)).toMatchObject({ state: 'applied' });
+    await vi.waitFor(() => expect(cloud.polls.length).toBeGreaterThan(pollsBefore), { timeout: 10_000 });
+    expect(cloud.polls.slice(pollsBefore)).toEqual(expect.arrayContaining([1]));
+    expect(cloud.polls.slice(pollsBefore)).not.toContain(0);
+  });
+
   it('survives the cloud being down, then catches up to the latest version and resends its report until acknowledged', async () => {
     const { cloud, office, base } = await managedOffice();
     const name = (n: string) => edited(base, (d) => (d.office.name = n));
@@ -493,6 +517,84 @@ describe('local changes on a managed box', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain(`this box is managed by ${cloud.url}: change it in the cloud console`);
     expect(readFileSync(web.configFile, 'utf8')).not.toContain('keypad-9');
+  });
+});
+
+describe('the local admin page of a managed box', () => {
+  it.skipIf(!chromiumPresent())('says who manages it and offers no add, revoke or pairing', async () => {
+    const cloud = await new FakeFleetCloud().start();
+    cleanups.push(() => cloud.stop());
+    const web = await startWebBox({
+      edit: (cfg, dataDir) => {
+        cfg.cloud = cloudSection(cloud);
+        cloud.enroll(dataDir);
+      },
+    });
+    cleanups.push(() => web.close());
+    cloud.save(desiredPart(web.box.config()));
+    await applied(cloud, 1);
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${web.base}/admin`);
+    await page.fill('#password', ADMIN_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('table.peripherals');
+    expect(await page.textContent('.managed')).toBe(
+      `Máy chủ này do ${cloud.url} quản lý: thêm, thu hồi và ghép nối thiết bị trên trang quản trị đám mây.`,
+    );
+    expect(await page.locator('form.add').count()).toBe(0);
+    expect(await page.locator('[data-action]').count()).toBe(0);
+  });
+});
+
+describe('a managed box whose config file changes', () => {
+  it('takes only the machine-local sections from it, even while it cannot reach its cloud', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-fleet-'));
+    const config = officeConfig(await peripheralsFor(DEVICES), {
+      cloud: { url: 'http://127.0.0.1:9', retryBaseMs: 10, retryCapSeconds: 1 },
+    });
+    // What an earlier run left: a config from the cloud, and no credential (the box was never re-enrolled).
+    const desired = edited(desiredPart(config), (d) => (d.office.name = 'Cấu hình từ đám mây'));
+    writeManagedConfig(dataDir, {
+      version: 2,
+      hash: configHash(desired),
+      config: desired,
+      savedAt: new Date().toISOString(),
+      appliedAt: new Date().toISOString(),
+      carryover: { day: null, services: [], counters: [] },
+    });
+    const configFile = join(dataDir, 'office.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    const said: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      { write: (l: string) => void said.push((JSON.parse(l) as { msg: string }).msg) },
+    );
+    const office = await startTestBox({ config, configFile, dataDir, log });
+    cleanups.push(() => office.close());
+    expect(office.box.fleet).toBeNull();
+    expect(office.box.config().office.name).toBe('Cấu hình từ đám mây');
+    const keypad = await office.connect('keypad-2');
+    const drops = watchDrops({ keypad });
+    // Someone edits the file on the box: removes keypad-2 and sets another admin password hash.
+    const edited2 = {
+      ...config,
+      peripherals: config.peripherals.filter((p) => p.id !== 'keypad-2'),
+      admin: { passwordHash: 'scrypt$x' },
+    };
+    writeFileSync(configFile, JSON.stringify(edited2));
+    await vi.waitFor(
+      () =>
+        expect(said).toContain(
+          'config file re-read: a managed box takes only its machine-local sections from it',
+        ),
+      { timeout: 10_000 },
+    );
+    expect(office.box.config().admin?.passwordHash).toBe('scrypt$x');
+    expect(office.box.directory.get('keypad-2')).toBeDefined();
+    expect(office.box.config().office.name).toBe('Cấu hình từ đám mây');
+    expect(drops).toEqual([]);
   });
 });
 
