@@ -18,6 +18,7 @@ import { enrollBox } from '../../device/uplink/credential.js';
 import { boxToken } from '../../protocol/index.js';
 import { desiredPart, type BoxTarget } from '../../protocol/fleet.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
+import { backoffDelay } from '../../device/uplink/uplink.js';
 import { killed, startDevice } from '../support/box-process.js';
 import { startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
 import {
@@ -150,6 +151,9 @@ export interface ScaleResult {
   templateSaveMs: number;
   allAppliedSeconds: number;
   rawReadsSeconds: number;
+  /** Requests refused or unanswered while the boxes first came (HTTP status → count; 0: no answer). */
+  refusedAtConnect: Record<number, number>;
+  refusedAtChange: Record<number, number>;
 }
 
 /** RSS (kB) and CPU ticks of a process, from /proc. */
@@ -212,6 +216,17 @@ class SimBox {
     });
   }
 
+  private failures = 0;
+  /** Refusals seen (status → count; 0: no answer), for the report. */
+  static refused = new Map<number, number>();
+
+  /** As device/fleet's poller: exponential backoff with full jitter, from 1 s up to 60 s. */
+  private async backOff(status: number): Promise<void> {
+    SimBox.refused.set(status, (SimBox.refused.get(status) ?? 0) + 1);
+    this.failures++;
+    await sleep(backoffDelay(this.failures, 1000, 60_000));
+  }
+
   async run(): Promise<void> {
     while (!this.stopped) {
       try {
@@ -228,9 +243,11 @@ class SimBox {
           if (rep.status !== 200) throw new Error(`report ${rep.status}`);
           this.version = t.version;
           this.onApplied(this);
-        } else if (r.status !== 204) await sleep(500 + Math.random() * 500);
+          this.failures = 0;
+        } else if (r.status === 204) this.failures = 0;
+        else await this.backOff(r.status);
       } catch {
-        if (!this.stopped) await sleep(500 + Math.random() * 500);
+        if (!this.stopped) await this.backOff(0);
       }
     }
   }
@@ -345,6 +362,8 @@ export async function benchScale(db: BenchDatabase, boxes = 4000, log = console.
       await sleep(100);
     }
     const connectSeconds = (now() - t0) / 1000;
+    const refusedAtConnect = Object.fromEntries(SimBox.refused);
+    SimBox.refused.clear();
     log(`    ${boxes} boxes connected, applied version 1 and waiting in ${connectSeconds.toFixed(1)} s`);
     await sleep(2000);
     const cpuIdlePct = await cpuOver(cloud.child.pid!, 10_000);
@@ -361,6 +380,7 @@ export async function benchScale(db: BenchDatabase, boxes = 4000, log = console.
 
     // A province-wide change.
     template.office = { ...template.office, announceRepeat: 3 };
+    SimBox.refused.clear();
     const done = allAt(2);
     const ts = now();
     await adminApi(cloud, token, 'PUT', '/api/v1/fleet/units/p/template', { template });
@@ -377,6 +397,8 @@ export async function benchScale(db: BenchDatabase, boxes = 4000, log = console.
       templateSaveMs,
       allAppliedSeconds,
       rawReadsSeconds,
+      refusedAtConnect,
+      refusedAtChange: Object.fromEntries(SimBox.refused),
     };
   } finally {
     for (const s of sims) s.stop();
@@ -600,7 +622,8 @@ export async function runFleetBenches(pgAvailable: boolean): Promise<FleetBenchR
   if (scale)
     console.log(
       `  scale: ${scale.boxes} boxes connected and on version 1 in ${scale.connectSeconds.toFixed(1)} s; ` +
-        `the template save answered in ${ms(scale.templateSaveMs)} (re-resolving ${scale.boxes} offices)`,
+        `the template save answered in ${ms(scale.templateSaveMs)} (re-resolving ${scale.boxes} offices); ` +
+        `refused while they came ${JSON.stringify(scale.refusedAtConnect)}, during the change ${JSON.stringify(scale.refusedAtChange)}`,
     );
   for (const u of unbox)
     console.log(
