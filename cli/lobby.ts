@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The `lobby` command: one entry point for the box, the demo, and (later) the cloud, simulators and provisioning.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { ROLES } from '../protocol/index.js';
 import {
   ConfigError,
@@ -56,6 +58,16 @@ async function readSecretLine(prompt: string): Promise<string> {
   return answer;
 }
 
+/** A box that runs a config its cloud sent is changed in the cloud console, not here (device/fleet/). */
+async function refuseIfManaged(opts: { config: string; dataDir: string }): Promise<void> {
+  const { managedByAtRest } = await import('../device/fleet/index.js');
+  const cloud = managedByAtRest(loadConfigFile(opts.config), opts.dataDir);
+  if (cloud)
+    throw new InvalidArgumentError(
+      `this box is managed by ${cloud}: change it in the cloud console (its peripherals, pairing and office)`,
+    );
+}
+
 const dataDirOption = () =>
   new Option('-d, --data-dir <dir>', 'where the event log lives')
     .env('LOBBY_DATA_DIR')
@@ -86,6 +98,18 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .action(async (opts: { config: string; dataDir: string; mqttPort?: number; httpPort?: number }) => {
       // Whatever the box creates is its user's only, however it was started (systemd also sets UMask).
       process.umask(0o077);
+      if (!existsSync(opts.config)) {
+        // Zero touch: a new box waits to be claimed, then takes its office config from the cloud.
+        const { awaitOfficeConfig } = await import('../device/fleet/unclaimed.js');
+        await awaitOfficeConfig({
+          configFile: resolve(opts.config),
+          dataDir: opts.dataDir,
+          httpHost: process.env.LOBBY_HTTP_HOST ?? '0.0.0.0',
+          httpPort: opts.httpPort ?? 8080,
+          ...(process.env.LOBBY_CLOUD_URL ? { presetCloud: process.env.LOBBY_CLOUD_URL } : {}),
+          log: pino({ level: process.env.LOG_LEVEL ?? 'info' }),
+        });
+      }
       const config = loadConfigFile(opts.config);
       const box = await startBox({
         config,
@@ -96,6 +120,35 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         exitOnStorageFailure: true,
       });
       stopOnSignals(box);
+    });
+
+  device
+    .command('claim')
+    .description(
+      'claim a new box (no config yet) for its office with the code from the cloud console; the box then ' +
+        'fetches its office config (a running `lobby device` picks the claim up at once)',
+    )
+    .requiredOption('--code <code>', 'the claim code (XXXX-XXXX-XXXX-XXXX) or the scanned lobby-claim: text')
+    .addOption(
+      new Option('--cloud <url>', 'the cloud base URL (not needed with a scanned code)').env(
+        'LOBBY_CLOUD_URL',
+      ),
+    )
+    .addOption(dataDirOption())
+    .action(async (opts: { code: string; cloud?: string; dataDir: string }) => {
+      const { claimBox, ClaimError } = await import('../device/fleet/unclaimed.js');
+      try {
+        const c = await claimBox({
+          dataDir: opts.dataDir,
+          claim: opts.code,
+          ...(opts.cloud ? { cloud: opts.cloud } : {}),
+        });
+        console.log(`Claimed: box ${c.boxId} of office "${c.officeId}" at ${c.cloudUrl}.`);
+        console.log('`lobby device` now fetches the office config from the cloud and starts.');
+      } catch (err) {
+        if (err instanceof ClaimError) throw new InvalidArgumentError(err.message);
+        throw err;
+      }
     });
 
   device
@@ -110,25 +163,40 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
       positiveInt,
     )
     .option('--name <name>', 'a human name, e.g. "Bàn phím quầy 3"')
-    .action(async (opts: { config: string; id: string; role: string; counter?: number; name?: string }) => {
-      const problems = peripheralInputProblems(opts);
-      if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
-      const { peripheral, secret } = await createPeripheral(opts);
-      addPeripheralToFile(opts.config, peripheral);
-      console.log(
-        `Added ${peripheral.role} "${peripheral.id}"${peripheral.counter ? ` at counter ${peripheral.counter}` : ''}.`,
-      );
-      console.log(`Secret (shown once, store it in the device now): ${secret}`);
-      console.log(`MQTT: client id "${peripheral.id}", username "${peripheral.id}", password = the secret.`);
-      console.log('A running box picks the change up within seconds.');
-    });
+    .addOption(dataDirOption())
+    .action(
+      async (opts: {
+        config: string;
+        dataDir: string;
+        id: string;
+        role: string;
+        counter?: number;
+        name?: string;
+      }) => {
+        await refuseIfManaged(opts);
+        const problems = peripheralInputProblems(opts);
+        if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+        const { peripheral, secret } = await createPeripheral(opts);
+        addPeripheralToFile(opts.config, peripheral);
+        console.log(
+          `Added ${peripheral.role} "${peripheral.id}"${peripheral.counter ? ` at counter ${peripheral.counter}` : ''}.`,
+        );
+        console.log(`Secret (shown once, store it in the device now): ${secret}`);
+        console.log(
+          `MQTT: client id "${peripheral.id}", username "${peripheral.id}", password = the secret.`,
+        );
+        console.log('A running box picks the change up within seconds.');
+      },
+    );
 
   device
     .command('remove-peripheral')
     .description('revoke a peripheral: a running box drops its connection and refuses it')
     .addOption(configOption())
     .requiredOption('--id <id>', 'device id')
-    .action((opts: { config: string; id: string }) => {
+    .addOption(dataDirOption())
+    .action(async (opts: { config: string; dataDir: string; id: string }) => {
+      await refuseIfManaged(opts);
       if (!removePeripheralFromFile(opts.config, opts.id))
         throw new InvalidArgumentError(`no peripheral "${opts.id}" in ${opts.config}`);
       console.log(`Removed "${opts.id}".`);

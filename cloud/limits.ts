@@ -93,3 +93,23 @@ export const AUDIT_REFUSAL_SAMPLES = 5;
  */
 export const BOX_EVENTS_PAGE_MAX = 1000;
 export const BOX_EVENTS_PAGE_DEFAULT = 500;
+
+// ---- the fleet: configuration twin over a long poll ------------------------------------------------
+
+/**
+ * The longest a box's `GET /api/v1/box/target` is held before it is answered 204 (a longer `wait` is cut to
+ * it): proxies and load balancers commonly cut an idle HTTP request at 60 s.
+ */
+export const FLEET_LONG_POLL_MAX_SECONDS = 50;
+
+/**
+ * Long polls one replica holds at once (each is a socket and a few KiB). Beyond it a box is answered 503 with
+ * `Retry-After` and polls again later; a province of 4,000 boxes fits five times over on one replica.
+ */
+export const FLEET_LONG_POLLS_MAX = 20_000;
+
+/** Twins listed in one answer of `GET /api/v1/fleet/twins` (then `truncated: true`): a province's boxes. */
+export const FLEET_TWINS_LIST_MAX = 10_000;
+
+/** Desired versions listed in one answer of a box's history (newest first). */
+export const FLEET_HISTORY_MAX = 100;

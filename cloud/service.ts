@@ -12,7 +12,12 @@ import { buildApp, type RoutePlugin } from './http/app.js';
 import { RefusalAudit } from './audit/refusals.js';
 import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
 import { ROUTES } from './http/routes.js';
-import { LOGINS_PER_MINUTE, PUBLIC_LOOKUPS_PER_MINUTE, RATE_LIMIT_REDIS_TIMEOUT_MS } from './limits.js';
+import {
+  FLEET_LONG_POLLS_MAX,
+  LOGINS_PER_MINUTE,
+  PUBLIC_LOOKUPS_PER_MINUTE,
+  RATE_LIMIT_REDIS_TIMEOUT_MS,
+} from './limits.js';
 
 export interface CloudOptions {
   /** postgres://… or a SQLite file path. */
@@ -70,6 +75,7 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     sessionTtlMs: 8 * 3_600_000,
     publicLookupsPerMinute: PUBLIC_LOOKUPS_PER_MINUTE,
     loginsPerMinute: LOGINS_PER_MINUTE,
+    fleetLongPollsMax: FLEET_LONG_POLLS_MAX,
     trustedProxies: [],
     ...opts.settings,
   };

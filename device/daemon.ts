@@ -1,14 +1,16 @@
 // The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
 import { unwatchFile, watchFile } from 'node:fs';
+import equal from 'fast-deep-equal';
 import { pino, type Logger } from 'pino';
 import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { BoxConfig } from './config/schema.js';
-import { startDrivers, type Driver } from './drivers/index.js';
+import { DriverSet } from './drivers/index.js';
 import { OfficePublisher } from './effects/office-publisher.js';
 import { PrintSpool } from './effects/print-spool.js';
-import { waitingTickets } from './engine/index.js';
+import { waitingTickets, type Carryover } from './engine/index.js';
+import type { Fleet, StartingPoint } from './fleet/index.js';
 import { createHttpServer } from './http/server.js';
 import { Ledger } from './ledger.js';
 import { createMetrics } from './metrics.js';
@@ -39,6 +41,8 @@ export interface BoxOptions {
    * another process) the box stays up refusing every request, /healthz 503, until it is restarted.
    */
   exitOnStorageFailure?: boolean;
+  /** The fleet long poll's `wait` in seconds (tests shorten it); default 50. */
+  fleetWaitSeconds?: number;
 }
 
 export interface Box {
@@ -51,7 +55,11 @@ export interface Box {
   /** The browser screens: pairing codes (the demo prints paired URLs) and the bundles. */
   web: WebApps;
   /** The cloud uplink, when the config has a `cloud` section and the box is enrolled. */
-  uplink: Uplink | null;
+  readonly uplink: Uplink | null;
+  /** The configuration twin's long poll (device/fleet/), when the config has a `cloud` section and the box is enrolled. */
+  fleet: Fleet | null;
+  /** The config the box runs now (a cloud-managed box changes it live). */
+  config(): BoxConfig;
   close(): Promise<void>;
 }
 
@@ -80,13 +88,21 @@ async function openEventLog(opts: BoxOptions, log: Logger): Promise<EventStore> 
 }
 
 export async function startBox(opts: BoxOptions): Promise<Box> {
-  const cfg = opts.config;
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = opts.clock ?? Date.now;
+  // A box the cloud manages runs the config the cloud sent (device/fleet/), with its file's machine-local
+  // sections; loaded only with a cloud section, like the uplink.
+  const fleetModule = opts.config.cloud ? await import('./fleet/index.js') : null;
+  const start: StartingPoint | null = fleetModule?.startingPoint(opts.config, opts.dataDir, log) ?? null;
+  const cfg = start?.config ?? opts.config;
   const store = await openEventLog(opts, log);
   for (const fix of store.modeFixes)
     log.warn(fix, 'data directory: a file or folder others could read was made owner-only');
-  const ledger = new Ledger(cfg, store, clock);
+  const ledger = new Ledger(cfg, store, clock, start?.managed?.carryover);
+  const config = () => ledger.config;
+  let fleet: Fleet | null = null;
+  /** The config the cloud sent that the box runs, null while it runs its file's. */
+  const managedConfig = () => (fleet ? fleet.managed : (start?.managed ?? null));
   const directory = new PeripheralDirectory(cfg.peripherals);
   const metrics = createMetrics();
   const storage = new StorageHealth({
@@ -100,7 +116,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const session = bootSession(store, storage);
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
   let spool: PrintSpool | null = null;
-  const desk = createRequestDesk(cfg, ledger, log.child({ part: 'requests' }), {
+  const desk = createRequestDesk(config, ledger, log.child({ part: 'requests' }), {
     statusOf: (id) => statusOf(id),
     printed: (kiosk, jobId) => spool?.printed(kiosk, jobId),
     retriedTicket: (kiosk, ticketId) =>
@@ -121,9 +137,9 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     },
   });
   statusOf = (id) => broker.statusOf(id);
-  const publisher = new OfficePublisher(cfg, directory, broker, clock, log.child({ part: 'effects' }));
+  const publisher = new OfficePublisher(config, directory, broker, clock, log.child({ part: 'effects' }));
 
-  const printSpool = new PrintSpool(cfg, directory, broker, store, clock, log.child({ part: 'print' }));
+  const printSpool = new PrintSpool(config, directory, broker, store, clock, log.child({ part: 'print' }));
   spool = printSpool;
   ledger.onCommit((events, state) => {
     for (const e of events) metrics.events.inc({ type: e.event.type });
@@ -193,6 +209,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
         storage: disk,
         version: VERSION,
         office: cfg.office.id,
+        // Which config the box runs: its file's, or a version its cloud sent (device/fleet/).
+        config: managedConfig()
+          ? { source: 'cloud', version: managedConfig()?.version, hash: managedConfig()?.hash }
+          : { source: 'file' },
         day: ledger.state.day,
         uptimeSeconds: Math.round((clock() - started) / 1000),
         clients,
@@ -201,11 +221,23 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     },
   });
   const configFile = opts.configFile;
+  /** The config file as last read: a managed box takes only its machine-local sections. */
+  let fileConfig = opts.config;
   let latestConfig = cfg;
+  /** The cloud URL when the box runs a config its cloud sent: local changes are refused, naming it. */
+  const managedBy = () => (managedConfig() ? (ledger.config.cloud?.url ?? null) : null);
   /** Re-reads the config file: peripherals apply at once (revoked ones are disconnected); the rest on restart. */
   const applyConfigFile = () => {
     if (!configFile) return;
     const next = loadConfigFile(configFile);
+    fileConfig = next;
+    if (managedBy()) {
+      // Only this machine's sections (the admin password) count; the office is the cloud's.
+      latestConfig = { ...ledger.config, ...fleetModule?.machineLocalOf(next) };
+      ledger.reconfigure(latestConfig, ledger.carryover);
+      log.info('config file re-read: a managed box takes only its machine-local sections from it');
+      return;
+    }
     latestConfig = next;
     const revoked = directory.replace(next.peripherals);
     for (const id of revoked) broker.disconnect(id);
@@ -219,6 +251,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     log: log.child({ part: 'web' }),
     config: () => latestConfig,
     configFile,
+    managedBy,
     directory,
     broker,
     ledger,
@@ -245,9 +278,11 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
 
   // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
   const sessions = new Map<string, number>();
-  const drivers: Driver[] = await startDrivers(
+  const drivers = await DriverSet.start(
     {
-      config: cfg,
+      get config() {
+        return ledger.config;
+      },
       log: log.child({ part: 'drivers' }),
       clock,
       request: (p, topic, payload) =>
@@ -277,20 +312,56 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
 
   // The cloud uplink (config `cloud` section): drains the outbox; the office works the same without it.
   // Loaded only when configured: a box without a cloud does not carry the HTTP client in memory.
-  const uplink = !cfg.cloud
-    ? null
-    : (await import('./uplink/index.js')).startUplink({
-        config: cfg,
-        dataDir: opts.dataDir,
-        store,
-        broker,
-        directory,
-        day: () => ledger.state.day,
-        storage: () => storage.view(),
-        registry: metrics.registry,
-        log: log.child({ part: 'uplink' }),
-      });
-  if (uplink) ledger.onCommit(() => uplink.notify());
+  const uplinkModule = cfg.cloud ? await import('./uplink/index.js') : null;
+  const startUplink = (config: BoxConfig) =>
+    uplinkModule?.startUplink({
+      config,
+      dataDir: opts.dataDir,
+      store,
+      broker,
+      directory,
+      day: () => ledger.state.day,
+      storage: () => storage.view(),
+      registry: metrics.registry,
+      log: log.child({ part: 'uplink' }),
+    }) ?? null;
+  let uplink = startUplink(cfg);
+  ledger.onCommit(() => uplink?.notify());
+
+  /**
+   * Switches the running box to a new config (the cloud's), live: the ledger between two commits, then the
+   * peripherals (revoked or rebound ones disconnected, the rest keep their connections), the drivers whose
+   * settings changed, the uplink if the cloud section changed, and the retained screen topics.
+   */
+  const applyLive = async (next: BoxConfig, carryover: Carryover) => {
+    if (closed) return;
+    const prev = ledger.config;
+    ledger.reconfigure(next, carryover);
+    latestConfig = next;
+    const revoked = directory.replace(next.peripherals);
+    for (const id of revoked) broker.disconnect(id);
+    const drivenChanges = await drivers.reconcile(prev, next);
+    if (!equal(prev.cloud, next.cloud)) {
+      await uplink?.stop();
+      uplink = startUplink(next);
+    }
+    await publisher.refresh(ledger.state);
+    log.info({ disconnected: revoked, drivers: drivenChanges }, 'config applied live');
+  };
+  let closed = false;
+  fleet =
+    fleetModule && start
+      ? fleetModule.startFleet({
+          start,
+          dataDir: opts.dataDir,
+          log: log.child({ part: 'fleet' }),
+          config,
+          localConfig: () => fileConfig,
+          carryoverFor: (next) => ledger.carryoverFor(next),
+          applyLive,
+          ...(opts.fleetWaitSeconds !== undefined ? { waitSeconds: opts.fleetWaitSeconds } : {}),
+        })
+      : null;
 
   if (configFile) {
     watchFile(configFile, { interval: 1000 }, () => {
@@ -306,7 +377,6 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     });
   }
 
-  let closed = false;
   const exitOnFailure = (view: { state: string }) => {
     if (view.state !== 'failed') return;
     // Crash-only: the log is not closed (no checkpoint after a failed fsync); the next start recovers it.
@@ -314,7 +384,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     closed = true;
     clearInterval(timer);
     setTimeout(() => {
-      const stop = Promise.all([uplink?.stop(), broker.close(), http.close()]);
+      const stop = Promise.all([fleet?.stop(), uplink?.stop(), broker.close(), http.close()]);
       const bound = new Promise((r) => setTimeout(r, 2000));
       void Promise.race([stop, bound]).finally(() => process.exit(75));
     }, 250);
@@ -331,14 +401,18 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     broker,
     directory,
     web,
-    uplink,
+    get uplink() {
+      return uplink;
+    },
+    fleet,
+    config,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
       printSpool.stop();
-      for (const d of drivers)
-        await d.close().catch((err: unknown) => log.warn({ err }, 'driver close failed'));
+      await fleet?.stop();
+      await drivers.close();
       if (configFile) unwatchFile(configFile);
       await uplink?.stop();
       await publisher.announceBox(false, session, VERSION).catch(() => undefined);

@@ -4,7 +4,10 @@
 import type { DomainEvent } from '../protocol/index.js';
 import type { BoxConfig } from './config/schema.js';
 import {
+  carryoverAfter,
   decide,
+  NO_CARRYOVER,
+  type Carryover,
   emptyState,
   evolve,
   officeTime,
@@ -62,11 +65,17 @@ export class Ledger {
   /** The last storage fault reported, until a commit succeeds. */
   private storageFault: StorageFault | null = null;
 
+  private cfg: BoxConfig;
+  private carry: Carryover;
+
   constructor(
-    private readonly cfg: BoxConfig,
+    cfg: BoxConfig,
     private readonly store: EventStore,
     private readonly clock: () => number = Date.now,
+    carryover: Carryover = NO_CARRYOVER,
   ) {
+    this.cfg = cfg;
+    this.carry = carryover;
     // Rebuild the projection: the latest snapshot, then the events after it.
     const snap = store.latestSnapshot();
     let s = snap ? deserializeState(snap.state) : emptyState();
@@ -76,6 +85,32 @@ export class Ledger {
 
   get state(): QueueState {
     return this.stateNow;
+  }
+
+  /** The config commands are decided with now. */
+  get config(): BoxConfig {
+    return this.cfg;
+  }
+
+  /** The services and counters removed today by a live config change (Carryover). */
+  get carryover(): Carryover {
+    return this.carry;
+  }
+
+  /**
+   * The carryover that switching to `next` now would leave (to persist it with the config before switching).
+   */
+  carryoverFor(next: BoxConfig): Carryover {
+    return carryoverAfter(this.cfg, next, this.stateNow, this.carry);
+  }
+
+  /**
+   * Switches the config live. Synchronous, so it falls between two commits: every command decided before
+   * it saw the old config, every one after sees the new (a batch is decided within one flush).
+   */
+  reconfigure(next: BoxConfig, carryover: Carryover = this.carryoverFor(next)): void {
+    this.cfg = next;
+    this.carry = carryover;
   }
 
   /** Non-null once a commit failed in a way that leaves the log's content unknown: restart to recover. */
@@ -153,7 +188,7 @@ export class Ledger {
         continue;
       }
       const now = this.clock();
-      const d = decide(this.cfg, state, p.cmd, now);
+      const d = decide(this.cfg, state, p.cmd, now, this.carry);
       if (!d.ok) {
         outcomes.push({ ok: false, rejection: d.rejection });
         continue;

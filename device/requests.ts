@@ -19,7 +19,7 @@ import {
 import type { Identity } from './broker/acl.js';
 import type { Command, Rejection } from './engine/index.js';
 import type { Ledger } from './ledger.js';
-import type { BoxConfig } from './config/schema.js';
+import { configGetter, type BoxConfig, type ConfigSource } from './config/schema.js';
 import { StorageFault } from './store/storage-fault.js';
 
 type Parsed = { ok: true; id: string; cmd: Command } | { ok: false; id: string | null; error: ErrorBody };
@@ -158,7 +158,8 @@ export interface DeskHooks {
   retriedTicket?: (kiosk: string, ticketId: string) => void;
 }
 
-export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
+export function createRequestDesk(config: ConfigSource, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
+  const cfg = configGetter(config);
   return async (who: Identity, req: RequestTopic, topic: string, payload: Buffer): Promise<Reply> => {
     if (req.kind === 'print-done') {
       // Not a queue command: nothing is decided, the acknowledgement is recorded. Idempotent, so a
@@ -208,7 +209,7 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
           fingerprint,
           ...(paper ? { precondition: printerReady } : {}),
         },
-        (events, at) => replyData(cfg, events, at),
+        (events, at) => replyData(cfg(), events, at),
       );
       if (!outcome.ok) {
         const error = errorBody(outcome.rejection.code, outcome.rejection.params);
@@ -231,7 +232,7 @@ export function createRequestDesk(cfg: BoxConfig, ledger: Ledger, log: Logger, h
         topic,
         status: 'ok',
         data: replyData(
-          cfg,
+          cfg(),
           outcome.events.map((e) => e.event),
           outcome.events[0]?.at,
         ),

@@ -117,7 +117,13 @@ export type HeartbeatAck = Static<typeof HeartbeatAck>;
 export const EnrollRequest = Type.Object(
   {
     claimCode: Type.String({ minLength: 8, maxLength: 64 }),
-    officeId: Type.String({ description: "The office id in the box config: must match the claim's office" }),
+    officeId: Type.Optional(
+      Type.String({
+        description:
+          "The office id in the box config: must match the claim's office. Absent for a new box that has no " +
+          'config yet (zero touch): the claim code names the office, and the box then fetches its config',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -129,6 +135,24 @@ export const EnrollResponse = Type.Object({
   secret: Type.String({ description: 'Shown once; the cloud keeps only its scrypt hash' }),
 });
 export type EnrollResponse = Static<typeof EnrollResponse>;
+
+/**
+ * What a claim QR code holds (the console shows it; a technician scans it into a new box's claim page with a
+ * USB scanner, or types the code): `lobby-claim:<code>?cloud=<cloud base URL>`.
+ */
+export const claimUri = (cloudUrl: string, claimCode: string): string =>
+  `lobby-claim:${claimCode}?cloud=${encodeURIComponent(cloudUrl)}`;
+
+/** A claim as typed or scanned: a bare code, or a claim URI (then with its cloud). Null when neither. */
+export function parseClaim(text: string): { code: string; cloud?: string } | null {
+  const t = text.trim();
+  const m = /^lobby-claim:([0-9A-Za-z-]{8,64})(?:\?cloud=([^\s&]+))?$/.exec(t);
+  if (m) {
+    const cloud = m[2] ? decodeURIComponent(m[2]) : undefined;
+    return { code: (m[1] as string).toUpperCase(), ...(cloud ? { cloud } : {}) };
+  }
+  return /^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){1,15}$/.test(t) ? { code: t.toUpperCase() } : null;
+}
 
 /** The box credential on the wire: `Authorization: Bearer <boxId>.<secret>`. */
 export const boxToken = (boxId: string, secret: string): string => `${boxId}.${secret}`;

@@ -99,3 +99,12 @@ export const PRINT_JOB_EXPIRY_MS = 60_000;
 
 /** How often a print job nobody acknowledged is sent again (with the same jobId) until it expires. */
 export const PRINT_JOB_RESEND_MS = 5_000;
+
+// ---- zero touch ------------------------------------------------------------------------------------
+
+/**
+ * The largest body of a new box's claim form (a claim code and a cloud URL): the page runs before the box has
+ * any config or password, so it reads nothing bigger. One claim is handled at a time; the cloud limits
+ * enrollments per client (ENROLLS_PER_MINUTE).
+ */
+export const CLAIM_FORM_MAX_BYTES = 2048;

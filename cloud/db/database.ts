@@ -25,6 +25,13 @@ export interface CloudDatabase {
    */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+  /** PostgreSQL: the schema in use, if one was named. */
+  schema?: string;
+  /**
+   * PostgreSQL: a new connection of its own, outside the pool (not yet connected), on the same database and
+   * schema: for LISTEN, which needs a session that stays.
+   */
+  newClient?: () => pg.Client;
 }
 
 export interface DatabaseOptions {
@@ -111,6 +118,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
       db,
       dialect: 'postgres',
       describe,
+      ...(schema ? { schema } : {}),
+      newClient: () =>
+        new pg.Client({
+          connectionString: opts.url,
+          connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
+          // A LISTEN connection is idle for hours: keepalives find a dead peer.
+          keepAlive: true,
+          application_name: 'lobby-cloud-listen',
+          ...(schema ? { options: `-c search_path=${schema}` } : {}),
+        }),
       ping: (ms) => withTimeout(sql`select 1`.execute(db), ms, 'database').then(() => undefined),
       close: () => db.destroy(),
     };

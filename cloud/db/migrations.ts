@@ -241,10 +241,59 @@ const auditChain: Migration = {
   },
 };
 
+/**
+ * The fleet's configuration twin (issue 11): unit templates and office overrides (JSON Merge Patches), the
+ * desired versions resolved per box (history kept: one row per version), and what each box reported.
+ */
+const fleet: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('fleet_templates')
+      .addColumn('unit_id', 'text', (c) => c.primaryKey().references('units.id'))
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('fleet_offices')
+      .addColumn('office_id', 'text', (c) => c.primaryKey().references('offices.id'))
+      .addColumn('overrides', 'text', (c) => c.notNull())
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .addColumn('effective', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('fleet_desired')
+      .addColumn('box_id', 'text', (c) => c.notNull().references('boxes.id'))
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .addColumn('document', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('saved_at', 'bigint', (c) => c.notNull())
+      .addColumn('saved_by', 'text', (c) => c.notNull())
+      // Two replicas saving at once can never both write version n of a box.
+      .addPrimaryKeyConstraint('fleet_desired_pk', ['box_id', 'version'])
+      .execute();
+    await db.schema
+      .createTable('fleet_reported')
+      .addColumn('box_id', 'text', (c) => c.primaryKey().references('boxes.id'))
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('errors', 'text')
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
   '0003-audit-chain': auditChain,
+  '0004-fleet': fleet,
 };
 
 export const migrationProvider: MigrationProvider = {

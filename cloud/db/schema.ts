@@ -147,6 +147,53 @@ export interface AuditTable {
   hash: string | null;
 }
 
+/** A unit's template: a JSON Merge Patch (RFC 7396) of the desired config, inherited by its subtree's offices. */
+export interface FleetTemplateTable {
+  unit_id: string;
+  document: string;
+  /** 1, 2, …: a save names the revision it edited (If-Match), so a stale one is refused. */
+  revision: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** An office under cloud management: its own overrides and the resolved (validated) desired config. */
+export interface FleetOfficeTable {
+  office_id: string;
+  /** A JSON Merge Patch applied after the unit templates. */
+  overrides: string;
+  revision: number;
+  /** The desired config (protocol/fleet.ts DesiredConfig), defaults filled; `hash` = configHash(effective). */
+  effective: string;
+  hash: string;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** One desired version of one box (1, 2, … per box; a row per version, so the history stays). */
+export interface FleetDesiredTable {
+  box_id: string;
+  version: number;
+  document: string;
+  hash: string;
+  saved_at: number;
+  /** `admin:<username>` */
+  saved_by: string;
+}
+
+/** The last state a box reported (BoxReported). */
+export interface FleetReportedTable {
+  box_id: string;
+  version: number;
+  state: string;
+  /** JSON [{path, message}] when rejected. */
+  errors: string | null;
+  hash: string;
+  /** ISO 8601, the box's clock. */
+  at: string;
+  received_at: number;
+}
+
 export interface Tables {
   units: UnitTable;
   offices: OfficeTable;
@@ -161,4 +208,8 @@ export interface Tables {
   integrations: IntegrationTable;
   hmac_replays: HmacReplayTable;
   audit_log: AuditTable;
+  fleet_templates: FleetTemplateTable;
+  fleet_offices: FleetOfficeTable;
+  fleet_desired: FleetDesiredTable;
+  fleet_reported: FleetReportedTable;
 }

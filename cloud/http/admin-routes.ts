@@ -4,7 +4,7 @@
 // (denials too), so no action can forget to be audited.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../../protocol/index.js';
+import { ApiError, claimUri } from '../../protocol/index.js';
 import {
   ID_PATTERN,
   ROLES,
@@ -27,24 +27,9 @@ import {
 } from '../limits.js';
 import { toCsv } from '../reports/csv.js';
 import { buildReport, reportRows } from '../reports/reports.js';
-import { attemptOf, routeOf, targetOf } from './audit-hooks.js';
+import { routeOf } from './audit-hooks.js';
+import { adminAccess, requireAdminSession, type AdminIdentity } from './admin-access.js';
 import { HttpError, type CloudContext } from './context.js';
-
-export interface AdminIdentity {
-  id: string;
-  username: string;
-  role: AdminRole;
-  unitId: string;
-  unitPath: string;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    admin?: AdminIdentity;
-    /** What the audit row should say beyond method and route. */
-    audit?: { action?: string; target?: string; unitId?: string; detail?: unknown };
-  }
-}
 
 const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
@@ -75,61 +60,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   const db = ctx.store.db;
   const security = [{ admin: [] }];
 
-  async function authenticate(req: FastifyRequest): Promise<AdminIdentity> {
-    const m = /^Bearer ([A-Za-z0-9_-]{20,})$/.exec(req.headers.authorization ?? '');
-    if (!m) throw new HttpError(401, 'unauthorized', 'log in first: Authorization: Bearer <session token>');
-    const row = await db
-      .selectFrom('sessions')
-      .innerJoin('admins', 'admins.id', 'sessions.admin_id')
-      .innerJoin('units', 'units.id', 'admins.unit_id')
-      .select([
-        'admins.id',
-        'admins.username',
-        'admins.role',
-        'admins.unit_id',
-        'admins.disabled_at',
-        'units.path',
-        'sessions.expires_at',
-      ])
-      .where('sessions.token_hash', '=', sha256(m[1] as string))
-      .executeTakeFirst();
-    if (!row || row.expires_at < ctx.clock() || row.disabled_at !== null)
-      throw new HttpError(401, 'unauthorized', 'session expired or unknown: log in again');
-    return {
-      id: row.id,
-      username: row.username,
-      role: row.role as AdminRole,
-      unitId: row.unit_id,
-      unitPath: row.path,
-    };
-  }
-
-  /** The unit, when it lies in the admin's subtree; 403 outside_scope otherwise (404 when it does not exist). */
-  async function unitInScope(req: FastifyRequest, unitId: string) {
-    const a = req.admin as AdminIdentity;
-    const unit = await unitById(db, unitId);
-    if (!unit) throw new HttpError(404, 'not_found', `no unit "${unitId}"`);
-    req.audit = { ...req.audit, unitId };
-    if (!unit.path.startsWith(a.unitPath))
-      throw new HttpError(403, 'outside_scope', `unit "${unitId}" is outside your unit (${a.unitId})`);
-    return unit;
-  }
-
-  async function officeInScope(req: FastifyRequest, officeId: string) {
-    const o = await db
-      .selectFrom('offices')
-      .select(['id', 'unit_id'])
-      .where('id', '=', officeId)
-      .executeTakeFirst();
-    if (!o) throw new HttpError(404, 'not_found', `no office "${officeId}"`);
-    await unitInScope(req, o.unit_id);
-    return o;
-  }
-
-  const mustManage = (req: FastifyRequest) => {
-    if (req.admin?.role !== 'admin')
-      throw new HttpError(403, 'forbidden', 'chỉ quản trị viên / admins only: viewers may read reports only');
-  };
+  const access = adminAccess(ctx);
+  const { unitInScope, officeInScope, mustManage } = access;
 
   app.post(
     '/api/v1/auth/login',
@@ -206,36 +138,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
 
   // Everything below needs a session.
   await app.register(async (admin) => {
-    admin.addHook('onRequest', async (req) => {
-      req.admin = await authenticate(req);
-      req.audited = true; // its own row, written below (denials included)
-    });
-    // Before the answer is sent: an admin never sees an action succeed that the log does not hold yet, and
-    // one admin's requests are in the log in the order they were answered (after the answer, two quick
-    // requests could be written the other way round, with the hash chain's lock in between).
-    admin.addHook('onSend', async (req, reply, payload) => {
-      const a = req.admin;
-      if (!a) return payload; // no session: the refusal hook (audit-hooks.ts) writes the 401
-      const status = reply.statusCode;
-      const outcome = status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : 'failed';
-      await ctx.audit({
-        actor: `admin:${a.username}`,
-        action: req.audit?.action ?? `${req.method} ${routeOf(req)}`,
-        target: req.audit?.target ?? targetOf(req),
-        unitId: req.audit?.unitId ?? a.unitId,
-        outcome,
-        detail: {
-          status,
-          ...(req.audit?.detail !== undefined ? { detail: req.audit.detail } : {}),
-          // A refusal says what was attempted.
-          ...(outcome === 'ok'
-            ? {}
-            : { ...(req.auditError ? { code: req.auditError } : {}), ...attemptOf(req) }),
-        },
-        ip: req.ip,
-      });
-      return payload;
-    });
+    requireAdminSession(admin, ctx, access);
 
     admin.post('/api/v1/auth/logout', { schema: { tags: ['admin'], security } }, async (req) => {
       const token = (req.headers.authorization ?? '').slice('Bearer '.length);
@@ -358,9 +261,13 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         await officeInScope(req, office);
         const c = await createBoxClaim(db, office, ctx.clock());
         req.audit = { ...req.audit, action: 'box.created', target: c.boxId };
-        return reply
-          .code(201)
-          .send({ boxId: c.boxId, claimCode: c.claimCode, expiresAt: new Date(c.expiresAt).toISOString() });
+        return reply.code(201).send({
+          boxId: c.boxId,
+          claimCode: c.claimCode,
+          // For the QR code a technician scans into a new box's claim page (zero touch).
+          claimUri: claimUri(ctx.settings.publicUrl, c.claimCode),
+          expiresAt: new Date(c.expiresAt).toISOString(),
+        });
       },
     );
 

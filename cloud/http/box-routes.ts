@@ -120,7 +120,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
           .executeTakeFirst();
         if (!row || (row.claim_expires_at ?? 0) < now)
           throw new HttpError(403, 'claim_invalid', 'unknown, used or expired claim code');
-        if (row.office_id !== body.officeId)
+        if (body.officeId !== undefined && row.office_id !== body.officeId)
           throw new HttpError(
             409,
             'office_mismatch',
@@ -300,6 +300,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
       fallbacks: Type.Integer(),
       lastErrorAt: Type.Union([Type.String(), Type.Null()]),
     }),
+    fleet: Type.Optional(
+      Type.Object({
+        waitingPolls: Type.Integer({ description: "boxes' target long polls held by this replica" }),
+        listening: Type.Boolean({ description: 'PostgreSQL: the LISTEN connection that wakes them is up' }),
+        listens: Type.Integer({ description: 'times that connection was (re)established' }),
+      }),
+    ),
   });
   app.get(
     '/healthz',
@@ -322,9 +329,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         fallbacks: rl.fallbacks,
         lastErrorAt: rl.lastErrorAt === null ? null : new Date(rl.lastErrorAt).toISOString(),
       };
+      const f = ctx.fleet;
+      const fleet = f
+        ? { fleet: { waitingPolls: f.waiting, listening: f.listening, listens: f.listens } }
+        : {};
       try {
         await ctx.store.ping(HEALTH_DB_TIMEOUT_MS);
-        return { status: 'ok' as const, database: ctx.store.dialect, rateLimits };
+        return { status: 'ok' as const, database: ctx.store.dialect, rateLimits, ...fleet };
       } catch (err) {
         req.log.warn(
           { err: err instanceof Error ? err.message : String(err) },
@@ -335,6 +346,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
           database: ctx.store.dialect,
           reason: `database unreachable: ${databaseProblem(err)}`,
           rateLimits,
+          ...fleet,
         });
       }
     },

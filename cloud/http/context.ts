@@ -20,6 +20,8 @@ export interface CloudSettings {
   /** Per-IP limits of the public lookups and the login, per minute (shared by the replicas with Redis). */
   publicLookupsPerMinute: number;
   loginsPerMinute: number;
+  /** Long polls of boxes one replica holds at once (FLEET_LONG_POLLS_MAX by default); beyond, 503. */
+  fleetLongPollsMax: number;
   /**
    * Addresses or CIDRs of the load balancers whose X-Forwarded-For is believed (none by default: the
    * client's address is the connection's).
@@ -49,6 +51,8 @@ export interface CloudContext {
   rateLimitHealth: RateLimitHealth;
   /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
   refusals: RefusalAudit;
+  /** The fleet's long-poll wake-ups on this replica (set by the fleet routes). */
+  fleet?: { readonly waiting: number; readonly listens: number; readonly listening: boolean };
 }
 
 /** An error with an HTTP status and a stable machine code. */

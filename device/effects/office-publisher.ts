@@ -4,7 +4,7 @@
 import equal from 'fast-deep-equal';
 import type { Logger } from 'pino';
 import { BOX_ID, topics } from '../../protocol/index.js';
-import type { BoxConfig } from '../config/schema.js';
+import { configGetter, type BoxConfig, type ConfigSource } from '../config/schema.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
 import type { QueueState } from '../engine/index.js';
 import { envelopeOf, type StoredEvent } from '../store/event-store.js';
@@ -22,13 +22,18 @@ export class OfficePublisher {
    */
   private readonly retained = new Map<string, object>();
 
+  /** The config in effect: it may change while the box runs (a cloud-managed box, device/fleet/). */
+  private readonly cfg: () => BoxConfig;
+
   constructor(
-    private readonly cfg: BoxConfig,
+    config: ConfigSource,
     private readonly directory: PeripheralDirectory,
     private readonly out: Publisher,
     private readonly clock: () => number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.cfg = configGetter(config);
+  }
 
   /** Publishes the events of one commit, then the outputs and state they changed. */
   async committed(events: StoredEvent[], state: QueueState): Promise<void> {
@@ -37,7 +42,7 @@ export class OfficePublisher {
       sends.push(this.out.publish(topics.event(e.event.type), envelopeOf(e), { qos: 1 }));
     for (const e of events) {
       if (e.event.type === 'ticket.called' || e.event.type === 'ticket.recalled') {
-        const a = announcementOf(this.cfg, e.seq, e.event.data, e.event.type === 'ticket.recalled');
+        const a = announcementOf(this.cfg(), e.seq, e.event.data, e.event.type === 'ticket.recalled');
         for (const p of this.byRole('announcer'))
           sends.push(this.out.publish(topics.announce(p.id), a, { qos: 1 }));
       }
@@ -57,15 +62,15 @@ export class OfficePublisher {
    */
   async refresh(state: QueueState, blinkCounters: Set<number> = new Set(), force = false): Promise<void> {
     const now = this.clock();
-    const sends: Promise<void>[] = [
-      this.retain(topics.officeState(), officeView(this.cfg, state), now, force),
-    ];
-    for (const c of this.cfg.counters)
-      sends.push(this.retain(topics.counterState(c.number), counterView(this.cfg, state, c), now, force));
-    for (const s of this.cfg.services)
-      sends.push(this.retain(topics.serviceState(s.id), serviceView(this.cfg, state, s, now), now, force));
+    const cfg = this.cfg();
+    const sends: Promise<void>[] = [this.retain(topics.officeState(), officeView(cfg, state), now, force)];
+    for (const c of cfg.counters)
+      sends.push(this.retain(topics.counterState(c.number), counterView(cfg, state, c), now, force));
+    for (const s of cfg.services)
+      sends.push(this.retain(topics.serviceState(s.id), serviceView(cfg, state, s, now), now, force));
+    sends.push(...this.forgetRemoved(cfg));
     for (const board of this.byRole('ledboard')) {
-      const view = ledView(this.cfg, state, board);
+      const view = ledView(cfg, state, board);
       const blink = board.counter !== undefined ? blinkCounters.has(board.counter) : blinkCounters.size > 0;
       // The retained text never blinks (a board reconnecting later must not blink for an old call); a new
       // call sends the same text once more, not retained, with blink set.
@@ -81,7 +86,7 @@ export class OfficePublisher {
         sends.push(
           this.retain(
             topics.ratingSession(tablet.id),
-            ratingSessionView(this.cfg, state, tablet.counter),
+            ratingSessionView(cfg, state, tablet.counter),
             null,
             force,
           ),
@@ -96,6 +101,31 @@ export class OfficePublisher {
       { online, session, ts: new Date(this.clock()).toISOString(), version },
       { retain: true },
     );
+  }
+
+  /**
+   * Clears the retained state of the services and counters a config change removed (an empty retained
+   * message deletes it), so a screen that subscribes later does not show them.
+   */
+  private forgetRemoved(cfg: BoxConfig): Promise<void>[] {
+    const live = new Set([
+      ...cfg.counters.map((c) => topics.counterState(c.number)),
+      ...cfg.services.map((s) => topics.serviceState(s.id)),
+    ]);
+    const sends: Promise<void>[] = [];
+    for (const topic of this.retained.keys()) {
+      const isStateTopic =
+        topic.startsWith(topics.counterState(0).replace(/0$/, '')) ||
+        topic.startsWith(topics.serviceState('').replace(/\/?$/, '/'));
+      if (!isStateTopic || live.has(topic)) continue;
+      this.retained.delete(topic);
+      sends.push(
+        this.out
+          .publish(topic, '', { retain: true, qos: 1 })
+          .catch((err: unknown) => this.log.error({ err, topic }, 'retained state not cleared')),
+      );
+    }
+    return sends;
   }
 
   private byRole(role: string) {

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { PRINT_JOB_EXPIRY_MS, PRINT_JOB_RESEND_MS, topics, type PrintJob } from '../../protocol/index.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
-import type { BoxConfig } from '../config/schema.js';
+import { configGetter, type BoxConfig, type ConfigSource } from '../config/schema.js';
 import type { StoredEvent } from '../store/event-store.js';
 import type { Publisher } from './office-publisher.js';
 import { printJobOf } from './views.js';
@@ -40,8 +40,10 @@ export class PrintSpool {
   /** Acknowledgements of this event-loop turn, written together: one fsync however many kiosks report. */
   private acks: { jobId: string; device: string; known: boolean; done: (err?: unknown) => void }[] = [];
 
+  private readonly cfg: () => BoxConfig;
+
   constructor(
-    private readonly cfg: BoxConfig,
+    config: ConfigSource,
     private readonly directory: PeripheralDirectory,
     private readonly out: Publisher,
     private readonly store: PrintLog,
@@ -49,6 +51,7 @@ export class PrintSpool {
     private readonly log: Logger,
     opts: PrintSpoolOptions = {},
   ) {
+    this.cfg = configGetter(config);
     this.expiryMs = opts.expiryMs ?? PRINT_JOB_EXPIRY_MS;
     this.resendMs = opts.resendMs ?? PRINT_JOB_RESEND_MS;
   }
@@ -164,7 +167,7 @@ export class PrintSpool {
     if (e.event.type !== 'ticket.issued' || !e.source || e.event.data.delivery === 'screen') return null;
     const kiosk = this.directory.get(e.source);
     if (kiosk?.role !== 'kiosk') return null;
-    const job = printJobOf(this.cfg, e.at, e.event.data);
+    const job = printJobOf(this.cfg(), e.at, e.event.data);
     if (restoring && (this.pending.has(job.jobId) || this.store.wasPrinted(job.jobId))) return null;
     const p: PendingJob = { kiosk: kiosk.id, job, issuedAt: e.at, sends: 0, lastSent: 0 };
     this.pending.set(job.jobId, p);

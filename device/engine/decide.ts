@@ -4,7 +4,7 @@ import type { BoxConfig, CounterConfig, ServiceConfig } from '../config/schema.j
 import { officeTime } from './clock.js';
 import { dossierCodeAccepted } from './dossier.js';
 import { counterOf, evolve } from './evolve.js';
-import type { Command, Decision, QueueState, Rejection, Ticket } from './types.js';
+import type { Carryover, Command, Decision, QueueState, Rejection, Ticket } from './types.js';
 import { aheadOf, estimateWaitMin, pickNext } from './views.js';
 
 class Refusal extends Error {
@@ -74,8 +74,26 @@ export function serviceRefusal(
   return null;
 }
 
-function counterConfig(cfg: BoxConfig, n: number): CounterConfig {
-  return cfg.counters.find((c) => c.number === n) ?? refuse('unknown_counter', { counter: n });
+/**
+ * A counter the clerk works at: one of the config's, or one removed today (by a live config change) that
+ * still has its tickets to finish, rate or hand on. It calls nobody new (see callingCounter).
+ */
+function counterConfig(cfg: BoxConfig, n: number, carry: Carryover | null): CounterConfig {
+  return (
+    cfg.counters.find((c) => c.number === n) ??
+    carry?.counters.find((c) => c.number === n) ??
+    refuse('unknown_counter', { counter: n })
+  );
+}
+
+/**
+ * A counter that calls a new citizen: only the config's. It also calls the tickets still waiting today for
+ * the services removed today that it served before the change (fleet-common.md, the mid-day rules).
+ */
+function callingCounter(cfg: BoxConfig, n: number, carry: Carryover | null): CounterConfig {
+  const c = cfg.counters.find((x) => x.number === n) ?? refuse('unknown_counter', { counter: n });
+  const retired = carry?.services.filter((s) => s.servedBy.includes(n)).map((s) => s.service.id) ?? [];
+  return retired.length === 0 ? c : { ...c, services: [...c.services, ...retired] };
 }
 
 function currentTicket(d: Draft, counter: number): Ticket {
@@ -130,8 +148,10 @@ function rollDay(cfg: BoxConfig, d: Draft): void {
   if (d.state.day !== day) d.emit('day.started', { day, previousDay: d.state.day });
 }
 
-function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
+function run(cfg: BoxConfig, d: Draft, cmd: Command, carryover: Carryover | null): void {
   rollDay(cfg, d);
+  // What a config change left behind lasts until the office day ends.
+  const carry = carryover?.day === d.state.day ? carryover : null;
   switch (cmd.type) {
     case 'tick':
       return;
@@ -140,7 +160,11 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
         cfg.services.find((s) => s.id === cmd.service) ?? refuse('unknown_service', { service: cmd.service });
       const why = serviceRefusal(cfg, d.state, service, d.now);
       if (why) refuse(why.code, why.params);
-      const seq = (d.state.lastSeq[service.id] ?? 0) + 1;
+      let seq = (d.state.lastSeq[service.id] ?? 0) + 1;
+      // Numbering changed today (a live config change) may format a number already issued: skip it, so no
+      // number is ever issued twice in a day.
+      while (d.state.byNumber.has(formatNumber(service, seq)) && seq <= capacity(service)) seq++;
+      if (seq > capacity(service)) refuse('numbers_exhausted', { service: service.name });
       const number = formatNumber(service, seq);
       const ahead = aheadOf(d.state, service.id, cmd.priority !== null);
       d.emit('ticket.issued', {
@@ -157,7 +181,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'next': {
-      const counter = counterConfig(cfg, cmd.counter);
+      const counter = callingCounter(cfg, cmd.counter, carry);
       if (counterOf(d.state, cmd.counter).status === 'paused')
         refuse('counter_paused', { counter: cmd.counter });
       const t = pickNext(counter, d.state) ?? refuse('queue_empty', { counter: cmd.counter });
@@ -166,7 +190,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'call': {
-      const counter = counterConfig(cfg, cmd.counter);
+      const counter = callingCounter(cfg, cmd.counter, carry);
       const id = d.state.byNumber.get(cmd.number);
       const t =
         (id ? d.state.tickets.get(id) : undefined) ?? refuse('unknown_ticket', { number: cmd.number });
@@ -180,7 +204,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'recall': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const t = currentTicket(d, cmd.counter);
       if (t.status === 'serving') refuse('already_serving', { number: t.number });
       if (t.recalls >= cfg.office.recallsBeforeNoShow)
@@ -194,21 +218,21 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'no_show': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const t = currentTicket(d, cmd.counter);
       if (t.status === 'serving') refuse('already_serving', { number: t.number });
       d.emit('ticket.no_show', { ...ref(t), counter: cmd.counter, recalls: t.recalls, reason: 'clerk' });
       return;
     }
     case 'serve': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const t = currentTicket(d, cmd.counter);
       if (t.status === 'serving') refuse('already_serving', { number: t.number });
       markServing(d, t, cmd.counter, false);
       return;
     }
     case 'finish': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       currentTicket(d, cmd.counter);
       const pattern = officePattern(cfg);
       const bad = cmd.dossiers.find((c) => !dossierCodeAccepted(c, pattern));
@@ -217,13 +241,16 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'transfer': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const t = currentTicket(d, cmd.counter);
       if (cmd.toService === undefined && cmd.toCounter === undefined) refuse('transfer_target_required');
       const toService = cmd.toService ?? t.service;
-      if (!cfg.services.some((s) => s.id === toService)) refuse('unknown_service', { service: toService });
+      // A ticket of a service removed today may still go to another counter, in its own service.
+      const retired = cmd.toService === undefined && carry?.services.some((s) => s.service.id === toService);
+      if (!retired && !cfg.services.some((s) => s.id === toService))
+        refuse('unknown_service', { service: toService });
       if (cmd.toCounter !== undefined) {
-        const target = counterConfig(cfg, cmd.toCounter);
+        const target = counterConfig(cfg, cmd.toCounter, null);
         if (cmd.toService !== undefined && !target.services.includes(toService))
           refuse('service_not_served', { counter: target.number, service: serviceName(cfg, toService) });
       }
@@ -238,7 +265,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'pause': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const c = counterOf(d.state, cmd.counter);
       if (c.status === 'paused') refuse('already_paused', { counter: cmd.counter });
       if (c.status === 'closed') refuse('counter_closed', { counter: cmd.counter });
@@ -246,14 +273,14 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'resume': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       if (counterOf(d.state, cmd.counter).status !== 'paused')
         refuse('counter_not_paused', { counter: cmd.counter });
       d.emit('counter.resumed', { counter: cmd.counter });
       return;
     }
     case 'sign_in': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const clerk =
         cfg.clerks.find((c) => c.id === cmd.clerk) ?? refuse('unknown_clerk', { clerk: cmd.clerk });
       const elsewhere = Object.values(d.state.counters).find(
@@ -271,7 +298,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'sign_out': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const c = counterOf(d.state, cmd.counter);
       const cur = c.current ? d.state.tickets.get(c.current) : undefined;
       if (cur) refuse('ticket_in_progress', { counter: cmd.counter, number: cur.number });
@@ -280,7 +307,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'rate': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const scaleMax = cfg.rating.scale.length;
       if (!Number.isInteger(cmd.score) || cmd.score < 1 || cmd.score > scaleMax)
         refuse('score_out_of_scale', { max: scaleMax });
@@ -301,7 +328,7 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command): void {
       return;
     }
     case 'link_dossier': {
-      counterConfig(cfg, cmd.counter);
+      counterConfig(cfg, cmd.counter, carry);
       const pattern = officePattern(cfg);
       if (!dossierCodeAccepted(cmd.code, pattern)) refuse('invalid_dossier_code', { code: cmd.code });
       const t = currentTicket(d, cmd.counter);
@@ -337,10 +364,16 @@ function officePattern(cfg: BoxConfig): RegExp | undefined {
   return cfg.dossierCodePattern ? new RegExp(`^(?:${cfg.dossierCodePattern})$`) : undefined;
 }
 
-export function decide(cfg: BoxConfig, state: QueueState, cmd: Command, now: number): Decision {
+export function decide(
+  cfg: BoxConfig,
+  state: QueueState,
+  cmd: Command,
+  now: number,
+  carryover: Carryover | null = null,
+): Decision {
   const d = new Draft(state, now);
   try {
-    run(cfg, d, cmd);
+    run(cfg, d, cmd, carryover);
   } catch (e) {
     if (e instanceof Refusal) return { ok: false, rejection: e.rejection };
     throw e;

@@ -6,3 +6,4 @@ export * from './views.js';
 export { linesOf, waitingTickets } from './lines.js';
 export { officeTime } from './clock.js';
 export { dossierCodeAccepted, isNationalDossierCode } from './dossier.js';
+export { carryoverAfter, NO_CARRYOVER } from './carryover.js';

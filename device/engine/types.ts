@@ -1,6 +1,7 @@
 // The queue engine's state and commands. State is a projection of the event log.
 import type { List as PersistentList, Map as PersistentMap } from 'immutable';
 import type { DomainEvent, ErrorCode, PriorityReason } from '../../protocol/index.js';
+import type { CounterConfig, ServiceConfig } from '../config/schema.js';
 
 export type TicketStatus = 'waiting' | 'called' | 'serving' | 'finished' | 'no_show';
 
@@ -124,3 +125,15 @@ export interface Rejection {
 /** On acceptance, the events and the state they lead to (the caller need not evolve them again). */
 export type Decision =
   { ok: true; events: DomainEvent[]; state: QueueState } | { ok: false; rejection: Rejection };
+
+/**
+ * What a live config change (the fleet) leaves behind for the rest of its office day: the services and
+ * counters it removed. Their tickets are never lost: a removed service's waiting tickets are still called by
+ * the counters that served it, and a removed counter keeps the ticket it called until the clerk finishes it.
+ * Data, not state: the engine reads it like the config; it is ignored once `day` is over.
+ */
+export interface Carryover {
+  day: string | null;
+  services: { service: ServiceConfig; servedBy: number[] }[];
+  counters: CounterConfig[];
+}

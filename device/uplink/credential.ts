@@ -54,7 +54,20 @@ export async function enrollBox(opts: {
   const text = readFileSync(opts.configFile, 'utf8');
   const isJson = opts.configFile.endsWith('.json');
   const cfg = validateConfig(isJson ? JSON.parse(text) : parseDocument(text).toJS(), opts.configFile);
-  const body: EnrollRequest = { claimCode: opts.claimCode, officeId: cfg.office.id };
+  const credential = await requestEnrollment(cloudUrl, {
+    claimCode: opts.claimCode,
+    officeId: cfg.office.id,
+  });
+  writeCredential(credentialPath(cfg, opts.dataDir), credential);
+  setCloudSection(opts.configFile, cloudUrl);
+  return credential;
+}
+
+/**
+ * Exchanges a claim code for the box credential (POST /api/v1/enroll). Without `officeId` (a new box with no
+ * config yet), the claim names the office.
+ */
+export async function requestEnrollment(cloudUrl: string, body: EnrollRequest): Promise<BoxCredential> {
   const res = await got.post(`${cloudUrl}/api/v1/enroll`, {
     json: body,
     throwHttpErrors: false,
@@ -65,20 +78,30 @@ export async function enrollBox(opts: {
   const answer = res.body as unknown;
   if (res.statusCode !== 200 || !isValid(EnrollResponse, answer)) {
     const e = answer as { code?: string; message?: string } | undefined;
-    throw new Error(
+    throw new EnrollmentRefused(
+      res.statusCode,
+      e?.code ?? '',
       `enrollment refused (${res.statusCode} ${e?.code ?? ''}): ${e?.message ?? String(answer)}`,
     );
   }
-  const credential: BoxCredential = {
+  return {
     cloudUrl,
     boxId: answer.boxId,
     officeId: answer.officeId,
     secret: answer.secret,
     enrolledAt: new Date().toISOString(),
   };
-  writeCredential(credentialPath(cfg, opts.dataDir), credential);
-  setCloudSection(opts.configFile, cloudUrl);
-  return credential;
+}
+
+export class EnrollmentRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EnrollmentRefused';
+  }
 }
 
 /** Sets `cloud.url` (keeping other cloud settings) and `office.publicUrl` when missing; atomic write. */

@@ -81,33 +81,20 @@ export class Uplink {
       },
     });
     const registers = o.registry ? [o.registry] : [];
+    // A replacement uplink (the cloud section changed live, device/fleet/) takes over the registered metrics.
+    const existing = (name: string) => o.registry?.getSingleMetric(name);
+    const gauge = (name: string, help: string) =>
+      (existing(name) as Gauge | undefined) ?? new Gauge({ name, help, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      (existing(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers });
     this.metrics = {
-      backlog: new Gauge({
-        name: 'lobby_uplink_backlog_events',
-        help: 'Events not yet acknowledged by the cloud',
-        registers,
-      }),
-      alarm: new Gauge({
-        name: 'lobby_uplink_backlog_alarm',
-        help: '1 when the backlog nears its bound',
-        registers,
-      }),
-      acked: new Gauge({
-        name: 'lobby_uplink_acked_seq',
-        help: 'Last sequence number the cloud acknowledged',
-        registers,
-      }),
-      sent: new Counter({
-        name: 'lobby_uplink_events_sent_total',
-        help: 'Events acknowledged by the cloud',
-        registers,
-      }),
-      failures: new Counter({
-        name: 'lobby_uplink_failures_total',
-        help: 'Uplink requests that failed after retries',
-        labelNames: ['kind'] as const,
-        registers,
-      }),
+      backlog: gauge('lobby_uplink_backlog_events', 'Events not yet acknowledged by the cloud'),
+      alarm: gauge('lobby_uplink_backlog_alarm', '1 when the backlog nears its bound'),
+      acked: gauge('lobby_uplink_acked_seq', 'Last sequence number the cloud acknowledged'),
+      sent: counter('lobby_uplink_events_sent_total', 'Events acknowledged by the cloud'),
+      failures: counter('lobby_uplink_failures_total', 'Uplink requests that failed after retries', [
+        'kind',
+      ] as const),
     };
   }
 

@@ -44,6 +44,11 @@ export interface WebDeps {
   ledger: Ledger;
   store: EventStore;
   clock: () => number;
+  /**
+   * The cloud's URL when the box runs a config its cloud sent (device/fleet/): peripherals and pairing are
+   * then changed in the cloud console, and the local page refuses to rewrite the config.
+   */
+  managedBy?: () => string | null;
   /** Applies the config file now (peripherals added, re-keyed, revoked), without waiting for the watcher. */
   applyConfigFile: () => void;
   /** Where the bundles are; found next to the code when not given. */
@@ -311,11 +316,29 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       'The box runs without a config file; changes cannot be saved.',
     );
 
+  /** 409 naming the cloud when the box is managed by one; false when the request may go on. */
+  const refusedAsManaged = (reply: FastifyReply): boolean => {
+    const cloud = deps.managedBy?.();
+    if (!cloud) return false;
+    void reply
+      .code(409)
+      .send(
+        fail(
+          'managed_by_cloud',
+          `Máy chủ này do ${cloud} quản lý: hãy thay đổi trên trang quản trị đám mây.`,
+          `This box is managed by ${cloud}: change it in the cloud console.`,
+          { cloud },
+        ),
+      );
+    return true;
+  };
+
   app.post<{ Body: Static<typeof PairBody> }>(
     '/api/pair',
     { schema: { body: PairBody } },
     async (req, reply) => {
       const ip = req.ip;
+      if (refusedAsManaged(reply)) return reply;
       if (!deps.configFile) return reply.code(503).send(noConfigFile());
       const attempt = guessFailures.reserve(ip);
       if (!attempt.ok) {
@@ -450,6 +473,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     return {
       office: { id: cfg.office.id, name: cfg.office.name },
       configFile: deps.configFile ?? null,
+      managedBy: deps.managedBy?.() ?? null,
       lanOrigins: lanOrigins(port),
       roles: ROLES,
       screenRoles: Object.keys(SCREEN_OF),
@@ -478,6 +502,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     { schema: { body: NewPeripheralBody } },
     async (req, reply) => {
       if (!(await admin(req, reply))) return reply;
+      if (refusedAsManaged(reply)) return reply;
       if (!deps.configFile) return reply.code(503).send(noConfigFile());
       const problems = peripheralInputProblems(req.body);
       if (problems.length > 0)
@@ -512,6 +537,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     { schema: { params: IdParams } },
     async (req, reply) => {
       if (!(await admin(req, reply))) return reply;
+      if (refusedAsManaged(reply)) return reply;
       if (!deps.configFile) return reply.code(503).send(noConfigFile());
       const id = req.params.id;
       if (!revokePeripheral(deps.configFile, id))
@@ -530,6 +556,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     { schema: { params: IdParams } },
     async (req, reply) => {
       if (!(await admin(req, reply))) return reply;
+      if (refusedAsManaged(reply)) return reply;
       if (!deps.configFile) return reply.code(503).send(noConfigFile());
       const p = deps.directory.get(req.params.id);
       if (!p) return reply.code(404).send(fail('not_found', 'Không có thiết bị này.', 'No such peripheral.'));

@@ -20,7 +20,9 @@ export interface CloudBenchResults {
   reports: ReportBenchResult[];
 }
 
-async function postgresReachable(url: string): Promise<boolean> {
+export async function postgresReachable(
+  url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+): Promise<boolean> {
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await c.connect();

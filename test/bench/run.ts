@@ -5,7 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
 import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
-import { runCloudBenches } from './cloud-run.js';
+import { postgresReachable, runCloudBenches } from './cloud-run.js';
+import { runFleetBenches } from './fleet.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchMemory, shippedRuntime, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
@@ -134,6 +135,17 @@ function callDetail(c: CallResult, label: string): string[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'fleet') {
+    // `node dist/test/bench/run.js fleet`: the fleet's benchmarks alone.
+    console.log('motcua-lobby fleet benchmarks');
+    const fleet = await runFleetBenches(await postgresReachable());
+    writeFileSync(
+      'bench-results-fleet.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), fleet }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-fleet.json');
+    return;
+  }
   if (process.argv[2] === 'cloud') {
     // `node dist/test/bench/run.js cloud`: the cloud's benchmarks alone.
     console.log('motcua-lobby cloud benchmarks');
@@ -215,6 +227,9 @@ async function main(): Promise<void> {
   console.log('\nCloud: ingest, backlog drain, reports…');
   const cloud = await runCloudBenches();
 
+  console.log('\nFleet: propagation, 4,000 long polls…');
+  const fleet = await runFleetBenches(cloud.postgres === 'reachable');
+
   const file = 'bench-results.json';
   writeFileSync(
     file,
@@ -231,6 +246,7 @@ async function main(): Promise<void> {
         memoryNodeDefaults,
         hardwareCall,
         cloud,
+        fleet,
       }),
       null,
       2,

@@ -4,6 +4,7 @@ export interface Summary {
   n: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   mean: number;
   max: number;
@@ -23,6 +24,7 @@ export function summarize(samples: number[]): Summary {
     n: sorted.length,
     p50: rank(sorted, 50),
     p90: rank(sorted, 90),
+    p95: rank(sorted, 95),
     p99: rank(sorted, 99),
     mean: sorted.length ? sum / sorted.length : NaN,
     max: sorted.length ? (sorted[sorted.length - 1] as number) : NaN,

@@ -27,13 +27,21 @@ export interface BoxProcess {
 
 /** The box kills itself right after committing its n-th paper ticket, before any effect (kill-after-commit.ts). */
 const KILL_AFTER_COMMIT = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-after-commit.js');
+/** The box kills itself in the middle of applying its cloud's config (kill-mid-apply.ts, LOBBY_KILL_MID_APPLY). */
+export const KILL_MID_APPLY = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-apply.js');
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
+  /** Modules to preload (`node --import`), e.g. test/support/kill-mid-apply.ts built into dist/. */
+  preload?: string[];
   /** Kill the box (SIGKILL, by itself) right after its n-th paper ticket is committed; 0 or absent: never. */
   killAfterTicket?: number;
   /** Sees every log line the box writes. */
   onLog?: (log: Record<string, unknown>) => void;
+  /** More `lobby device` arguments, e.g. ['--mqtt-port', '0', '--http-port', '0']. */
+  args?: string[];
+  /** How long to wait for 'box started' (a new box first waits to be claimed). */
+  startTimeoutMs?: number;
 }
 
 /** Starts `lobby device` and resolves once it logs that it started (rejects if it exits first). */
@@ -42,10 +50,13 @@ export function startDevice(
   dataDir: string,
   opts: StartOptions = {},
 ): Promise<BoxProcess> {
-  const preload = opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : [];
+  const preload = [
+    ...(opts.killAfterTicket ? ['--import', KILL_AFTER_COMMIT] : []),
+    ...(opts.preload ?? []).flatMap((m) => ['--import', m]),
+  ];
   const child = spawn(
     process.execPath,
-    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir],
+    [...preload, CLI, 'device', '--config', configFile, '--data-dir', dataDir, ...(opts.args ?? [])],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -67,7 +78,10 @@ export function startDevice(
     }),
   );
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`box did not start: ${stderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`box did not start: ${stderr}`)),
+      opts.startTimeoutMs ?? 20_000,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       stdout += `${line}\n`;
       try {

@@ -46,6 +46,10 @@ const t = dictionary({
   close: { vi: 'Đóng', en: 'Close' },
   revoked: { vi: 'Đã thu hồi {id}.', en: 'Revoked {id}.' },
   office: { vi: 'Văn phòng', en: 'Office' },
+  managed: {
+    vi: 'Máy chủ này do {url} quản lý: thêm, thu hồi và ghép nối thiết bị trên trang quản trị đám mây.',
+    en: 'This box is managed by {url}: add, revoke and pair devices in the cloud console.',
+  },
 });
 
 interface Peripheral {
@@ -64,6 +68,8 @@ interface Peripheral {
 interface Overview {
   office: { id: string; name: string };
   lanOrigins: string[];
+  /** The cloud's URL when the box runs a config its cloud sent: changes are made there. */
+  managedBy: string | null;
   roles: string[];
   screenRoles: string[];
   counters: { number: number; name: string }[];
@@ -193,7 +199,7 @@ async function create(): Promise<void> {
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString();
 
-function row(p: Peripheral): HTMLElement {
+function row(p: Peripheral, managed: boolean): HTMLElement {
   const online = p.connections > 0 || p.presence?.online === true;
   const printer = p.status?.printer;
   const stateBits = [
@@ -210,24 +216,25 @@ function row(p: Peripheral): HTMLElement {
     el('td', { text: p.name ?? '' }),
     el('td', { class: `state${printer && !printer.canPrint ? ' bad' : ''}`, text: stateBits.join(' · ') }),
     el('td', { text: p.lastSeen ? time(p.lastSeen) : t('never') }),
-    el(
-      'td',
-      'row-actions',
-      p.pairing && el('span', { class: 'pending-code', text: p.pairing.code }),
-      p.screen &&
-        !p.driven &&
+    !managed &&
+      el(
+        'td',
+        'row-actions',
+        p.pairing && el('span', { class: 'pending-code', text: p.pairing.code }),
+        p.screen &&
+          !p.driven &&
+          el('button', {
+            text: t('pairCode'),
+            attrs: { 'data-action': 'pair' },
+            on: { click: () => void pairingCode(p.id) },
+          }),
         el('button', {
-          text: t('pairCode'),
-          attrs: { 'data-action': 'pair' },
-          on: { click: () => void pairingCode(p.id) },
+          class: confirmRevoke === p.id ? 'danger confirm' : 'danger',
+          text: confirmRevoke === p.id ? t('confirmRevoke', { id: p.id }) : t('revoke'),
+          attrs: { 'data-action': 'revoke' },
+          on: { click: () => void revoke(p.id) },
         }),
-      el('button', {
-        class: confirmRevoke === p.id ? 'danger confirm' : 'danger',
-        text: confirmRevoke === p.id ? t('confirmRevoke', { id: p.id }) : t('revoke'),
-        attrs: { 'data-action': 'revoke' },
-        on: { click: () => void revoke(p.id) },
-      }),
-    ),
+      ),
   );
 }
 
@@ -305,6 +312,7 @@ function draw(): void {
           on: { click: () => void api('POST', '/api/admin/logout').then(refresh) },
         }),
       ),
+      o.managedBy && el('p', { class: 'managed', text: t('managed', { url: o.managedBy }) }),
       msg,
       shownSecret &&
         el(
@@ -333,23 +341,24 @@ function draw(): void {
           el(
             'tr',
             '',
-            ...[t('id'), t('role'), t('counter'), t('name'), t('state'), t('lastSeen'), t('actions')].map(
-              (h) => el('th', { text: h }),
-            ),
+            ...[t('id'), t('role'), t('counter'), t('name'), t('state'), t('lastSeen')]
+              .concat(o.managedBy ? [] : [t('actions')])
+              .map((h) => el('th', { text: h })),
           ),
         ),
-        el('tbody', '', ...o.peripherals.map(row)),
+        el('tbody', '', ...o.peripherals.map((p) => row(p, o.managedBy !== null))),
       ),
-      el(
-        'form',
-        { class: 'add', on: { submit: (e) => (e.preventDefault(), void create()) } },
-        el('h2', { text: t('add') }),
-        el('label', '', t('id'), newId),
-        el('label', '', t('role'), newRole),
-        el('label', '', t('counter'), newCounter),
-        el('label', '', t('name'), newName),
-        el('button', { class: 'primary', text: t('create'), attrs: { type: 'submit' } }),
-      ),
+      !o.managedBy &&
+        el(
+          'form',
+          { class: 'add', on: { submit: (e) => (e.preventDefault(), void create()) } },
+          el('h2', { text: t('add') }),
+          el('label', '', t('id'), newId),
+          el('label', '', t('role'), newRole),
+          el('label', '', t('counter'), newCounter),
+          el('label', '', t('name'), newName),
+          el('button', { class: 'primary', text: t('create'), attrs: { type: 'submit' } }),
+        ),
     ),
   );
 }

@@ -1,0 +1,72 @@
+// `lobby cloud` as a child process (dist/ must be built): started on a port it picks itself (port 0, read back
+// from its 'cloud started' line) or on a given one (a restart comes back where its boxes expect it).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI } from './box-process.js';
+
+export interface CloudProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** Everything the cloud wrote to stdout (its JSON log). */
+  output: () => string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** SIGKILLs every cloud this process started and has not seen exit (an afterAll). */
+export function killAllClouds(): void {
+  for (const c of children) c.kill('SIGKILL');
+}
+
+export function startCloudProcess(opts: {
+  db: { url: string; schema?: string };
+  /** 0 (the default): any free port, read back from the log. */
+  port?: number;
+  /** The cloud master key (LOBBY_CLOUD_KEY). */
+  key: Buffer;
+  publicUrl?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CloudProcess> {
+  const args = [
+    CLI,
+    'cloud',
+    '--db',
+    opts.db.url,
+    ...(opts.db.schema ? ['--db-schema', opts.db.schema] : []),
+    '--port',
+    String(opts.port ?? 0),
+    '--host',
+    '127.0.0.1',
+    ...(opts.publicUrl ? ['--public-url', opts.publicUrl] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info', LOBBY_CLOUD_KEY: opts.key.toString('base64url'), ...opts.env },
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cloud did not start: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdout += `${line}\n`;
+      try {
+        const log = JSON.parse(line) as { msg?: string; port?: number };
+        if (log.msg === 'cloud started' && log.port) {
+          clearTimeout(timer);
+          const url = `http://127.0.0.1:${log.port}`;
+          resolve({ child, port: log.port, url, output: () => stdout });
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`cloud exited with ${code ?? signal}: ${stderr}`));
+    });
+  });
+}
