@@ -162,11 +162,7 @@ function bundledUnit(): string {
   const rewritten = unit
     .replace('WorkingDirectory=/opt/motcua-lobby\n', 'WorkingDirectory=/opt/motcua-lobby/current\n')
     .replace('ExecStart=/usr/bin/node ', 'ExecStart=/opt/motcua-lobby/current/node/bin/node ')
-    .replace(' /opt/motcua-lobby/dist/cli/lobby.js ', ' /opt/motcua-lobby/current/dist/cli/lobby.js ')
-    .replace(
-      '[Unit]\n',
-      '[Unit]\n# Waits for its config: motcua-lobby-config.path starts it when the file appears.\nConditionPathExists=/etc/motcua-lobby/office.yaml\n',
-    );
+    .replace(' /opt/motcua-lobby/dist/cli/lobby.js ', ' /opt/motcua-lobby/current/dist/cli/lobby.js ');
   if (
     !rewritten.includes('ExecStart=/opt/motcua-lobby/current/node/bin/node ') ||
     !rewritten.includes('/opt/motcua-lobby/current/dist/cli/lobby.js')
@@ -247,7 +243,6 @@ function buildOne(
   cpSync(join(ROOT, 'config', 'office.example.yaml'), join(stage, 'config', 'office.example.yaml'));
   mkdirSync(join(stage, 'deploy'));
   writeFileSync(join(stage, 'deploy', 'motcua-lobby.service'), bundledUnit());
-  cpSync(join(ROOT, 'deploy', 'motcua-lobby-config.path'), join(stage, 'deploy', 'motcua-lobby-config.path'));
   mkdirSync(join(stage, 'bin'));
   writeFileSync(
     join(stage, 'bin', 'lobby'),

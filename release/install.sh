@@ -182,13 +182,13 @@ STEP='units'
 install -m 0644 "$TMP/key.pem" "$ETC/release-key.pub.pem"
 [ -f "$ETC/office.example.yaml" ] || install -m 0640 "$TARGET/config/office.example.yaml" "$ETC/office.example.yaml"
 install -d -m 0755 "$UNITS"
-for unit in motcua-lobby.service motcua-lobby-config.path; do
+for unit in motcua-lobby.service; do
   install -m 0644 "$TARGET/deploy/$unit" "$UNITS/.$unit.new"
   mv -f "$UNITS/.$unit.new" "$UNITS/$unit"
 done
 install -d -m 0755 "$ROOT/usr/local/bin"
 ln -sfn /opt/motcua-lobby/current/bin/lobby "$ROOT/usr/local/bin/lobby"
-say "installed the release key, $UNITS/motcua-lobby.service (+ .path) and /usr/local/bin/lobby"
+say "installed the release key, $UNITS/motcua-lobby.service and /usr/local/bin/lobby"
 
 # --- switch ---------------------------------------------------------------------------------------------
 STEP='switch'
@@ -209,13 +209,12 @@ if [ "$SYSTEMD" = 0 ] || [ -n "$ROOT" ] || ! command -v systemctl >/dev/null; th
   say 'systemd not touched (--root, --no-systemd or no systemctl)'
 else
   systemctl daemon-reload
-  systemctl enable --quiet motcua-lobby.service motcua-lobby-config.path
+  systemctl enable --quiet motcua-lobby.service
+  systemctl restart motcua-lobby.service
   if [ -f "$ETC/office.yaml" ]; then
-    systemctl restart motcua-lobby.service
     say 'motcua-lobby restarted with /etc/motcua-lobby/office.yaml'
   else
-    systemctl start motcua-lobby-config.path
-    say 'no /etc/motcua-lobby/office.yaml yet: the box starts by itself when its config arrives'
+    say 'no /etc/motcua-lobby/office.yaml yet: the box waits to be claimed (http://<this box>:8080/ or: lobby device claim --code …)'
   fi
 fi
 say "done: version $VERSION installed"

@@ -40,10 +40,6 @@ function bundle(
     join(stage, 'deploy/motcua-lobby.service'),
     `[Service]\nExecStart=/opt/motcua-lobby/current/node/bin/node ${version}\n`,
   );
-  writeFileSync(
-    join(stage, 'deploy/motcua-lobby-config.path'),
-    '[Path]\nPathExists=/etc/motcua-lobby/office.yaml\n',
-  );
   writeFileSync(join(stage, 'config/office.example.yaml'), 'office: {}\n');
   writeFileSync(join(stage, 'release.json'), JSON.stringify({ version }));
   const out = opts.out ?? join(work, `out-${n}`);
@@ -87,7 +83,6 @@ describe('install.sh', () => {
     expect(readFileSync(join(root, 'etc/systemd/system/motcua-lobby.service'), 'utf8')).toContain(
       'ExecStart=/opt/motcua-lobby/current/node/bin/node',
     );
-    expect(existsSync(join(root, 'etc/systemd/system/motcua-lobby-config.path'))).toBe(true);
     expect(readFileSync(join(root, 'etc/motcua-lobby/release-key.pub.pem'), 'utf8').trim()).toBe(
       key.publicPem.trim(),
     );
