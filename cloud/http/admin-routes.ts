@@ -68,6 +68,17 @@ function reportDay(day: string): number | null {
   return new Date(t).toISOString().slice(0, 10) === day ? t / 86_400_000 : null;
 }
 
+/** The admin access helpers of a cloud, for route plugins of other folders (cloud/health). */
+export interface AdminAccess {
+  authenticate(req: FastifyRequest): Promise<AdminIdentity>;
+  unitInScope(req: FastifyRequest, unitId: string): Promise<{ id: string; path: string }>;
+  officeInScope(req: FastifyRequest, officeId: string): Promise<{ id: string; unit_id: string }>;
+  mustManage(req: FastifyRequest): void;
+  /** Adds the admin API's hooks to a plugin: a session is required, every request is audited. */
+  sessionScope(admin: FastifyInstance): void;
+}
+export const adminAccess = new WeakMap<CloudContext, AdminAccess>();
+
 /** A dummy hash: unknown usernames cost the same scrypt time as wrong passwords. */
 let dummyHash: Promise<string> | null = null;
 
@@ -205,7 +216,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   );
 
   // Everything below needs a session.
-  await app.register(async (admin) => {
+  const sessionScope = (admin: FastifyInstance): void => {
     admin.addHook('onRequest', async (req) => {
       req.admin = await authenticate(req);
       req.audited = true; // its own row, written below (denials included)
@@ -236,6 +247,10 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       });
       return payload;
     });
+  };
+  adminAccess.set(ctx, { authenticate, unitInScope, officeInScope, mustManage, sessionScope });
+  await app.register(async (admin) => {
+    sessionScope(admin);
 
     admin.post('/api/v1/auth/logout', { schema: { tags: ['admin'], security } }, async (req) => {
       const token = (req.headers.authorization ?? '').slice('Bearer '.length);

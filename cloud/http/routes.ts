@@ -3,5 +3,6 @@ import type { RoutePlugin } from './app.js';
 import { adminRoutes } from './admin-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { dossierRoutes } from './dossier-routes.js';
+import { healthRoutes } from '../health/routes.js';
 
-export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, consoleRoutes];
+export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, healthRoutes, consoleRoutes];
