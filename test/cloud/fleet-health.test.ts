@@ -3,15 +3,14 @@
 // checks the HMAC signature, failing receivers are retried with backoff and every attempt is recorded, two
 // replicas on one PostgreSQL database deliver each alert once, and another commune's admin sees none of it.
 // Time is the cloud's injectable clock: minutes pass without waiting for them.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOffice, createUnit } from '../../cloud/admin/provisioning.js';
 import { fleetHealthOf } from '../../cloud/health/fleet-health.js';
 import type { CloudService } from '../../cloud/service.js';
 import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
+import { receiver } from './webhook-receiver.js';
 import {
   adminToken,
   DATABASES,
@@ -59,44 +58,6 @@ function heartbeat(officeId: string, over: Partial<Heartbeat> = {}): Heartbeat {
     backlog: { events: 0, oldestAt: null, freeDiskBytes: 20 * 1024 ** 3, alarm: false },
     peripherals: [kiosk('ready')],
     ...over,
-  };
-}
-
-interface Received {
-  body: string;
-  headers: IncomingMessage['headers'];
-  valid: boolean;
-  at: number;
-}
-
-/** A webhook receiver as a province would write one: it verifies the signature with its copy of the secret. */
-async function receiver(answer: (n: number) => 'ok' | 500 | 'hang' = () => 'ok') {
-  const got: Received[] = [];
-  let secret = '';
-  let n = 0;
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const ts = String(req.headers['x-lobby-timestamp']);
-      const sig = Buffer.from(String(req.headers['x-lobby-signature']), 'hex');
-      const expected = createHmac('sha256', secret).update(`${ts}.${body}`).digest();
-      const fresh = Math.abs(Date.now() / 1000 - Number(ts)) <= 300;
-      const valid = fresh && sig.length === expected.length && timingSafeEqual(sig, expected);
-      got.push({ body, headers: req.headers, valid, at: Date.now() });
-      const a = answer(n++);
-      if (a === 'hang') return; // never answers: the cloud's timeout ends the attempt
-      if (!valid) return res.writeHead(401).end('bad signature');
-      res.writeHead(a === 'ok' ? 204 : a).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/lobby`,
-    got,
-    setSecret: (s: string) => (secret = s),
-    close: () => new Promise<void>((r) => server.close(() => r())).then(() => server.closeAllConnections()),
   };
 }
 
