@@ -3,6 +3,7 @@
 // per (rule, box, device)" makes two replicas evaluating the same facts open it once, and only the replica
 // whose INSERT (or resolving UPDATE) took effect creates the webhook delivery.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Heartbeat } from '../../protocol/index.js';
 import type { Db } from '../db/database.js';
 import { BOX_DEVICE } from './conditions.js';
@@ -96,8 +97,8 @@ async function rulesFor(db: Db, unitPath: string, kind?: string): Promise<Rule[]
     ])
     .where('alert_rules.enabled', '=', 1);
   if (kind) q = q.where('alert_rules.kind', '=', kind);
-  const rows = await q.execute();
   // A rule of a unit covers its subtree: the box's unit path starts with the rule's unit path.
+  const rows = await q.where(sql<boolean>`${unitPath} LIKE ${sql.ref('units.path')} || '%'`).execute();
   return rows
     .filter((r) => unitPath.startsWith(r.path))
     .map((r) => ({ ...r, threshold: r.threshold === null ? null : Number(r.threshold) }));

@@ -67,8 +67,25 @@ export async function recordHeartbeat(
   thresholds: Thresholds,
 ): Promise<void> {
   await closeIncident(db, box.id, BOX_DEVICE, 'box_offline', now);
-  await setOnline(db, box, BOX_DEVICE, 'box', true, now);
-  for (const p of hb.peripherals) await setOnline(db, box, p.id, p.role, p.online, now);
+  // Written only when a device's state changes (or it is new): ~30 peripherals a minute per box otherwise.
+  const known = new Map(
+    (
+      await db
+        .selectFrom('health_devices')
+        .select(['device', 'online', 'role'])
+        .where('box_id', '=', box.id)
+        .execute()
+    ).map((d) => [d.device, d]),
+  );
+  const states: [string, string, boolean | null][] = [
+    [BOX_DEVICE, 'box', true],
+    ...hb.peripherals.map((p): [string, string, boolean | null] => [p.id, p.role, p.online]),
+  ];
+  for (const [device, role, online] of states) {
+    const k = known.get(device);
+    const v = online === null ? null : online ? 1 : 0;
+    if (!k || k.online !== v || k.role !== role) await setOnline(db, box, device, role, online, now);
+  }
   const wanted = new Map(conditionsOf(hb, thresholds).map((c) => [conditionKey(c), c]));
   const open = await db
     .selectFrom('incidents')
@@ -86,8 +103,8 @@ export async function recordHeartbeat(
 
 /**
  * Boxes whose last heartbeat is older than `windowMs` get a box_offline incident that starts at that last
- * heartbeat (the outage began after it; the cloud notices a window later). Returns the boxes with any open
- * incident, for the alert rules that depend on how long an incident has lasted.
+ * heartbeat (the outage began after it; the cloud notices a window later). Returns the boxes with an open
+ * incident or alert, for the rules that depend on how long an incident has lasted or that must resolve.
  */
 export async function sweepOfflineBoxes(db: Db, now: number, windowMs: number): Promise<string[]> {
   const cutoff = now - windowMs;
@@ -101,11 +118,14 @@ export async function sweepOfflineBoxes(db: Db, now: number, windowMs: number): 
       AND box_id IN (SELECT id FROM boxes WHERE heartbeat_at IS NOT NULL AND heartbeat_at < ${cutoff})`.execute(
     db,
   );
+  // A revoked box's open incidents end when it was revoked.
+  await sql`UPDATE incidents SET ended_at = (SELECT revoked_at FROM boxes b WHERE b.id = incidents.box_id)
+    WHERE ended_at IS NULL AND box_id IN (SELECT id FROM boxes WHERE revoked_at IS NOT NULL)`.execute(db);
   const rows = await db
     .selectFrom('incidents')
     .select('box_id')
-    .distinct()
     .where('ended_at', 'is', null)
+    .union(db.selectFrom('alerts').select('box_id').where('resolved_at', 'is', null))
     .execute();
-  return rows.map((r) => r.box_id);
+  return [...new Set(rows.map((r) => r.box_id))];
 }

@@ -7,7 +7,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type Heartbeat } from '../../protocol/index.js';
 import { adminAccess, type AdminIdentity } from '../http/admin-routes.js';
 import { HttpError, type CloudContext } from '../http/context.js';
-import { ALERT_RULES_PER_UNIT_MAX, HEALTH_PAGE_MAX_ROWS, HEALTH_RANKING_MAX } from '../limits.js';
+import {
+  ALERT_RULES_PER_UNIT_MAX,
+  HEALTH_PAGE_MAX_ROWS,
+  HEALTH_RANKING_MAX,
+  REPORT_MAX_DAYS,
+} from '../limits.js';
 import { ALERT_KINDS, THRESHOLD_UNITS, type AlertKind } from './alerts.js';
 import { BOX_DEVICE, INCIDENT_KINDS, printerState } from './conditions.js';
 import { FleetHealth } from './fleet-health.js';
@@ -30,6 +35,12 @@ function period(q: { from?: string; to?: string }, now: number): { from: number;
   // Without `to`: up to now, what started this very millisecond included.
   const to = q.to ? Date.parse(q.to) : now + 1;
   const from = q.from ? Date.parse(q.from) : to - 30 * DAY;
+  if (to - from > REPORT_MAX_DAYS * DAY)
+    throw new HttpError(
+      400,
+      'invalid_period',
+      `tối đa ${REPORT_MAX_DAYS} ngày / at most ${REPORT_MAX_DAYS} days`,
+    );
   if (!(from < to))
     throw new HttpError(400, 'invalid_period', 'khoảng thời gian không hợp lệ / from must be before to');
   return { from, to };
@@ -212,13 +223,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           const self = devices.find((d) => d.device === BOX_DEVICE);
           // Stored state and the window agree unless the sweep has not run yet since the box went silent.
           const since =
-            hbAt === null
-              ? null
-              : online === (self?.online === 1)
-                ? Number(self?.since)
-                : online
-                  ? hbAt
-                  : hbAt;
+            hbAt === null ? null : self && online === (self.online === 1) ? Number(self.since) : hbAt;
           const incidentsOf = (device: string) =>
             open
               .filter((i) => i.device === device)

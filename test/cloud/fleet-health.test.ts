@@ -143,6 +143,64 @@ for (const kind of DATABASES) {
       expect(inc.body[0].endedAt).not.toBeNull();
     });
 
+    it('an LED board not answering, a printer cover open, a full disk: each an incident on its device, closed when it recovers', async () => {
+      const box = await enrolledBox(cloud, 'o-hhb');
+      const led = (online: boolean): PeripheralHealth => ({
+        id: 'led-2',
+        role: 'ledboard',
+        counter: 2,
+        online,
+        status: online
+          ? { ts: '2026-12-01T01:00:00.000Z', ok: true }
+          : {
+              ts: '2026-12-01T01:00:00.000Z',
+              ok: false,
+              detail: 'Bảng LED không phản hồi / board not answering',
+            },
+      });
+      const full = { state: 'full' as const, since: null, reason: 'ENOSPC', freeDiskBytes: 50 * 1024 ** 2 };
+      await beat(box.token, heartbeat('o-hhb', { peripherals: [kiosk('ready'), led(true)] }));
+      now += MIN;
+      await beat(
+        box.token,
+        heartbeat('o-hhb', { peripherals: [kiosk('cover_open'), led(false)], storage: full }),
+      );
+      const view = (await api(viewer, 'GET', '/api/v1/health/offices/o-hhb')).body.boxes.find(
+        (b: { id: string }) => b.id === box.boxId,
+      );
+      expect(view.storage).toMatchObject({ state: 'full', reason: 'ENOSPC' });
+      expect(view.incidents.map((i: { kind: string }) => i.kind).sort()).toEqual([
+        'disk_low',
+        'storage_full',
+      ]);
+      const byId = Object.fromEntries(view.peripherals.map((p: { id: string }) => [p.id, p]));
+      expect(byId['led-2']).toMatchObject({ online: false, since: new Date(now).toISOString(), ok: false });
+      expect(byId['led-2'].incidents).toEqual([
+        expect.objectContaining({
+          kind: 'led_not_answering',
+          detail: expect.stringContaining('không phản hồi'),
+        }),
+      ]);
+      expect(byId['kiosk-1'].incidents).toEqual([expect.objectContaining({ kind: 'printer_cover_open' })]);
+      now += 3 * MIN;
+      await beat(box.token, heartbeat('o-hhb', { peripherals: [kiosk('ready'), led(true)] }));
+      const all = (await api(viewer, 'GET', `/api/v1/health/incidents?box=${box.boxId}`)).body;
+      expect(
+        all
+          .map((i: { kind: string; durationMs: number; endedAt: string | null }) => [
+            i.kind,
+            i.durationMs,
+            i.endedAt !== null,
+          ])
+          .sort(),
+      ).toEqual([
+        ['disk_low', 3 * MIN, true],
+        ['led_not_answering', 3 * MIN, true],
+        ['printer_cover_open', 3 * MIN, true],
+        ['storage_full', 3 * MIN, true],
+      ]);
+    });
+
     it('a box that stops sending: box_offline after 3 heartbeat intervals, from its last heartbeat; closed when it returns', async () => {
       const box = await enrolledBox(cloud, 'o-hhb');
       await beat(box.token, heartbeat('o-hhb'));
