@@ -200,31 +200,81 @@ async function addDelivery(db: Db, sink: AlertSink, rule: Rule, alertId: string,
   if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) await sink.delivery(id);
 }
 
-/** Opens and resolves the alerts of one box against every rule covering it (after a heartbeat or a sweep). */
-export async function evaluateBox(db: Db, sink: AlertSink, boxId: string, now: number): Promise<void> {
-  const box = await boxFacts(db, boxId);
-  if (!box) return;
-  const rules = (await rulesFor(db, box.unitPath)).filter((r) => !EXTERNAL.includes(r.kind as AlertKind));
-  const open = await db
-    .selectFrom('alerts')
-    .select(['id', 'rule_id', 'device', 'kind'])
-    .where('box_id', '=', boxId)
-    .where('resolved_at', 'is', null)
-    .execute();
+/**
+ * Opens and resolves the alerts of boxes against every rule covering them (after a heartbeat, at each sweep):
+ * a handful of queries for any number of boxes, and writes only for what changed.
+ */
+export async function evaluateBoxes(db: Db, sink: AlertSink, boxIds: string[], now: number): Promise<void> {
+  if (boxIds.length === 0) return;
+  const rules = (
+    await db
+      .selectFrom('alert_rules')
+      .innerJoin('units', 'units.id', 'alert_rules.unit_id')
+      .select([
+        'alert_rules.id',
+        'alert_rules.unit_id',
+        'alert_rules.kind',
+        'alert_rules.threshold',
+        'alert_rules.webhook_url',
+        'units.path',
+      ])
+      .where('alert_rules.enabled', '=', 1)
+      .execute()
+  )
+    .filter((r) => !EXTERNAL.includes(r.kind as AlertKind))
+    .map((r) => ({ ...r, threshold: r.threshold === null ? null : Number(r.threshold) }));
   const byRule = new Map(rules.map((r) => [r.id, r]));
-  for (const rule of rules) {
-    const wanted = wantedAlerts(rule, box, now);
-    for (const [device, detail] of wanted)
-      if (!open.some((a) => a.rule_id === rule.id && a.device === device))
-        await openAlert(db, sink, rule, box, device, detail, now);
-  }
-  for (const a of open) {
-    if (EXTERNAL.includes(a.kind as AlertKind)) continue;
-    const rule = byRule.get(a.rule_id);
-    // A rule deleted or disabled resolves its alerts; so does a condition that ended.
-    if (!rule || !wantedAlerts(rule, box, now).has(a.device)) await resolveAlert(db, sink, a.id, now);
+  for (let i = 0; i < boxIds.length; i += 500) {
+    const ids = boxIds.slice(i, i + 500);
+    const boxes = await db
+      .selectFrom('boxes')
+      .innerJoin('offices', 'offices.id', 'boxes.office_id')
+      .innerJoin('units', 'units.id', 'offices.unit_id')
+      .select(['boxes.id', 'boxes.office_id', 'boxes.heartbeat', 'units.path'])
+      .where('boxes.id', 'in', ids)
+      .execute();
+    const incidents = await db
+      .selectFrom('incidents')
+      .select(['box_id', 'device', 'kind', 'started_at', 'detail'])
+      .where('box_id', 'in', ids)
+      .where('ended_at', 'is', null)
+      .execute();
+    const alerts = await db
+      .selectFrom('alerts')
+      .select(['id', 'box_id', 'rule_id', 'device', 'kind'])
+      .where('box_id', 'in', ids)
+      .where('resolved_at', 'is', null)
+      .execute();
+    for (const b of boxes) {
+      const covering = rules.filter((r) => b.path.startsWith(r.path));
+      const open = alerts.filter((a) => a.box_id === b.id && !EXTERNAL.includes(a.kind as AlertKind));
+      if (covering.length === 0 && open.length === 0) continue;
+      // The heartbeat is parsed only for the rules that read it.
+      const readsHeartbeat = covering.some((r) => r.kind === 'backlog_above' || r.kind === 'disk_below');
+      const box: BoxFacts = {
+        id: b.id,
+        officeId: b.office_id,
+        unitPath: b.path,
+        heartbeat: readsHeartbeat && b.heartbeat ? (JSON.parse(b.heartbeat) as Heartbeat) : null,
+        openIncidents: incidents.filter((x) => x.box_id === b.id),
+      };
+      for (const rule of covering)
+        for (const [device, detail] of wantedAlerts(rule, box, now))
+          if (!open.some((a) => a.rule_id === rule.id && a.device === device))
+            await openAlert(db, sink, rule, box, device, detail, now);
+      for (const a of open) {
+        const rule = byRule.get(a.rule_id);
+        // A rule deleted or disabled resolves its alerts; so does a condition that ended.
+        if (!rule || !b.path.startsWith(rule.path) || !wantedAlerts(rule, box, now).has(a.device))
+          await resolveAlert(db, sink, a.id, now);
+      }
+    }
   }
 }
+
+/** evaluateBoxes for one box (after its heartbeat). */
+export const evaluateBox = (db: Db, sink: AlertSink, boxId: string, now: number): Promise<void> =>
+  evaluateBoxes(db, sink, [boxId], now);
 
 /**
  * An alert raised from outside the heartbeats (the configuration twin: `config_rejected`): opens one alert per

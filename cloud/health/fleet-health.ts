@@ -14,7 +14,14 @@ import {
   WEBHOOK_RETRY_DELAY_MS,
   WEBHOOK_TIMEOUT_MS,
 } from '../limits.js';
-import { clearAlert, evaluateBox, raiseAlert, type AlertKind, type AlertSink } from './alerts.js';
+import {
+  clearAlert,
+  evaluateBox,
+  evaluateBoxes,
+  raiseAlert,
+  type AlertKind,
+  type AlertSink,
+} from './alerts.js';
 import { InProcessDeliveryQueue, PgBossDeliveryQueue, type DeliveryQueue } from './delivery-queue.js';
 import { recordHeartbeat, sweepOfflineBoxes, type BoxRef } from './incidents.js';
 
@@ -116,7 +123,7 @@ export class FleetHealth {
       const now = this.ctx.clock();
       const db = this.ctx.store.db;
       const boxes = await sweepOfflineBoxes(db, now, this.offlineAfterMs);
-      for (const id of boxes) await evaluateBox(db, this.sink, id, now);
+      await evaluateBoxes(db, this.sink, boxes, now);
       // Deliveries whose job was never queued (a replica stopped between the row and the send): pg-boss
       // ignores a second job with the same id, the in-process loop finds them by itself.
       const stale = await db
