@@ -296,7 +296,12 @@ for (const kind of DATABASES) {
         alert: { id: alerts[0].id },
       });
       expect(r.got.every((g) => g.valid)).toBe(true);
-      const deliveries = await api(viewer, 'GET', `/api/v1/alerts/${alerts[0].id}/deliveries`);
+      // The receiver has the request before the cloud has its answer: wait for the cloud to record it.
+      const deliveriesOf = () => api(viewer, 'GET', `/api/v1/alerts/${alerts[0].id}/deliveries`);
+      await until('both recorded delivered', async () =>
+        (await deliveriesOf()).body.every((d: { state: string }) => d.state === 'delivered'),
+      );
+      const deliveries = await deliveriesOf();
       expect(deliveries.body.map((d: { event: string; state: string }) => [d.event, d.state])).toEqual([
         ['alert.opened', 'delivered'],
         ['alert.resolved', 'delivered'],
@@ -385,6 +390,44 @@ for (const kind of DATABASES) {
       expect(d.state).toBe('pending');
       expect(d.attempts.slice(0, 2).map((a: { status: number }) => a.status)).toEqual([401, 401]);
     }, 30_000);
+
+    it('config rejected: the twin raises an alert through fleet health, delivered; heartbeats leave it open; cleared when applied', async () => {
+      const r = await receiver();
+      cleanups.push(r.close);
+      const rule = await api(admin, 'POST', '/api/v1/alert-rules', {
+        unitId: 'hkb',
+        kind: 'config_rejected',
+        webhookUrl: r.url,
+      });
+      expect(rule.status).toBe(201);
+      expect(rule.body).toMatchObject({ threshold: null, thresholdUnit: null });
+      r.setSecret(rule.body.webhookSecret);
+      cleanups.push(() => api(admin, 'DELETE', `/api/v1/alert-rules/${rule.body.id}`));
+      const box = await enrolledBox(cloud, 'o-hkb');
+      const health = fleetHealthOf(cloud.ctx)!;
+      expect(
+        await health.raiseAlert('config_rejected', box.boxId, 'services[2].name: must not be empty'),
+      ).toBe(1);
+      expect(
+        await health.raiseAlert('config_rejected', box.boxId, 'services[2].name: must not be empty'),
+      ).toBe(1);
+      await beat(box.token, heartbeat('o-hkb'));
+      const open = (await api(admin, 'GET', '/api/v1/alerts?state=open')).body.filter(
+        (a: { boxId: string }) => a.boxId === box.boxId,
+      );
+      expect(open).toEqual([
+        expect.objectContaining({ kind: 'config_rejected', detail: 'services[2].name: must not be empty' }),
+      ]);
+      await until('delivered', () => r.got.length >= 1);
+      expect(r.got[0]!.valid).toBe(true);
+      await health.clearAlert('config_rejected', box.boxId);
+      await until('the resolution delivered', () => r.got.length >= 2);
+      expect(JSON.parse(r.got[1]!.body)).toMatchObject({
+        event: 'alert.resolved',
+        alert: { id: open[0].id, kind: 'config_rejected' },
+      });
+      expect(r.got).toHaveLength(2);
+    });
 
     it("another commune's admin sees none of it; a viewer reads but cannot change rules", async () => {
       const inc = await api(otherAdmin, 'GET', '/api/v1/health/incidents');
