@@ -71,13 +71,20 @@ interface RuleRow {
   created_at: number;
   updated_at: number;
 }
-const ruleView = (r: RuleRow) => ({
+/**
+ * A webhook URL as a reader sees it: whole for admins; for viewers only its origin, since chat and SMS gateways
+ * often carry their token in the path or query.
+ */
+const shownUrl = (url: string | null, req?: FastifyRequest): string | null =>
+  url === null || !req || req.admin?.role === 'admin' ? url : `${new URL(url).origin}/…`;
+
+const ruleView = (r: RuleRow, req?: FastifyRequest) => ({
   id: r.id,
   unitId: r.unit_id,
   kind: r.kind,
   threshold: r.threshold === null ? null : Number(r.threshold),
   thresholdUnit: THRESHOLD_UNITS[r.kind as AlertKind] ?? null,
-  webhookUrl: r.webhook_url,
+  webhookUrl: shownUrl(r.webhook_url, req),
   hasSecret: r.webhook_secret !== null,
   enabled: r.enabled === 1,
   createdAt: iso(r.created_at),
@@ -461,7 +468,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
                 r.path.startsWith(path) ||
                 (unit !== undefined && path.startsWith(r.path) && r.path.startsWith(own)),
             )
-            .map((r) => ({ ...ruleView(r), inherited: !r.path.startsWith(path) }))
+            .map((r) => ({ ...ruleView(r, req), inherited: !r.path.startsWith(path) }))
         );
       },
     );
@@ -706,7 +713,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
         return deliveries.map((d) => ({
           id: d.id,
           event: d.event,
-          url: d.url,
+          url: shownUrl(d.url, req),
           state: d.state,
           attempts: attempts
             .filter((t) => t.delivery_id === d.id)

@@ -307,6 +307,9 @@ for (const kind of DATABASES) {
         ['alert.resolved', 'delivered'],
       ]);
       expect(deliveries.body[0].attempts).toEqual([expect.objectContaining({ status: 204, error: null })]);
+      // A viewer sees the receiver's origin only (gateways carry tokens in their paths).
+      expect(deliveries.body[0].url).toBe(`${new URL(r.url).origin}/…`);
+      expect((await api(admin, 'GET', `/api/v1/alerts/${alerts[0].id}/deliveries`)).body[0].url).toBe(r.url);
       // Once each, for every box the rule covers.
       const ids = r.got.map((g) => {
         const b = JSON.parse(g.body);
