@@ -551,3 +551,53 @@ async function dropJobs(schema: string): Promise<void> {
     await c.end();
   }
 }
+
+describe('fleet health on SQLite: the in-process delivery queue', () => {
+  it('a delivery pending when the cloud stops is attempted again by the next start, then delivered', async () => {
+    const db = DATABASES[0]!.create();
+    const r = await receiver((n) => (n === 0 ? 500 : 'ok'));
+    const settings = { fleetHealth: { ...FLEET, webhookRetryDelayMs: 1000 } };
+    let cloud = await startTestCloud(db, { settings });
+    try {
+      await seedTree(cloud);
+      const admin = await adminToken(cloud, 'qt-lc', 'lc');
+      const rule = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/alert-rules',
+        headers: { authorization: `Bearer ${admin}` },
+        payload: { unitId: 'lc', kind: 'backlog_above', threshold: 10, webhookUrl: r.url },
+      });
+      r.setSecret(rule.json<{ webhookSecret: string }>().webhookSecret);
+      const box = await enrolledBox(cloud, 'o-hkb');
+      const hb = heartbeat('o-hkb', {
+        backlog: { events: 50, oldestAt: null, freeDiskBytes: null, alarm: false },
+      });
+      await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/heartbeat',
+        headers: { authorization: `Bearer ${box.token}` },
+        payload: hb,
+      });
+      await until('the first attempt recorded', async () => {
+        const a = await cloud.store.db.selectFrom('alert_delivery_attempts').select('status').execute();
+        return a.length === 1;
+      });
+      await cloud.close();
+      cloud = await startTestCloud(db, { settings });
+      await until('delivered after the restart', async () => {
+        const d = await cloud.store.db.selectFrom('alert_deliveries').select('state').executeTakeFirst();
+        return d?.state === 'delivered';
+      });
+      const attempts = await cloud.store.db
+        .selectFrom('alert_delivery_attempts')
+        .select('status')
+        .orderBy('id')
+        .execute();
+      expect(attempts.map((a) => a.status)).toEqual([500, 204]);
+      expect(r.got.map((g) => g.valid)).toEqual([true, true]);
+    } finally {
+      await cloud.close();
+      await r.close();
+    }
+  });
+});
