@@ -113,3 +113,42 @@ export const FLEET_TWINS_LIST_MAX = 10_000;
 
 /** Desired versions listed in one answer of a box's history (newest first). */
 export const FLEET_HISTORY_MAX = 100;
+// ---- fleet health, incidents and alerts (cloud/health) ------------------------------------------------
+
+/**
+ * A box's heartbeat interval as the cloud assumes it (the box config's `cloud.heartbeatSeconds`, default 60 s;
+ * setting `fleetHealth.heartbeatIntervalMs`). A box is online while its last heartbeat is younger than
+ * BOX_OFFLINE_AFTER_HEARTBEATS × this: one or two lost heartbeats do not make an incident.
+ */
+export const BOX_HEARTBEAT_INTERVAL_MS = 60_000;
+export const BOX_OFFLINE_AFTER_HEARTBEATS = 3;
+
+/** How often each replica sweeps for boxes that stopped sending (idempotent across replicas). */
+export const HEALTH_SWEEP_INTERVAL_MS = 15_000;
+
+/** Unacknowledged events on a box above which a backlog incident opens (a few hours of a busy office). */
+export const HEALTH_BACKLOG_EVENTS = 10_000;
+
+/** Free disk on a box below which a disk-low incident opens (the box's own alarm default, 512 MB). */
+export const HEALTH_DISK_LOW_MB = 512;
+
+/** Rows of one page of incidents or alerts, and the longest "fails most" ranking. */
+export const HEALTH_PAGE_MAX_ROWS = 500;
+export const HEALTH_RANKING_MAX = 100;
+
+/** Alert rules per unit: each is evaluated on every heartbeat of the unit's subtree. */
+export const ALERT_RULES_PER_UNIT_MAX = 50;
+
+/** A webhook URL's length, and how long one delivery attempt may take (connect to last byte of the answer). */
+export const WEBHOOK_URL_MAX_CHARS = 2_000;
+export const WEBHOOK_TIMEOUT_MS = 5_000;
+
+/**
+ * Attempts of one webhook delivery (the first and the retries), with exponential backoff from
+ * WEBHOOK_RETRY_DELAY_MS (doubled each time, ~1 h in all); then the delivery is marked failed.
+ */
+export const WEBHOOK_MAX_ATTEMPTS = 10;
+export const WEBHOOK_RETRY_DELAY_MS = 5_000;
+
+/** A webhook body: the alert's detail is cut to keep it under this. */
+export const WEBHOOK_BODY_MAX_BYTES = 16 * 1024;

@@ -289,11 +289,121 @@ const fleet: Migration = {
   },
 };
 
+/** Fleet health (issue 11): device states, incidents, alert rules, alerts and their webhook deliveries. */
+const fleetHealth: Migration = {
+  async up(db: AnyDb) {
+    const isPg = isPostgres(db);
+    const serial = (t: string) =>
+      db.schema
+        .createTable(t)
+        .addColumn('id', isPg ? 'bigserial' : 'integer', (c) =>
+          isPg ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        );
+    await db.schema
+      .createTable('health_devices')
+      .addColumn('box_id', 'text', (c) => c.notNull())
+      .addColumn('device', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('online', 'integer')
+      .addColumn('since', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('health_devices_pk', ['box_id', 'device'])
+      .execute();
+    await serial('incidents')
+      .addColumn('box_id', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('device', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'bigint', (c) => c.notNull())
+      .addColumn('ended_at', 'bigint')
+      .addColumn('detail', 'text')
+      .execute();
+    // Never two open incidents of one kind for one device, whichever replica saw it first.
+    await db.schema
+      .createIndex('incidents_open')
+      .on('incidents')
+      .columns(['box_id', 'device', 'kind'])
+      .unique()
+      .where(sql.ref('ended_at'), 'is', null)
+      .execute();
+    await db.schema
+      .createIndex('incidents_office_started')
+      .on('incidents')
+      .columns(['office_id', 'started_at'])
+      .execute();
+    await db.schema
+      .createTable('alert_rules')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('unit_id', 'text', (c) => c.notNull().references('units.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('threshold', 'bigint')
+      .addColumn('webhook_url', 'text')
+      .addColumn('webhook_secret', 'text')
+      .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('unit_id', 'text', (c) => c.notNull())
+      .addColumn('box_id', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('device', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text')
+      .addColumn('opened_at', 'bigint', (c) => c.notNull())
+      .addColumn('resolved_at', 'bigint')
+      .execute();
+    // One open alert per rule and device: two replicas evaluating the same heartbeat fire it once.
+    await db.schema
+      .createIndex('alerts_open')
+      .on('alerts')
+      .columns(['rule_id', 'box_id', 'device'])
+      .unique()
+      .where(sql.ref('resolved_at'), 'is', null)
+      .execute();
+    await db.schema
+      .createIndex('alerts_office_opened')
+      .on('alerts')
+      .columns(['office_id', 'opened_at'])
+      .execute();
+    await db.schema
+      .createTable('alert_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('alert_id', 'text', (c) => c.notNull())
+      .addColumn('event', 'text', (c) => c.notNull())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('done_at', 'bigint')
+      .addUniqueConstraint('alert_deliveries_once', ['alert_id', 'event'])
+      .execute();
+    await serial('alert_delivery_attempts')
+      .addColumn('delivery_id', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('status', 'integer')
+      .addColumn('error', 'text')
+      .addColumn('duration_ms', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('alert_delivery_attempts_delivery')
+      .on('alert_delivery_attempts')
+      .column('delivery_id')
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
   '0003-audit-chain': auditChain,
   '0004-fleet': fleet,
+  '0005-fleet-health': fleetHealth,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -194,6 +194,76 @@ export interface FleetReportedTable {
   received_at: number;
 }
 
+/** Fleet health (cloud/health): each device's online state and since when ('' is the box itself). */
+export interface HealthDeviceTable {
+  box_id: string;
+  device: string;
+  office_id: string;
+  role: string;
+  online: number | null;
+  since: number;
+  updated_at: number;
+}
+
+/** An offline period or a fault of one device, open while ended_at is null (one open per device and kind). */
+export interface IncidentTable {
+  id: Generated<number>;
+  box_id: string;
+  office_id: string;
+  device: string;
+  kind: string;
+  started_at: number;
+  ended_at: number | null;
+  detail: string | null;
+}
+
+export interface AlertRuleTable {
+  id: string;
+  unit_id: string;
+  kind: string;
+  threshold: number | null;
+  webhook_url: string | null;
+  /** The webhook signing secret, AES-256-GCM under a key derived from the master key; never in clear. */
+  webhook_secret: string | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertTable {
+  id: string;
+  rule_id: string;
+  unit_id: string;
+  box_id: string;
+  office_id: string;
+  device: string;
+  kind: string;
+  detail: string | null;
+  opened_at: number;
+  resolved_at: number | null;
+}
+
+export interface AlertDeliveryTable {
+  id: string;
+  alert_id: string;
+  event: string;
+  url: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+export interface AlertDeliveryAttemptTable {
+  id: Generated<number>;
+  delivery_id: string;
+  at: number;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
 export interface Tables {
   units: UnitTable;
   offices: OfficeTable;
@@ -212,4 +282,10 @@ export interface Tables {
   fleet_offices: FleetOfficeTable;
   fleet_desired: FleetDesiredTable;
   fleet_reported: FleetReportedTable;
+  health_devices: HealthDeviceTable;
+  incidents: IncidentTable;
+  alert_rules: AlertRuleTable;
+  alerts: AlertTable;
+  alert_deliveries: AlertDeliveryTable;
+  alert_delivery_attempts: AlertDeliveryAttemptTable;
 }

@@ -14,6 +14,7 @@ import {
   type EventEnvelope,
 } from '../../protocol/index.js';
 import { hashSecret, randomToken, sha256, verifySecret } from '../auth/secrets.js';
+import { fleetHealthOf } from '../health/fleet-health.js';
 import { checkBatch, ingestBatch, IngestError, type BoxIdentity } from '../ingest/ingest.js';
 import {
   BOX_EVENTS_PAGE_DEFAULT,
@@ -282,6 +283,10 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         .where('id', '=', box.id)
         .execute();
       if (hb.backlog.alarm) req.log.warn({ box: box.id, backlog: hb.backlog }, 'box backlog alarm');
+      // Incidents and alerts: a failure there is logged, the heartbeat is still acknowledged.
+      await fleetHealthOf(ctx)
+        ?.heartbeat(box, hb)
+        .catch((err: Error) => req.log.error({ err, box: box.id }, 'fleet health: heartbeat not evaluated'));
       const row = await ctx.store.db
         .selectFrom('boxes')
         .select('acked_seq')

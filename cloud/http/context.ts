@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '../audit/chain.js';
 import type { RefusalAudit } from '../audit/refusals.js';
 import type { CloudDatabase } from '../db/database.js';
+import type { FleetHealthSettings } from '../health/fleet-health.js';
 import type { RateLimitHealth } from './rate-limit-store.js';
 
 export interface CloudSettings {
@@ -27,6 +28,8 @@ export interface CloudSettings {
    * client's address is the connection's).
    */
   trustedProxies: string[];
+  /** Fleet health: heartbeat window, incident thresholds, webhook delivery (defaults in cloud/limits.ts). */
+  fleetHealth?: Partial<FleetHealthSettings>;
 }
 
 export interface AuditEntry {

@@ -4,5 +4,6 @@ import { adminRoutes } from './admin-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { dossierRoutes } from './dossier-routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
+import { healthRoutes } from '../health/routes.js';
 
-export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, fleetRoutes, consoleRoutes];
+export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, fleetRoutes, healthRoutes, consoleRoutes];
