@@ -82,7 +82,32 @@ export function sectionSources(keys: string[], fields: FieldOrigin[]): Record<st
   return out;
 }
 
+/**
+ * Woken polls reading the database at once, per replica. A province-wide change wakes thousands of polls in
+ * the same instant; unbounded, their reads queued ahead of everything else for the pool's connections (10),
+ * and a `/healthz` waited 10 s behind them (its own limit is 2 s: the replica would be taken out of rotation
+ * while it worked). Half the pool is left to the other requests.
+ */
+const RECHECKS_AT_ONCE = 5;
+
+/** At most `n` of the functions given run at once; the others wait in order. */
+function limiter(n: number) {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (running >= n) await new Promise<void>((r) => queue.push(r));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
+}
+
 export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
+  const recheck = limiter(RECHECKS_AT_ONCE);
   const db = ctx.store.db;
   const wakeups = new TargetWakeups(ctx.store, ctx.log);
   await wakeups.start();
@@ -175,10 +200,10 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         // server's close has already ended the idle ones, and hold the shutdown up).
         if (why === 'closing') return reply.header('connection', 'close').code(204).send();
         if (why === 'timeout') break;
-        target = await targetAfter(db, box.id, after);
+        target = await recheck(() => targetAfter(db, box.id, after));
       }
       // The one re-check at its end (a notification may have been lost with a connection).
-      if (!target && !gone.signal.aborted) target = await targetAfter(db, box.id, after);
+      if (!target && !gone.signal.aborted) target = await recheck(() => targetAfter(db, box.id, after));
       return target ?? reply.code(204).send();
     } finally {
       waiter.done();

@@ -244,7 +244,10 @@ export async function saveUnitTemplate(
         'offices.timezone',
         'units.path',
         'fleet_offices.overrides',
+        'fleet_offices.revision',
         'fleet_offices.hash',
+        'fleet_offices.updated_at',
+        'fleet_offices.updated_by',
       ])
       .where('units.path', 'like', `${unit.path}%`)
       .orderBy('offices.id')
@@ -258,15 +261,23 @@ export async function saveUnitTemplate(
     );
     templates.set(unitId, document as Json);
     const failures: { officeId: string; errors: FieldError[] }[] = [];
-    const changed: { officeId: string; effective: DesiredConfig; hash: string }[] = [];
-    for (const o of offices) {
+    const changed: {
+      officeId: string;
+      effective: DesiredConfig;
+      hash: string;
+      row: (typeof offices)[number];
+    }[] = [];
+    for (const [i, o] of offices.entries()) {
+      // ~1 ms of validation per office: let the replica serve its other requests between every 50.
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
       const layers = o.path
         .split('/')
         .filter((id) => templates.has(id))
         .map((id) => ({ source: id, patch: templates.get(id) as Json }));
       const r = resolveOffice(baseLayer(o, s.cloudUrl), layers, parse(o.overrides));
       if (!r.effective || !r.hash) failures.push({ officeId: o.id, errors: r.errors });
-      else if (r.hash !== o.hash) changed.push({ officeId: o.id, effective: r.effective, hash: r.hash });
+      else if (r.hash !== o.hash)
+        changed.push({ officeId: o.id, effective: r.effective, hash: r.hash, row: o });
     }
     if (failures.length)
       throw invalid(
@@ -288,11 +299,27 @@ export async function saveUnitTemplate(
         .insertInto('fleet_templates')
         .values({ unit_id: unitId, ...row })
         .execute();
-    for (const c of changed)
+    // The offices' resolved documents, 200 rows a statement (one UPDATE each took most of a province's save).
+    for (let i = 0; i < changed.length; i += 200)
       await tx
-        .updateTable('fleet_offices')
-        .set({ effective: JSON.stringify(c.effective), hash: c.hash })
-        .where('office_id', '=', c.officeId)
+        .insertInto('fleet_offices')
+        .values(
+          changed.slice(i, i + 200).map((c) => ({
+            office_id: c.officeId,
+            overrides: c.row.overrides,
+            revision: Number(c.row.revision),
+            effective: JSON.stringify(c.effective),
+            hash: c.hash,
+            updated_at: Number(c.row.updated_at),
+            updated_by: c.row.updated_by,
+          })),
+        )
+        .onConflict((oc) =>
+          oc.column('office_id').doUpdateSet((eb) => ({
+            effective: eb.ref('excluded.effective'),
+            hash: eb.ref('excluded.hash'),
+          })),
+        )
         .execute();
     const versions = await writeDesired(tx, s, changed);
     await s.wakeups.inTransaction(
@@ -422,24 +449,39 @@ export async function ensureFirstVersion(
     .limit(1)
     .executeTakeFirst();
   if (has) return;
-  const office = await store.db
+  const managed = await store.db
     .selectFrom('fleet_offices')
-    .select(['effective', 'hash', 'updated_by'])
+    .select('office_id')
     .where('office_id', '=', box.officeId)
     .executeTakeFirst();
-  if (!office) return;
-  await store.db
-    .insertInto('fleet_desired')
-    .values({
-      box_id: box.id,
-      version: 1,
-      document: office.effective,
-      hash: office.hash,
-      saved_at: now,
-      saved_by: office.updated_by,
-    })
-    .onConflict((oc) => oc.columns(['box_id', 'version']).doNothing())
-    .execute();
+  if (!managed) return;
+  // Under the fleet lock, like every save: a save of the office at the same moment either sees this version 1
+  // (and makes version 2) or has already written it.
+  await fleetWrite(store, async (tx) => {
+    const again = await tx
+      .selectFrom('fleet_desired')
+      .select('version')
+      .where('box_id', '=', box.id)
+      .limit(1)
+      .executeTakeFirst();
+    if (again) return;
+    const office = await tx
+      .selectFrom('fleet_offices')
+      .select(['effective', 'hash', 'updated_by'])
+      .where('office_id', '=', box.officeId)
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto('fleet_desired')
+      .values({
+        box_id: box.id,
+        version: 1,
+        document: office.effective,
+        hash: office.hash,
+        saved_at: now,
+        saved_by: office.updated_by,
+      })
+      .execute();
+  });
 }
 
 /**
@@ -495,8 +537,10 @@ export interface TwinView {
 export function twinStatus(
   desiredVersion: number | null,
   reported: { version: number; state: string } | null,
+  officeManaged = false,
 ): TwinStatus {
-  if (desiredVersion === null) return 'unmanaged';
+  // A new box of a managed office gets its version 1 on its first poll: until then it is pending.
+  if (desiredVersion === null) return officeManaged ? 'pending' : 'unmanaged';
   if (!reported || reported.version !== desiredVersion) return 'pending';
   return reported.state === 'applied' ? 'in_sync' : 'rejected';
 }
@@ -511,6 +555,15 @@ export async function twins(
   const latest = await latestDesired(db, (q) => where(q).limit(limit));
   if (latest.length === 0) return [];
   const ids = latest.map((l) => l.boxId);
+  const unversioned = [...new Set(latest.filter((l) => l.version === null).map((l) => l.officeId))];
+  const managed = new Set<string>();
+  for (let i = 0; i < unversioned.length; i += 500)
+    for (const r of await db
+      .selectFrom('fleet_offices')
+      .select('office_id')
+      .where('office_id', 'in', unversioned.slice(i, i + 500))
+      .execute())
+      managed.add(r.office_id);
   const reports = new Map<
     string,
     {
@@ -568,7 +621,7 @@ export async function twins(
             receivedAt: new Date(r.received_at).toISOString(),
           }
         : null,
-      status: twinStatus(l.version, r),
+      status: twinStatus(l.version, r, managed.has(l.officeId)),
       drift: !!r && r.state === 'applied' && r.hash !== r.desiredHash,
     };
   });

@@ -53,7 +53,6 @@ function reportDay(day: string): number | null {
   return new Date(t).toISOString().slice(0, 10) === day ? t / 86_400_000 : null;
 }
 
-
 /** A dummy hash: unknown usernames cost the same scrypt time as wrong passwords. */
 let dummyHash: Promise<string> | null = null;
 
