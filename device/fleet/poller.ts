@@ -140,8 +140,15 @@ export class FleetPoller {
       signal: this.abort.signal,
     });
     if (res.statusCode === 401) throw new Unauthorized(`401 ${res.body.slice(0, 200)}`);
-    if (res.statusCode !== 200) throw new Error(`report: ${res.statusCode} ${res.body.slice(0, 200)}`);
-    this.o.log.info({ version: report.version, state: report.state }, 'fleet: report acknowledged');
+    if (res.statusCode === 400 || res.statusCode === 409) {
+      // The cloud will never take this report (a version it does not hold, e.g. its database restored
+      // from an older backup): sending it again forever would stop the box polling. Dropped, said loudly.
+      this.o.log.error(
+        { version: report.version, status: res.statusCode, answer: res.body.slice(0, 200) },
+        'fleet: the cloud refused this report for good; dropped, polling again',
+      );
+    } else if (res.statusCode !== 200) throw new Error(`report: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    else this.o.log.info({ version: report.version, state: report.state }, 'fleet: report acknowledged');
     if (this.state.report !== report) return;
     this.state.report = null;
     writeFleetState(this.o.dataDir, this.state);

@@ -389,6 +389,22 @@ describe('the configuration twin on the box', () => {
   });
 });
 
+describe('a report the cloud will never take', () => {
+  it('is dropped (a version the cloud does not know, 409): the box polls again and takes the next version', async () => {
+    const { cloud, office, base } = await managedOffice();
+    const name = (n: string) => edited(base, (d) => (d.office.name = n));
+    cloud.failReports = 1;
+    cloud.failReportsWith = 409;
+    cloud.save(name('Phiên bản 1'));
+    await vi.waitFor(() => expect(office.box.config().office.name).toBe('Phiên bản 1'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(cloud.failReports).toBe(0), { timeout: 10_000 });
+    cloud.save(name('Phiên bản 2'));
+    const r2 = await applied(cloud, 2);
+    expect(r2.state).toBe('applied');
+    expect(cloud.reportOf(1)).toBeUndefined();
+  });
+});
+
 describe('a credential the cloud refuses', () => {
   it('says so in the log and waits long before asking again', async () => {
     const cloud = await new FakeFleetCloud().start();

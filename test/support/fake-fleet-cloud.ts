@@ -20,6 +20,8 @@ export class FakeFleetCloud {
   uplinkRequests = 0;
   /** Answer this many of the next reports 503 (a cloud that fails, then recovers). */
   failReports = 0;
+  /** The status the failed reports get (503: a cloud that recovers; 409: a version it does not know). */
+  failReportsWith = 503;
   private app: FastifyInstance | null = null;
   private waiters = new Set<() => void>();
   port = 0;
@@ -92,7 +94,9 @@ export class FakeFleetCloud {
       if (!authorized(req.headers.authorization)) return reply.code(401).send({ code: 'unauthorized' });
       if (this.failReports > 0) {
         this.failReports--;
-        return reply.code(503).send({ code: 'unavailable' });
+        return reply
+          .code(this.failReportsWith)
+          .send({ code: this.failReportsWith === 409 ? 'unknown_version' : 'unavailable' });
       }
       this.reports.push(req.body);
       return { ok: true };
