@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../protocol/index.js';
 import { BoxReported, BoxTarget } from '../../protocol/fleet.js';
 import { adminAccess, requireAdminSession, type AdminIdentity } from '../http/admin-access.js';
+import { fleetHealthOf } from '../health/fleet-health.js';
 import { authenticateBox } from '../http/box-routes.js';
 import { HttpError, type CloudContext } from '../http/context.js';
 import type { BoxIdentity } from '../ingest/ingest.js';
@@ -231,11 +232,21 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       const box = req.box as BoxIdentity;
       const r = req.body as BoxReported;
       await recordReport(db, box.id, r, ctx.clock());
-      if (r.state === 'rejected')
+      // Fleet health's `config_rejected` alert opens with a rejection and resolves with the next apply.
+      const health = fleetHealthOf(ctx);
+      if (r.state === 'rejected') {
         req.log.warn(
           { box: box.id, version: r.version, errors: r.errors },
           'fleet: a box rejected its config',
         );
+        const first = r.errors?.[0];
+        await health?.raiseAlert(
+          'config_rejected',
+          box.id,
+          `version ${r.version}: ${first ? `${first.path}: ${first.message}` : 'rejected'}` +
+            ((r.errors?.length ?? 0) > 1 ? ` (+${(r.errors?.length ?? 0) - 1})` : ''),
+        );
+      } else await health?.clearAlert('config_rejected', box.id);
       return { ok: true };
     },
   );

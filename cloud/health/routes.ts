@@ -221,9 +221,12 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             .where('ended_at', 'is', null)
             .orderBy('started_at')
             .execute();
-          const hb = b.heartbeat
-            ? (JSON.parse(b.heartbeat) as Heartbeat & { configVersion?: unknown })
-            : null;
+          const hb = b.heartbeat ? (JSON.parse(b.heartbeat) as Heartbeat) : null;
+          const reported = await db
+            .selectFrom('fleet_reported')
+            .select(['version', 'state'])
+            .where('box_id', '=', b.id)
+            .executeTakeFirst();
           const hbAt = b.heartbeat_at === null ? null : Number(b.heartbeat_at);
           const online = hbAt !== null && hbAt >= now - health.offlineAfterMs;
           const self = devices.find((d) => d.device === BOX_DEVICE);
@@ -242,8 +245,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             since: iso(since),
             lastHeartbeatAt: iso(hbAt),
             version: hb?.version ?? null,
-            // Filled by the configuration twin when it reports the applied version.
-            configVersion: typeof hb?.configVersion === 'number' ? hb.configVersion : null,
+            // The configuration twin's last report: the version the box applied (or rejected).
+            configVersion: reported ? Number(reported.version) : null,
+            configState: reported?.state ?? null,
             backlog: hb
               ? { events: hb.backlog.events, oldestAt: hb.backlog.oldestAt, alarm: hb.backlog.alarm }
               : null,

@@ -433,6 +433,14 @@ for (const kind of DATABASES) {
       });
       const next = (await twin(box.boxId)).desired as { version: number; hash: string };
       expect(await twin(box.boxId)).toMatchObject({ status: 'pending' });
+      // The province wants to hear of rejected configs (an alert rule, here without a webhook).
+      const rule = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/alert-rules',
+        headers: { authorization: `Bearer ${province}` },
+        payload: { unitId: 'dn', kind: 'config_rejected' },
+      });
+      expect(rule.statusCode, rule.body).toBe(201);
       await report(box.token, {
         version: next.version,
         state: 'rejected',
@@ -444,6 +452,36 @@ for (const kind of DATABASES) {
       expect(rejected.reported?.errors).toEqual([
         { path: 'peripherals[0].driver.port', message: 'no such serial port /dev/ttyUSB9' },
       ]);
+      // Fleet health: the office's box shows the version it rejected, and a config_rejected alert is open
+      // (raised through fleet health, so an admin's webhook hears of it too).
+      const health = (await as(province, 'GET', '/api/v1/health/offices/o-hkb')).json<{
+        boxes: { id: string; configVersion: number | null; configState: string | null }[];
+      }>();
+      expect(health.boxes.find((b) => b.id === box.boxId)).toMatchObject({
+        configVersion: next.version,
+        configState: 'rejected',
+      });
+      const openAlerts = async () =>
+        (await as(province, 'GET', '/api/v1/alerts?state=open&unit=dn')).json<
+          { kind: string; boxId: string; detail: string | null }[]
+        >();
+      expect(await openAlerts()).toEqual([
+        expect.objectContaining({
+          kind: 'config_rejected',
+          boxId: box.boxId,
+          detail: expect.stringContaining('peripherals[0].driver.port: no such serial port'),
+        }),
+      ]);
+
+      // Applied at last: the alert resolves.
+      await report(box.token, { version: next.version, state: 'applied', hash: next.hash });
+      expect(await openAlerts()).toEqual([]);
+      await report(box.token, {
+        version: next.version,
+        state: 'rejected',
+        hash: desired.hash,
+        errors: [{ path: 'peripherals[0].driver.port', message: 'no such serial port /dev/ttyUSB9' }],
+      });
 
       const list = (await as(province, 'GET', '/api/v1/fleet/twins?unit=dn')).json<{
         twins: { boxId: string; status: string }[];
