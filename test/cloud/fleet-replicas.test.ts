@@ -4,68 +4,24 @@
 // poll, and later saves wake polls again; concurrent saves of one office on both replicas give versions 1..n
 // without a gap or a duplicate, and of two saves based on the same revision exactly one wins (the other 409).
 // PostgreSQL only: SQLite is one node.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
 import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
 import { boxToken, type EnrollResponse } from '../../protocol/index.js';
 import type { BoxTarget } from '../../protocol/fleet.js';
+import { killAllClouds, startCloudProcess } from '../support/cloud-process.js';
 import { DATABASES, MASTER_KEY, PG_URL, type TestDatabase } from './helpers.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli/lobby.js');
 const postgres = DATABASES.find((d) => d.name === 'postgres')!;
-const children: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
+/** A replica on a port it picks itself; every replica names the same public URL, so they resolve the same documents. */
 async function startReplica(db: TestDatabase): Promise<string> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'cloud',
-      '--db',
-      db.url,
-      '--db-schema',
-      db.schema as string,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      // Every replica must build the same desired documents: they name the same public URL.
-      '--public-url',
-      'https://motcua.example.gov.vn',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'info', LOBBY_CLOUD_KEY: MASTER_KEY.toString('base64url') },
-    },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cloud did not start: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"cloud started"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`cloud exited with ${code}: ${stderr}`)));
+  const replica = await startCloudProcess({
+    db,
+    key: MASTER_KEY,
+    publicUrl: 'https://motcua.example.gov.vn',
   });
-  return `http://127.0.0.1:${port}`;
+  return replica.url;
 }
 
 async function until<T>(what: string, check: () => Promise<T | false>, timeoutMs = 15_000): Promise<T> {
@@ -118,7 +74,7 @@ describe.skipIf(!postgres.available)(`fleet across two cloud replicas (${postgre
     box = boxToken(e.boxId, e.secret);
   }, 60_000);
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killAllClouds();
     await check?.close();
     await db?.cleanup();
   });
