@@ -31,6 +31,16 @@ async function decodeQr(element: Locator): Promise<string | null> {
   return jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? null;
 }
 
+/** Reads a QR code shown on the page, trying again while the page is still drawing it (up to 15 s). */
+async function readQr(element: Locator): Promise<string | null> {
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const text = await decodeQr(element).catch(() => null);
+    if (text !== null || Date.now() > until) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** expect.poll with room for a busy CI machine (vitest's default waits 1 s). */
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 
@@ -252,7 +262,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await screenshot(page, 'admin', true);
     // The QR code beside it, read from its pixels: the pairing page with this code, on the box's port (at a
     // LAN address of the box when the admin page is opened on the box itself, as here).
-    const scanned = new URL((await decodeQr(page.locator('.code-box svg'))) ?? 'http://no-qr-code');
+    const scanned = new URL((await readQr(page.locator('.code-box svg'))) ?? 'http://no-qr-code');
     expect(scanned.port).toBe(String(box.box.httpPort));
     expect(`${scanned.pathname}${scanned.search}`).toBe(`/pair?code=${code.replace('-', '')}`);
 
@@ -305,9 +315,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(issued?.event.data).toMatchObject({ number: 'C001', priority: 'elderly' });
     // The QR code on screen, read back from its pixels as a phone would: the ticket's status page.
     const day = (issued?.event.data as { ticketId: string }).ticketId.split('/')[0];
-    expect(await decodeQr(kiosk.locator('.qr'))).toBe(
-      `https://motcua.example.vn/t/xa-thu-nghiem/${day}/C001`,
-    );
+    expect(await readQr(kiosk.locator('.qr'))).toBe(`https://motcua.example.vn/t/xa-thu-nghiem/${day}/C001`);
 
     // Back to the start: the quota of Hộ tịch is used up, so its button is greyed and says why.
     await kiosk.locator('button.done').click();
