@@ -1,0 +1,156 @@
+// Requests from devices, end to end through a real box (MQTT clients, the SQLite log): each device's retry
+// bookkeeping is its own. Two kiosks of the same model both count their request ids from "r1"; each must be
+// answered with its own ticket, in one group commit and after a restart, and never with the other's.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Reply } from '../../protocol/index.js';
+import type { StoredEvent } from '../../device/store/event-store.js';
+import { DEVICES, request, startTestBox, type DeviceSpec, type TestBox } from '../support/office.js';
+
+const TWO_KIOSKS: DeviceSpec[] = [...DEVICES, { id: 'kiosk-2', role: 'kiosk' }];
+const TICKET = 'lobby/v1/tickets/request';
+
+const boxes: TestBox[] = [];
+afterEach(async () => {
+  await Promise.all(boxes.splice(0).map((b) => b.close()));
+});
+
+async function start(dataDir?: string): Promise<TestBox> {
+  const box = await startTestBox({ devices: TWO_KIOSKS, ...(dataDir ? { dataDir } : {}) });
+  boxes.push(box);
+  return box;
+}
+
+interface PrintedTicket {
+  ticketId: string;
+  number: string;
+  service: string;
+}
+
+function ticketOf(reply: Reply): PrintedTicket {
+  expect(reply.status, JSON.stringify(reply.error)).toBe('ok');
+  const t = (reply.data as { ticket?: PrintedTicket } | undefined)?.ticket;
+  if (!t) throw new Error(`no ticket in ${JSON.stringify(reply)}`);
+  return t;
+}
+
+/** Subscribes the device to its replies once, so that a request can then be published at once. */
+async function readyFor(client: MqttClient, deviceId: string): Promise<void> {
+  await client.subscribeAsync(`lobby/v1/devices/${deviceId}/reply`, { qos: 1 });
+}
+
+/** Publishes a request now (the client must be subscribed to its replies) and resolves with its reply. */
+function send(client: MqttClient, body: { id: string } & Record<string, unknown>): Promise<Reply> {
+  const deviceId = client.options.clientId as string;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no reply to ${body.id} for ${deviceId}`)), 5000);
+    const onMessage = (topic: string, payload: Buffer) => {
+      const reply = JSON.parse(payload.toString()) as Reply;
+      if (topic !== `lobby/v1/devices/${deviceId}/reply` || reply.id !== body.id) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(reply);
+    };
+    client.on('message', onMessage);
+    client.publish(TICKET, JSON.stringify(body), { qos: 1 });
+  });
+}
+
+/**
+ * Publishes both requests, then holds this process (which runs the box) for a moment so that both reach the
+ * box's sockets before it reads either: the box then takes them in one event-loop turn, one group commit
+ * (each test checks that it did).
+ */
+function sendTogether(...sends: [MqttClient, { id: string } & Record<string, unknown>][]): Promise<Reply[]> {
+  const replies = Promise.all(sends.map(([client, body]) => send(client, body)));
+  const until = Date.now() + 50;
+  while (Date.now() < until); // holds the event loop on purpose; the assertions wait for the replies
+  return replies;
+}
+
+describe('two devices using the same request id', () => {
+  it('in one group commit: each kiosk gets its own ticket, and each retry its own answer', async () => {
+    const box = await start();
+    const k1 = await box.connect('kiosk-1');
+    const k2 = await box.connect('kiosk-2');
+    await readyFor(k1, 'kiosk-1');
+    await readyFor(k2, 'kiosk-2');
+    const commits: StoredEvent[][] = [];
+    box.box.ledger.onCommit((events) => commits.push(events));
+
+    // The same model of kiosk, the same request: byte for byte the same payload, from two devices.
+    const body = { id: 'r1', service: 'van-thu' };
+    const [a, b] = await sendTogether([k1, body], [k2, body]);
+    const t1 = ticketOf(a as Reply);
+    const t2 = ticketOf(b as Reply);
+    expect(commits).toHaveLength(1); // both in one batch: the case where the ledger's own bookkeeping decides
+    expect(commits[0]?.filter((e) => e.event.type === 'ticket.issued')).toHaveLength(2);
+    expect(new Set([t1.number, t2.number])).toEqual(new Set(['A001', 'A002']));
+    expect((a as Reply).data?.duplicate).toBeUndefined();
+    expect((b as Reply).data?.duplicate).toBeUndefined();
+
+    // Both retry in one batch again: each is told its own ticket, not a new one and not the other's.
+    const [ra, rb] = await sendTogether([k1, body], [k2, body]);
+    expect(ticketOf(ra as Reply)).toEqual(t1);
+    expect(ticketOf(rb as Reply)).toEqual(t2);
+    expect((ra as Reply).data?.duplicate).toBe(true);
+    expect((rb as Reply).data?.duplicate).toBe(true);
+    expect(box.box.store.headSeq).toBe(3); // day.started and two tickets: nothing issued twice
+  });
+
+  it('in one group commit, a request and another device’s first use of that id: both are new requests', async () => {
+    const box = await start();
+    const k1 = await box.connect('kiosk-1');
+    const k2 = await box.connect('kiosk-2');
+    await readyFor(k1, 'kiosk-1');
+    await readyFor(k2, 'kiosk-2');
+    const first = ticketOf(await request(k1, TICKET, { id: 'r1', service: 'van-thu' }));
+    const commits: StoredEvent[][] = [];
+    box.box.ledger.onCommit((events) => commits.push(events));
+    // kiosk-1 retries r1 while kiosk-2 sends its own r1 for another service, in the same batch.
+    const [retry, other] = await sendTogether(
+      [k1, { id: 'r1', service: 'van-thu' }],
+      [k2, { id: 'r1', service: 'ho-tich' }],
+    );
+    expect(ticketOf(retry as Reply)).toEqual(first);
+    expect((retry as Reply).data?.duplicate).toBe(true);
+    expect(ticketOf(other as Reply)).toMatchObject({ number: 'C001', service: 'ho-tich' });
+    expect((other as Reply).data?.duplicate).toBeUndefined();
+    expect(commits).toHaveLength(1);
+  });
+
+  it('across a restart: each retry gets its own device’s earlier answer, never the other device’s', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lobby-requests-'));
+    let box = await start(dataDir);
+    let k1 = await box.connect('kiosk-1');
+    let k2 = await box.connect('kiosk-2');
+    const same = { id: 'r1', service: 'van-thu' };
+    const t1 = ticketOf(await request(k1, TICKET, same));
+    const t2 = ticketOf(await request(k2, TICKET, same));
+    const t1b = ticketOf(await request(k1, TICKET, { id: 'r2', service: 'ho-tich' }));
+    const t2b = ticketOf(await request(k2, TICKET, { id: 'r2', service: 'dat-dai' }));
+    expect([t1.number, t2.number, t1b.number, t2b.number]).toEqual(['A001', 'A002', 'C001', '4001']);
+    await box.close();
+    boxes.splice(boxes.indexOf(box), 1);
+
+    box = await start(dataDir);
+    k1 = await box.connect('kiosk-1');
+    k2 = await box.connect('kiosk-2');
+    // The second kiosk asks first: a lookup by id alone would hand it the first kiosk's ticket.
+    const r2 = await request(k2, TICKET, same);
+    const r1 = await request(k1, TICKET, same);
+    expect(ticketOf(r2)).toEqual(t2);
+    expect(ticketOf(r1)).toEqual(t1);
+    expect([r1.data?.duplicate, r2.data?.duplicate]).toEqual([true, true]);
+    // Same id, different services per device: each retry is its own device's, not request_id_reused.
+    expect(ticketOf(await request(k2, TICKET, { id: 'r2', service: 'dat-dai' }))).toEqual(t2b);
+    expect(ticketOf(await request(k1, TICKET, { id: 'r2', service: 'ho-tich' }))).toEqual(t1b);
+    // And a device's own reused id is still caught after the restart.
+    const reused = await request(k1, TICKET, { id: 'r2', service: 'dat-dai' });
+    expect(reused.error?.code).toBe('request_id_reused');
+    expect(box.box.store.headSeq).toBe(5);
+  });
+});
