@@ -154,3 +154,117 @@ describe('two devices using the same request id', () => {
     expect(box.box.store.headSeq).toBe(5);
   });
 });
+
+describe('a kiosk whose printer cannot print', () => {
+  it('is refused paper tickets (printer_unavailable, saying why), may still show one on screen, and gets its retries', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const before = ticketOf(await request(kiosk, TICKET, { id: 'p1', service: 'van-thu' }));
+    const status = (state: string, canPrint: boolean) =>
+      kiosk.publishAsync(
+        'lobby/v1/status/kiosk-1',
+        JSON.stringify({ ts: new Date().toISOString(), ok: canPrint, printer: { state, canPrint } }),
+        { qos: 1, retain: true },
+      );
+    await status('paper_out', false);
+    const refused = await request(kiosk, TICKET, { id: 'p2', service: 'van-thu' });
+    expect(refused).toMatchObject({ id: 'p2', topic: TICKET, status: 'error' });
+    expect(refused.error?.code).toBe('printer_unavailable');
+    expect(JSON.stringify(refused.error?.message)).toMatch(/paper_out|giấy/);
+    // Shown on the kiosk's screen instead: issued, nothing to print.
+    const onScreen = await request(kiosk, TICKET, { id: 'p3', service: 'van-thu', delivery: 'screen' });
+    expect(ticketOf(onScreen).number).toBe('A002');
+    // The retry of a ticket issued before the printer failed gets that ticket, not the refusal.
+    const retry = await request(kiosk, TICKET, { id: 'p1', service: 'van-thu' });
+    expect(ticketOf(retry)).toEqual(before);
+    expect(retry.data?.duplicate).toBe(true);
+    // Paper running low still prints.
+    await status('paper_near_end', true);
+    expect(ticketOf(await request(kiosk, TICKET, { id: 'p4', service: 'van-thu' })).number).toBe('A003');
+    expect(box.box.store.headSeq).toBe(4); // day.started and three tickets: nothing for the refusal
+  });
+});
+
+describe('what a device is told', () => {
+  it('a refused command names the refusal and echoes the id and topic; nothing is written', async () => {
+    const box = await start();
+    const keypad = await box.connect('keypad-1');
+    const head = box.box.store.headSeq;
+    const reply = await request(keypad, 'lobby/v1/counters/1/cmd/next', { id: 'k1' });
+    expect(reply).toMatchObject({
+      id: 'k1',
+      topic: 'lobby/v1/counters/1/cmd/next',
+      status: 'error',
+      error: { code: 'queue_empty' },
+    });
+    expect(box.box.store.headSeq).toBe(head);
+  });
+
+  it('a malformed request is refused with schema_invalid and its id when it has one', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const reply = await request(kiosk, TICKET, { id: 'bad-1', service: 'van-thu', priority: 'vip' });
+    expect(reply).toMatchObject({ id: 'bad-1', status: 'error', error: { code: 'schema_invalid' } });
+  });
+
+  it('the reply to a new ticket carries everything the kiosk prints; a call names the ticket called', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const keypad = await box.connect('keypad-2');
+    const issued = await request(kiosk, TICKET, { id: 'n1', service: 'chung-thuc', priority: 'elderly' });
+    expect(issued.data).toEqual({
+      events: ['ticket.issued'],
+      ticket: {
+        ticketId: expect.stringMatching(/^\d{4}-\d\d-\d\d\/B001$/),
+        number: 'B001',
+        service: 'chung-thuc',
+        serviceName: 'Chứng thực',
+        priority: 'elderly',
+        ahead: 0,
+        estimatedWaitMin: null, // no counter for it is open yet
+        issuedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        officeName: 'Bộ phận một cửa xã Thử Nghiệm',
+      },
+    });
+    const called = await request(keypad, 'lobby/v1/counters/2/cmd/next', { id: 'c1' });
+    expect(called.data).toEqual({
+      events: ['counter.opened', 'ticket.called'],
+      ticket: {
+        ticketId: (issued.data?.ticket as PrintedTicket).ticketId,
+        number: 'B001',
+        service: 'chung-thuc',
+      },
+    });
+  });
+
+  it('a print acknowledgement is answered ok, again when repeated; a malformed one is refused', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const t = ticketOf(await request(kiosk, TICKET, { id: 'q1', service: 'van-thu' }));
+    const done = await request(kiosk, 'lobby/v1/tickets/printed', { id: 'd1', jobId: t.ticketId });
+    expect(done).toEqual({ id: 'd1', topic: 'lobby/v1/tickets/printed', status: 'ok', data: { events: [] } });
+    expect(box.box.store.wasPrinted(t.ticketId)).toBe(true);
+    const again = await request(kiosk, 'lobby/v1/tickets/printed', { id: 'd2', jobId: t.ticketId });
+    expect(again.status).toBe('ok');
+    const bad = await request(kiosk, 'lobby/v1/tickets/printed', { id: 'd3' });
+    expect(bad).toMatchObject({ id: 'd3', status: 'error', error: { code: 'schema_invalid' } });
+  });
+
+  it('a print acknowledgement the box could not record: internal_error, so the kiosk sends it again', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const t = ticketOf(await request(kiosk, TICKET, { id: 'q1', service: 'van-thu' }));
+    const store = box.box.store;
+    const record = store.recordPrinted.bind(store);
+    store.recordPrinted = () => {
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    };
+    const failed = await request(kiosk, 'lobby/v1/tickets/printed', { id: 'd1', jobId: t.ticketId });
+    expect(failed).toMatchObject({ id: 'd1', status: 'error', error: { code: 'internal_error' } });
+    store.recordPrinted = record;
+    expect((await request(kiosk, 'lobby/v1/tickets/printed', { id: 'd1', jobId: t.ticketId })).status).toBe(
+      'ok',
+    );
+    expect(store.wasPrinted(t.ticketId)).toBe(true);
+  });
+});
