@@ -99,4 +99,13 @@ describe('the data directory', () => {
     expect(again.modeFixes).toEqual([]);
     expect(modeOf(join(dir, 'events.db'))).toBe('600');
   });
+
+  it('an in-memory log (tests, benchmarks) touches no directory and keeps no lock', () => {
+    const cwd = statSync('.').mode;
+    const store = new EventStore(':memory:');
+    expect(store.modeFixes).toEqual([]);
+    expect(store.durability()).toMatchObject({ synchronous: 'full', lockingMode: 'normal' });
+    store.close();
+    expect(statSync('.').mode).toBe(cwd);
+  });
 });
