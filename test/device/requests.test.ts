@@ -268,3 +268,93 @@ describe('what a device is told', () => {
     expect(store.wasPrinted(t.ticketId)).toBe(true);
   });
 });
+
+describe('a counter’s day, request by request', () => {
+  it('each field a keypad, scanner, panel or rating box sends reaches the log as sent (codes trimmed)', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const keypad = await box.connect('keypad-1');
+    const scanner = await box.connect('scanner-1');
+    const panel = await box.connect('clerk-panel-2');
+    const tablet = await box.connect('rating-1');
+    const counter1 = (action: string, body: Record<string, unknown> = {}) =>
+      request(keypad, `lobby/v1/counters/1/cmd/${action}`, body);
+    const from = box.box.store.headSeq;
+    const logged = () =>
+      [...box.box.store.eventsAfter(from)].map(
+        (e) => ({ type: e.event.type, ...e.event.data }) as Record<string, unknown>,
+      );
+    const last = (type: string) =>
+      logged()
+        .filter((e) => e.type === type)
+        .at(-1);
+
+    ticketOf(await request(kiosk, TICKET, { service: 'van-thu' })); // A001
+    const a2 = ticketOf(await request(kiosk, TICKET, { service: 'van-thu' })); // A002
+    expect((await counter1('sign_in', { clerk: 'cc01' })).data?.events).toEqual(['counter.signed_in']);
+    expect(last('counter.signed_in')).toMatchObject({
+      counter: 1,
+      clerk: { id: 'cc01', name: 'Nguyễn Thị Lan' },
+    });
+
+    const called = await counter1('call', { number: 'A002' });
+    expect(called.data?.ticket).toMatchObject({ number: 'A002' });
+    expect(last('ticket.called')).toMatchObject({ number: 'A002', counter: 1, how: 'number' });
+
+    const scanned = await request(scanner, 'lobby/v1/counters/1/scan', {
+      code: ' 000.00.04.H12-261122-0009 ',
+    });
+    expect(scanned.data?.events).toEqual(['ticket.serving', 'dossier.linked']);
+    expect(last('dossier.linked')).toMatchObject({ number: 'A002', code: '000.00.04.H12-261122-0009' });
+
+    expect((await counter1('pause', { reason: 'họp giao ban' })).status).toBe('ok');
+    expect(last('counter.paused')).toEqual({ type: 'counter.paused', counter: 1, reason: 'họp giao ban' });
+    expect((await counter1('resume')).status).toBe('ok');
+    expect((await counter1('pause')).status).toBe('ok');
+    expect(last('counter.paused')).toEqual({ type: 'counter.paused', counter: 1, reason: null });
+    expect((await counter1('resume')).status).toBe('ok');
+
+    // Sent on to hộ tịch at counter 2, where the clerk panel calls and finishes them.
+    expect((await counter1('transfer', { toService: 'ho-tich', toCounter: 2 })).status).toBe('ok');
+    expect(last('ticket.transferred')).toMatchObject({
+      number: 'A002',
+      fromCounter: 1,
+      toService: 'ho-tich',
+      toCounter: 2,
+    });
+    expect((await request(panel, 'lobby/v1/counters/2/cmd/next')).data?.ticket).toMatchObject({
+      number: 'A002',
+    });
+    const finished = await request(panel, 'lobby/v1/counters/2/cmd/finish', {
+      dossiers: ['000.00.04.H12-261122-0009', ' 000.00.04.H12-261122-0010 '],
+    });
+    expect(finished.status).toBe('ok');
+    expect(last('ticket.finished')).toMatchObject({
+      ticketId: a2.ticketId,
+      dossiers: ['000.00.04.H12-261122-0009', '000.00.04.H12-261122-0010'],
+    });
+
+    // Counter 1 serves A001; the tablet rates them, naming the ticket, with a reason.
+    expect((await counter1('next')).data?.ticket).toMatchObject({ number: 'A001' });
+    expect((await counter1('serve')).data?.events).toEqual(['ticket.serving']);
+    const a1 = last('ticket.serving')?.ticketId as string;
+    expect((await counter1('finish')).status).toBe('ok');
+    expect(last('ticket.finished')).toMatchObject({ number: 'A001', dossiers: [] });
+    const rated = await request(tablet, 'lobby/v1/counters/1/rating', {
+      score: 2,
+      reasons: ['chờ lâu'],
+      ticketId: a1,
+    });
+    expect(rated.data).toMatchObject({ events: ['rating.submitted'], ticket: { number: 'A001' } });
+    expect(last('rating.submitted')).toMatchObject({
+      number: 'A001',
+      score: 2,
+      reasons: ['chờ lâu'],
+      counter: 1,
+    });
+    const wrong = await request(tablet, 'lobby/v1/counters/1/rating', { score: 2, ticketId: a2.ticketId });
+    expect(wrong.error?.code).toBe('no_rating_session'); // not served here
+    expect((await counter1('sign_out')).status).toBe('ok');
+    expect((await counter1('recall')).error?.code).toBe('no_current_ticket');
+  });
+});
