@@ -116,6 +116,7 @@ describe('commits', () => {
     store.append([commit([issued(1), issued(2)])], '{"day":"2026-11-23"}');
     expect(store.latestSnapshot()).toEqual({ seq: 2, state: '{"day":"2026-11-23"}' });
     store.append([], '{"day":"empty"}'); // nothing committed: no snapshot
+    expect(store.latestSnapshot()).toEqual({ seq: 2, state: '{"day":"2026-11-23"}' });
     store.append([commit([issued(3)])], '{"day":"later"}');
     expect(store.latestSnapshot()).toEqual({ seq: 3, state: '{"day":"later"}' });
     expect([...store.eventsAfter(2)].map((e) => [e.seq, e.at, e.day, e.source])).toEqual([
@@ -243,6 +244,7 @@ describe('the box’s own records', () => {
   it('answers the health probes: a write that touches no record, and a read', () => {
     const store = new EventStore(newFile());
     store.probeWrite(T0);
+    expect(store.getMeta('probe')).toBe(String(T0)); // it did write
     expect(store.ping()).toBe(true);
     expect(store.hasEvents()).toBe(false);
     store.close();
