@@ -5,10 +5,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Reply } from '../../protocol/index.js';
-import type { StoredEvent } from '../../device/store/event-store.js';
-import { DEVICES, request, startTestBox, type DeviceSpec, type TestBox } from '../support/office.js';
+import { parseRequestTopic, type Reply, type RequestTopic } from '../../protocol/index.js';
+import { Ledger } from '../../device/ledger.js';
+import { createRequestDesk } from '../../device/requests.js';
+import { EventStore, type StoredEvent } from '../../device/store/event-store.js';
+import {
+  DEVICES,
+  officeConfig,
+  request,
+  startTestBox,
+  type DeviceSpec,
+  type TestBox,
+} from '../support/office.js';
 
 const TWO_KIOSKS: DeviceSpec[] = [...DEVICES, { id: 'kiosk-2', role: 'kiosk' }];
 const TICKET = 'lobby/v1/tickets/request';
@@ -356,5 +366,108 @@ describe('a counter’s day, request by request', () => {
     expect(wrong.error?.code).toBe('no_rating_session'); // not served here
     expect((await counter1('sign_out')).status).toBe('ok');
     expect((await counter1('recall')).error?.code).toBe('no_current_ticket');
+  });
+});
+
+describe('more of what a device is told', () => {
+  it('a malformed counter command, rating or scan is refused with schema_invalid, nothing decided', async () => {
+    const box = await start();
+    const keypad = await box.connect('keypad-1');
+    const tablet = await box.connect('rating-1');
+    const scanner = await box.connect('scanner-1');
+    const head = box.box.store.headSeq;
+    const replies = [
+      await request(keypad, 'lobby/v1/counters/1/cmd/call', { id: 'm1', number: 'not a number' }),
+      await request(tablet, 'lobby/v1/counters/1/rating', { id: 'm2', score: 'five' }),
+      await request(scanner, 'lobby/v1/counters/1/scan', { id: 'm3' }),
+    ];
+    for (const [i, r] of replies.entries())
+      expect(r).toMatchObject({ id: `m${i + 1}`, status: 'error', error: { code: 'schema_invalid' } });
+    expect(box.box.store.headSeq).toBe(head);
+  });
+
+  it('a reply about no ticket names none; signing in twice changes nothing; a retried sign-in is answered', async () => {
+    const box = await start();
+    const keypad = await box.connect('keypad-1');
+    const first = await request(keypad, 'lobby/v1/counters/1/cmd/sign_in', { id: 's1', clerk: 'cc01' });
+    expect(first.data).toEqual({ events: ['counter.signed_in'] });
+    const again = await request(keypad, 'lobby/v1/counters/1/cmd/sign_in', { id: 's2', clerk: 'cc01' });
+    expect(again).toMatchObject({ status: 'ok', data: { events: [] } });
+    const retry = await request(keypad, 'lobby/v1/counters/1/cmd/sign_in', { id: 's1', clerk: 'cc01' });
+    expect(retry).toMatchObject({ status: 'ok', data: { events: ['counter.signed_in'], duplicate: true } });
+    expect(retry.data?.ticket).toBeUndefined();
+  });
+
+  it('a rating without reasons is stored with none', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const keypad = await box.connect('keypad-1');
+    const tablet = await box.connect('rating-1');
+    await request(kiosk, TICKET, { service: 'van-thu' });
+    await request(keypad, 'lobby/v1/counters/1/cmd/next');
+    await request(keypad, 'lobby/v1/counters/1/cmd/finish');
+    expect((await request(tablet, 'lobby/v1/counters/1/rating', { score: 4 })).status).toBe('ok');
+    const rating = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'rating.submitted');
+    expect(rating?.event.data).toMatchObject({ score: 4, reasons: [] });
+  });
+
+  it('a commit that failed for no storage reason: internal_error, and the box goes on', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const store = box.box.store;
+    const append = store.append.bind(store);
+    store.append = () => {
+      throw new TypeError('a bug');
+    };
+    const failed = await request(kiosk, TICKET, { id: 'x1', service: 'van-thu' });
+    expect(failed).toMatchObject({ id: 'x1', status: 'error', error: { code: 'internal_error' } });
+    store.append = append;
+    expect(ticketOf(await request(kiosk, TICKET, { id: 'x1', service: 'van-thu' })).number).toBe('A001');
+  });
+
+  it('a clerk panel reporting printer trouble still calls citizens (only paper tickets need the printer)', async () => {
+    const box = await start();
+    const kiosk = await box.connect('kiosk-1');
+    const panel = await box.connect('clerk-panel-2');
+    await request(kiosk, TICKET, { service: 'ho-tich' });
+    await panel.publishAsync(
+      'lobby/v1/status/clerk-panel-2',
+      JSON.stringify({
+        ts: new Date().toISOString(),
+        ok: false,
+        printer: { state: 'offline', canPrint: false },
+      }),
+      { qos: 1, retain: true },
+    );
+    expect((await request(panel, 'lobby/v1/counters/2/cmd/next')).data?.ticket).toMatchObject({
+      number: 'C001',
+    });
+  });
+});
+
+describe('a retried ticket request', () => {
+  it('asks for its print job again when it was a paper ticket of this kiosk, not otherwise', async () => {
+    const cfg = officeConfig();
+    const store = new EventStore(join(mkdtempSync(join(tmpdir(), 'lobby-desk-')), 'events.db'));
+    const ledger = new Ledger(cfg, store, () => Date.UTC(2026, 10, 23, 2, 0));
+    const resent: [string, string][] = [];
+    const desk = createRequestDesk(cfg, ledger, pino({ level: 'silent' }), {
+      retriedTicket: (kiosk, ticketId) => resent.push([kiosk, ticketId]),
+    });
+    const kiosk = { id: 'kiosk-1', role: 'kiosk' as const };
+    const keypad = { id: 'keypad-1', role: 'keypad' as const, counter: 1 };
+    const ask = (who: typeof kiosk | typeof keypad, topic: string, body: Record<string, unknown>) =>
+      desk(who, parseRequestTopic(topic) as RequestTopic, topic, Buffer.from(JSON.stringify(body)));
+    const paper = { id: 'p', service: 'van-thu' };
+    const screen = { id: 's', service: 'van-thu', delivery: 'screen' };
+    await ask(kiosk, TICKET, paper);
+    await ask(kiosk, TICKET, screen);
+    await ask(keypad, 'lobby/v1/counters/1/cmd/next', { id: 'n' });
+    expect(resent).toEqual([]);
+    expect((await ask(kiosk, TICKET, paper)).data?.duplicate).toBe(true);
+    expect((await ask(kiosk, TICKET, screen)).data?.duplicate).toBe(true);
+    expect((await ask(keypad, 'lobby/v1/counters/1/cmd/next', { id: 'n' })).data?.duplicate).toBe(true);
+    expect(resent).toEqual([['kiosk-1', '2026-11-23/A001']]);
+    store.close();
   });
 });

@@ -39,7 +39,12 @@ export const MODULES = {
   },
   requests: {
     mutate: ['device/requests.ts'],
-    tests: ['test/device/broker.test.ts', 'test/device/requests*.test.ts', 'test/device/print-spool.test.ts'],
+    tests: [
+      'test/device/broker.test.ts',
+      'test/device/requests*.test.ts',
+      'test/device/print-spool.test.ts',
+      'test/device/commit-failure.test.ts',
+    ],
   },
   effects: {
     mutate: ['device/effects/**/*.ts'],
