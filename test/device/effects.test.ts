@@ -20,6 +20,7 @@ interface Sent {
   topic: string;
   payload: Record<string, unknown>;
   retain: boolean;
+  qos?: 0 | 1;
 }
 
 let peripherals: PeripheralConfig[];
@@ -41,7 +42,12 @@ function office(overrides: Record<string, unknown> = {}) {
   const out: Publisher = {
     publish(topic, payload, opts) {
       if (failing) return Promise.reject(new Error('broker down'));
-      sent.push({ topic, payload: payload as Record<string, unknown>, retain: opts?.retain ?? false });
+      sent.push({
+        topic,
+        payload: payload as Record<string, unknown>,
+        retain: opts?.retain ?? false,
+        ...(opts?.qos === undefined ? {} : { qos: opts.qos }),
+      });
       return Promise.resolve();
     },
   };
@@ -89,6 +95,7 @@ describe('after each commit', () => {
     expect(issued).toHaveLength(1);
     expect(issued[0]).toMatchObject({
       retain: false,
+      qos: 1, // at least once: the cloud and the screens must not miss an event
       payload: {
         seq: 2,
         type: 'ticket.issued',
@@ -107,6 +114,7 @@ describe('after each commit', () => {
     const from = o.sent.length;
     await o.do({ type: 'next', counter: 1 });
     const [call] = o.on('lobby/v1/devices/announcer-1/announce', from);
+    expect(call?.qos).toBe(1);
     expect(call?.payload).toEqual({
       callId: expect.stringMatching(/^\d+$/),
       ticketId: '2026-11-23/A001',
@@ -146,13 +154,24 @@ describe('after each commit', () => {
         topic: 'lobby/v1/devices/led-1/led',
         payload: { lines: ['Quầy 1', 'A001'], blink: false, brightness: 100, blank: false },
         retain: true,
+        qos: 1,
       },
       {
         topic: 'lobby/v1/devices/led-1/led',
         payload: { lines: ['Quầy 1', 'A001'], blink: true, brightness: 100, blank: false },
         retain: false,
+        qos: 1,
       },
     ]);
+    // A recall blinks again (the text is unchanged, so nothing retained is sent); serving does not blink.
+    const recall = o.sent.length;
+    await o.do({ type: 'recall', counter: 1 });
+    expect(o.on('lobby/v1/devices/led-1/led', recall).map((s) => [s.payload.blink, s.retain])).toEqual([
+      [true, false],
+    ]);
+    const serve = o.sent.length;
+    await o.do({ type: 'serve', counter: 1 });
+    expect(o.on('lobby/v1/devices/led-1/led', serve)).toEqual([]);
     // Another counter's board neither blinks nor changes for this call.
     expect(o.on('lobby/v1/devices/led-4/led', from)).toEqual([]);
     o.close();
@@ -217,6 +236,7 @@ describe('retained state', () => {
     await o.issue();
     o.later(60_000);
     await o.do({ type: 'next', counter: 1 });
+    expect(o.on('lobby/v1/state/counters/1').at(-1)).toMatchObject({ retain: true, qos: 1 });
     expect(o.retained('lobby/v1/state/counters/1')).toEqual({
       counter: 1,
       name: 'Quầy 1',
