@@ -2,7 +2,7 @@
 // runs under the LD_PRELOAD shim (support/fsync-fault.c) recording every fsync/fdatasync, and each ticket a
 // kiosk was told must have made the log's WAL durable before the reply left. A SIGKILL test cannot tell a box
 // whose log is opened with synchronous=NORMAL (or not in WAL mode) from a sound one; this test can.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ describe('durability of an acknowledged request', () => {
       const box = await startDevice(configFile, dataDir, {
         env: { LD_PRELOAD: (shim as { so: string }).so, LOBBY_FSYNC_LOG: synced },
       });
-      const wal = join(dataDir, 'events.db-wal');
+      const wal = join(realpathSync(dataDir), 'events.db-wal'); // as /proc/self/fd names it
       /** How many times the box has made its WAL durable so far. */
       const walSyncs = () =>
         existsSync(synced)
