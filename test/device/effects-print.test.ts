@@ -31,11 +31,13 @@ async function office() {
   let now = T0;
   const clock = () => now;
   const sent: { topic: string; job: PrintJob }[] = [];
+  const qos: (number | undefined)[] = [];
   let failing = false;
   const out = {
-    publish: (topic: string, payload: unknown) => {
+    publish: (topic: string, payload: unknown, opts?: { qos?: 0 | 1 }) => {
       if (failing) return Promise.reject(new Error('broker down'));
       sent.push({ topic, job: payload as PrintJob });
+      qos.push(opts?.qos);
       return Promise.resolve();
     },
   };
@@ -59,6 +61,7 @@ async function office() {
   return {
     cfg,
     sent,
+    qos,
     boot,
     advance: (ms: number) => (now += ms),
     failPublishing: (on: boolean) => (failing = on),
@@ -90,6 +93,7 @@ describe('a print job', () => {
       },
     });
     expect(o.sent[0]?.job.ticket.priority).toBe('elderly');
+    expect(o.qos).toEqual([1, 1]); // at least once: the kiosk prints each jobId once
     store.close();
   });
 
@@ -202,6 +206,24 @@ describe('after a restart', () => {
     store.recordPrinted = record;
     await spool.printed('kiosk-1', '2026-11-23/A001');
     expect(store.wasPrinted('2026-11-23/A001')).toBe(true);
+    store.close();
+  });
+});
+
+describe('a kiosk', () => {
+  it('retrying its request gets its job sent again at once; another kiosk retrying or acknowledging changes nothing', async () => {
+    const o = await office();
+    const { issue, spool, store } = await o.boot();
+    await issue('kiosk-1');
+    await spool.retried('kiosk-2', '2026-11-23/A001');
+    expect(o.numbers()).toEqual(['A001']);
+    await spool.retried('kiosk-1', '2026-11-23/A001');
+    expect(o.numbers()).toEqual(['A001', 'A001']);
+    await spool.printed('kiosk-2', '2026-11-23/A001'); // not its job: ignored
+    expect(store.wasPrinted('2026-11-23/A001')).toBe(false);
+    o.advance(PRINT_JOB_RESEND_MS);
+    await spool.sweep();
+    expect(o.numbers()).toEqual(['A001', 'A001', 'A001']); // still sent until its own kiosk acknowledges it
     store.close();
   });
 });
