@@ -417,3 +417,68 @@ describe('the box’s presence', () => {
     o.close();
   });
 });
+
+describe('who gets what', () => {
+  it('each board, tablet and announcer gets its own messages and nobody else any', async () => {
+    const o = office({
+      counters: [
+        { number: 1, name: 'Văn thư', services: ['van-thu'] },
+        { number: 2, services: ['chung-thuc', 'ho-tich'] },
+        { number: 3, services: ['ho-tich', 'chung-thuc'] },
+        { number: 4, services: ['dat-dai'] },
+      ],
+    });
+    await o.publisher.refresh(o.ledger.state, new Set(), true);
+    expect(o.retained('lobby/v1/state/counters/4')).toMatchObject({ status: 'closed', current: null });
+    expect(o.retained('lobby/v1/devices/led-1/led')?.lines).toEqual(['Văn thư']);
+    expect(o.retained('lobby/v1/devices/led-4/led')?.lines).toEqual(['Quầy 4']);
+    await o.issue();
+    await o.do({ type: 'next', counter: 1 });
+    const devices = new Set(
+      o.sent.filter((s) => s.topic.startsWith('lobby/v1/devices/')).map((s) => s.topic),
+    );
+    expect([...devices].sort()).toEqual([
+      'lobby/v1/devices/announcer-1/announce',
+      'lobby/v1/devices/led-1/led',
+      'lobby/v1/devices/led-4/led',
+      'lobby/v1/devices/led-entrance/led',
+      'lobby/v1/devices/rating-1/rating-session',
+      'lobby/v1/devices/rating-2/rating-session',
+    ]);
+    o.close();
+  });
+
+  it('a board goes blank again when its counter closes', async () => {
+    const o = office();
+    await o.do({ type: 'sign_in', counter: 1, clerk: 'cc01' });
+    expect(o.retained('lobby/v1/devices/led-1/led')).toMatchObject({ blank: false });
+    await o.do({ type: 'sign_out', counter: 1 });
+    expect(o.retained('lobby/v1/devices/led-1/led')).toEqual({
+      lines: ['Quầy 1'],
+      blink: false,
+      brightness: 100,
+      blank: true,
+    });
+    expect(o.retained('lobby/v1/state/counters/1')).toMatchObject({ status: 'closed' });
+    o.close();
+  });
+
+  it('the entrance board orders by the time of the call, whatever the counter, and keeps citizens being served', async () => {
+    const o = office();
+    await o.issue('van-thu');
+    await o.issue('chung-thuc');
+    await o.issue('dat-dai');
+    await o.do({ type: 'next', counter: 4 });
+    o.later(1000);
+    await o.do({ type: 'next', counter: 1 });
+    o.later(1000);
+    await o.do({ type: 'next', counter: 2 });
+    await o.do({ type: 'serve', counter: 4 });
+    expect(o.retained('lobby/v1/devices/led-entrance/led')?.lines).toEqual([
+      'B001 → Quầy 2',
+      'A001 → Quầy 1',
+      '4001 → Quầy 4',
+    ]);
+    o.close();
+  });
+});
