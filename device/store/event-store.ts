@@ -340,6 +340,19 @@ export class EventStore {
     this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)").run(String(at));
   }
 
+  /**
+   * The settings in effect on the log's own connection that decide what a power cut may cost (see open.ts and
+   * ARCHITECTURE.md, "Durability"): read back from SQLite, not from what was asked for.
+   */
+  durability(): { journalMode: string; synchronous: string | undefined; lockingMode: string } {
+    const synchronous = this.db.pragma('synchronous', { simple: true }) as number;
+    return {
+      journalMode: this.db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: ['off', 'normal', 'full', 'extra'][synchronous],
+      lockingMode: this.db.pragma('locking_mode', { simple: true }) as string,
+    };
+  }
+
   /** Cheap liveness probe for /healthz. */
   ping(): boolean {
     return (this.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;

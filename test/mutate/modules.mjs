@@ -7,11 +7,21 @@ export const MODULES = {
   },
   ledger: {
     mutate: ['device/ledger.ts'],
-    tests: ['test/device/ledger.test.ts', 'test/device/commit-failure.test.ts'],
+    tests: [
+      'test/device/ledger.test.ts',
+      'test/device/commit-failure.test.ts',
+      'test/device/ledger-storage.test.ts',
+      'test/device/requests.test.ts',
+    ],
   },
   store: {
     mutate: ['device/store/event-store.ts', 'device/store/open.ts'],
-    tests: ['test/device/ledger.test.ts', 'test/device/commit-failure.test.ts', 'test/device/store*.test.ts'],
+    tests: [
+      'test/device/ledger.test.ts',
+      'test/device/commit-failure.test.ts',
+      'test/device/store*.test.ts',
+      'test/device/requests.test.ts',
+    ],
   },
   broker: {
     mutate: [
@@ -29,7 +39,12 @@ export const MODULES = {
   },
   requests: {
     mutate: ['device/requests.ts'],
-    tests: ['test/device/broker.test.ts', 'test/device/requests*.test.ts', 'test/device/print-spool.test.ts'],
+    tests: [
+      'test/device/broker.test.ts',
+      'test/device/requests*.test.ts',
+      'test/device/print-spool.test.ts',
+      'test/device/commit-failure.test.ts',
+    ],
   },
   effects: {
     mutate: ['device/effects/**/*.ts'],
