@@ -1,0 +1,110 @@
+// Who may ask the box for what, role by role, over real MQTT connections: every request a device of each role
+// could send, for its own counter and for a foreign one. A counter-bound device (keypad, rating box, scanner,
+// clerk panel) is served for its own counter only; every other request is refused with `forbidden`, the
+// connection is kept, and the event log is left as it was (protocol/README.md §2).
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNTER_ACTIONS, topics, type Role } from '../../protocol/index.js';
+import { DEVICES, request, startTestBox, type TestBox } from '../support/office.js';
+
+let office: TestBox;
+beforeAll(async () => {
+  office = await startTestBox();
+  // A ticket waiting at counter 1 and one at counter 2, so the calls a device may make can succeed.
+  const kiosk = await office.connect('kiosk-1.setup');
+  for (const service of ['van-thu', 'chung-thuc'])
+    expect((await request(kiosk, topics.ticketRequest(), { service })).status).toBe('ok');
+});
+afterAll(async () => {
+  await office?.close();
+});
+
+/** A valid payload (without its id) for each request, so only the ACL can refuse it. */
+const COMMAND_BODY: Record<(typeof COUNTER_ACTIONS)[number], Record<string, unknown>> = {
+  next: {},
+  recall: {},
+  no_show: {},
+  call: { number: 'A001' },
+  serve: {},
+  transfer: { toService: 'ho-tich' },
+  finish: {},
+  pause: { reason: 'họp' },
+  resume: {},
+  sign_in: { clerk: 'cc01' },
+  sign_out: {},
+};
+
+interface Ask {
+  /** What the request is, for the failure message and for the table of rights. */
+  kind: 'counter-command' | 'rating' | 'scan' | 'ticket-request' | 'print-done';
+  topic: string;
+  body: Record<string, unknown>;
+  counter?: number;
+}
+
+function asksFor(counter: number): Ask[] {
+  return [
+    ...COUNTER_ACTIONS.map((action): Ask => ({
+      kind: 'counter-command',
+      topic: topics.counterCommand(counter, action),
+      body: COMMAND_BODY[action],
+      counter,
+    })),
+    { kind: 'rating', topic: topics.rating(counter), body: { score: 3 }, counter },
+    { kind: 'scan', topic: topics.scan(counter), body: { code: '000.00.04.H12-261122-0001' }, counter },
+  ];
+}
+const UNBOUND: Ask[] = [
+  { kind: 'ticket-request', topic: topics.ticketRequest(), body: { service: 'ho-tich' } },
+  { kind: 'print-done', topic: topics.ticketPrinted(), body: { jobId: 'no-such-job' } },
+];
+
+/** The rights protocol/README.md §2 gives each role. */
+const MAY: Record<Role, Ask['kind'][]> = {
+  kiosk: ['ticket-request', 'print-done'],
+  keypad: ['counter-command'],
+  'clerk-panel': ['counter-command', 'scan'],
+  rating: ['rating'],
+  scanner: ['scan'],
+  display: [],
+  ledboard: [],
+  announcer: [],
+};
+
+describe('every role against every request, its own counter and a foreign one', () => {
+  for (const device of DEVICES) {
+    const own = device.counter;
+    const foreign = own === 1 ? 2 : 1;
+    const label = own === undefined ? device.role : `${device.role} at counter ${own}`;
+    it(`${device.id} (${label})`, async () => {
+      const client: MqttClient = await office.connect(`${device.id}.acl`);
+      const asks = [...UNBOUND, ...asksFor(own ?? 1), ...(own === undefined ? [] : asksFor(foreign))];
+      const wrong: string[] = [];
+      let served = 0;
+      for (const ask of asks) {
+        const allowed =
+          MAY[device.role].includes(ask.kind) && (ask.counter === undefined || ask.counter === own);
+        const before = office.box.store.headSeq;
+        const reply = await request(client, ask.topic, ask.body);
+        const code = reply.status === 'error' ? reply.error?.code : 'ok';
+        if (allowed) {
+          if (code === 'forbidden') wrong.push(`${ask.topic}: refused (${reply.error?.detail ?? ''})`);
+          else served++;
+          continue;
+        }
+        if (code !== 'forbidden') wrong.push(`${ask.topic}: answered ${code}, expected forbidden`);
+        else if (ask.counter !== undefined && ask.counter !== own && MAY[device.role].includes(ask.kind))
+          // The refusal says why: the device is bound to another counter.
+          expect(reply.error?.detail, ask.topic).toContain(`bound to counter ${own}`);
+        if (office.box.store.headSeq !== before) wrong.push(`${ask.topic}: the event log grew`);
+      }
+      expect(wrong).toEqual([]);
+      // Its own requests went through to the office (each answered ok or with the office's own refusal).
+      const ownKinds = asks.filter(
+        (a) => MAY[device.role].includes(a.kind) && (a.counter === undefined || a.counter === own),
+      );
+      expect(served).toBe(ownKinds.length);
+      expect(client.connected).toBe(true);
+    });
+  }
+});
