@@ -108,3 +108,72 @@ describe('every role against every request, its own counter and a foreign one', 
     });
   }
 });
+
+/** The QoS granted per filter; 128 = refused (mqtt.js reports that as an error carrying the SUBACK). */
+async function granted(client: MqttClient, filters: string[]): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(filters, { qos: 1 })).map((g) => g.qos);
+  } catch (err) {
+    return (err as { packet: { granted: number[] } }).packet.granted;
+  }
+}
+
+describe('every role against every kind of subscription (protocol/README.md §2)', () => {
+  const lobby = ['clerk-panel', 'display'];
+  const withServices = ['kiosk', 'keypad', 'rating', 'scanner', ...lobby];
+  const ownCounter = ['keypad', 'rating', 'scanner', ...lobby];
+  for (const device of DEVICES) {
+    const own = device.counter ?? 1;
+    const foreign = own === 1 ? 2 : 1;
+    const table: [string, boolean][] = [
+      [`lobby/v1/devices/${device.id}/#`, true],
+      [`lobby/v1/devices/${device.id}/reply`, true],
+      ['lobby/v1/devices/zz-other/reply', false],
+      ['lobby/v1/devices/+/reply', false],
+      ['lobby/v1/state/office', true],
+      ['lobby/v1/state/box', true],
+      [`lobby/v1/status/${device.id}`, true],
+      ['lobby/v1/status/zz-other', device.role === 'display'],
+      ['lobby/v1/state/services/+', withServices.includes(device.role)],
+      ['lobby/v1/state/services/van-thu', withServices.includes(device.role)],
+      ['lobby/v1/state/services/+/x', lobby.includes(device.role)],
+      [
+        `lobby/v1/state/counters/${own}`,
+        ownCounter.includes(device.role) && (device.counter !== undefined || lobby.includes(device.role)),
+      ],
+      [`lobby/v1/state/counters/${foreign}`, lobby.includes(device.role)],
+      ['lobby/v1/state/counters/+', lobby.includes(device.role)],
+      ['lobby/v1/state/#', lobby.includes(device.role)],
+      ['lobby/v1/state', false],
+      ['lobby/v1/state/office/x', lobby.includes(device.role)],
+      ['lobby/v1/events/ticket/#', lobby.includes(device.role)],
+      ['lobby/v1/events/ticket/called', lobby.includes(device.role)],
+      ['lobby/v1/events/counter/#', lobby.includes(device.role)],
+      ['lobby/v1/events/day/#', lobby.includes(device.role)],
+      ['lobby/v1/events/rating/#', false],
+      ['lobby/v1/events/dossier/#', false],
+      ['lobby/v1/events/+/called', false],
+      ['lobby/v1/events/#', false],
+      ['lobby/v1/presence/#', device.role === 'display'],
+      ['lobby/v1/presence/box', device.role === 'display'],
+      ['lobby/v1/status/#', device.role === 'display'],
+      ['lobby/v1/#', false],
+      ['#', false],
+      ['$SYS/#', false],
+      ['$share/g/lobby/v1/state/office', false],
+    ];
+    it(`${device.id} (${device.role}${device.counter ? ` at counter ${device.counter}` : ''})`, async () => {
+      const client = await office.connect(`${device.id}.subs`);
+      const codes = await granted(
+        client,
+        table.map(([f]) => f),
+      );
+      const wrong = table
+        .map(([filter, allowed], i) => ({ filter, allowed, code: codes[i] }))
+        .filter((r) => (r.code === 128) === r.allowed)
+        .map((r) => `${r.filter}: ${r.code === 128 ? 'refused' : 'granted'}`);
+      expect(wrong).toEqual([]);
+      expect(client.connected).toBe(true);
+    });
+  }
+});
