@@ -3,18 +3,33 @@
 // the attempts refused unchecked are never held against it. Real clients, real CONNACKs.
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashAdminPassword } from '../../device/web/admin-auth.js';
 import {
+  HTTP_GUESS_WINDOW_MS,
   LOGIN_FAILURE_WINDOW_MS,
+  MAX_ADMIN_LOGIN_FAILURES,
   MAX_LOGIN_FAILURES_PER_ADDRESS,
   MAX_LOGIN_FAILURES_PER_DEVICE,
 } from '../../protocol/limits.js';
-import { DEVICES, secretOf, startTestBox, type TestBox } from '../support/office.js';
+import {
+  DEVICES,
+  officeConfig,
+  peripheralsFor,
+  secretOf,
+  startTestBox,
+  type TestBox,
+} from '../support/office.js';
 
 let now = Date.now();
 let office: TestBox;
 beforeAll(async () => {
+  const devices = [
+    ...DEVICES,
+    ...['a', 'b', 'c', 'd'].map((x) => ({ id: `kiosk-${x}`, role: 'kiosk' as const })),
+  ];
+  const admin = { passwordHash: await hashAdminPassword('mat-khau-dung') };
   office = await startTestBox({
-    devices: [...DEVICES, ...['a', 'b', 'c', 'd'].map((x) => ({ id: `kiosk-${x}`, role: 'kiosk' as const }))],
+    config: officeConfig(await peripheralsFor(devices), { admin }),
     clock: () => now,
   });
 });
@@ -106,5 +121,36 @@ describe('wrong secrets from one address', () => {
       ...times(MAX_LOGIN_FAILURES_PER_DEVICE, 4),
       5,
     ]);
+  });
+});
+
+describe("wrong admin passwords (the box's HTTP API)", () => {
+  const login = async (password: string) => {
+    const res = await fetch(`http://127.0.0.1:${office.box.httpPort}/api/admin/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password }),
+    });
+    return { status: res.status, retryAfter: res.headers.get('retry-after') };
+  };
+
+  it(`after ${MAX_ADMIN_LOGIN_FAILURES} the answer is 429 with Retry-After: the seconds until the oldest failure expires`, async () => {
+    const start = now;
+    expect((await login('sai-0')).status).toBe(401);
+    now += 60_000;
+    for (let i = 1; i < MAX_ADMIN_LOGIN_FAILURES; i++) expect((await login(`sai-${i}`)).status).toBe(401);
+    expect(await login('sai')).toEqual({
+      status: 429,
+      retryAfter: String((HTTP_GUESS_WINDOW_MS - 60_000) / 1000),
+    });
+    now += 100_500;
+    expect(await login('sai')).toEqual({
+      status: 429,
+      retryAfter: String(Math.ceil((start + HTTP_GUESS_WINDOW_MS - now) / 1000)),
+    });
+    // The right password too, until the oldest failure expires: then one more try is checked.
+    expect((await login('mat-khau-dung')).status).toBe(429);
+    now = start + HTTP_GUESS_WINDOW_MS;
+    expect((await login('mat-khau-dung')).status).toBe(200);
   });
 });
