@@ -70,6 +70,24 @@ async function guesses(id: string, n: number): Promise<number[]> {
 
 const times = (n: number, code: number) => Array.from({ length: n }, () => code);
 
+describe('credentials', () => {
+  it('a device id without a secret is refused (CONNACK 5), and not counted as a guess', async () => {
+    const code = await new Promise<number>((resolve) => {
+      const c = mqtt.connect(office.mqttUrl, {
+        clientId: 'kiosk-a',
+        username: 'kiosk-a',
+        reconnectPeriod: 0,
+      });
+      c.on('connect', () => (c.end(true), resolve(0)));
+      c.on('error', (err: Error & { code?: number }) => (c.end(true), resolve(err.code ?? -1)));
+    });
+    expect(code).toBe(5);
+    expect(await guesses('kiosk-a', MAX_LOGIN_FAILURES_PER_DEVICE)).toEqual(
+      times(MAX_LOGIN_FAILURES_PER_DEVICE, 4),
+    );
+  });
+});
+
 describe('wrong secrets for one device id', () => {
   it(`${MAX_LOGIN_FAILURES_PER_DEVICE} are checked, then the id is locked out until the window has passed`, async () => {
     const max = MAX_LOGIN_FAILURES_PER_DEVICE;

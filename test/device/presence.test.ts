@@ -99,3 +99,71 @@ describe('a stale Will cannot mark a live device offline', () => {
     });
   }
 });
+
+describe('what a device says about itself on its presence topic', () => {
+  it('a malformed presence is refused with schema_invalid and the connection closed; presence unchanged', async () => {
+    const id = 'scanner-1';
+    const monitor = await office.connect(`${id}.monitor`);
+    const scanner = await connectDevice(office.mqttUrl, id, secretOf(id));
+    await scanner.publishAsync(topics.presence(id), JSON.stringify({ online: true, session: 4 }), {
+      qos: 1,
+      retain: true,
+    });
+    const reply = nextMessage(
+      monitor,
+      topics.reply(id),
+      (_t, b) => (b as { topic: string }).topic === topics.presence(id),
+    );
+    const closed = new Promise<void>((resolve) => scanner.once('close', () => resolve()));
+    scanner.publish(topics.presence(id), JSON.stringify({ online: 'yes', session: 5 }), {
+      qos: 1,
+      retain: true,
+    });
+    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'schema_invalid' } });
+    await closed;
+    // Its connection is gone, so it is offline — in session 4; the bad message never became its presence.
+    await waitFor(() => office.box.broker.presenceOf(id)?.online === false, 'offline after the cut');
+    expect(office.box.broker.presenceOf(id)).toEqual({ online: false, session: 4 });
+    const tv = await office.connect('display-tv.malformed');
+    expect((await nextMessage(tv, topics.presence(id))).body).toMatchObject({ online: false, session: 4 });
+  });
+
+  it('a device without a Will is marked offline by the box, saying the connection was lost', async () => {
+    const id = 'rating-1';
+    const rating = await connectDevice(office.mqttUrl, id, secretOf(id));
+    await rating.publishAsync(topics.presence(id), JSON.stringify({ online: true, session: 8 }), {
+      qos: 1,
+      retain: true,
+    });
+    const tv2 = await office.connect('display-tv.nowill2');
+    const offline = nextMessage(tv2, topics.presence(id), (_t, b) => !(b as Presence).online);
+    (rating as unknown as { stream: { destroy(): void } }).stream.destroy();
+    const body = (await offline).body as Presence & { reason?: string };
+    expect(body).toMatchObject({ online: false, session: 8, reason: 'connection-lost' });
+    expect(Date.parse(body.ts ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('when its Will fires, the box adds no second offline message of its own', async () => {
+    const seen: Presence[] = [];
+    const tv = await office.connect('display-tv.once');
+    tv.on('message', (t, p) => {
+      if (t === topics.presence(ID)) seen.push(JSON.parse(p.toString()) as Presence);
+    });
+    await tv.subscribeAsync([topics.presence(ID), topics.status(ID)], { qos: 1 });
+    const device = await connectWithBirth(ID, 70);
+    await waitFor(() => seen.some((m) => m.online && m.session === 70), 'the birth');
+    (device as unknown as { stream: { destroy(): void } }).stream.destroy();
+    await waitFor(() => seen.some((m) => !m.online && m.session === 70), 'the Will');
+    // A barrier: a message published after the box handled the end of the connection.
+    const other = await connectDevice(office.mqttUrl, `${ID}.z`, secretOf(ID));
+    const barrier = new Promise<void>((resolve) =>
+      tv.on('message', (t) => t === topics.status(ID) && resolve()),
+    );
+    await other.publishAsync(topics.status(ID), JSON.stringify({ ts: new Date().toISOString(), ok: true }), {
+      qos: 1,
+    });
+    await barrier;
+    expect(seen.filter((m) => !m.online && m.session === 70)).toEqual([{ online: false, session: 70 }]);
+    await other.endAsync(true);
+  });
+});
