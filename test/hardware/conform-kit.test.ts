@@ -4,8 +4,13 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CheckFailed,
+  CheckSkipped,
+  Checklist,
   checkDevice,
+  expectThat,
   formatResult,
+  summary,
   type CheckResult,
   type DeviceRole,
   type Step,
@@ -404,5 +409,52 @@ describe('the kit catches each mistake by the check named for it', () => {
     const results = await runKit('keypad', { ignore: 'sign_in' });
     caught(results, 'sign_in: the request', /the device sent nothing/, 'skip');
     expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+  });
+});
+
+describe('the report a vendor reads', () => {
+  it('each check is one line: PASS, FAIL or SKIP, the name, and what was seen or why', async () => {
+    const heard: CheckResult[] = [];
+    const list = new Checklist((r) => heard.push(r));
+    expect(await list.check('a pass with what was seen', () => 'session 3')).toBe(true);
+    expect(await list.check('a pass saying nothing', () => undefined)).toBe(true);
+    expect(
+      await list.check('a failed expectation', () => {
+        expectThat(1 + 1 === 3, 'two is not three');
+      }),
+    ).toBe(false);
+    expect(
+      await list.check('a skipped check', async () => {
+        await Promise.resolve();
+        throw new CheckSkipped('needs a display');
+      }),
+    ).toBe(false);
+    expect(
+      await list.check('a check that threw something else', () => {
+        throw 'a bare string';
+      }),
+    ).toBe(false);
+    list.skip('a check left out', 'not for this role');
+    expect(heard).toEqual(list.results);
+    expect(list.results.map(formatResult)).toEqual([
+      'PASS  a pass with what was seen  — session 3',
+      'PASS  a pass saying nothing',
+      'FAIL  a failed expectation  — two is not three',
+      'SKIP  a skipped check  — needs a display',
+      'FAIL  a check that threw something else  — a bare string',
+      'SKIP  a check left out  — not for this role',
+    ]);
+    expect(summary(list.results)).toBe('2 passed, 2 failed, 2 skipped');
+    expect(list.passed).toBe(false);
+  });
+
+  it('skips alone do not fail a run', async () => {
+    const list = new Checklist();
+    await list.check('a pass', () => undefined);
+    list.skip('left out', 'why');
+    expect(list.passed).toBe(true);
+    expect(summary(list.results)).toBe('1 passed, 0 failed, 1 skipped');
+    expect(() => expectThat('', 'empty is false')).toThrow(CheckFailed);
+    expect(() => expectThat('x', 'never thrown')).not.toThrow();
   });
 });
