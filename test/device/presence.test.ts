@@ -63,6 +63,10 @@ describe('a stale Will cannot mark a live device offline', () => {
       const tv = await watch(`w${c.sa}`);
       const a = await connectWithBirth(c.a, c.sa);
       const b = await connectWithBirth(c.b, c.sb);
+      // The live connection hears its replies: a dropped stale Will must not be answered there as an error.
+      const replies: string[] = [];
+      b.on('message', (t, p) => t === topics.reply(ID) && replies.push(p.toString()));
+      await b.subscribeAsync(topics.reply(ID), { qos: 1 });
       await waitFor(
         () => tv.seen.some((m) => m.body.online && m.body.session === c.sb && m === tv.seen.at(-1)),
         'the TV sees the second birth',
@@ -81,6 +85,7 @@ describe('a stale Will cannot mark a live device offline', () => {
       });
       await waitFor(() => tv.seen.slice(from).some((m) => m.topic === topics.status(ID)), 'the barrier');
 
+      expect(replies).toEqual([]);
       const presenceAfter = tv.seen.slice(from).filter((m) => m.topic === topics.presence(ID));
       expect(presenceAfter.filter((m) => !m.body.online)).toEqual([]);
       expect(office.box.broker.presenceOf(ID)).toEqual({ online: true, session: c.sb });
@@ -126,6 +131,21 @@ describe('what a device says about itself on its presence topic', () => {
     expect(office.box.broker.presenceOf(id)).toEqual({ online: false, session: 4 });
     const tv = await office.connect('display-tv.malformed');
     expect((await nextMessage(tv, topics.presence(id))).body).toMatchObject({ online: false, session: 4 });
+  });
+
+  it("another device's presence is refused (forbidden) and changes nothing, even saying online", async () => {
+    const monitor = await office.connect('keypad-2.monitor');
+    const spoofer = await connectDevice(office.mqttUrl, 'keypad-2', secretOf('keypad-2'));
+    const before = office.box.broker.presenceOf('kiosk-1');
+    const reply = nextMessage(monitor, topics.reply('keypad-2'));
+    const closed = new Promise<void>((resolve) => spoofer.once('close', () => resolve()));
+    spoofer.publish(topics.presence('kiosk-1'), JSON.stringify({ online: true, session: 99 }), {
+      qos: 1,
+      retain: true,
+    });
+    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'forbidden' } });
+    await closed;
+    expect(office.box.broker.presenceOf('kiosk-1')).toEqual(before);
   });
 
   it('a device without a Will is marked offline by the box, saying the connection was lost', async () => {
