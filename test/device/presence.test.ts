@@ -143,14 +143,18 @@ describe('what a device says about itself on its presence topic', () => {
       qos: 1,
       retain: true,
     });
-    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'forbidden' } });
+    expect((await reply).body).toMatchObject({
+      status: 'error',
+      error: { code: 'forbidden', detail: 'a device may only publish its own presence' },
+    });
     await closed;
     expect(office.box.broker.presenceOf('kiosk-1')).toEqual(before);
   });
 
   it('a device without a Will is marked offline by the box, saying the connection was lost', async () => {
     const id = 'rating-1';
-    const rating = await connectDevice(office.mqttUrl, id, secretOf(id));
+    // A second connection of the device (`<id>.<tag>`): its presence is still the device's.
+    const rating = await connectDevice(office.mqttUrl, `${id}.screen`, secretOf(id));
     await rating.publishAsync(topics.presence(id), JSON.stringify({ online: true, session: 8 }), {
       qos: 1,
       retain: true,
