@@ -37,12 +37,6 @@ export class AttemptLimiter {
     };
   }
 
-  /** Milliseconds until `key` may try again; 0 when it may now. */
-  blockedFor(key: string): number {
-    const list = this.recent(key);
-    return list.length >= this.max ? Math.max(1, (list[0] as number) + this.windowMs - this.clock()) : 0;
-  }
-
   private recent(key: string): number[] {
     const since = this.clock() - this.windowMs;
     const list = this.attempts.get(key);

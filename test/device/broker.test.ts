@@ -461,11 +461,19 @@ describe('presence', () => {
       retain: true,
     });
     const reply = nextMessage(monitor, 'lobby/v1/devices/led-entrance/reply');
+    const closed = new Promise<void>((resolve) => board.once('close', () => resolve()));
     board.publish('lobby/v1/presence/led-entrance', JSON.stringify({ online: false, session: 6 }), {
       qos: 1,
       retain: true,
     });
-    expect((await reply).body).toMatchObject({ status: 'error', error: { code: 'schema_invalid' } });
+    expect((await reply).body).toMatchObject({
+      status: 'error',
+      error: {
+        code: 'schema_invalid',
+        message: { en: 'Payload does not match the schema: offline presence must carry the current session' },
+      },
+    });
+    await closed;
     // The refused publish ends the connection, so the device is offline — but in session 7, never 6.
     expect(office.box.broker.presenceOf('led-entrance')?.session).toBe(7);
     board.end(true);

@@ -11,6 +11,7 @@ import {
 } from '../../hardware-sim/conform/index.js';
 import { SimKeypad, SimKiosk, SimRatingBox, SimScanner } from '../../hardware-sim/mqtt/index.js';
 import { startKitBox } from '../../cli/sim-box.js';
+import { expectDocumented } from './conform-names.js';
 
 const SECRET = 'vendor-secret-123';
 let closeKit: (() => Promise<void>) | null = null;
@@ -77,6 +78,11 @@ describe('conformance kit, checking a device', () => {
     const names = results.map((r) => r.name);
     expect(names).toContain('retry: the same request is sent again with the same id and payload');
     expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(25);
+    expectDocumented(
+      results.map((r) => r.name),
+      'device',
+      'keypad',
+    );
   });
 
   it('passes the simulated kiosk, rating box and scanner', async () => {
@@ -106,6 +112,11 @@ describe('conformance kit, checking a device', () => {
       });
       await (dev as SimKiosk | null)?.close();
       expect(failures(results), role).toEqual([]);
+      expectDocumented(
+        results.map((r) => r.name),
+        'device',
+        role,
+      );
     }
   });
 
