@@ -81,15 +81,27 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
     const schema = opts.schema;
     if (schema !== undefined && !SCHEMA_NAME.test(schema))
       throw new Error(`database schema "${schema}": use lowercase letters, digits and _`);
-    if (schema) {
+    // Replicas starting together on a new database migrate one at a time: concurrent CREATE SCHEMA / CREATE
+    // TABLE IF NOT EXISTS race in PostgreSQL's catalog (duplicate key in pg_type), and the loser's migration
+    // transaction aborts. A session advisory lock, held from the schema's creation to the end of the migration.
+    const lock = new pg.Client({
+      connectionString: opts.url,
+      connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS,
+    });
+    await lock.connect();
+    const lockKey = `motcua-lobby:migrate:${schema ?? 'public'}`;
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+    const unlock = () =>
+      lock
+        .query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey])
+        .catch(() => undefined)
+        .finally(() => lock.end().catch(() => undefined));
+    try {
       // Create the schema before the pool's connections point their search_path at it.
-      const c = new pg.Client({ connectionString: opts.url });
-      await c.connect();
-      try {
-        await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      } finally {
-        await c.end();
-      }
+      if (schema) await lock.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } catch (err) {
+      await unlock();
+      throw err;
     }
     const pool = new pg.Pool({
       connectionString: opts.url,
@@ -113,7 +125,14 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     const u = new URL(opts.url);
     const describe = `postgresql://${u.host}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
-    await migrate(db, schema);
+    try {
+      await migrate(db, schema);
+    } catch (err) {
+      await db.destroy().catch(() => undefined);
+      throw err;
+    } finally {
+      await unlock();
+    }
     return {
       db,
       dialect: 'postgres',
