@@ -33,9 +33,9 @@ const days = (from: string, to: string): string[] => {
 
 // o-hc: all of February and the days around it; the other two: three days across the month boundary.
 const PLAN: Record<string, { days: string[]; tickets: number; seed: number; agency: string }> = {
-  'o-hc': { days: days('2026-01-30', '2026-03-01'), tickets: 35, seed: 1, agency: '000.00.01.H12' },
-  'o-hkb': { days: days('2026-01-31', '2026-02-02'), tickets: 120, seed: 2, agency: '000.00.02.H12' },
-  'o-hhb': { days: days('2026-01-31', '2026-02-02'), tickets: 90, seed: 3, agency: '000.00.03.H12' },
+  'o-hc': { days: days('2026-01-30', '2026-03-01'), tickets: 12, seed: 1, agency: '000.00.01.H12' },
+  'o-hkb': { days: days('2026-01-31', '2026-02-02'), tickets: 40, seed: 2, agency: '000.00.02.H12' },
+  'o-hhb': { days: days('2026-01-31', '2026-02-02'), tickets: 30, seed: 3, agency: '000.00.03.H12' },
 };
 const UNIT_OFFICES: Record<string, string[]> = {
   dn: ['o-hc', 'o-hkb', 'o-hhb'],
