@@ -371,7 +371,7 @@ for (const kind of DATABASES) {
       expect(r.byClerk).toEqual([]);
     });
 
-    it('counts by the hour of the office’s own time zone', async () => {
+    it('counts by the hour of the office’s own time zone; a wait over 4 hours is in the top bucket', async () => {
       await createOffice(
         cloud.store.db,
         { id: 'o-tokyo', name: 'Văn phòng Tokyo', unitId: 'hc', timezone: 'Asia/Tokyo' },
@@ -379,18 +379,33 @@ for (const kind of DATABASES) {
       );
       const tokyo = await enrolledBox(cloud, 'o-tokyo');
       const T001 = { ticketId: `${DAY}/T001`, number: 'T001', service: 'van-thu' };
-      // 08:00 in Viet Nam is 10:00 in Tokyo.
+      const T002 = { ticketId: `${DAY}/T002`, number: 'T002', service: 'van-thu' };
+      // 08:00 in Viet Nam is 10:00 in Tokyo. T002 waits 5 hours: above the last bound (240 min).
       const r = await uplink(
         tokyo.token,
         envelopes(1, [
           [vn(8, 0), 'ticket.issued', issued(T001, 1)],
+          [vn(8, 1), 'ticket.issued', issued(T002, 2)],
           [vn(8, 3), 'ticket.called', { ...T001, counter: 1, clerk: null, how: 'next', waitedMs: 3 * MIN }],
+          [
+            vn(13, 1),
+            'ticket.called',
+            { ...T002, counter: 1, clerk: null, how: 'next', waitedMs: 300 * MIN },
+          ],
         ]),
       );
-      expect(r.json()).toMatchObject({ applied: 2 });
-      expect((await report('hc')).byHour).toEqual([
-        { hour: 10, issued: 1, waitCount: 1, waitMeanMin: 3, waitP50Min: 3, waitP90Min: 3 },
+      expect(r.json()).toMatchObject({ applied: 4 });
+      const hc = await report('hc');
+      expect(hc.byHour).toEqual([
+        { hour: 10, issued: 2, waitCount: 2, waitMeanMin: 151.5, waitP50Min: 3, waitP90Min: 1440 },
       ]);
+      expect(hc.totals.wait).toEqual({
+        count: 2,
+        meanMin: 151.5,
+        p50Min: 3,
+        p90Min: 1440,
+        withinTargetPct: 50,
+      });
     });
   });
 }
