@@ -71,6 +71,8 @@ const BATCHES: Draft[][] = [
     [vn(8, 12), 'ticket.transferred', { ...B001, fromCounter: 2, toService: 'ho-tich', toCounter: null }],
     [vn(8, 30), 'ticket.called', { ...A001, counter: 2, clerk: MINH, how: 'number', waitedMs: 30 * MIN }],
     [vn(8, 31), 'ticket.serving', { ...A001, counter: 2, since: vn(8, 31), implicit: false }],
+    [vn(8, 44), 'dossier.linked', { ...A001, counter: 2, code: '000.00.02.H12-260304-0001' }],
+    // The clerk scans the same dossier again: one link, no refusal.
     [vn(8, 45), 'dossier.linked', { ...A001, counter: 2, code: '000.00.02.H12-260304-0001' }],
     // Finished without a clerk (a panel that does not say): the calling clerk's.
     [
@@ -133,6 +135,7 @@ for (const kind of DATABASES) {
       const r = await cloud.app.inject({ method: 'GET', url: `/t/${office}/${DAY}/${number}?format=json` });
       expect(r.statusCode, r.body).toBe(200);
       return r.json<{
+        number: string;
         service: string;
         state: string;
         counter: number | null;
@@ -314,6 +317,7 @@ for (const kind of DATABASES) {
       });
       // Issued (as far as the cloud knows) when its wait began.
       expect(await ticket('o-hhb', 'C007')).toMatchObject({
+        number: 'C007',
         service: 'ho-tich',
         state: 'finished',
         counter: 1,
@@ -369,6 +373,38 @@ for (const kind of DATABASES) {
         wait: { count: 1 },
       });
       expect(r.byClerk).toEqual([]);
+    });
+
+    it('counts services whose ids run into counter numbers apart', async () => {
+      await createUnit(
+        cloud.store.db,
+        { id: 'xb', name: 'Xã Hòa Liên', kind: 'commune', parentId: 'dn' },
+        Date.now(),
+      );
+      await createOffice(cloud.store.db, { id: 'o-xb', name: 'Một cửa Hòa Liên', unitId: 'xb' }, Date.now());
+      const box = await enrolledBox(cloud, 'o-xb');
+      // dv1 at counter 12 and dv11 at counter 2: "dv1" + "12" and "dv11" + "2" read alike when run together.
+      const E1 = { ticketId: `${DAY}/E1`, number: 'E1', service: 'dv1' };
+      const F1 = { ticketId: `${DAY}/F1`, number: 'F1', service: 'dv11' };
+      const r = await uplink(
+        box.token,
+        envelopes(1, [
+          [vn(9, 0), 'ticket.issued', issued(E1, 1)],
+          [vn(9, 0), 'ticket.issued', issued(F1, 1)],
+          [vn(9, 2), 'ticket.called', { ...E1, counter: 12, clerk: null, how: 'next', waitedMs: 2 * MIN }],
+          [vn(9, 4), 'ticket.called', { ...F1, counter: 2, clerk: null, how: 'next', waitedMs: 4 * MIN }],
+        ]),
+      );
+      expect(r.json()).toMatchObject({ applied: 4 });
+      const x = await report('xb');
+      expect(x.byService.map((s) => [s.service, s.issued, s.called, s.wait.meanMin])).toEqual([
+        ['dv1', 1, 1, 2],
+        ['dv11', 1, 1, 4],
+      ]);
+      expect(x.byCounter.map((c) => [c.counter, c.called, c.wait.meanMin])).toEqual([
+        [2, 1, 4],
+        [12, 1, 2],
+      ]);
     });
 
     it('counts by the hour of the office’s own time zone; a wait over 4 hours is in the top bucket', async () => {

@@ -35,13 +35,18 @@ export const MODULES = {
     mutate: ['device/effects/**/*.ts'],
     tests: ['test/device/outputs.test.ts', 'test/device/print-spool.test.ts', 'test/device/effects*.test.ts'],
   },
+  // Cloud suites run on SQLite and PostgreSQL; `TEST_DATABASES=sqlite npm run mutate -- ingest` judges on one.
   ingest: {
     mutate: ['cloud/ingest/**/*.ts'],
-    tests: ['test/cloud/ingest.test.ts', 'test/cloud/uplink.test.ts', 'test/cloud/uplink-content.test.ts'],
+    tests: ['test/cloud/ingest*.test.ts', 'test/cloud/uplink.test.ts', 'test/cloud/uplink-content.test.ts'],
   },
   reports: {
     mutate: ['cloud/reports/**/*.ts'],
-    tests: ['test/cloud/reports.test.ts', 'test/cloud/uplink-content.test.ts'],
+    tests: [
+      'test/cloud/reports*.test.ts',
+      'test/cloud/ingest-projection.test.ts',
+      'test/cloud/uplink-content.test.ts',
+    ],
   },
   conform: {
     mutate: [
