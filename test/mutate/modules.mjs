@@ -38,7 +38,12 @@ export const MODULES = {
   // Cloud suites run on SQLite and PostgreSQL; `TEST_DATABASES=sqlite npm run mutate -- ingest` judges on one.
   ingest: {
     mutate: ['cloud/ingest/**/*.ts'],
-    tests: ['test/cloud/ingest*.test.ts', 'test/cloud/uplink.test.ts', 'test/cloud/uplink-content.test.ts'],
+    tests: [
+      'test/cloud/ingest*.test.ts',
+      'test/cloud/uplink.test.ts',
+      'test/cloud/uplink-content.test.ts',
+      'test/cloud/dossiers.test.ts',
+    ],
   },
   reports: {
     mutate: ['cloud/reports/**/*.ts'],
