@@ -1,7 +1,10 @@
 // The CSV export is opened in spreadsheets: every text cell a box or an admin could have written that a
 // spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage return) reaches the file
-// as text, with an apostrophe; the same characters elsewhere in a cell change nothing. On SQLite and PostgreSQL.
+// as text, with an apostrophe; the same characters elsewhere in a cell change nothing. And the clerks of a
+// report come office by office, as the offices do. On SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOffice } from '../../cloud/admin/provisioning.js';
+import type { Report } from '../../cloud/reports/reports.js';
 import type { CloudService } from '../../cloud/service.js';
 import type { EventEnvelope } from '../../protocol/index.js';
 import {
@@ -50,7 +53,7 @@ const FORMULAS = ['=1+2', '+84905000000', '-2+3', '@SUM(A1:A9)', '\tTAB()', '\rC
 const HARMLESS = ['Lê-Thị Lan', 'Trần Văn=Minh', 'Hoa @ quầy 3'];
 
 for (const kind of DATABASES) {
-  describe.skipIf(!kind.available)(`CSV export against formula injection (${kind.title})`, () => {
+  describe.skipIf(!kind.available)(`report rows: formula injection, order (${kind.title})`, () => {
     let db: TestDatabase;
     let cloud: CloudService;
     let admin: string;
@@ -128,6 +131,60 @@ for (const kind of DATABASES) {
       const byService = await csv('service');
       expect(byService.map((s) => s.service)).toEqual(["'-thu-tuc", "'@dich-vu", 'van-thu']);
       expect(byService.map((s) => s.issued)).toEqual(['3', '3', '3']);
+    });
+
+    it('lists the clerks office by office, also when one office id begins another', async () => {
+      // o-hc2's id begins with o-hc's: its clerks must not land between o-hc's.
+      await createOffice(
+        cloud.store.db,
+        { id: 'o-hc2', name: 'Một cửa Hải Châu 2', unitId: 'hc' },
+        Date.now(),
+      );
+      for (const office of ['o-hc', 'o-hc2']) {
+        const box = await enrolledBox(cloud, office);
+        const events: EventEnvelope[] = ['aa', 'zz'].map((id, i) => ({
+          seq: i + 1,
+          type: 'counter.signed_in',
+          at: new Date(t0 + i * 60_000).toISOString(),
+          day: DAY,
+          data: { counter: i + 1, clerk: { id, name: id.toUpperCase() } },
+        }));
+        const ref = { ticketId: `${DAY}/A1`, number: 'A1', service: 'van-thu' };
+        events.push(
+          ...['aa', 'zz'].map((id, i) => ({
+            seq: i + 3,
+            type: 'ticket.called' as const,
+            at: new Date(t0 + (10 + i) * 60_000).toISOString(),
+            day: DAY,
+            data: {
+              ...ref,
+              counter: i + 1,
+              clerk: { id, name: id.toUpperCase() },
+              how: 'next',
+              waitedMs: 60_000,
+            },
+          })),
+        );
+        const r = await cloud.app.inject({
+          method: 'POST',
+          url: '/api/v1/uplink/events',
+          headers: { authorization: `Bearer ${box.token}` },
+          payload: { events },
+        });
+        expect(r.json()).toMatchObject({ applied: 4 });
+      }
+      const hc = await adminToken(cloud, 'hc-csv', 'hc');
+      const r = await cloud.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports?unit=hc&from=${DAY}&to=${DAY}`,
+        headers: { authorization: `Bearer ${hc}` },
+      });
+      expect(r.json<Report>().byClerk.map((c) => `${c.office}/${c.clerk}`)).toEqual([
+        'o-hc/aa',
+        'o-hc/zz',
+        'o-hc2/aa',
+        'o-hc2/zz',
+      ]);
     });
   });
 }
