@@ -153,6 +153,33 @@ for (const kind of DATABASES) {
         next,
       ]);
       expect((await cross('hc', '2026-03-06', '2026-03-31')).links).toEqual([]);
+
+      // Links count no ticket: o-hkb and ho-tich have only their two dossiers (received, not yet returned).
+      const r = await cloud.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports?unit=hkb&from=${D1}&to=${D1}`,
+        headers: { authorization: `Bearer ${viewer}` },
+      });
+      const none = {
+        issued: 0,
+        called: 0,
+        served: 0,
+        noShow: 0,
+        wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+        serviceMeanMin: null,
+        satisfaction: {
+          ratings: 0,
+          distribution: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+          satisfiedPct: null,
+          index: null,
+        },
+        dossiers: { received: 2, returned: 0, onTime: 0, late: 0, onTimeRate: null },
+      };
+      const hkb = r.json<Report>();
+      expect(hkb.totals).toStrictEqual(none);
+      expect(hkb.byOffice).toStrictEqual([{ office: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', ...none }]);
+      expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', ...none }]);
+      expect([hkb.byCounter, hkb.byClerk, hkb.byHour]).toStrictEqual([[], [], []]);
       expect((await cross('hkb', '2026-03-01', '2026-03-04')).links).toEqual([]);
     });
 
