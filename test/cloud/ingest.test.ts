@@ -202,6 +202,11 @@ for (const kind of DATABASES) {
       // Twenty-five bad events: the first twenty are named, all are counted.
       const many = Array.from({ length: 25 }, (_, i) => ({ ...opened(i + 1), day: 'hôm nay' }));
       const m = await send({ events: many }, other.token);
+      // A day almost in the form is no day.
+      for (const day of ['x2026-03-02', '2026-03-02x', '2026-03-0', '202-03-02', '2026/03/02']) {
+        const d = await send({ events: [{ ...opened(1), day }] }, other.token);
+        expect(d.json().detail, day).toEqual([{ index: 0, seq: 1, issues: ['day: expected YYYY-MM-DD'] }]);
+      }
       expect(m.json().message).toBe('25 event(s) of the batch are invalid; nothing was applied');
       expect(m.json().detail.map((d: { seq: number }) => d.seq)).toEqual(many.slice(0, 20).map((e) => e.seq));
       expect(await ackedSeq(cloud, other.boxId)).toBe(0);
