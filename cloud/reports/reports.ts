@@ -285,7 +285,7 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
         const [office, clerk] = k.split('\u0000') as [string, string];
         return { office, clerk, name: clerkName.get(k) ?? clerk, ...figures(s, undefined, t) };
       })
-      .sort((a, b) => (a.office + a.clerk < b.office + b.clerk ? -1 : 1)),
+      .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.clerk < b.clerk ? -1 : 1)),
     crossUnitLinks: crossRows.map((l) => ({
       code: l.code,
       office: l.office_id,

@@ -27,14 +27,24 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
-export const PG_AVAILABLE = await postgresReachable();
-if (!PG_AVAILABLE && process.env.REQUIRE_POSTGRES === '1')
+/**
+ * TEST_DATABASES=sqlite runs the cloud suites on SQLite only (mutation runs: `npm run mutate`, where a mutant is
+ * judged as well on one database and PostgreSQL doubles the time). Default: both. Never with REQUIRE_POSTGRES.
+ */
+const CHOSEN = (process.env.TEST_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
+const PG_CHOSEN = CHOSEN.includes('postgres');
+if (!PG_CHOSEN && process.env.REQUIRE_POSTGRES === '1')
+  throw new Error(
+    `REQUIRE_POSTGRES=1 but TEST_DATABASES=${process.env.TEST_DATABASES} leaves PostgreSQL out`,
+  );
+
+export const PG_AVAILABLE = PG_CHOSEN && (await postgresReachable());
+if (PG_CHOSEN && !PG_AVAILABLE && process.env.REQUIRE_POSTGRES === '1')
   // .ci/run sets this: on CI (and this machine) PostgreSQL is there, so the suite must run on it.
   throw new Error(`REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at ${PG_URL}`);
+const PG_SKIPPED = PG_CHOSEN ? `not reachable at ${PG_URL}` : `TEST_DATABASES=${process.env.TEST_DATABASES}`;
 if (!PG_AVAILABLE)
-  console.warn(
-    `PostgreSQL not reachable at ${PG_URL}: the PostgreSQL variants of the cloud tests are SKIPPED`,
-  );
+  console.warn(`PostgreSQL ${PG_SKIPPED}: the PostgreSQL variants of the cloud tests are SKIPPED`);
 
 export interface TestDatabase {
   name: 'sqlite' | 'postgres';
@@ -54,8 +64,10 @@ export interface DatabaseKind {
 export const DATABASES: DatabaseKind[] = [
   {
     name: 'sqlite',
-    title: 'sqlite',
-    available: true,
+    title: CHOSEN.includes('sqlite')
+      ? 'sqlite'
+      : `sqlite (SKIPPED: TEST_DATABASES=${process.env.TEST_DATABASES})`,
+    available: CHOSEN.includes('sqlite'),
     create: () => ({
       name: 'sqlite',
       url: join(mkdtempSync(join(tmpdir(), 'lobby-cloud-')), 'cloud.db'),
@@ -64,7 +76,7 @@ export const DATABASES: DatabaseKind[] = [
   },
   {
     name: 'postgres',
-    title: PG_AVAILABLE ? 'postgres' : `postgres (SKIPPED: not reachable at ${PG_URL})`,
+    title: PG_AVAILABLE ? 'postgres' : `postgres (SKIPPED: ${PG_SKIPPED})`,
     available: PG_AVAILABLE,
     create: () => {
       const schema = `t_${randomBytes(6).toString('hex')}`;

@@ -6,7 +6,7 @@ import type { EventEnvelope } from '../../protocol/index.js';
 import { createBoxClaim } from '../../cloud/admin/provisioning.js';
 import type { CloudService } from '../../cloud/service.js';
 import { simulateOfficeDay } from '../bench/cloud-events.js';
-import { DATABASES, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
+import { DATABASES, ackedSeq, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
 
 const DAY = '2026-03-02';
 
@@ -148,6 +148,81 @@ for (const kind of DATABASES) {
       // The good event alone goes through.
       r = await send({ events: [good] });
       expect(r.json()).toMatchObject({ ackedSeq: next, applied: 1 });
+    });
+
+    it('says for each refused event of a batch which it is and why, twenty at most', async () => {
+      const other = await enrolledBox(cloud, 'o-hhb');
+      const at = new Date().toISOString();
+      const opened = (seq: number, counter = 1) => ({
+        seq,
+        type: 'counter.opened',
+        at,
+        day: DAY,
+        data: { counter },
+      });
+      const rating = { ticketId: `${DAY}/A001`, number: 'A001', service: 'van-thu', counter: 1, clerk: null };
+      const batch = [
+        opened(1),
+        { seq: 2, type: 'ticket.issued', at, day: DAY, data: { ticketId: 5 } },
+        {
+          seq: 3,
+          type: 'rating.submitted',
+          at,
+          day: DAY,
+          data: { ...rating, score: 5, scaleMax: 4, reasons: [] },
+        },
+        { ...opened(4), day: '2026-3-2' },
+        { ...opened(5), at: 'hôm qua' },
+        opened(6),
+        opened(6, 2),
+        opened(7),
+      ];
+      const r = await send({ events: batch }, other.token);
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({
+        code: 'batch_invalid',
+        message: '5 event(s) of the batch are invalid; nothing was applied',
+        detail: [
+          // A schema's issues: the first three.
+          {
+            index: 1,
+            seq: 2,
+            issues: [
+              'data.number: Expected required property',
+              expect.stringMatching(/^data\./),
+              expect.stringMatching(/^data\./),
+            ],
+          },
+          { index: 2, seq: 3, issues: ['data.score: 5 is outside the scale 1..4'] },
+          { index: 3, seq: 4, issues: ['day: expected YYYY-MM-DD'] },
+          { index: 4, seq: 5, issues: ['at: not an ISO 8601 time'] },
+          { index: 6, seq: 6, issues: ['seq: twice with different content'] },
+        ],
+      });
+      // Twenty-five bad events: the first twenty are named, all are counted.
+      const many = Array.from({ length: 25 }, (_, i) => ({ ...opened(i + 1), day: 'hôm nay' }));
+      const m = await send({ events: many }, other.token);
+      // A day almost in the form is no day.
+      for (const day of ['x2026-03-02', '2026-03-02x', '2026-03-0', '202-03-02', '2026/03/02']) {
+        const d = await send({ events: [{ ...opened(1), day }] }, other.token);
+        expect(d.json().detail, day).toEqual([{ index: 0, seq: 1, issues: ['day: expected YYYY-MM-DD'] }]);
+      }
+      expect(m.json().message).toBe('25 event(s) of the batch are invalid; nothing was applied');
+      expect(m.json().detail.map((d: { seq: number }) => d.seq)).toEqual(many.slice(0, 20).map((e) => e.seq));
+      expect(await ackedSeq(cloud, other.boxId)).toBe(0);
+    });
+
+    it('the same first batch sent four times at once is applied once: one answer applies it, the others find it', async () => {
+      const other = await enrolledBox(cloud, 'o-hc');
+      const batch = { events: slice(1, 30) };
+      // PostgreSQL: without the lock on the box's row, two of them apply it and one fails on the primary key.
+      const answers = (await Promise.all([1, 2, 3, 4].map(() => send(batch, other.token)))).map((r) =>
+        r.json(),
+      );
+      expect(answers.map((a) => a.applied).sort()).toEqual([0, 0, 0, 30]);
+      expect(answers.map((a) => a.duplicates).sort()).toEqual([0, 30, 30, 30]);
+      expect(answers.map((a) => a.ackedSeq)).toEqual([30, 30, 30, 30]);
+      expect(await ackedSeq(cloud, other.boxId)).toBe(30);
     });
 
     it('only enrolled, unrevoked boxes with the right secret may send; a claim code works once', async () => {

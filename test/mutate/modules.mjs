@@ -57,13 +57,20 @@ export const MODULES = {
     mutate: ['device/effects/**/*.ts'],
     tests: ['test/device/outputs.test.ts', 'test/device/print-spool.test.ts', 'test/device/effects*.test.ts'],
   },
+  // Cloud suites run on SQLite and PostgreSQL; `TEST_DATABASES=sqlite npm run mutate -- ingest` judges on one.
+  // Not uplink.test.ts (a real box draining into the cloud, 20 s a run): ingest*.test.ts send the same
+  // batches and check more of what they become.
   ingest: {
     mutate: ['cloud/ingest/**/*.ts'],
-    tests: ['test/cloud/ingest.test.ts', 'test/cloud/uplink.test.ts', 'test/cloud/uplink-content.test.ts'],
+    tests: ['test/cloud/ingest*.test.ts', 'test/cloud/uplink-content.test.ts', 'test/cloud/dossiers.test.ts'],
   },
   reports: {
     mutate: ['cloud/reports/**/*.ts'],
-    tests: ['test/cloud/reports.test.ts', 'test/cloud/uplink-content.test.ts'],
+    tests: [
+      'test/cloud/reports*.test.ts',
+      'test/cloud/ingest-projection.test.ts',
+      'test/cloud/uplink-content.test.ts',
+    ],
   },
   conform: {
     mutate: [

@@ -38,7 +38,7 @@ for (const name of names) {
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-    ignorePatterns: ['reports', 'docs/screens', '.stryker-tmp', 'node_modules'],
+    ignorePatterns: ['/reports', 'docs/screens', '.stryker-tmp', 'node_modules'],
     tempDirName: '.stryker-tmp',
     timeoutMS: 20_000,
     timeoutFactor: 2,

@@ -1,0 +1,439 @@
+// What an uplinked office day becomes in the cloud, for the cases a simulated day never has, written out by
+// hand with the figures a clerk would count on paper: a no-show called back (one wait, two calls), a finish
+// without a clerk (the calling clerk's), a transfer, a ticket whose issue the cloud never saw, rating scales
+// of 5 and 10, a clerk renamed, an office in another time zone, and a day sent in several batches. Checked
+// where people see it: the report, the ticket's QR page (JSON), and the box's own events read back.
+// On SQLite and PostgreSQL.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOffice, createUnit } from '../../cloud/admin/provisioning.js';
+import type { Report } from '../../cloud/reports/reports.js';
+import type { CloudService } from '../../cloud/service.js';
+import type { EventEnvelope, UplinkEventsPage } from '../../protocol/index.js';
+import {
+  DATABASES,
+  adminToken,
+  enrolledBox,
+  seedTree,
+  startTestCloud,
+  type TestDatabase,
+} from './helpers.js';
+
+const DAY = '2026-03-04';
+const MIN = 60_000;
+/** Epoch ms of HH:MM in Viet Nam (UTC+7) on DAY. */
+const vn = (hh: number, mm: number) =>
+  Date.parse(`${DAY}T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00+07:00`);
+
+const LAN = { id: 'cc01', name: 'Nguyễn Thị Lan' };
+const MINH = { id: 'cc02', name: 'Trần Văn Minh' };
+
+type Draft = [at: number, type: EventEnvelope['type'], data: Record<string, unknown>];
+const envelopes = (firstSeq: number, drafts: Draft[]): EventEnvelope[] =>
+  drafts.map(([at, type, data], i) => ({
+    seq: firstSeq + i,
+    type,
+    at: new Date(at).toISOString(),
+    day: DAY,
+    data,
+  }));
+
+const A001 = { ticketId: `${DAY}/A001`, number: 'A001', service: 'van-thu' };
+const A002 = { ticketId: `${DAY}/A002`, number: 'A002', service: 'van-thu' };
+const B001 = { ticketId: `${DAY}/B001`, number: 'B001', service: 'chung-thuc' };
+const C007 = { ticketId: `${DAY}/C007`, number: 'C007', service: 'ho-tich' };
+const issued = (ref: typeof A001, n: number) => ({
+  ...ref,
+  seq: n,
+  priority: null,
+  ahead: 0,
+  estimatedWaitMin: null,
+  source: 'kiosk-1',
+});
+
+// The office day at o-hkb, in three batches: what a ticket did in one batch must be known in the next.
+const BATCHES: Draft[][] = [
+  [
+    [vn(7, 0), 'day.started', { day: DAY, previousDay: null }],
+    [vn(7, 1), 'counter.signed_in', { counter: 1, clerk: { id: 'cc01', name: 'Lan (tạm)' } }],
+    [vn(7, 2), 'counter.signed_in', { counter: 2, clerk: MINH }],
+    [vn(8, 0), 'ticket.issued', issued(A001, 1)],
+  ],
+  [
+    // Lan (her full name now) calls A001 after 5 min.
+    [vn(8, 5), 'ticket.called', { ...A001, counter: 1, clerk: LAN, how: 'next', waitedMs: 5 * MIN }],
+    [vn(8, 6), 'ticket.recalled', { ...A001, counter: 1, recalls: 1 }],
+    [vn(8, 7), 'ticket.issued', issued(B001, 1)],
+  ],
+  [
+    // Not there: Lan's no-show; Minh calls A001 back later at counter 2. One wait (5 min), two calls.
+    [vn(8, 8), 'ticket.no_show', { ...A001, counter: 1, recalls: 1, reason: 'clerk' }],
+    [vn(8, 10), 'ticket.issued', issued(A002, 2)],
+    [vn(8, 12), 'ticket.transferred', { ...B001, fromCounter: 2, toService: 'ho-tich', toCounter: null }],
+    [vn(8, 30), 'ticket.called', { ...A001, counter: 2, clerk: MINH, how: 'number', waitedMs: 30 * MIN }],
+    [vn(8, 31), 'ticket.serving', { ...A001, counter: 2, since: vn(8, 31), implicit: false }],
+    [vn(8, 44), 'dossier.linked', { ...A001, counter: 2, code: '000.00.02.H12-260304-0001' }],
+    // The clerk scans the same dossier again: one link, no refusal.
+    [vn(8, 45), 'dossier.linked', { ...A001, counter: 2, code: '000.00.02.H12-260304-0001' }],
+    // Finished without a clerk (a panel that does not say): the calling clerk's.
+    [
+      vn(8, 45),
+      'ticket.finished',
+      { ...A001, counter: 2, clerk: null, serviceMs: 15 * MIN, dossiers: [], implicit: false },
+    ],
+    [
+      vn(8, 46),
+      'rating.submitted',
+      { ...A001, counter: 2, clerk: MINH, score: 10, scaleMax: 10, reasons: [] },
+    ],
+    // A ticket whose issue the cloud never saw (the box came with history): issued 40 min before its call.
+    [vn(10, 20), 'ticket.called', { ...C007, counter: 1, clerk: LAN, how: 'next', waitedMs: 40 * MIN }],
+    [vn(10, 22), 'ticket.serving', { ...C007, counter: 1, since: vn(10, 22), implicit: true }],
+    [
+      vn(10, 30),
+      'ticket.finished',
+      { ...C007, counter: 1, clerk: LAN, serviceMs: 8 * MIN, dossiers: [], implicit: true },
+    ],
+    [vn(10, 31), 'rating.submitted', { ...C007, counter: 1, clerk: LAN, score: 3, scaleMax: 5, reasons: [] }],
+    [vn(11, 0), 'counter.paused', { counter: 1, reason: null }],
+  ],
+];
+
+for (const kind of DATABASES) {
+  describe.skipIf(!kind.available)(`ingest: what an office day becomes (${kind.title})`, () => {
+    let db: TestDatabase;
+    let cloud: CloudService;
+    let admin: string;
+
+    beforeAll(async () => {
+      db = kind.create();
+      cloud = await startTestCloud(db);
+      await seedTree(cloud);
+      admin = await adminToken(cloud, 'tinh', 'dn', 'viewer');
+    });
+    afterAll(async () => {
+      await cloud?.close();
+      await db?.cleanup();
+    });
+
+    const uplink = (token: string, events: EventEnvelope[]) =>
+      cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { events },
+      });
+    const report = async (unit: string, from = DAY, to = DAY): Promise<Report> => {
+      const r = await cloud.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports?unit=${unit}&from=${from}&to=${to}&waitTargetMin=10`,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json<Report>();
+    };
+    const ticket = async (office: string, number: string) => {
+      const r = await cloud.app.inject({ method: 'GET', url: `/t/${office}/${DAY}/${number}?format=json` });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json<{
+        number: string;
+        service: string;
+        state: string;
+        counter: number | null;
+        issuedAt: string;
+        ahead: number | null;
+        asOf: string;
+      }>();
+    };
+
+    // Each test sends its own day to its own office (a mutation run may run one test alone), in a test
+    // rather than beforeAll, so it knows which test each line of ingest serves.
+    /** Sends the office day in its batches; each is applied whole, in order. */
+    const sendDay = async (office: string) => {
+      const box = await enrolledBox(cloud, office);
+      const sent: EventEnvelope[] = [];
+      for (const drafts of BATCHES) {
+        const events = envelopes(sent.length + 1, drafts);
+        expect((await uplink(box.token, events)).json()).toEqual({
+          ackedSeq: sent.length + events.length,
+          applied: events.length,
+          duplicates: 0,
+          deferred: 0,
+        });
+        sent.push(...events);
+      }
+      return { box, sent };
+    };
+
+    it('counts a no-show called back once as a wait and twice as a call, for the clerks who did each', async () => {
+      await sendDay('o-hkb');
+      const r = await report('hkb');
+      // Waits: A001 5 min (its first call), C007 40 min. Service: 15 and 8 min. Ratings: 10/10 and 3/5.
+      expect(r.totals).toEqual({
+        issued: 3,
+        called: 3,
+        served: 2,
+        noShow: 1,
+        wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
+        serviceMeanMin: 11.5,
+        satisfaction: {
+          ratings: 2,
+          distribution: [0, 0, 1, 0, 0, 0, 0, 0, 0, 1],
+          satisfiedPct: 50, // 10 of 10 is; 3 of 5 is the middle, not the upper half
+          index: 75, // (100 + 50) / 2
+        },
+        dossiers: { received: 0, returned: 0, onTime: 0, late: 0, onTimeRate: null },
+      });
+      const pick = (f: Report['totals']) => ({
+        issued: f.issued,
+        called: f.called,
+        served: f.served,
+        noShow: f.noShow,
+        wait: f.wait,
+        serviceMeanMin: f.serviceMeanMin,
+        ratings: f.satisfaction.distribution.flatMap((n, i) => Array(n).fill(i + 1)),
+      });
+      // A001 waited 5 min for Lan at counter 1, who then marked it absent; Minh called it back at counter 2
+      // and served it. C007 waited 40 min for Lan at counter 1.
+      expect(r.byClerk.map((c) => ({ clerk: c.clerk, name: c.name, ...pick(c) }))).toEqual([
+        {
+          clerk: 'cc01',
+          name: LAN.name,
+          issued: 0,
+          called: 2,
+          served: 1,
+          noShow: 1,
+          wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
+          serviceMeanMin: 8,
+          ratings: [3],
+        },
+        {
+          clerk: 'cc02',
+          name: MINH.name,
+          issued: 0,
+          called: 1,
+          served: 1,
+          noShow: 0,
+          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+          serviceMeanMin: 15,
+          ratings: [10],
+        },
+      ]);
+      expect(r.byCounter.map((c) => ({ counter: c.counter, ...pick(c) }))).toEqual([
+        {
+          counter: 1,
+          issued: 0,
+          called: 2,
+          served: 1,
+          noShow: 1,
+          wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
+          serviceMeanMin: 8,
+          ratings: [3],
+        },
+        {
+          counter: 2,
+          issued: 0,
+          called: 1,
+          served: 1,
+          noShow: 0,
+          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+          serviceMeanMin: 15,
+          ratings: [10],
+        },
+      ]);
+      // By the service each event named: B001 was issued for chung-thuc (its transfer counts nothing).
+      expect(r.byService.map((s) => ({ service: s.service, ...pick(s) }))).toEqual([
+        {
+          service: 'chung-thuc',
+          issued: 1,
+          called: 0,
+          served: 0,
+          noShow: 0,
+          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+          serviceMeanMin: null,
+          ratings: [],
+        },
+        {
+          service: 'ho-tich',
+          issued: 0,
+          called: 1,
+          served: 1,
+          noShow: 0,
+          wait: { count: 1, meanMin: 40, p50Min: 40, p90Min: 40, withinTargetPct: 0 },
+          serviceMeanMin: 8,
+          ratings: [3],
+        },
+        {
+          service: 'van-thu',
+          issued: 2,
+          called: 2,
+          served: 1,
+          noShow: 1,
+          wait: { count: 1, meanMin: 5, p50Min: 5, p90Min: 5, withinTargetPct: 100 },
+          serviceMeanMin: 15,
+          ratings: [10],
+        },
+      ]);
+      // By hour of issue: A001, B001 and A002 at 8, and C007's wait at 9 (called 10:20 after 40 min).
+      expect(r.byHour).toEqual([
+        { hour: 8, issued: 3, waitCount: 1, waitMeanMin: 5, waitP50Min: 5, waitP90Min: 5 },
+        { hour: 9, issued: 0, waitCount: 1, waitMeanMin: 40, waitP50Min: 40, waitP90Min: 40 },
+      ]);
+      // The month reads the same from the month grain.
+      const month = await report('hkb', '2026-03-01', '2026-03-31');
+      expect({ ...month, from: DAY, to: DAY }).toEqual(r);
+    });
+
+    it("shows each ticket's last state on its QR page, and keeps the box's events as they were sent", async () => {
+      const { box, sent } = await sendDay('o-hhb');
+      expect(await ticket('o-hhb', 'A001')).toMatchObject({
+        service: 'van-thu',
+        state: 'finished',
+        counter: 2,
+        issuedAt: new Date(vn(8, 0)).toISOString(),
+        ahead: null,
+        asOf: new Date(vn(11, 0)).toISOString(),
+      });
+      // Waiting, in the service it was sent to, at no counter; nobody ahead of it there.
+      expect(await ticket('o-hhb', 'B001')).toMatchObject({
+        service: 'ho-tich',
+        state: 'waiting',
+        counter: null,
+        issuedAt: new Date(vn(8, 7)).toISOString(),
+        ahead: 0,
+      });
+      expect(await ticket('o-hhb', 'A002')).toMatchObject({
+        service: 'van-thu',
+        state: 'waiting',
+        counter: null,
+        ahead: 0,
+      });
+      // Issued (as far as the cloud knows) when its wait began.
+      expect(await ticket('o-hhb', 'C007')).toMatchObject({
+        number: 'C007',
+        service: 'ho-tich',
+        state: 'finished',
+        counter: 1,
+        issuedAt: new Date(vn(9, 40)).toISOString(),
+      });
+      const page = await cloud.app.inject({
+        method: 'GET',
+        url: '/api/v1/uplink/events?after=0&limit=100',
+        headers: { authorization: `Bearer ${box.token}` },
+      });
+      expect(page.json<UplinkEventsPage>()).toEqual({
+        ackedSeq: sent.length,
+        dayStartSeq: 1,
+        events: sent,
+        nextAfter: null,
+      });
+    });
+
+    it('a called ticket then a no-show: the QR page follows each step across batches', async () => {
+      await createUnit(
+        cloud.store.db,
+        { id: 'xa', name: 'Xã Hòa Bắc', kind: 'commune', parentId: 'dn' },
+        Date.now(),
+      );
+      await createOffice(cloud.store.db, { id: 'o-xa', name: 'Một cửa Hòa Bắc', unitId: 'xa' }, Date.now());
+      const box = await enrolledBox(cloud, 'o-xa');
+      const D001 = { ticketId: `${DAY}/D001`, number: 'D001', service: 'dat-dai' };
+      const steps: [Draft, Record<string, unknown>][] = [
+        [[vn(12, 0), 'ticket.issued', issued(D001, 1)], { state: 'waiting', counter: null }],
+        [
+          [vn(12, 5), 'ticket.called', { ...D001, counter: 4, clerk: null, how: 'next', waitedMs: 5 * MIN }],
+          { state: 'called', counter: 4 },
+        ],
+        [
+          [vn(12, 6), 'ticket.serving', { ...D001, counter: 4, since: vn(12, 6), implicit: false }],
+          { state: 'serving', counter: 4 },
+        ],
+        [
+          [vn(12, 7), 'ticket.no_show', { ...D001, counter: 4, recalls: 0, reason: 'clerk' }],
+          { state: 'no_show', counter: 4 },
+        ],
+      ];
+      for (const [i, [draft, state]] of steps.entries()) {
+        const events = envelopes(i + 1, [draft]);
+        expect((await uplink(box.token, events)).json()).toMatchObject({ applied: 1 });
+        expect(await ticket('o-xa', 'D001')).toMatchObject({ service: 'dat-dai', ...state });
+      }
+      // A call without a clerk counts at its counter, for no clerk.
+      const r = await report('xa');
+      expect(r.byCounter.find((c) => c.counter === 4)).toMatchObject({
+        called: 1,
+        noShow: 1,
+        wait: { count: 1 },
+      });
+      expect(r.byClerk).toEqual([]);
+    });
+
+    it('counts services whose ids run into counter numbers apart', async () => {
+      await createUnit(
+        cloud.store.db,
+        { id: 'xb', name: 'Xã Hòa Liên', kind: 'commune', parentId: 'dn' },
+        Date.now(),
+      );
+      await createOffice(cloud.store.db, { id: 'o-xb', name: 'Một cửa Hòa Liên', unitId: 'xb' }, Date.now());
+      const box = await enrolledBox(cloud, 'o-xb');
+      // dv1 at counter 12 and dv11 at counter 2: "dv1" + "12" and "dv11" + "2" read alike when run together.
+      const E1 = { ticketId: `${DAY}/E1`, number: 'E1', service: 'dv1' };
+      const F1 = { ticketId: `${DAY}/F1`, number: 'F1', service: 'dv11' };
+      const r = await uplink(
+        box.token,
+        envelopes(1, [
+          [vn(9, 0), 'ticket.issued', issued(E1, 1)],
+          [vn(9, 0), 'ticket.issued', issued(F1, 1)],
+          [vn(9, 2), 'ticket.called', { ...E1, counter: 12, clerk: null, how: 'next', waitedMs: 2 * MIN }],
+          [vn(9, 4), 'ticket.called', { ...F1, counter: 2, clerk: null, how: 'next', waitedMs: 4 * MIN }],
+        ]),
+      );
+      expect(r.json()).toMatchObject({ applied: 4 });
+      const x = await report('xb');
+      expect(x.byService.map((s) => [s.service, s.issued, s.called, s.wait.meanMin])).toEqual([
+        ['dv1', 1, 1, 2],
+        ['dv11', 1, 1, 4],
+      ]);
+      expect(x.byCounter.map((c) => [c.counter, c.called, c.wait.meanMin])).toEqual([
+        [2, 1, 4],
+        [12, 1, 2],
+      ]);
+    });
+
+    it('counts by the hour of the office’s own time zone; a wait over 4 hours is in the top bucket', async () => {
+      await createOffice(
+        cloud.store.db,
+        { id: 'o-tokyo', name: 'Văn phòng Tokyo', unitId: 'hc', timezone: 'Asia/Tokyo' },
+        Date.now(),
+      );
+      const tokyo = await enrolledBox(cloud, 'o-tokyo');
+      const T001 = { ticketId: `${DAY}/T001`, number: 'T001', service: 'van-thu' };
+      const T002 = { ticketId: `${DAY}/T002`, number: 'T002', service: 'van-thu' };
+      // 08:00 in Viet Nam is 10:00 in Tokyo. T002 waits 5 hours: above the last bound (240 min).
+      const r = await uplink(
+        tokyo.token,
+        envelopes(1, [
+          [vn(8, 0), 'ticket.issued', issued(T001, 1)],
+          [vn(8, 1), 'ticket.issued', issued(T002, 2)],
+          [vn(8, 3), 'ticket.called', { ...T001, counter: 1, clerk: null, how: 'next', waitedMs: 3 * MIN }],
+          [
+            vn(13, 1),
+            'ticket.called',
+            { ...T002, counter: 1, clerk: null, how: 'next', waitedMs: 300 * MIN },
+          ],
+        ]),
+      );
+      expect(r.json()).toMatchObject({ applied: 4 });
+      const hc = await report('hc');
+      expect(hc.byHour).toEqual([
+        { hour: 10, issued: 2, waitCount: 2, waitMeanMin: 151.5, waitP50Min: 3, waitP90Min: 1440 },
+      ]);
+      expect(hc.totals.wait).toEqual({
+        count: 2,
+        meanMin: 151.5,
+        p50Min: 3,
+        p90Min: 1440,
+        withinTargetPct: 50,
+      });
+    });
+  });
+}
