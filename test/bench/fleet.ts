@@ -20,7 +20,7 @@ import { desiredPart, type BoxTarget } from '../../protocol/fleet.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
 import { backoffDelay } from '../../device/uplink/uplink.js';
 import { killed, startDevice } from '../support/box-process.js';
-import { startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
+import { cloudApi, loginAdmin, startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
 import {
   connectDevice,
   nextMessage,
@@ -35,29 +35,14 @@ import { mb, ms, now, ratio, summarize, table, type Summary } from './stats.js';
 const KEY = Buffer.alloc(32, 9);
 const OFFICE = 'xa-thu-nghiem';
 
-/** Admin API calls against a cloud process. */
+/** Admin API calls against a cloud process; anything but 2xx throws. */
 async function adminApi(cloud: CloudProcess, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${cloud.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  const res = await cloudApi(cloud, () => token)(method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body ?? {};
 }
 
-async function login(cloud: CloudProcess, username: string, password: string): Promise<string> {
-  const res = await fetch(`${cloud.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
+const login = loginAdmin;
 
 /** The office config as a province first saves it: the box's own, less what the cloud sets itself. */
 function overridesFrom(configFile: string): Record<string, unknown> {

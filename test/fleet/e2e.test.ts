@@ -13,7 +13,13 @@ import { desiredPart } from '../../protocol/fleet.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import { killAllBoxes, killed, startDevice, type BoxProcess } from '../support/box-process.js';
-import { killAllClouds, startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
+import {
+  cloudApi,
+  killAllClouds,
+  loginAdmin,
+  startCloudProcess,
+  type CloudProcess,
+} from '../support/cloud-process.js';
 import {
   connectDevice,
   nextMessage,
@@ -73,17 +79,8 @@ for (const kind of DATABASES) {
       await db?.cleanup();
     });
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${cloud.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json().catch(() => null)) as Answer };
-    };
+    const api = (method: string, path: string, body?: unknown) =>
+      cloudApi(cloud, () => token)<Answer>(method, path, body);
     const saveOffice = (o: Record<string, unknown>) =>
       api('PUT', `/api/v1/fleet/offices/${OFFICE}/config`, { overrides: o });
     const twin = async () => (await api('GET', `/api/v1/fleet/boxes/${boxId}/twin`)).body as unknown as Twin;
@@ -104,12 +101,7 @@ for (const kind of DATABASES) {
       const claim = await createBoxClaim(seed.db, OFFICE, now);
 
       cloud = await startCloudProcess({ db, key: MASTER_KEY });
-      const login = await fetch(`${cloud.url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'tinh-admin', password: admin.password }),
-      });
-      token = ((await login.json()) as { token: string }).token;
+      token = await loginAdmin(cloud, 'tinh-admin', admin.password);
 
       const dir = mkdtempSync(join(tmpdir(), 'lobby-fleet-e2e-'));
       dataDir = join(dir, 'data');

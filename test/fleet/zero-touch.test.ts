@@ -10,7 +10,13 @@ import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
 import { desiredPart } from '../../protocol/fleet.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import { killAllBoxes, killed, runCli, startDevice, type BoxProcess } from '../support/box-process.js';
-import { killAllClouds, startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
+import {
+  cloudApi,
+  killAllClouds,
+  loginAdmin,
+  startCloudProcess,
+  type CloudProcess,
+} from '../support/cloud-process.js';
 import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 
 afterAll(() => {
@@ -51,17 +57,8 @@ for (const kind of DATABASES) {
       await db?.cleanup();
     });
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${cloud.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
+    const api = (method: string, path: string, body?: unknown) =>
+      cloudApi(cloud, () => token)(method, path, body);
 
     it('a technician types the claim code on the new box’s page: it enrolls, takes its office config and serves the kiosk', async () => {
       db = kind.create();
@@ -71,12 +68,7 @@ for (const kind of DATABASES) {
       await createOffice(seed.db, { id: OFFICE, name: 'Bộ phận một cửa xã Thử Nghiệm', unitId: 'p' }, now);
       const admin = await createAdmin(seed.db, { username: 'tinh-admin', unitId: 'p', role: 'admin' }, now);
       cloud = await startCloudProcess({ db, key: MASTER_KEY });
-      const login = await fetch(`${cloud.url}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'tinh-admin', password: admin.password }),
-      });
-      token = ((await login.json()) as { token: string }).token;
+      token = await loginAdmin(cloud, 'tinh-admin', admin.password);
 
       // The office's config, saved in the console (the kiosk's secret only as its hash).
       const desired = desiredPart(officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }])));

@@ -70,3 +70,40 @@ export function startCloudProcess(opts: {
     });
   });
 }
+
+/** An admin's JSON calls to a cloud process: the status and the parsed answer (null when not JSON). */
+export function cloudApi(cloud: { url: string }, token: () => string) {
+  return async <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${cloud.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token()}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed as T };
+  };
+}
+
+/** Logs an admin in to a cloud process; the session token. */
+export async function loginAdmin(
+  cloud: { url: string },
+  username: string,
+  password: string,
+): Promise<string> {
+  const res = await fetch(`${cloud.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
