@@ -83,18 +83,21 @@ export interface AlertSink {
   delivery(id: string): Promise<void>;
 }
 
+/** What rule evaluation reads of a rule, with its unit's path (inheritance by subtree). */
+const RULE_COLUMNS = [
+  'alert_rules.id',
+  'alert_rules.unit_id',
+  'alert_rules.kind',
+  'alert_rules.threshold',
+  'alert_rules.webhook_url',
+  'units.path',
+] as const;
+
 async function rulesFor(db: Db, unitPath: string, kind?: string): Promise<Rule[]> {
   let q = db
     .selectFrom('alert_rules')
     .innerJoin('units', 'units.id', 'alert_rules.unit_id')
-    .select([
-      'alert_rules.id',
-      'alert_rules.unit_id',
-      'alert_rules.kind',
-      'alert_rules.threshold',
-      'alert_rules.webhook_url',
-      'units.path',
-    ])
+    .select(RULE_COLUMNS)
     .where('alert_rules.enabled', '=', 1);
   if (kind) q = q.where('alert_rules.kind', '=', kind);
   // A rule of a unit covers its subtree: the box's unit path starts with the rule's unit path.
@@ -210,14 +213,7 @@ export async function evaluateBoxes(db: Db, sink: AlertSink, boxIds: string[], n
     await db
       .selectFrom('alert_rules')
       .innerJoin('units', 'units.id', 'alert_rules.unit_id')
-      .select([
-        'alert_rules.id',
-        'alert_rules.unit_id',
-        'alert_rules.kind',
-        'alert_rules.threshold',
-        'alert_rules.webhook_url',
-        'units.path',
-      ])
+      .select(RULE_COLUMNS)
       .where('alert_rules.enabled', '=', 1)
       .execute()
   )
