@@ -9,7 +9,7 @@ import { loadConfigFile, setInConfigFile } from '../device/config/load.js';
 import { startBox, type Box } from '../device/daemon.js';
 import { hashAdminPassword } from '../device/web/admin-auth.js';
 import { addPeripheral, createPeripheral } from '../provisioning/peripherals.js';
-import { startDemoCloud } from './demo-cloud.js';
+import { manageDemoOffice, startDemoCloud } from './demo-cloud.js';
 import { DEMO_DAY_SPEED, demoBoxLog, startDemoHardware, withDemoHardware } from './demo-hardware.js';
 
 export interface DemoOptions {
@@ -110,6 +110,7 @@ export async function runDemo(opts: DemoOptions): Promise<Box> {
   const adminPassword = await prepareScreens(opts.dataDir, configFile);
   const demoCloud = await startDemoCloud({ dataDir: opts.dataDir, configFile, port: opts.cloudPort });
   const hardware = await startDemoHardware({ ...opts, configFile });
+  await manageDemoOffice(demoCloud.cloud, configFile, opts.dataDir);
   const config = loadConfigFile(configFile);
   const box = await startBox({
     config,
@@ -157,6 +158,8 @@ Call the next number at counter 1 as its keypad:
 The cloud (SQLite in ${resolve(opts.dataDir, 'cloud')}), with this box enrolled and uplinking:
   Admin console       ${demoCloud.cloud.url}/console/
   Login               ${demoCloud.admin.username} / ${demoCloud.admin.password ?? '(printed at the first run; new one: lobby cloud admin reset-password --db ' + join(resolve(opts.dataDir), 'cloud', 'cloud.db') + ' --username demo)'}${demoCloud.admin.password ? '   (shown once: only its hash is stored)' : ''}
+  Office config       managed by this cloud: change it in the console, or with
+                      PUT ${demoCloud.cloud.url}/api/v1/fleet/offices/${config.office.id}/config — the box applies it live
   API documentation   ${demoCloud.cloud.url}/docs
   A ticket's QR page  ${demoCloud.cloud.url}/t/${config.office.id}/<day>/<number>
 

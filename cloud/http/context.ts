@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { appendAudit } from '../audit/chain.js';
 import type { RefusalAudit } from '../audit/refusals.js';
 import type { CloudDatabase } from '../db/database.js';
+import type { TargetWakeups } from '../fleet/wakeups.js';
 import type { FleetHealthSettings } from '../health/fleet-health.js';
 import type { RateLimitHealth } from './rate-limit-store.js';
 
@@ -54,8 +55,8 @@ export interface CloudContext {
   rateLimitHealth: RateLimitHealth;
   /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
   refusals: RefusalAudit;
-  /** The fleet's long-poll wake-ups on this replica (set by the fleet routes). */
-  fleet?: { readonly waiting: number; readonly listens: number; readonly listening: boolean };
+  /** The fleet's long-poll wake-ups on this replica (set by the fleet routes; saves outside a request use it). */
+  fleet?: TargetWakeups;
 }
 
 /** An error with an HTTP status and a stable machine code. */

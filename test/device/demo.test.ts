@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import mqtt from 'mqtt';
 import { loadConfigFile } from '../../device/config/load.js';
 import { createPeripheral } from '../../provisioning/peripherals.js';
+import { topics } from '../../protocol/index.js';
+import { cloudApi, loginAdmin } from '../support/cloud-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/lobby.js');
@@ -154,4 +157,73 @@ describe('lobby demo with its simulated hardware', () => {
       expect.arrayContaining(['keypad-gpio-1', 'rating-gpio-1', 'tv-lobby', 'kiosk-screen']),
     );
   });
+});
+
+/** The service names the lobby's screens show now (the retained office state), as the lobby TV reads them. */
+async function servicesOnScreens(mqttUrl: string, dataDir: string, want: string): Promise<string[]> {
+  const creds = JSON.parse(readFileSync(join(dataDir, 'demo-credentials.json'), 'utf8')) as {
+    id: string;
+    secret: string;
+  }[];
+  const tv = creds.find((c) => c.id === 'display-tv')!;
+  const client = await mqtt.connectAsync(mqttUrl, {
+    clientId: `${tv.id}.test`,
+    username: tv.id,
+    password: tv.secret,
+    reconnectPeriod: 0,
+  });
+  try {
+    return await new Promise<string[]>((resolve) => {
+      client.on('message', (_t, payload) => {
+        const names = (JSON.parse(payload.toString()) as { services: { name: string }[] }).services.map(
+          (s) => s.name,
+        );
+        if (names.includes(want)) resolve(names);
+      });
+      void client.subscribeAsync(topics.officeState(), { qos: 1 });
+    });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+describe('lobby demo managed by its cloud', () => {
+  it(
+    'a service renamed in the cloud reaches the lobby screens within seconds, and stays renamed after a restart',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'lobby-demo-fleet-'));
+      const first = startDemo(dataDir);
+      const [, cloudUrl] = await first.line(/Admin console\s+(http:\/\/\S+)\/console\//);
+      const [, password] = await first.line(/Login\s+demo \/ (\S+)/);
+      const [, mqttUrl] = await first.line(/MQTT \(devices\)\s+(mqtt:\/\/\S+)/);
+      const cloud = { url: cloudUrl! };
+      const token = await loginAdmin(cloud, 'demo', password!);
+      const api = cloudApi(cloud, () => token);
+      const officeId = loadConfigFile(join(dataDir, 'office.yaml')).office.id;
+      const view = await api<{
+        managed: boolean;
+        revision: number;
+        overrides: { services: { id: string; name: string }[] };
+      }>('GET', `/api/v1/fleet/offices/${officeId}/config`);
+      expect(view.status).toBe(200);
+      expect(view.body.managed).toBe(true); // the demo office is the cloud's from its first run
+      const services = view.body.overrides.services.map((s) =>
+        s.id === 'ho-tich' ? { ...s, name: 'Hộ tịch – Khai sinh' } : s,
+      );
+      const saved = await api('PUT', `/api/v1/fleet/offices/${officeId}/config`, {
+        overrides: { ...view.body.overrides, services },
+        revision: view.body.revision,
+      });
+      expect(saved.status).toBe(200);
+      expect(await servicesOnScreens(mqttUrl!, dataDir, 'Hộ tịch – Khai sinh')).toContain('Văn thư');
+      await first.line(/Simulated hardware \(addresses in/); // started whole: a stop now is a clean one
+      expect(await first.stop()).toBe(0);
+
+      const again = startDemo(dataDir);
+      const [, mqttAgain] = await again.line(/MQTT \(devices\)\s+(mqtt:\/\/\S+)/);
+      expect(await servicesOnScreens(mqttAgain!, dataDir, 'Hộ tịch – Khai sinh')).toContain('Văn thư');
+      await again.line(TICKET); // the simulators moved to new ports: the box drives them where they are now
+    },
+  );
 });
