@@ -8,6 +8,7 @@ import { renderAlerts, renderIncidents } from './health.js';
 import {
   $,
   $$,
+  actorName,
   adminRoleName,
   api,
   drawn,
@@ -33,6 +34,7 @@ function logout() {
       headers: { authorization: `Bearer ${state.token}` },
     }).catch(() => {});
   state.token = null;
+  state.me = null;
   sessionStorage.removeItem('lobby-token');
   show('login');
 }
@@ -312,7 +314,7 @@ async function loadAudit() {
     ['Thời điểm', 'Người thực hiện', 'Hành động', 'Đối tượng', 'Đơn vị', 'Kết quả'],
     rows.map((r) => [
       fmtTime(r.at),
-      r.actor.replace(/^admin:/, ''),
+      actorName(r.actor),
       auditText(r.action),
       r.target ?? '',
       r.unit_id ? unitName(r.unit_id) : '',

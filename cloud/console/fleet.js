@@ -4,6 +4,7 @@
 import { bindEditor, editorHtml, fieldErrorsHtml } from './editor.js';
 import {
   $,
+  actorName,
   badge,
   drawn,
   deviceRoleName,
@@ -118,7 +119,7 @@ export async function renderUnit(unitId) {
     <p><a href="#/incidents/${esc(unitId)}">Lịch sử sự cố và thiết bị hỏng nhiều nhất của đơn vị</a></p>
     <h2>Cấu hình mẫu của đơn vị</h2>
     <p>Các bộ phận một cửa do đám mây quản lý trong đơn vị này kế thừa mẫu này (trừ các trường chúng ghi đè).
-       ${template.revision ? `Lần sửa ${template.revision}, ${esc(fmtTime(template.updatedAt))} bởi ${esc(template.updatedBy ?? '–')}.` : 'Chưa có mẫu.'}</p>
+       ${template.revision ? `Lần sửa ${template.revision}, ${esc(fmtTime(template.updatedAt))} bởi ${esc(actorName(template.updatedBy))}.` : 'Chưa có mẫu.'}</p>
     ${editorHtml({
       id: 'template-editor',
       label: 'Mẫu cấu hình (JSON Merge Patch)',
@@ -229,7 +230,7 @@ function twinHtml(t, tz) {
       <dt>Trạng thái</dt><dd>${badge(t.status === 'in_sync' && !t.drift ? 'up' : t.status === 'pending' ? 'unknown' : 'down', label).html}</dd>
       <dt>Phiên bản mong muốn</dt><dd data-desired="${t.desired?.version ?? ''}">${
         t.desired
-          ? `${t.desired.version} (lưu ${esc(fmtTime(t.desired.savedAt, tz))} bởi ${esc(t.desired.savedBy)})`
+          ? `${t.desired.version} (lưu ${esc(fmtTime(t.desired.savedAt, tz))} bởi ${esc(actorName(t.desired.savedBy))})`
           : '–'
       }</dd>
       <dt>Phiên bản đã áp dụng</dt><dd data-applied="${t.reported?.state === 'applied' ? t.reported.version : ''}">${
@@ -277,7 +278,7 @@ function configHtml(c) {
     .map(([k]) => k);
   return `<p>${
     c.managed
-      ? `Do đám mây quản lý. Ghi đè lần sửa ${c.revision}, ${esc(fmtTime(c.updatedAt))} bởi ${esc(c.updatedBy ?? '–')}.`
+      ? `Do đám mây quản lý. Ghi đè lần sửa ${c.revision}, ${esc(fmtTime(c.updatedAt))} bởi ${esc(actorName(c.updatedBy))}.`
       : 'Chưa do đám mây quản lý: hộp chạy tệp cấu hình tại chỗ. Lưu phần ghi đè (dù trống) để đám mây quản lý bộ phận này.'
   }</p>
   ${c.errors?.length ? `<p class="error">Cấu hình hiện tại không hợp lệ:</p>${fieldErrorsHtml(c.errors)}` : ''}

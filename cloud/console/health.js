@@ -276,7 +276,7 @@ function ruleForm(unit) {
     <label>Khi nào cảnh báo <select name="kind" id="rule-kind">${KINDS.map(
       (k) => `<option value="${k}">${esc(alertKindName(k))}</option>`,
     ).join('')}</select></label>
-    <label id="rule-threshold-field">Ngưỡng (<span id="rule-threshold-unit"></span>)
+    <label id="rule-threshold-field"><span>Ngưỡng (<span id="rule-threshold-unit"></span>)</span>
       <input name="threshold" type="number" min="0" max="1000000000" /></label>
     <label>Địa chỉ webhook (https://, không bắt buộc) <input name="webhookUrl" type="url" maxlength="2000" /></label>
     <label class="check"><input name="enabled" type="checkbox" checked /> Bật ngay</label>

@@ -5,7 +5,14 @@
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-export const state = { token: sessionStorage.getItem('lobby-token'), me: null, units: [], onLogout: null };
+export const state = {
+  token: sessionStorage.getItem('lobby-token'),
+  me: null,
+  units: [],
+  onLogout: null,
+  report: null,
+  charts: {},
+};
 
 /** An API refusal: the HTTP status, the API's code and detail (field errors, the current revision). */
 export class ApiFailure extends Error {
@@ -202,6 +209,9 @@ export function auditText(action) {
   return `${m[1] === 'GET' ? 'Xem' : 'Thay đổi'} ${subject}`;
 }
 export const outcomeName = named({ ok: 'Thành công', denied: 'Bị từ chối', failed: 'Thất bại' });
+
+/** Who saved something, as the audit log names them (`admin:tinh`): the username. */
+export const actorName = (actor) => (actor ? String(actor).replace(/^admin:/, '') : '–');
 
 export const unitName = (id) => state.units.find((u) => u.id === id)?.name ?? id;
 

@@ -142,6 +142,7 @@ for (const kind of DATABASES) {
         for (const [username, unitId, role] of [
           ['tinh', 'dn', 'admin'],
           ['xem-tinh', 'dn', 'viewer'],
+          ['qt-hc', 'hc', 'admin'],
         ] as const)
           passwords[username] = (
             await createAdmin(cloud.store.db, { username, unitId, role }, Date.now())
@@ -451,6 +452,7 @@ for (const kind of DATABASES) {
           document.querySelector('#delivery-list')?.textContent.includes('Đã gửi'),
         );
         expect(await page.textContent('#delivery-list')).toContain('HTTP 204');
+        await screenshot(page, 'console-alerts', true);
 
         // Disable it, then change its threshold.
         await clickAndWait(page, '#rules tr[data-kind=box_offline] .toggle');
@@ -460,7 +462,6 @@ for (const kind of DATABASES) {
         await clickAndWait(page, '#rules tr[data-kind=box_offline] .threshold-form button');
         expect(await page.textContent('#rules')).toContain('Hộp mất kết nối quá ngưỡng: 10 phút');
         await accessible(page);
-        await screenshot(page, 'console-alerts', true);
         expect(failures).toEqual([]);
         await page.close();
       });
@@ -485,6 +486,22 @@ for (const kind of DATABASES) {
           (await inject(token, 'POST', '/api/v1/alert-rules', { unitId: 'dn', kind: 'config_rejected' }))
             .status,
         ).toBe(403);
+        // The offices of a unit: what the unit page lists; outside an admin's own subtree, refused.
+        const offices = await inject(token, 'GET', '/api/v1/health/offices?unit=hkb');
+        expect(offices.body).toMatchObject({
+          unitId: 'hkb',
+          offices: [{ id: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', timezone: 'Asia/Ho_Chi_Minh', boxes: 1 }],
+          truncated: false,
+        });
+        const commune = await cloud.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: { username: 'qt-hc', password: passwords['qt-hc'] },
+        });
+        const hc = commune.json<{ token: string }>().token;
+        expect((await inject(hc, 'GET', '/api/v1/health/offices?unit=lc')).status).toBe(403);
+        const own = await inject(hc, 'GET', '/api/v1/health/offices');
+        expect(own.body.offices.map((o: { id: string }) => o.id)).toEqual(['o-hc']);
         expect(failures).toEqual([]);
         await page.close();
       });

@@ -186,6 +186,7 @@ for (const kind of DATABASES) {
         await page.selectOption('#unit', 'dn');
         await page.click('#report-form button[type=submit]');
         await page.waitForFunction((d) => document.body.dataset.reportLoaded === `dn ${d} ${d}`, DAY);
+        expect(await page.textContent('#report-error')).toBe('');
         const token = await page.evaluate(() => sessionStorage.getItem('lobby-token'));
         const api = (await (
           await fetch(`${cloud.url}/api/v1/reports?unit=dn&from=${DAY}&to=${DAY}&waitTargetMin=20`, {
