@@ -231,26 +231,23 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           q.where('offices.unit_id', '=', unit).orderBy('offices.name').orderBy('offices.id'),
         );
         const ids = [...state.keys()].slice(0, HEALTH_PAGE_MAX_ROWS);
-        const open = ids.length
-          ? await db
-              .selectFrom('incidents')
-              .select(['office_id', (eb) => eb.fn.countAll<number>().as('n')])
-              .where('office_id', 'in', ids)
-              .where('ended_at', 'is', null)
-              .groupBy('office_id')
-              .execute()
-          : [];
-        const boxes = ids.length
-          ? await db
-              .selectFrom('boxes')
-              .select(['office_id', (eb) => eb.fn.countAll<number>().as('n')])
-              .where('office_id', 'in', ids)
-              .where('revoked_at', 'is', null)
-              .groupBy('office_id')
-              .execute()
-          : [];
-        const count = (rows: { office_id: string; n: number }[], id: string) =>
-          Number(rows.find((r) => r.office_id === id)?.n ?? 0);
+        /** Per office of the page: its rows of `table` still open (incidents not ended, boxes not revoked). */
+        const openPerOffice = async (
+          table: 'incidents' | 'boxes',
+          endedColumn: 'ended_at' | 'revoked_at',
+        ) => {
+          if (ids.length === 0) return new Map<string, number>();
+          const rows = await db
+            .selectFrom(table)
+            .select(['office_id', (eb) => eb.fn.countAll<number>().as('n')])
+            .where('office_id', 'in', ids)
+            .where(endedColumn, 'is', null)
+            .groupBy('office_id')
+            .execute();
+          return new Map(rows.map((r) => [r.office_id, Number(r.n)]));
+        };
+        const open = await openPerOffice('incidents', 'ended_at');
+        const boxes = await openPerOffice('boxes', 'revoked_at');
         return {
           unitId: unit,
           offices: ids.map((id) => {
@@ -260,8 +257,8 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
               name: o.name,
               timezone: o.timezone,
               state: o.s,
-              boxes: count(boxes, id),
-              openIncidents: count(open, id),
+              boxes: boxes.get(id) ?? 0,
+              openIncidents: open.get(id) ?? 0,
             };
           }),
           truncated: state.size > HEALTH_PAGE_MAX_ROWS,

@@ -16,6 +16,7 @@ import type { CloudService } from '../../cloud/service.js';
 import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import type { BoxTarget } from '../../protocol/fleet.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
+import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import { DATABASES, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
 import { receiver } from './webhook-receiver.js';
 
@@ -28,27 +29,6 @@ const MIN = 60_000;
 declare const document: any;
 declare const window: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
-
-const PROVINCE_TEMPLATE = {
-  office: {
-    sessions: [
-      { open: '07:30', close: '11:30' },
-      { open: '13:30', close: '17:00' },
-    ],
-  },
-  services: [
-    { id: 'ho-tich', name: 'Hộ tịch', numbering: { prefix: 'A', width: 3 } },
-    { id: 'dat-dai', name: 'Đất đai', numbering: { prefix: 'B', width: 3 } },
-  ],
-  counters: [{ number: 1, services: ['ho-tich', 'dat-dai'] }],
-};
-const HKB_OVERRIDES = {
-  office: { name: 'Bộ phận một cửa phường Hòa Khánh Bắc' },
-  counters: [
-    { number: 1, services: ['ho-tich'] },
-    { number: 2, services: ['dat-dai'] },
-  ],
-};
 
 const peripheral = (id: string, role: string, over: Partial<PeripheralHealth> = {}): PeripheralHealth => ({
   id,
@@ -75,7 +55,13 @@ for (const kind of DATABASES) {
       let db: TestDatabase;
       let cloud: CloudService;
       let browser: Browser;
-      let now = Date.now();
+      // At least an hour into this month on the province's clock: the incidents seeded half an hour back must fall
+      // inside the console's "this month" (which starts on the 1st at 00:00 in Asia/Ho_Chi_Minh).
+      const vn = new Date(Date.now() + 7 * 3_600_000);
+      let now = Math.max(
+        Date.now(),
+        Date.UTC(vn.getUTCFullYear(), vn.getUTCMonth(), 1) - 7 * 3_600_000 + 3_600_000,
+      );
       const passwords: Record<string, string> = {};
       const boxes: Record<string, { boxId: string; token: string }> = {};
       let hook: Awaited<ReturnType<typeof receiver>>;
