@@ -1,7 +1,7 @@
 // The JSON editor of a unit's template and an office's overrides: the document as text, saved with the revision it
 // was read at (a colleague's save meanwhile is a clear 409, never silently undone), the field errors listed by
 // field. Viewers get the text read-only and no save button (the API refuses them anyway).
-import { $, esc, failureText, isAdmin } from './lib.js';
+import { $, esc, failureText, getJson, isAdmin } from './lib.js';
 
 /**
  * The editor's HTML; `bindEditor` gives it life once it is in the page.
@@ -62,13 +62,17 @@ export function bindEditor(id, save, reload) {
     } catch (e) {
       const errors = e.detail?.errors ?? [];
       const offices = e.detail?.offices ?? [];
+      const names = offices.length
+        ? await officeNames(offices.slice(0, 10).map((o) => o.officeId))
+        : new Map();
       show(
         'error',
         esc(failureText(e)) +
           (errors.length ? fieldErrorsHtml(errors) : '') +
           offices
             .map(
-              (o) => `<p>Bộ phận <strong>${esc(o.officeId)}</strong>:</p>${fieldErrorsHtml(o.errors ?? [])}`,
+              (o) =>
+                `<p data-office="${esc(o.officeId)}">Bộ phận <strong>${esc(names.get(o.officeId) ?? o.officeId)}</strong>:</p>${fieldErrorsHtml(o.errors ?? [])}`,
             )
             .join('') +
           (e.code === 'revision_conflict'
@@ -78,4 +82,16 @@ export function bindEditor(id, save, reload) {
       $('.reload-now', msg)?.addEventListener('click', reload);
     }
   });
+}
+
+/** The names of the offices a template would break (the refusal names them by id), the first ten of them. */
+async function officeNames(ids) {
+  const names = new Map();
+  await Promise.all(
+    ids.map(async (id) => {
+      const v = await getJson(`/api/v1/health/offices/${encodeURIComponent(id)}`).catch(() => null);
+      if (v) names.set(id, v.office.name);
+    }),
+  );
+  return names;
 }

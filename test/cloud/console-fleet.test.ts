@@ -17,7 +17,14 @@ import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import type { BoxTarget } from '../../protocol/fleet.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
-import { DATABASES, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
+import {
+  bearerRequest,
+  DATABASES,
+  enrolledBox,
+  seedTree,
+  startTestCloud,
+  type TestDatabase,
+} from './helpers.js';
 import { receiver } from './webhook-receiver.js';
 
 const HAVE_CHROMIUM = chromiumPresent();
@@ -66,20 +73,8 @@ for (const kind of DATABASES) {
       const boxes: Record<string, { boxId: string; token: string }> = {};
       let hook: Awaited<ReturnType<typeof receiver>>;
 
-      const inject = async (
-        token: string,
-        method: 'GET' | 'POST' | 'PUT',
-        url: string,
-        payload?: unknown,
-      ) => {
-        const res = await cloud.app.inject({
-          method,
-          url,
-          headers: { authorization: `Bearer ${token}` },
-          ...(payload !== undefined ? { payload: payload as object } : {}),
-        });
-        return { status: res.statusCode, body: res.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-      };
+      const inject = (token: string, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
+        bearerRequest(cloud, token, method, url, payload);
       const heartbeat = (office: string, peripherals: PeripheralHealth[]): Heartbeat => ({
         at: new Date(now).toISOString(),
         version: '1.4.0',
@@ -376,9 +371,21 @@ for (const kind of DATABASES) {
         const rejected = page.locator(`.twin[data-box="${boxes['o-hc']!.boxId}"]`);
         expect(await rejected.getAttribute('data-status')).toBe('rejected');
         expect(await rejected.textContent()).toContain('peripherals[0].counter');
-        // The template page of the province, with its editor.
+        // The province's template: a change that would break an office is refused, naming the office by its name
+        // and the field; o-hkb overrides the counters, so only o-hc (which inherits them) breaks.
         await open(page, '#/fleet/unit/dn');
         expect(await page.inputValue('#template-editor-text')).toContain('"ho-tich"');
+        await page.fill(
+          '#template-editor-text',
+          JSON.stringify({ ...PROVINCE_TEMPLATE, counters: [{ number: 1, services: ['xay-dung'] }] }),
+        );
+        await page.click('#template-editor .save');
+        await page.waitForSelector('#template-editor-msg.error [data-office]');
+        expect(await page.getAttribute('#template-editor-msg [data-office]', 'data-office')).toBe('o-hc');
+        expect(await page.textContent('#template-editor-msg')).toContain('Bộ phận Một cửa Hải Châu');
+        expect(await page.getAttribute('#template-editor-msg .field-errors li', 'data-path')).toMatch(
+          /^counters/,
+        );
         expect(failures).toEqual([]);
         await page.close();
       });
