@@ -184,7 +184,7 @@ function boxHtml(b, tz) {
     ],
     ['Dung lượng trống', fmtBytes(b.freeDiskBytes)],
     ['Lưu trữ', b.storage ? storageStateName(b.storage.state) : '–'],
-    ['Sự cố đang mở', incidentsText(b.incidents, tz)],
+    ['Sự cố đang mở', b.incidents.length ? incidentsText(b.incidents, tz) : 'Không có'],
   ];
   const peripherals = b.peripherals.map((p) => [
     { html: `${esc(deviceRoleName(p.role))} <code>${esc(p.id)}</code>` },
