@@ -1,37 +1,26 @@
-// The admin console: plain JavaScript over the admin API (no build step), Chart.js served by the cloud itself.
-// The session token lives in sessionStorage (sent as a Bearer header, so no cookie and no CSRF to guard).
-/* global document, sessionStorage, fetch, FormData, URLSearchParams, URL, alert, setTimeout, Chart */
-'use strict';
-
-const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem('lobby-token'), me: null, report: null, charts: {} };
-
-async function api(path, opts = {}) {
-  const res = await fetch(path, {
-    ...opts,
-    headers: {
-      ...(opts.body ? { 'content-type': 'application/json' } : {}),
-      ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
-    },
-  });
-  if (res.status === 401 && state.token) {
-    logout();
-    throw new Error('Phiên đăng nhập đã hết hạn.');
-  }
-  if (!res.ok) {
-    const e = await res.json().catch(() => ({}));
-    throw new Error(e.message ? `${e.message} (${e.code})` : `HTTP ${res.status}`);
-  }
-  return res;
-}
-
-const fmt = (v, digits = 1) =>
-  v === null || v === undefined ? '–' : Number(v).toLocaleString('vi-VN', { maximumFractionDigits: digits });
-const esc = (s) =>
-  String(s).replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
-  );
+// The admin console: plain JavaScript modules over the admin API (no build step), Chart.js served by the cloud
+// itself. The session token lives in sessionStorage (sent as a Bearer header, so no cookie and no CSRF to guard).
+// This module logs in, routes between the pages (the address's #/… part, so the back button and links work) and
+// draws the reports and the audit log; the fleet pages are fleet.js, incidents and alerts health.js.
+/* global document, sessionStorage, fetch, FormData, URLSearchParams, URL, location, window, setInterval, setTimeout, Chart */
+import { renderOffice, renderTree, renderUnit } from './fleet.js';
+import { renderAlerts, renderIncidents } from './health.js';
+import {
+  $,
+  $$,
+  actorName,
+  adminRoleName,
+  api,
+  drawn,
+  auditText,
+  esc,
+  failureText,
+  fmt,
+  fmtTime,
+  outcomeName,
+  state,
+  unitName,
+} from './lib.js';
 
 function show(section) {
   $('#login').hidden = section !== 'login';
@@ -45,6 +34,7 @@ function logout() {
       headers: { authorization: `Bearer ${state.token}` },
     }).catch(() => {});
   state.token = null;
+  state.me = null;
   sessionStorage.removeItem('lobby-token');
   show('login');
 }
@@ -70,24 +60,46 @@ $('#login-form').addEventListener('submit', async (ev) => {
 });
 $('#logout').addEventListener('click', logout);
 
-for (const b of document.querySelectorAll('nav button')) {
-  b.addEventListener('click', () => {
-    for (const x of document.querySelectorAll('nav button')) x.classList.toggle('active', x === b);
-    for (const t of document.querySelectorAll('.tab')) t.hidden = t.id !== `tab-${b.dataset.tab}`;
-    if (b.dataset.tab === 'fleet') loadFleet().catch((e) => alert(e.message));
-    if (b.dataset.tab === 'audit')
-      loadAudit().catch((e) => ($('#audit').innerHTML = `<tr><td>${esc(e.message)}</td></tr>`));
-  });
+const TABS = ['reports', 'fleet', 'incidents', 'alerts', 'audit'];
+
+/** Draws the page the address names: #/reports, #/fleet[/unit/<id>|/office/<id>], #/incidents[/<unit>], … */
+async function route() {
+  if (!state.me) return;
+  const [, asked = 'reports', a, b] = location.hash.split('/').map(decodeURIComponent);
+  const tab = TABS.includes(asked) && !$(`header nav [data-tab=${asked}]`).hidden ? asked : 'reports';
+  for (const x of $$('header nav [data-tab]'))
+    if (x.dataset.tab === tab) x.setAttribute('aria-current', 'page');
+    else x.removeAttribute('aria-current');
+  for (const t of $$('.tab')) t.hidden = t.id !== `tab-${tab}`;
+  $('#page-error').textContent = '';
+  try {
+    if (tab === 'fleet') {
+      const unit = a === 'unit' && b ? b : a === 'office' ? null : state.me.unit.id;
+      await renderTree(unit);
+      if (a === 'office' && b) await renderOffice(b);
+      else await renderUnit(unit);
+    } else if (tab === 'incidents') await renderIncidents(a);
+    else if (tab === 'alerts') await renderAlerts(a);
+    else if (tab === 'audit') await loadAudit();
+  } catch (e) {
+    $('#page-error').textContent = failureText(e);
+  }
 }
+window.addEventListener('hashchange', route);
+$('#fleet-refresh').addEventListener('click', route);
+// The tree's counts stay current while the fleet page is open (editors below it are left alone).
+setInterval(() => {
+  if (state.me && !$('#tab-fleet').hidden && !document.hidden)
+    renderTree($('#unit-tree [aria-current=page]')?.dataset.unit ?? null).catch(() => {});
+}, 30_000);
 
 async function start() {
   state.me = await (await api('/api/v1/me')).json();
-  $('#who').textContent =
-    `${state.me.username} · ${state.me.unit.name}${state.me.role === 'viewer' ? ' (chỉ xem)' : ''}`;
-  // Viewers read reports only: the fleet and the audit log are for admins (the API answers them 403).
-  for (const b of document.querySelectorAll('nav button[data-tab=fleet], nav button[data-tab=audit]'))
-    b.hidden = state.me.role === 'viewer';
+  $('#who').textContent = `${state.me.username} · ${state.me.unit.name} (${adminRoleName(state.me.role)})`;
+  // Viewers see reports, the fleet, incidents and alerts; the audit log is for admins (the API answers 403).
+  $('header nav [data-tab=audit]').hidden = state.me.role === 'viewer';
   const units = await (await api('/api/v1/units')).json();
+  state.units = units.map((u) => ({ id: u.id, name: u.name, kind: u.kind, parentId: u.parent_id }));
   const top = Math.min(...units.map((u) => u.path.split('/').length));
   const depth = (u) => u.path.split('/').length - top;
   $('#unit').innerHTML = units
@@ -101,6 +113,7 @@ async function start() {
   }
   show('app');
   await loadReport();
+  await route();
 }
 
 function query() {
@@ -294,66 +307,23 @@ for (const b of document.querySelectorAll('button.csv')) {
   });
 }
 
-/** The box's event log as its heartbeat reports it: full disk or a failed write, with free space. */
-function storageText(storage) {
-  if (!storage) return '';
-  const free = storage.freeDiskBytes === null ? '' : ` (còn ${fmt(storage.freeDiskBytes / 1048576, 1)} MB)`;
-  if (storage.state === 'full') return `ĐẦY ĐĨA, không cấp được số${free}`;
-  if (storage.state === 'failed') return `LỖI GHI, đang khởi động lại${free}`;
-  return `ổn${free}`;
-}
-
-async function loadFleet() {
-  const boxes = await (await api('/api/v1/boxes')).json();
-  table(
-    $('#fleet'),
-    [
-      'Thiết bị',
-      'Đơn vị',
-      'Tín hiệu gần nhất',
-      'Tồn đọng',
-      'Cảnh báo',
-      'Lưu trữ',
-      'Ngoại vi trực tuyến',
-      'Lỗi ngoại vi',
-      'Phiên bản',
-    ],
-    boxes.map((b) => {
-      const hb = b.heartbeat;
-      const peripherals = hb?.peripherals ?? [];
-      const problems = peripherals
-        .filter((p) => p.status && p.status.ok === false)
-        .map((p) => `${p.id}: ${p.status.detail ?? 'lỗi'}`);
-      return [
-        b.id + (b.revokedAt ? ' (thu hồi)' : ''),
-        b.officeName,
-        b.heartbeatAt ? new Date(b.heartbeatAt).toLocaleString('vi-VN') : 'chưa có',
-        hb ? fmt(hb.backlog.events, 0) : '–',
-        hb?.backlog.alarm ? 'CÓ' : '',
-        storageText(hb?.storage),
-        `${peripherals.filter((p) => p.online).length}/${peripherals.length}`,
-        problems.join('; '),
-        hb?.version ?? '',
-      ];
-    }),
-  );
-}
-
 async function loadAudit() {
   const rows = await (await api('/api/v1/audit?limit=200')).json();
   table(
     $('#audit'),
     ['Thời điểm', 'Người thực hiện', 'Hành động', 'Đối tượng', 'Đơn vị', 'Kết quả'],
     rows.map((r) => [
-      new Date(r.at).toLocaleString('vi-VN'),
-      r.actor,
-      r.action,
+      fmtTime(r.at),
+      actorName(r.actor),
+      auditText(r.action),
       r.target ?? '',
-      r.unit_id ?? '',
-      r.outcome,
+      r.unit_id ? unitName(r.unit_id) : '',
+      outcomeName(r.outcome),
     ]),
   );
+  drawn('audit');
 }
 
+state.onLogout = logout;
 if (state.token) start().catch(() => logout());
 else show('login');

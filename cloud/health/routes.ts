@@ -129,6 +129,52 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
 
   const newSecret = () => `whsec_${randomBytes(32).toString('base64url')}`;
 
+  type OfficeState = 'up' | 'down' | 'unknown';
+  /**
+   * Each office that `where` selects, up (one of its boxes is online), down (it has heard from a box but none is
+   * online now) or unknown (never heard from).
+   */
+  async function officeStates(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    where: (q: any) => any,
+  ): Promise<Map<string, { path: string; unitId: string; name: string; timezone: string; s: OfficeState }>> {
+    const offices = await where(
+      db
+        .selectFrom('offices')
+        .innerJoin('units', 'units.id', 'offices.unit_id')
+        .leftJoin('boxes', (j) =>
+          j.onRef('boxes.office_id', '=', 'offices.id').on('boxes.revoked_at', 'is', null),
+        )
+        .select([
+          'offices.id',
+          'offices.name',
+          'offices.timezone',
+          'offices.unit_id',
+          'units.path',
+          'boxes.heartbeat_at',
+        ]),
+    ).execute();
+    const cutoff = ctx.clock() - health.offlineAfterMs;
+    const state = new Map<
+      string,
+      { path: string; unitId: string; name: string; timezone: string; s: OfficeState }
+    >();
+    for (const o of offices as {
+      id: string;
+      name: string;
+      timezone: string;
+      unit_id: string;
+      path: string;
+      heartbeat_at: number | null;
+    }[]) {
+      const s = o.heartbeat_at === null ? 'unknown' : Number(o.heartbeat_at) >= cutoff ? 'up' : 'down';
+      const prev = state.get(o.id);
+      if (!prev || s === 'up' || (s === 'down' && prev.s === 'unknown'))
+        state.set(o.id, { path: o.path, unitId: o.unit_id, name: o.name, timezone: o.timezone, s });
+    }
+    return state;
+  }
+
   await app.register(async (admin) => {
     requireAdminSession(admin, ctx, access);
 
@@ -151,24 +197,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           .where('path', 'like', `${path}%`)
           .orderBy('path')
           .execute();
-        const offices = await db
-          .selectFrom('offices')
-          .innerJoin('units', 'units.id', 'offices.unit_id')
-          .leftJoin('boxes', (j) =>
-            j.onRef('boxes.office_id', '=', 'offices.id').on('boxes.revoked_at', 'is', null),
-          )
-          .select(['offices.id', 'units.path', 'boxes.heartbeat_at'])
-          .where('units.path', 'like', `${path}%`)
-          .execute();
-        const cutoff = ctx.clock() - health.offlineAfterMs;
-        // An office is up when one of its boxes is; down when it has heard from a box but none is up now.
-        const state = new Map<string, { path: string; s: 'up' | 'down' | 'unknown' }>();
-        for (const o of offices) {
-          const s = o.heartbeat_at === null ? 'unknown' : Number(o.heartbeat_at) >= cutoff ? 'up' : 'down';
-          const prev = state.get(o.id);
-          if (!prev || s === 'up' || (s === 'down' && prev.s === 'unknown'))
-            state.set(o.id, { path: o.path, s });
-        }
+        const state = await officeStates((q) => q.where('units.path', 'like', `${path}%`));
         return units.map((u) => {
           const counts = { offices: 0, up: 0, down: 0, unknown: 0 };
           for (const o of state.values())
@@ -178,6 +207,62 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             }
           return { id: u.id, parentId: u.parent_id, name: u.name, kind: u.kind, ...counts };
         });
+      },
+    );
+
+    admin.get(
+      '/api/v1/health/offices',
+      {
+        schema: {
+          tags,
+          security,
+          summary:
+            "The offices directly in one unit (your own by default), each up, down or never heard from, with its boxes' counts and open incidents",
+          description: `At most ${HEALTH_PAGE_MAX_ROWS} offices, then \`truncated: true\`.`,
+          querystring: Type.Object({ unit: Type.Optional(Type.String()) }, { additionalProperties: false }),
+          response: { ...errors },
+        },
+      },
+      async (req) => {
+        const unit = (req.query as { unit?: string }).unit ?? (req.admin as AdminIdentity).unitId;
+        await access.unitInScope(req, unit);
+        // A unit's own offices are few (a commune has one or two); the page limit is a guard, not a pager.
+        const state = await officeStates((q) =>
+          q.where('offices.unit_id', '=', unit).orderBy('offices.name').orderBy('offices.id'),
+        );
+        const ids = [...state.keys()].slice(0, HEALTH_PAGE_MAX_ROWS);
+        /** Per office of the page: its rows of `table` still open (incidents not ended, boxes not revoked). */
+        const openPerOffice = async (
+          table: 'incidents' | 'boxes',
+          endedColumn: 'ended_at' | 'revoked_at',
+        ) => {
+          if (ids.length === 0) return new Map<string, number>();
+          const rows = await db
+            .selectFrom(table)
+            .select(['office_id', (eb) => eb.fn.countAll<number>().as('n')])
+            .where('office_id', 'in', ids)
+            .where(endedColumn, 'is', null)
+            .groupBy('office_id')
+            .execute();
+          return new Map(rows.map((r) => [r.office_id, Number(r.n)]));
+        };
+        const open = await openPerOffice('incidents', 'ended_at');
+        const boxes = await openPerOffice('boxes', 'revoked_at');
+        return {
+          unitId: unit,
+          offices: ids.map((id) => {
+            const o = state.get(id) as { name: string; timezone: string; s: OfficeState };
+            return {
+              id,
+              name: o.name,
+              timezone: o.timezone,
+              state: o.s,
+              boxes: boxes.get(id) ?? 0,
+              openIncidents: open.get(id) ?? 0,
+            };
+          }),
+          truncated: state.size > HEALTH_PAGE_MAX_ROWS,
+        };
       },
     );
 
@@ -314,6 +399,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           .selectFrom('incidents')
           .innerJoin('offices', 'offices.id', 'incidents.office_id')
           .innerJoin('units', 'units.id', 'offices.unit_id')
+          .leftJoin('health_devices as hd', (j) =>
+            j.onRef('hd.box_id', '=', 'incidents.box_id').onRef('hd.device', '=', 'incidents.device'),
+          )
           .select([
             'incidents.id',
             'incidents.box_id',
@@ -323,6 +411,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             'incidents.started_at',
             'incidents.ended_at',
             'incidents.detail',
+            'offices.name as office_name',
+            'offices.timezone',
+            'hd.role',
           ])
           .where('incidents.started_at', '<', to)
           .where((eb) => eb.or([eb('incidents.ended_at', 'is', null), eb('incidents.ended_at', '>', from)]));
@@ -342,7 +433,10 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           id: Number(r.id),
           boxId: r.box_id,
           officeId: r.office_id,
+          officeName: r.office_name,
+          timezone: r.timezone,
           device: r.device || null,
+          role: r.device ? (r.role ?? null) : 'box',
           kind: r.kind,
           startedAt: iso(r.started_at),
           endedAt: iso(r.ended_at),
@@ -383,6 +477,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           .selectFrom('incidents')
           .innerJoin('offices', 'offices.id', 'incidents.office_id')
           .innerJoin('units', 'units.id', 'offices.unit_id')
+          .leftJoin('health_devices as hd', (j) =>
+            j.onRef('hd.box_id', '=', 'incidents.box_id').onRef('hd.device', '=', 'incidents.device'),
+          )
           .select([
             'incidents.box_id',
             'incidents.office_id',
@@ -390,6 +487,9 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             'incidents.kind',
             'incidents.started_at',
             'incidents.ended_at',
+            'offices.name as office_name',
+            'offices.timezone',
+            'hd.role',
           ])
           .where('units.path', 'like', `${path}%`)
           .where('incidents.started_at', '<', to)
@@ -400,7 +500,10 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           {
             boxId: string;
             officeId: string;
+            officeName: string;
+            timezone: string;
             device: string | null;
+            role: string | null;
             incidents: number;
             downtimeMs: number;
             kinds: Record<string, number>;
@@ -411,7 +514,10 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           const d = byDevice.get(key) ?? {
             boxId: r.box_id,
             officeId: r.office_id,
+            officeName: r.office_name,
+            timezone: r.timezone,
             device: r.device || null,
+            role: r.device ? (r.role ?? null) : 'box',
             incidents: 0,
             downtimeMs: 0,
             kinds: {},
@@ -652,6 +758,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           .innerJoin('offices', 'offices.id', 'alerts.office_id')
           .innerJoin('units', 'units.id', 'offices.unit_id')
           .selectAll('alerts')
+          .select(['offices.name as office_name', 'offices.timezone'])
           .where('units.path', 'like', `${path}%`)
           .where('alerts.opened_at', '<', to)
           .where((eb) => eb.or([eb('alerts.resolved_at', 'is', null), eb('alerts.resolved_at', '>', from)]));
@@ -665,6 +772,8 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
           unitId: a.unit_id,
           boxId: a.box_id,
           officeId: a.office_id,
+          officeName: a.office_name,
+          timezone: a.timezone,
           device: a.device || null,
           detail: a.detail,
           state: a.resolved_at === null ? 'open' : 'resolved',

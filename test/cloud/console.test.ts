@@ -1,6 +1,7 @@
 // The admin console in headless Chromium: log in, see the report of a simulated day with the same figures as
 // the API in its KPIs, tables and three charts (the on-time chart also against the dossiers the province sent),
-// switch to the fleet and the audit log; a commune admin sees only their commune. On SQLite and PostgreSQL.
+// switch to the fleet and the audit log (its actions in Vietnamese); a commune admin sees only their commune.
+// On SQLite and PostgreSQL.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -185,6 +186,7 @@ for (const kind of DATABASES) {
         await page.selectOption('#unit', 'dn');
         await page.click('#report-form button[type=submit]');
         await page.waitForFunction((d) => document.body.dataset.reportLoaded === `dn ${d} ${d}`, DAY);
+        expect(await page.textContent('#report-error')).toBe('');
         const token = await page.evaluate(() => sessionStorage.getItem('lobby-token'));
         const api = (await (
           await fetch(`${cloud.url}/api/v1/reports?unit=dn&from=${DAY}&to=${DAY}&waitTargetMin=20`, {
@@ -316,12 +318,14 @@ for (const kind of DATABASES) {
           fullPage: true,
         });
 
-        await page.click('nav button[data-tab=fleet]');
-        await page.waitForSelector('#fleet tbody tr');
-        expect(await page.locator('#fleet tbody tr').count()).toBe(2);
-        await page.click('nav button[data-tab=audit]');
+        // The fleet pages (test/cloud/console-fleet.test.ts walks them); the audit log with its actions named.
+        await page.click('header nav [data-tab=fleet]');
+        await page.waitForSelector('#fleet-page h1');
+        expect(await page.textContent('#fleet-page h1')).toContain('Thành phố Đà Nẵng');
+        await page.click('header nav [data-tab=audit]');
         await page.waitForSelector('#audit tbody tr');
-        expect(await page.textContent('#audit')).toContain('report.viewed');
+        expect(await page.textContent('#audit')).toContain('Xem báo cáo');
+        expect(await page.textContent('#audit')).not.toContain('report.viewed');
         expect(failures).toEqual([]);
         await page.close();
       });

@@ -13,6 +13,7 @@ import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import { receiver } from './webhook-receiver.js';
 import {
   adminToken,
+  bearerRequest,
   DATABASES,
   enrolledBox,
   PG_URL,
@@ -79,20 +80,12 @@ for (const kind of DATABASES) {
     let viewer: string;
     const cleanups: (() => Promise<unknown>)[] = [];
 
-    const api = async (
+    const api = (
       token: string,
       method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
       url: string,
       payload?: unknown,
-    ) => {
-      const res = await cloud.app.inject({
-        method,
-        url,
-        headers: { authorization: `Bearer ${token}` },
-        ...(payload ? { payload: payload as object } : {}),
-      });
-      return { status: res.statusCode, body: res.json() as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    };
+    ) => bearerRequest(cloud, token, method, url, payload);
     const beat = async (token: string, hb: Heartbeat) => {
       const res = await cloud.app.inject({
         method: 'POST',

@@ -16,28 +16,7 @@ import {
   startTestCloud,
   type TestDatabase,
 } from './helpers.js';
-
-const PROVINCE_TEMPLATE = {
-  office: {
-    sessions: [
-      { open: '07:30', close: '11:30' },
-      { open: '13:30', close: '17:00' },
-    ],
-  },
-  services: [
-    { id: 'ho-tich', name: 'Hộ tịch', numbering: { prefix: 'A', width: 3 } },
-    { id: 'dat-dai', name: 'Đất đai', numbering: { prefix: 'B', width: 3 } },
-  ],
-  counters: [{ number: 1, services: ['ho-tich', 'dat-dai'] }],
-};
-
-const HKB_OVERRIDES = {
-  office: { name: 'Bộ phận một cửa phường Hòa Khánh Bắc' },
-  counters: [
-    { number: 1, services: ['ho-tich'] },
-    { number: 2, name: 'Quầy đất đai', services: ['dat-dai'] },
-  ],
-};
+import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
   const t0 = Date.now();

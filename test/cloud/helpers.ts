@@ -167,3 +167,21 @@ export async function ackedSeq(cloud: CloudService, boxId: string): Promise<numb
     .executeTakeFirstOrThrow();
   return Number(row.acked_seq);
 }
+
+/** A JSON request with a bearer token (an admin's session or a box's credential): its status and parsed body. */
+export async function bearerRequest(
+  cloud: CloudService,
+  token: string,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const res = await cloud.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}` },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
+  return { status: res.statusCode, body: res.json() };
+}
