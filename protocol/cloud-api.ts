@@ -100,7 +100,7 @@ export const Heartbeat = Type.Object(
         state: Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
           description: 'ok; full: the disk is full, requests refused; failed: a write failed, restarting',
         }),
-        // null first: the cloud coerces types, and a null tried against a string first becomes ''
+        // null first, for any validator that coerces types: a null tried against a string first becomes ''
         since: Type.Union([Type.Null(), Type.String()]),
         reason: Type.Union([Type.Null(), Type.String()]),
         freeDiskBytes: Type.Union([Type.Null(), Type.Integer()]),
