@@ -3,7 +3,7 @@
 // stored; its scrypt hash goes into the office's overrides (`peripherals`), so the office's boxes get it with
 // their next desired version, like any other change of the twin. The dates live in `fleet_peripherals`.
 import type { DesiredConfig } from '../../protocol/fleet.js';
-import type { PeripheralConfig } from '../../protocol/config/schema.js';
+import { peripheralSummary, type PeripheralConfig } from '../../protocol/config/schema.js';
 import { credentialHandout, newSecret } from '../../provisioning/credentials.js';
 import type { Db } from '../db/database.js';
 import { HttpError } from '../http/context.js';
@@ -62,11 +62,7 @@ const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Num
 function viewOf(p: PeripheralConfig, meta: MetaRow | undefined): PeripheralView {
   const kind = (p.driver as { kind?: unknown } | undefined)?.kind;
   return {
-    id: p.id,
-    role: p.role,
-    counter: p.counter ?? null,
-    name: p.name ?? null,
-    driven: p.driver !== undefined,
+    ...peripheralSummary(p),
     driverKind: typeof kind === 'string' ? kind : null,
     createdAt: iso(meta?.created_at),
     createdBy: meta?.created_by ?? null,

@@ -2,34 +2,22 @@
 // processes, an admin adding a keypad in the cloud's API, a real MQTT client using the secret the cloud showed
 // once. Rotate: the old secret is refused, the new one accepted; revoke: the connected keypad is dropped within
 // seconds; the kiosk, which no change concerns, keeps its connection throughout. On SQLite and PostgreSQL.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
-import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
-import { loadConfigFile } from '../../device/config/load.js';
-import { enrollBox } from '../../device/uplink/credential.js';
-import { desiredPart } from '../../protocol/fleet.js';
+import type { CloudDatabase } from '../../cloud/db/database.js';
 import { parsePeripheralCredential } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
-import { killAllBoxes, killed, startDevice, type BoxProcess } from '../support/box-process.js';
-import {
-  cloudApi,
-  killAllClouds,
-  loginAdmin,
-  startCloudProcess,
-  type CloudProcess,
-} from '../support/cloud-process.js';
-import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
+import { killAllBoxes, killed, type BoxProcess } from '../support/box-process.js';
+import { cloudApi, killAllClouds, type CloudProcess } from '../support/cloud-process.js';
+import { ENROLLED_OFFICE, startEnrolledOffice } from '../support/enrolled-office.js';
+import { connectDevice, request, secretOf } from '../support/office.js';
 
 afterAll(() => {
   killAllBoxes();
   killAllClouds();
 });
 
-const OFFICE = 'xa-thu-nghiem';
+const OFFICE = ENROLLED_OFFICE;
 /** "Within seconds" on a loaded 2-core machine: the figure measured is logged, the bound is generous. */
 const DISCONNECT_WITHIN_MS = 10_000;
 
@@ -101,31 +89,10 @@ for (const kind of DATABASES) {
 
     it('an admin adds a keypad in the cloud: the box takes its hash, and a real MQTT client with the secret shown once connects and calls the next citizen', async () => {
       db = kind.create();
-      seed = await openDatabase({ url: db.url, ...(db.schema ? { schema: db.schema } : {}) });
-      const now = Date.now();
-      await createUnit(seed.db, { id: 'p', name: 'Tỉnh Thử Nghiệm', kind: 'province', parentId: null }, now);
-      await createOffice(seed.db, { id: OFFICE, name: 'Bộ phận một cửa xã Thử Nghiệm', unitId: 'p' }, now);
-      const admin = await createAdmin(seed.db, { username: 'tinh-admin', unitId: 'p', role: 'admin' }, now);
-      const claim = await createBoxClaim(seed.db, OFFICE, now);
-      cloud = await startCloudProcess({ db, key: MASTER_KEY });
-      token = await loginAdmin(cloud, 'tinh-admin', admin.password);
-
-      const dir = mkdtempSync(join(tmpdir(), 'lobby-peripherals-e2e-'));
-      const dataDir = join(dir, 'data');
-      const configFile = join(dir, 'office.json');
-      const cfg = officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]), {
-        cloud: { url: 'http://placeholder.invalid', retryBaseMs: 20, retryCapSeconds: 1 },
-      });
-      writeFileSync(configFile, JSON.stringify(cfg, null, 2));
-      boxId = (await enrollBox({ configFile, dataDir, cloudUrl: cloud.url, claimCode: claim.claimCode }))
-        .boxId;
-      box = await startDevice(configFile, dataDir);
+      let overrides: Record<string, unknown>;
+      ({ seed, cloud, token, box, boxId, overrides } = await startEnrolledOffice(db, MASTER_KEY));
       // The office put under management with the box's own config (its kiosk included).
-      const desired = desiredPart(loadConfigFile(configFile));
-      const { id: _id, ...office } = desired.office;
-      const saved = await api('PUT', `/api/v1/fleet/offices/${OFFICE}/config`, {
-        overrides: { ...desired, office, cloud: { retryBaseMs: 20, retryCapSeconds: 1 } },
-      });
+      const saved = await api('PUT', `/api/v1/fleet/offices/${OFFICE}/config`, { overrides });
       expect(saved.status).toBe(200);
       await applied(1);
       kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));
@@ -141,10 +108,11 @@ for (const kind of DATABASES) {
       const c = await keypad(secret);
       console.log(`keypad added in the cloud → connected to the box: ${Date.now() - t0} ms`);
       expect(await callsNext(c)).toMatch(/^A\d{3}$/);
-    });
+    }, 90_000); // two processes start, each a few seconds on a loaded 2-core machine
 
     it('rotate: the box drops the keypad on the old secret and refuses it; the new secret connects and acts', async () => {
-      const old = clients[clients.length - 1]!;
+      const old = clients.at(-1);
+      if (!old) throw new Error('no keypad connected: the first test failed');
       const drop = closed(old);
       const r = await api<Issued>('POST', `${peripherals}/keypad-1/rotate`);
       expect(r.status).toBe(200);
@@ -156,7 +124,8 @@ for (const kind of DATABASES) {
     });
 
     it('revoke: the connected keypad is disconnected within seconds of the change reaching the box, and refused after', async () => {
-      const connected = clients[clients.length - 1]!;
+      const connected = clients.at(-1);
+      if (!connected) throw new Error('no keypad connected: the rotate test failed');
       const secret = connected.options.password as string;
       const drop = closed(connected);
       const t0 = Date.now();
