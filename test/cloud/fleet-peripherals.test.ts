@@ -288,6 +288,20 @@ for (const kind of DATABASES) {
       });
     });
 
+    it('two admins adding at the same moment: both land (each edit is made under the fleet lock), one version each', async () => {
+      const before = (await as(admin, 'GET', base)).body.revision as number;
+      const [a, b] = await Promise.all([
+        as(admin, 'POST', base, { id: 'display-a', role: 'display' }),
+        as(admin, 'POST', base, { id: 'display-b', role: 'display' }),
+      ]);
+      expect([a.status, b.status]).toEqual([201, 201]);
+      expect([a.body.revision, b.body.revision].sort()).toEqual([before + 1, before + 2]);
+      const ids = (await target()).config.peripherals.map((p) => p.id);
+      expect(ids).toEqual(expect.arrayContaining(['keypad-1', 'display-a', 'display-b']));
+      for (const id of ['display-a', 'display-b'])
+        expect((await as(admin, 'DELETE', `${base}/${id}`)).status).toBe(200);
+    });
+
     it(`at most ${FLEET_PERIPHERALS_PER_OFFICE_MAX} peripherals an office: past it, refused with the reason`, async () => {
       const secretHash = await hashSecret('x');
       const many = Array.from({ length: FLEET_PERIPHERALS_PER_OFFICE_MAX }, (_, i) => ({

@@ -2,6 +2,8 @@
 // processes, an admin adding a keypad in the cloud's API, a real MQTT client using the secret the cloud showed
 // once. Rotate: the old secret is refused, the new one accepted; revoke: the connected keypad is dropped within
 // seconds; the kiosk, which no change concerns, keeps its connection throughout. On SQLite and PostgreSQL.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CloudDatabase } from '../../cloud/db/database.js';
@@ -49,6 +51,7 @@ for (const kind of DATABASES) {
     let boxId: string;
     let kiosk: MqttClient | undefined;
     let kioskDropped = false;
+    let dataDir: string;
     const clients: MqttClient[] = [];
 
     afterAll(async () => {
@@ -90,7 +93,7 @@ for (const kind of DATABASES) {
     it('an admin adds a keypad in the cloud: the box takes its hash, and a real MQTT client with the secret shown once connects and calls the next citizen', async () => {
       db = kind.create();
       let overrides: Record<string, unknown>;
-      ({ seed, cloud, token, box, boxId, overrides } = await startEnrolledOffice(db, MASTER_KEY));
+      ({ seed, cloud, token, box, boxId, dataDir, overrides } = await startEnrolledOffice(db, MASTER_KEY));
       // The office put under management with the box's own config (its kiosk included).
       const saved = await api('PUT', `/api/v1/fleet/offices/${OFFICE}/config`, { overrides });
       expect(saved.status).toBe(200);
@@ -108,6 +111,12 @@ for (const kind of DATABASES) {
       const c = await keypad(secret);
       console.log(`keypad added in the cloud → connected to the box: ${Date.now() - t0} ms`);
       expect(await callsNext(c)).toMatch(/^A\d{3}$/);
+      // Only the hash travelled: the box's copy of its config and both processes' logs never saw the secret.
+      const managed = readFileSync(join(dataDir, 'managed-config.json'), 'utf8');
+      expect(managed).toContain('keypad-1');
+      expect(managed).not.toContain(secret);
+      expect(cloud.output()).not.toContain(secret);
+      expect(box.output()).not.toContain(secret);
     }, 90_000); // two processes start, each a few seconds on a loaded 2-core machine
 
     it('rotate: the box drops the keypad on the old secret and refuses it; the new secret connects and acts', async () => {
