@@ -148,6 +148,16 @@ for (const kind of DATABASES) {
       ]);
       expect(Date.parse(list.body.peripherals[0].createdAt)).toBeGreaterThan(Date.now() - 60_000);
       expect(JSON.stringify(list.body)).not.toMatch(/scrypt|secret/i);
+
+      // The console page to come reads the API from the OpenAPI document like the rest.
+      const spec = (await cloud.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      for (const path of [
+        '/api/v1/fleet/offices/{officeId}/peripherals',
+        '/api/v1/fleet/offices/{officeId}/peripherals/{peripheralId}/rotate',
+        '/api/v1/fleet/offices/{officeId}/peripherals/{peripheralId}/revoke',
+        '/api/v1/fleet/offices/{officeId}/peripherals/{peripheralId}',
+      ])
+        expect(spec.paths, path).toHaveProperty([path]);
     });
 
     it('bad input is refused naming the field, and nothing is saved', async () => {
