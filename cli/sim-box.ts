@@ -11,10 +11,9 @@ import { validateConfig } from '../device/config/load.js';
 import type { BoxConfig, PeripheralConfig } from '../device/config/schema.js';
 import { startBox, type Box } from '../device/daemon.js';
 import { createPeripheral } from '../provisioning/peripherals.js';
-import { hashSecret } from '../device/broker/secrets.js';
+import { generateSecret, hashSecret } from '../protocol/secrets.js';
 import type { DeviceCredential } from '../hardware-sim/mqtt/index.js';
 import type { DeviceRole, KitBox } from '../hardware-sim/conform/index.js';
-import { generateSecret } from '../device/broker/secrets.js';
 import {
   ScaledClock,
   VirtualClock,

@@ -113,6 +113,12 @@ export const FLEET_TWINS_LIST_MAX = 10_000;
 
 /** Desired versions listed in one answer of a box's history (newest first). */
 export const FLEET_HISTORY_MAX = 100;
+
+/**
+ * Peripherals an office may have (`POST /api/v1/fleet/offices/<office>/peripherals` past it: 409
+ * too_many_peripherals). An office has up to ~30; every one is a line of every desired version of its box.
+ */
+export const FLEET_PERIPHERALS_PER_OFFICE_MAX = 100;
 // ---- fleet health, incidents and alerts (cloud/health) ------------------------------------------------
 
 /**

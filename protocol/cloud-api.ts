@@ -100,7 +100,7 @@ export const Heartbeat = Type.Object(
         state: Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
           description: 'ok; full: the disk is full, requests refused; failed: a write failed, restarting',
         }),
-        // null first: the cloud coerces types, and a null tried against a string first becomes ''
+        // null first, for any validator that coerces types: a null tried against a string first becomes ''
         since: Type.Union([Type.Null(), Type.String()]),
         reason: Type.Union([Type.Null(), Type.String()]),
         freeDiskBytes: Type.Union([Type.Null(), Type.Integer()]),
@@ -152,6 +152,44 @@ export function parseClaim(text: string): { code: string; cloud?: string } | nul
     return { code: (m[1] as string).toUpperCase(), ...(cloud ? { cloud } : {}) };
   }
   return /^[0-9A-Za-z]{4}(-?[0-9A-Za-z]{4}){1,15}$/.test(t) ? { code: t.toUpperCase() } : null;
+}
+
+/**
+ * What a peripheral's credential QR code holds (the console shows it once, beside the secret as text; a
+ * technician scans it into the device, or types the id and secret): `lobby-peripheral:<id>?secret=<secret>`
+ * `&role=<role>[&counter=<n>]&office=<office id>`. The device logs in to its office box's MQTT broker with
+ * client id and username `<id>`, password `<secret>` (README §1).
+ */
+export function peripheralCredentialUri(c: {
+  id: string;
+  secret: string;
+  role: string;
+  counter?: number | undefined;
+  officeId: string;
+}): string {
+  const q = new URLSearchParams({ secret: c.secret, role: c.role });
+  if (c.counter !== undefined) q.set('counter', String(c.counter));
+  q.set('office', c.officeId);
+  return `lobby-peripheral:${c.id}?${q.toString()}`;
+}
+
+/** A scanned peripheral credential, or null when the text is not one. */
+export function parsePeripheralCredential(
+  text: string,
+): { id: string; secret: string; role: string; counter?: number; officeId: string } | null {
+  const m = /^lobby-peripheral:([a-z0-9][a-z0-9-]{0,22})\?(\S+)$/.exec(text.trim());
+  if (!m) return null;
+  const q = new URLSearchParams(m[2]);
+  const [secret, role, officeId] = [q.get('secret'), q.get('role'), q.get('office')];
+  if (!secret || !role || !officeId) return null;
+  const counter = q.get('counter');
+  return {
+    id: m[1] as string,
+    secret,
+    role,
+    ...(counter !== null && /^[1-9][0-9]{0,3}$/.test(counter) ? { counter: Number(counter) } : {}),
+    officeId,
+  };
 }
 
 /** The box credential on the wire: `Authorization: Bearer <boxId>.<secret>`. */

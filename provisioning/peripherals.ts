@@ -1,52 +1,15 @@
-// Creating peripheral credentials: a random secret, shown once; only its hash goes into the box config.
-import { COUNTER_BOUND_ROLES, DEVICE_ID_RE, ROLES, type Role } from '../protocol/index.js';
+// Peripherals in the box's config file (the CLI and the box's admin page): created, re-keyed, revoked. The
+// credentials themselves come from credentials.ts.
 import type { PeripheralConfig } from '../device/config/schema.js';
-import { generateSecret, hashSecret } from '../device/broker/secrets.js';
 import {
   addPeripheralToFile,
   loadConfigFile,
   removePeripheralFromFile,
   setInConfigFile,
 } from '../device/config/load.js';
+import { createPeripheral, newSecret, type NewPeripheral } from './credentials.js';
 
-export interface NewPeripheral {
-  id: string;
-  role: string;
-  counter?: number | undefined;
-  name?: string | undefined;
-}
-
-/** Checks what a person typed; returns the problems in words they can act on. */
-export function peripheralInputProblems(p: NewPeripheral): string[] {
-  const problems: string[] = [];
-  if (!DEVICE_ID_RE.test(p.id))
-    problems.push(
-      `id "${p.id}": use 1-23 lowercase letters, digits and dashes, starting with a letter or digit`,
-    );
-  if (!(ROLES as readonly string[]).includes(p.role))
-    problems.push(`role "${p.role}": must be one of ${ROLES.join(', ')}`);
-  else if (COUNTER_BOUND_ROLES.includes(p.role as Role) && p.counter === undefined)
-    problems.push(`a ${p.role} needs --counter`);
-  if (p.counter !== undefined && (!Number.isInteger(p.counter) || p.counter < 1))
-    problems.push(`counter "${p.counter}": must be a positive whole number`);
-  return problems;
-}
-
-export async function createPeripheral(
-  p: NewPeripheral,
-): Promise<{ peripheral: PeripheralConfig; secret: string }> {
-  const problems = peripheralInputProblems(p);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
-  const secret = generateSecret();
-  const peripheral: PeripheralConfig = {
-    id: p.id,
-    role: p.role as Role,
-    secretHash: await hashSecret(secret),
-  };
-  if (p.counter !== undefined) peripheral.counter = p.counter;
-  if (p.name !== undefined) peripheral.name = p.name;
-  return { peripheral, secret };
-}
+export { createPeripheral, peripheralInputProblems, type NewPeripheral } from './credentials.js';
 
 /**
  * Gives an existing peripheral a fresh secret (pairing a screen): only the hash is written to the config
@@ -56,8 +19,7 @@ export async function rekeyPeripheral(
   file: string,
   id: string,
 ): Promise<{ peripheral: PeripheralConfig; secret: string }> {
-  const secret = generateSecret();
-  const secretHash = await hashSecret(secret);
+  const { secret, secretHash } = await newSecret();
   // Read, find and write with no await in between, so a concurrent edit cannot shift the index.
   const cfg = loadConfigFile(file);
   const index = cfg.peripherals.findIndex((p) => p.id === id);

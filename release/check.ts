@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { publicKeyFrom } from '../device/release/verify.js';
 import { unpackVerified } from '../device/release/unpack.js';
-import { hashSecret } from '../device/broker/secrets.js';
+import { hashSecret } from '../protocol/secrets.js';
 import { connectDevice, request } from '../test/support/office.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

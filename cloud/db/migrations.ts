@@ -398,12 +398,31 @@ const fleetHealth: Migration = {
   },
 };
 
+/** Peripherals issued from the console (issue 11): their dates; the peripherals are in the office's overrides. */
+const fleetPeripherals: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('fleet_peripherals')
+      .addColumn('office_id', 'text', (c) => c.notNull().references('offices.id'))
+      .addColumn('peripheral_id', 'text', (c) => c.notNull())
+      // null: the peripheral came with the office's config, and was rotated from the console.
+      .addColumn('created_at', 'bigint')
+      .addColumn('created_by', 'text')
+      .addColumn('rotated_at', 'bigint')
+      .addColumn('rotated_by', 'text')
+      .addPrimaryKeyConstraint('fleet_peripherals_pk', ['office_id', 'peripheral_id'])
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
   '0003-audit-chain': auditChain,
   '0004-fleet': fleet,
   '0005-fleet-health': fleetHealth,
+  // 0006 and 0007 are taken by fleet commands and releases (other branches).
+  '0008-fleet-peripherals': fleetPeripherals,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -181,6 +181,20 @@ export interface FleetDesiredTable {
   saved_by: string;
 }
 
+/**
+ * A peripheral issued from the console (cloud/fleet/peripherals.ts): when its secret was made and last rotated,
+ * and by whom. The peripheral itself (and its secret's hash) lives in the office's overrides; never a secret.
+ */
+export interface FleetPeripheralTable {
+  office_id: string;
+  peripheral_id: string;
+  /** null: it came with the office's config (PUT …/config) and was only rotated from the console. */
+  created_at: number | null;
+  created_by: string | null;
+  rotated_at: number | null;
+  rotated_by: string | null;
+}
+
 /** The last state a box reported (BoxReported). */
 export interface FleetReportedTable {
   box_id: string;
@@ -282,6 +296,7 @@ export interface Tables {
   fleet_offices: FleetOfficeTable;
   fleet_desired: FleetDesiredTable;
   fleet_reported: FleetReportedTable;
+  fleet_peripherals: FleetPeripheralTable;
   health_devices: HealthDeviceTable;
   incidents: IncidentTable;
   alert_rules: AlertRuleTable;

@@ -3,7 +3,7 @@
 // boxes (their credential, checked before the body is read): the target long poll and the reported state.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../../protocol/index.js';
+import { ApiError, DEVICE_ID_PATTERN, ROLES } from '../../protocol/index.js';
 import { BoxReported, BoxTarget } from '../../protocol/fleet.js';
 import { adminAccess, requireAdminSession, type AdminIdentity } from '../http/admin-access.js';
 import { fleetHealthOf } from '../health/fleet-health.js';
@@ -14,9 +14,17 @@ import {
   FLEET_HISTORY_MAX,
   FLEET_LONG_POLL_MAX_SECONDS,
   FLEET_LONG_POLLS_MAX,
+  FLEET_PERIPHERALS_PER_OFFICE_MAX,
   FLEET_TWINS_LIST_MAX,
 } from '../limits.js';
 import type { FieldOrigin } from './merge.js';
+import {
+  addPeripheral,
+  listPeripherals,
+  revokePeripheral,
+  rotatePeripheral,
+  type PeripheralInput,
+} from './peripherals.js';
 import {
   desiredHistory,
   ensureFirstVersion,
@@ -50,6 +58,69 @@ const Revision = Type.Optional(
     description: 'The revision you edited (or the If-Match header): 409 if someone saved since',
   }),
 );
+
+const NewPeripheral = Type.Object(
+  {
+    id: Type.String({
+      pattern: DEVICE_ID_PATTERN,
+      description: 'The device id (MQTT client id and username): 1-23 lowercase letters, digits, dashes',
+    }),
+    role: Type.Union(
+      ROLES.map((r) => Type.Literal(r)),
+      { description: 'kiosk, keypad, ledboard, display, announcer, rating, scanner or clerk-panel' },
+    ),
+    counter: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 9999,
+        description: 'Its counter (keypad, rating, scanner, clerk panel)',
+      }),
+    ),
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    driver: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'Hardware the box drives for it (printer, RS-485 LED board, GPIO, voice), checked with the box ' +
+          'config schema: then no secret is issued',
+      }),
+    ),
+    revision: Revision,
+  },
+  { additionalProperties: false },
+);
+const PeripheralView = Type.Object({
+  id: Type.String(),
+  role: Type.String(),
+  counter: Type.Union([Type.Integer(), Type.Null()]),
+  name: Type.Union([Type.String(), Type.Null()]),
+  driven: Type.Boolean(),
+  driverKind: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.Union([Type.String(), Type.Null()]),
+  createdBy: Type.Union([Type.String(), Type.Null()]),
+  rotatedAt: Type.Union([Type.String(), Type.Null()]),
+  rotatedBy: Type.Union([Type.String(), Type.Null()]),
+});
+const Versions = Type.Array(
+  Type.Object({ boxId: Type.String(), officeId: Type.String(), version: Type.Integer() }),
+);
+const Issued = Type.Object({
+  officeId: Type.String(),
+  revision: Type.Integer(),
+  versions: Versions,
+  peripheral: PeripheralView,
+  secret: Type.Optional(
+    Type.String({ description: 'Shown this once; the cloud keeps only its scrypt hash, in the config' }),
+  ),
+  qr: Type.Optional(
+    Type.Object({
+      text: Type.String({
+        description: 'lobby-peripheral:<id>?secret=<secret>&role=<role>[&counter=<n>]&office=<office>',
+      }),
+      dataUrl: Type.String({ description: 'The same as a QR code: a PNG data URL for an <img>' }),
+    }),
+  ),
+});
+const PeripheralParams = Type.Object({ officeId: Type.String(), peripheralId: Type.String() });
 
 /** The revision a save was based on: `If-Match: 3` (or `"3"`), else the body's `revision`. */
 function expectedRevision(req: FastifyRequest, body?: number): number | undefined {
@@ -360,6 +431,131 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         req.audit.detail = { revision: r.revision, hash: r.hash, versions: r.versions };
         return { officeId, revision: r.revision, hash: r.hash, versions: r.versions };
       },
+    );
+
+    // ---- peripherals of an office: secrets issued here, shown once, only their hashes in the config ----
+    admin.get(
+      '/api/v1/fleet/offices/:officeId/peripherals',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: "An office's peripherals: role, counter, when issued and rotated; never a secret",
+          security,
+          params: Type.Object({ officeId: Type.String() }),
+          response: {
+            200: Type.Object({
+              officeId: Type.String(),
+              managed: Type.Boolean(),
+              revision: Type.Integer({ description: "The office config's revision (for If-Match)" }),
+              peripherals: Type.Array(PeripheralView),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const { officeId } = req.params as { officeId: string };
+        await officeInScope(req, officeId);
+        return listPeripherals(db, officeId);
+      },
+    );
+
+    admin.post(
+      '/api/v1/fleet/offices/:officeId/peripherals',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: 'Add a peripheral to a managed office: its secret is answered once (text and QR code)',
+          description:
+            'The secret is generated by the cloud and answered only here; the office config keeps its scrypt ' +
+            "hash, and the office's boxes get it with their next desired version. The whole config is " +
+            'validated first (422 config_invalid, `detail.errors` name the field, e.g. ' +
+            '`peripherals[3].counter: unknown counter 9`). 409 office_not_managed (save its config first), ' +
+            `peripheral_exists, too_many_peripherals (${FLEET_PERIPHERALS_PER_OFFICE_MAX}), revision_conflict ` +
+            '(If-Match or `revision`).',
+          security,
+          params: Type.Object({ officeId: Type.String() }),
+          body: NewPeripheral,
+          response: { 201: Issued, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const { officeId } = req.params as { officeId: string };
+        const { revision, ...input } = req.body as PeripheralInput & { revision?: number };
+        req.audit = { action: 'fleet.peripheral.added', target: `${officeId}/${input.id}` };
+        mustManage(req);
+        await officeInScope(req, officeId);
+        const r = await addPeripheral(saving(req), officeId, input, expectedRevision(req, revision));
+        req.audit.detail = {
+          role: input.role,
+          counter: input.counter ?? null,
+          revision: r.revision,
+          versions: r.versions,
+        };
+        return reply.code(201).header('cache-control', 'no-store').send(r);
+      },
+    );
+
+    admin.post(
+      '/api/v1/fleet/offices/:officeId/peripherals/:peripheralId/rotate',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: 'A new secret for a peripheral, answered once; the old one stops when the box applies it',
+          description:
+            "The old secret keeps working until the office's box applies the new version; then the box " +
+            'disconnects the device and refuses the old secret. 409 peripheral_driven for hardware the box ' +
+            'drives (it has no secret). `If-Match: <revision>` optional.',
+          security,
+          params: PeripheralParams,
+          response: { 200: Issued, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const { officeId, peripheralId } = req.params as { officeId: string; peripheralId: string };
+        req.audit = { action: 'fleet.peripheral.rotated', target: `${officeId}/${peripheralId}` };
+        mustManage(req);
+        await officeInScope(req, officeId);
+        const r = await rotatePeripheral(saving(req), officeId, peripheralId, expectedRevision(req));
+        req.audit.detail = { revision: r.revision, versions: r.versions };
+        return reply.header('cache-control', 'no-store').send(r);
+      },
+    );
+
+    const revoke = async (req: FastifyRequest) => {
+      const { officeId, peripheralId } = req.params as { officeId: string; peripheralId: string };
+      req.audit = { action: 'fleet.peripheral.revoked', target: `${officeId}/${peripheralId}` };
+      mustManage(req);
+      await officeInScope(req, officeId);
+      const r = await revokePeripheral(saving(req), officeId, peripheralId, expectedRevision(req));
+      req.audit.detail = { revision: r.revision, versions: r.versions };
+      return r;
+    };
+    const revokeSchema = {
+      tags: ['fleet'],
+      summary: 'Revoke a peripheral: removed from the office config; its box disconnects it on applying',
+      description: '`If-Match: <revision>` optional. POST …/revoke and DELETE …/<id> do the same.',
+      security,
+      params: PeripheralParams,
+      response: {
+        200: Type.Object({
+          officeId: Type.String(),
+          peripheralId: Type.String(),
+          revision: Type.Integer(),
+          versions: Versions,
+        }),
+        ...errors,
+      },
+    };
+    admin.post(
+      '/api/v1/fleet/offices/:officeId/peripherals/:peripheralId/revoke',
+      { schema: revokeSchema },
+      revoke,
+    );
+    admin.delete(
+      '/api/v1/fleet/offices/:officeId/peripherals/:peripheralId',
+      { schema: revokeSchema },
+      revoke,
     );
 
     const boxInScope = async (req: FastifyRequest, boxId: string) => {

@@ -159,24 +159,54 @@ export async function unitTemplate(db: Db, unitId: string): Promise<TemplateView
  * Saves an office's overrides, puts the office under cloud management, and gives each of its boxes a new
  * desired version if the resolved document changed. An invalid result is refused before anything is saved.
  */
-export async function saveOfficeConfig(
+export function saveOfficeConfig(
   s: SaveContext,
   officeId: string,
   overrides: unknown,
   expectedRevision?: number,
 ): Promise<SaveResult & { hash: string }> {
-  const refused = patchErrors(overrides);
-  if (refused.length)
-    throw invalid('the overrides are not a valid patch of the box config', { errors: refused });
+  return editOfficeConfig(s, officeId, () => overrides, expectedRevision);
+}
+
+/** What an edit of an office's overrides sees: the saved row, if any, under the fleet lock. */
+export interface OfficeConfigNow {
+  managed: boolean;
+  revision: number;
+  overrides: Json;
+  /** The office's current desired config (null while unmanaged). */
+  effective: DesiredConfig | null;
+}
+
+/**
+ * Like saveOfficeConfig, but the new overrides are computed from the saved ones inside the fleet lock (so an
+ * edit of one part, such as a peripheral, never undoes a colleague's save of another), and `alsoWrite` runs
+ * in the same transaction after the office row is written.
+ */
+export async function editOfficeConfig(
+  s: SaveContext,
+  officeId: string,
+  edit: (now: OfficeConfigNow) => unknown,
+  expectedRevision?: number,
+  alsoWrite?: (tx: Db) => Promise<void>,
+): Promise<SaveResult & { hash: string }> {
   const out = await fleetWrite(s.store, async (tx) => {
     const o = await officeRow(tx, officeId);
     const cur = await tx
       .selectFrom('fleet_offices')
-      .select('revision')
+      .select(['revision', 'overrides', 'effective'])
       .where('office_id', '=', officeId)
       .executeTakeFirst();
     const revision = cur ? Number(cur.revision) : 0;
     checkRevision(`office "${officeId}"`, revision, expectedRevision);
+    const overrides = edit({
+      managed: !!cur,
+      revision,
+      overrides: cur ? parse(cur.overrides) : {},
+      effective: cur ? (parse(cur.effective) as DesiredConfig) : null,
+    });
+    const refused = patchErrors(overrides);
+    if (refused.length)
+      throw invalid('the overrides are not a valid patch of the box config', { errors: refused });
     const r = resolveOffice(baseLayer(o, s.cloudUrl), await templateLayers(tx, o.path), overrides as Json);
     if (!r.effective || !r.hash)
       throw invalid(`office "${officeId}": the resulting config is invalid; nothing was saved`, {
@@ -196,6 +226,7 @@ export async function saveOfficeConfig(
         .insertInto('fleet_offices')
         .values({ office_id: officeId, ...row })
         .execute();
+    await alsoWrite?.(tx);
     const versions = await writeDesired(tx, s, [{ officeId, effective: r.effective, hash: r.hash }]);
     await s.wakeups.inTransaction(
       tx,

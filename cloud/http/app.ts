@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { JSON_BODY_MAX_BYTES } from '../limits.js';
 import { VERSION } from '../version.js';
@@ -41,6 +42,26 @@ const CSP_INLINE_STYLES = CSP.replace("style-src 'self'", "style-src 'self' 'uns
 export const trustProxyOf = (proxies: readonly string[]): false | string[] =>
   proxies.length === 0 ? false : [...proxies];
 
+type ValidatorFactory = ReturnType<typeof AjvCompiler>;
+type RouteValidator = (route: { httpPart?: string }) => unknown;
+const ajvPool = AjvCompiler();
+
+/**
+ * Querystrings, params and headers arrive as text, so their validator coerces (`?wait=30` is a number). A
+ * JSON body already has its types, and coercion would rewrite what the sender said: with `coerceTypes`, a
+ * heartbeat's `freeDiskBytes: null` tried against `Integer | Null` became 0 (a false disk_low incident), a
+ * peripheral's `online: null` became false. Bodies get their own Ajv without it.
+ */
+export const bodiesAsSent: ValidatorFactory = (externalSchemas, options) => {
+  const coercing = ajvPool(externalSchemas, options) as unknown as RouteValidator;
+  const exact = ajvPool(externalSchemas, {
+    ...options,
+    customOptions: { ...options?.customOptions, coerceTypes: false },
+  } as typeof options) as unknown as RouteValidator;
+  const compile: RouteValidator = (route) => (route.httpPart === 'body' ? exact : coercing)(route);
+  return compile as unknown as ReturnType<ValidatorFactory>;
+};
+
 export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
@@ -52,6 +73,7 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
       // Refuse what the schema does not name instead of silently dropping it.
       customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
     },
+    schemaController: { compilersFactory: { buildValidator: bodiesAsSent } },
   });
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { PeripheralConfig } from '../config/schema.js';
 import type { Identity } from './acl.js';
-import { generateSecret, hashSecret, verifySecret } from './secrets.js';
+import { generateSecret, hashSecret, verifySecret } from '../../protocol/secrets.js';
 
 export type SecretVerifier = (secret: string, stored: string) => Promise<boolean>;
 

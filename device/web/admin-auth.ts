@@ -1,7 +1,7 @@
 // The local admin page's password and sessions. The password is stored only as an scrypt hash in the box
 // config; sessions are random tokens kept (as digests) in memory, so a box restart signs everyone out.
 import { createHash, randomBytes, scrypt } from 'node:crypto';
-import { verifySecret } from '../broker/secrets.js';
+import { verifySecret } from '../../protocol/secrets.js';
 
 /** A person's password, unlike a device's random secret, can be guessed: 16 MiB scrypt per check. */
 const PASSWORD_PARAMS = { N: 16384, r: 8, p: 1 } as const;

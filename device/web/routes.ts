@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
-import type { BoxConfig } from '../config/schema.js';
+import { peripheralSummary, type BoxConfig } from '../config/schema.js';
 import type { LobbyBroker } from '../broker/broker.js';
 import type { Identity } from '../broker/acl.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
@@ -481,11 +481,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       peripherals: deps.directory.all().map((p) => {
         const code = pairing.pendingFor(p.id);
         return {
-          id: p.id,
-          role: p.role,
-          counter: p.counter ?? null,
-          name: p.name ?? null,
-          driven: p.driver !== undefined,
+          ...peripheralSummary(p),
           connections: connected.get(p.id) ?? 0,
           presence: deps.broker.presenceOf(p.id) ?? null,
           status: deps.broker.statusOf(p.id) ?? null,

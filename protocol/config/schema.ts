@@ -58,6 +58,17 @@ export const PeripheralConfig = Type.Object(
 );
 export type PeripheralConfig = Static<typeof PeripheralConfig>;
 
+/** A peripheral as an admin sees it (the box's admin page, the cloud console): never its secret's hash. */
+export function peripheralSummary(p: PeripheralConfig) {
+  return {
+    id: p.id,
+    role: p.role,
+    counter: p.counter ?? null,
+    name: p.name ?? null,
+    driven: p.driver !== undefined,
+  };
+}
+
 /** The uplink to the cloud (device/uplink/). Absent: the box runs alone and keeps every event. */
 export const CloudUplinkConfig = Type.Object(
   {

@@ -19,7 +19,7 @@ import {
   MAX_DEVICE_SECRET_FAILURES,
 } from '../../protocol/limits.js';
 import { PeripheralDirectory } from '../../device/broker/directory.js';
-import { verifySecret } from '../../device/broker/secrets.js';
+import { verifySecret } from '../../protocol/secrets.js';
 import {
   connectPacket,
   peripheralsFor,

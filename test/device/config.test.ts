@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigError, loadConfigFile, validateConfig } from '../../device/config/load.js';
-import { verifySecret } from '../../device/broker/secrets.js';
+import { verifySecret } from '../../protocol/secrets.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/cli/lobby.js');

@@ -4,7 +4,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { PeripheralDirectory } from '../../device/broker/directory.js';
-import { generateSecret, hashSecret, verifySecret } from '../../device/broker/secrets.js';
+import { generateSecret, hashSecret, verifySecret } from '../../protocol/secrets.js';
 import type { PeripheralConfig } from '../../device/config/schema.js';
 import { topics } from '../../protocol/index.js';
 import {

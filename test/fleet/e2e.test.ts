@@ -1,40 +1,21 @@
 // The configuration twin end to end, with real processes: `lobby cloud` and `lobby device` as child
 // processes, an admin saving in the cloud's API, a kiosk on the box's broker. On SQLite and PostgreSQL.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
-import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
-import { enrollBox } from '../../device/uplink/credential.js';
-import { loadConfigFile } from '../../device/config/load.js';
-import { desiredPart } from '../../protocol/fleet.js';
+import type { CloudDatabase } from '../../cloud/db/database.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import { killAllBoxes, killed, startDevice, type BoxProcess } from '../support/box-process.js';
-import {
-  cloudApi,
-  killAllClouds,
-  loginAdmin,
-  startCloudProcess,
-  type CloudProcess,
-} from '../support/cloud-process.js';
-import {
-  connectDevice,
-  nextMessage,
-  officeConfig,
-  peripheralsFor,
-  request,
-  secretOf,
-} from '../support/office.js';
+import { cloudApi, killAllClouds, startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
+import { ENROLLED_OFFICE, startEnrolledOffice } from '../support/enrolled-office.js';
+import { connectDevice, nextMessage, request, secretOf } from '../support/office.js';
 
 afterAll(() => {
   killAllBoxes();
   killAllClouds();
 });
 
-const OFFICE = 'xa-thu-nghiem';
+const OFFICE = ENROLLED_OFFICE;
 
 interface Answer {
   code?: string;
@@ -93,33 +74,11 @@ for (const kind of DATABASES) {
 
     it('an enrolled box takes the office config saved in the cloud, live: the kiosk shows the new name, stays connected, and the twin says in_sync', async () => {
       db = kind.create();
-      seed = await openDatabase({ url: db.url, ...(db.schema ? { schema: db.schema } : {}) });
-      const now = Date.now();
-      await createUnit(seed.db, { id: 'p', name: 'Tỉnh Thử Nghiệm', kind: 'province', parentId: null }, now);
-      await createOffice(seed.db, { id: OFFICE, name: 'Bộ phận một cửa xã Thử Nghiệm', unitId: 'p' }, now);
-      const admin = await createAdmin(seed.db, { username: 'tinh-admin', unitId: 'p', role: 'admin' }, now);
-      const claim = await createBoxClaim(seed.db, OFFICE, now);
-
-      cloud = await startCloudProcess({ db, key: MASTER_KEY });
-      token = await loginAdmin(cloud, 'tinh-admin', admin.password);
-
-      const dir = mkdtempSync(join(tmpdir(), 'lobby-fleet-e2e-'));
-      dataDir = join(dir, 'data');
-      configFile = join(dir, 'office.json');
-      const cfg = officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]), {
-        cloud: { url: 'http://placeholder.invalid', retryBaseMs: 20, retryCapSeconds: 1 },
-      });
-      writeFileSync(configFile, JSON.stringify(cfg, null, 2));
-      const cred = await enrollBox({ configFile, dataDir, cloudUrl: cloud.url, claimCode: claim.claimCode });
-      boxId = cred.boxId;
-      box = await startBox();
+      ({ seed, cloud, token, box, boxId, configFile, dataDir, overrides } = await startEnrolledOffice(
+        db,
+        MASTER_KEY,
+      ));
       expect((await twin()).status).toBe('unmanaged');
-
-      // The office's config as the province would first save it: the box's own, without what the cloud
-      // sets itself (the office's id, its cloud URL).
-      const desired = desiredPart(loadConfigFile(configFile));
-      const { id: _id, ...office } = desired.office;
-      overrides = { ...desired, office, cloud: { retryBaseMs: 20, retryCapSeconds: 1 } };
 
       kiosk = await connectDevice(`mqtt://127.0.0.1:${box.port}`, 'kiosk-1', secretOf('kiosk-1'));
       let dropped = false;
@@ -144,7 +103,7 @@ for (const kind of DATABASES) {
       const next = await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
       expect(next.status).toBe('ok');
       expect((next.data?.ticket as { number: string }).number).toBe('A002');
-    });
+    }, 90_000); // two processes start, each a few seconds on a loaded 2-core machine
 
     it('a config the box cannot take is refused in the cloud before it is saved, naming the field', async () => {
       const bad = structuredClone(overrides) as { counters: { services: string[] }[] };

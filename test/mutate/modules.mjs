@@ -27,7 +27,7 @@ export const MODULES = {
     mutate: [
       'device/broker/acl.ts',
       'device/broker/directory.ts',
-      'device/broker/secrets.ts',
+      'protocol/secrets.ts',
       'device/broker/attempts.ts',
       // broker.ts is large: its login (authenticate) and presence parts (the presence branch of
       // authorizePublish, checkPresence, onDisconnect).

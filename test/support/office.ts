@@ -7,7 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Reply, Role } from '../../protocol/index.js';
 import { validateConfig } from '../../device/config/load.js';
 import type { BoxConfig, PeripheralConfig } from '../../device/config/schema.js';
-import { hashSecret } from '../../device/broker/secrets.js';
+import { hashSecret } from '../../protocol/secrets.js';
 import { startBox, type Box, type BoxOptions } from '../../device/daemon.js';
 
 export const SERVICES = [

@@ -1,4 +1,5 @@
-// Device secrets: random, shown once, stored only as an scrypt hash.
+// Peripherals' secrets: random, shown once, stored only as an scrypt hash. A contract: whoever issues a secret
+// (the box's CLI and admin page, the cloud's console API) writes this hash, and the box checks logins against it.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 // Device secrets are 192-bit random values, so guessing is hopeless whatever the cost; scrypt still keeps a
