@@ -113,6 +113,9 @@ export const FLEET_TWINS_LIST_MAX = 10_000;
 
 /** Desired versions listed in one answer of a box's history (newest first). */
 export const FLEET_HISTORY_MAX = 100;
+
+/** Commands listed in one answer of an office's command list (newest first; `limit` may ask fewer). */
+export const FLEET_COMMANDS_LIST_MAX = 500;
 // ---- fleet health, incidents and alerts (cloud/health) ------------------------------------------------
 
 /**
