@@ -41,7 +41,8 @@ export function officeView(
     sessions: cfg.office.sessions.map((s) => ({ open: s.open, close: s.close, cutoff: s.cutoff ?? s.close })),
     services: cfg.services.map((s) => ({ id: s.id, name: s.name })),
     counters: cfg.counters.map((c) => ({ number: c.number, name: counterName(c) })),
-    notice,
+    // Only while there is one: the office state is unchanged for screens that know nothing of notices.
+    ...(notice ? { notice } : {}),
   };
 }
 
