@@ -12,6 +12,7 @@ import {
   COMMAND_KINDS,
   COMMAND_PARAMS_MAX_BYTES,
   COMMAND_RESULT_MAX_BYTES,
+  COMMAND_STATES,
   COMMANDS_PENDING_PER_BOX_MAX,
   COMMANDS_PER_POLL,
   CommandParams,
@@ -196,15 +197,6 @@ export async function queueCommand(
   return viewOf(row, c.now, false);
 }
 
-const FILTERABLE: readonly CommandState[] = [
-  'pending',
-  'delivered',
-  'succeeded',
-  'failed',
-  'expired',
-  'cancelled',
-];
-
 /** An office's commands, newest first, optionally of one state (as an admin sees it: `expired` computed). */
 export async function listCommands(
   db: Db,
@@ -213,7 +205,8 @@ export async function listCommands(
 ): Promise<CommandView[]> {
   let q = db.selectFrom('fleet_commands').selectAll().where('office_id', '=', officeId);
   const s = opts.state;
-  if (s && !FILTERABLE.includes(s)) throw bad('invalid_state', `state: one of ${FILTERABLE.join(', ')}`);
+  if (s && !COMMAND_STATES.includes(s))
+    throw bad('invalid_state', `state: one of ${COMMAND_STATES.join(', ')}`);
   if (s === 'expired')
     q = q.where('state', 'in', ['pending', 'delivered']).where('expires_at', '<=', opts.now);
   else if (s === 'pending' || s === 'delivered')

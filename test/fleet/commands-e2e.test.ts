@@ -30,6 +30,7 @@ import {
   killAllClouds,
   loginAdmin,
   startCloudProcess,
+  until,
   type CloudProcess,
 } from '../support/cloud-process.js';
 import { connectDevice, nextMessage, officeConfig, peripheralsFor, secretOf } from '../support/office.js';
@@ -48,16 +49,6 @@ interface Command {
   reason: string | null;
   result?: Record<string, unknown>;
   code?: string;
-}
-
-async function until<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 30_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 for (const kind of DATABASES) {
