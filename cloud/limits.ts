@@ -97,8 +97,8 @@ export const BOX_EVENTS_PAGE_DEFAULT = 500;
 // ---- the fleet: configuration twin over a long poll ------------------------------------------------
 
 /**
- * The longest a box's `GET /api/v1/box/target` is held before it is answered 204 (a longer `wait` is cut to
- * it): proxies and load balancers commonly cut an idle HTTP request at 60 s.
+ * The longest a box's long poll (`/api/v1/box/poll`, `/api/v1/box/target`) is held before it is answered 204
+ * (a longer `wait` is cut to it): proxies and load balancers commonly cut an idle HTTP request at 60 s.
  */
 export const FLEET_LONG_POLL_MAX_SECONDS = 50;
 
