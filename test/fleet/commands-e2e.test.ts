@@ -16,7 +16,7 @@ import { loadConfigFile } from '../../device/config/load.js';
 import { enrollBox } from '../../device/uplink/credential.js';
 import { INTERRUPTED_REASON } from '../../protocol/fleet-commands.js';
 import { desiredPart } from '../../protocol/fleet.js';
-import type { CounterStateMsg, OfficeStateMsg } from '../../protocol/index.js';
+import type { CounterStateMsg, OfficeStateMsg, PrintJob } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import {
   KILL_MID_COMMAND,
@@ -33,7 +33,14 @@ import {
   until,
   type CloudProcess,
 } from '../support/cloud-process.js';
-import { connectDevice, nextMessage, officeConfig, peripheralsFor, secretOf } from '../support/office.js';
+import {
+  connectDevice,
+  nextMessage,
+  officeConfig,
+  peripheralsFor,
+  request,
+  secretOf,
+} from '../support/office.js';
 
 afterAll(() => {
   killAllBoxes();
@@ -136,6 +143,7 @@ for (const kind of DATABASES) {
           { id: 'tv-1', role: 'display' },
           { id: 'led-1', role: 'ledboard' },
           { id: 'keypad-1', role: 'keypad', counter: 1 },
+          { id: 'speaker-1', role: 'announcer' },
         ]),
         { cloud: { url: 'http://placeholder.invalid', retryBaseMs: 20, retryCapSeconds: 1 } },
       );
@@ -190,7 +198,13 @@ for (const kind of DATABASES) {
       };
       expect(d.logs.some((l) => l.includes('box started'))).toBe(true);
       expect(d.versions.config.source).toBe('cloud');
-      expect(d.peripherals.map((p) => p.id).sort()).toEqual(['keypad-1', 'kiosk-1', 'led-1', 'tv-1']);
+      expect(d.peripherals.map((p) => p.id).sort()).toEqual([
+        'keypad-1',
+        'kiosk-1',
+        'led-1',
+        'speaker-1',
+        'tv-1',
+      ]);
       expect(d.disk.freeBytes).toBeGreaterThan(0);
       expect(d.health.status).toBeTruthy();
     });
@@ -225,6 +239,48 @@ for (const kind of DATABASES) {
         state: 'failed',
         reason: expect.stringContaining('unknown_counter'),
       });
+    });
+
+    it('reprint: a ticket of today prints again on its kiosk; test-call: every announcer calls, no ticket touched', async () => {
+      const kiosk = await connectDevice(`mqtt://127.0.0.1:${box?.port}`, 'kiosk-1', secretOf('kiosk-1'));
+      const speaker = await connectDevice(
+        `mqtt://127.0.0.1:${box?.port}`,
+        'speaker-1',
+        secretOf('speaker-1'),
+      );
+      try {
+        const first = nextMessage(kiosk, 'lobby/v1/devices/kiosk-1/print');
+        const issued = await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' });
+        expect(issued.status).toBe('ok');
+        const job = (await first).body as PrintJob;
+        const again = nextMessage(kiosk, 'lobby/v1/devices/kiosk-1/print', (_t, b) =>
+          (b as PrintJob).jobId.includes('#reprint'),
+        );
+        const c = await queue({ kind: 'reprint', params: { number: job.ticket.number } });
+        expect(await finished(c.id)).toMatchObject({
+          state: 'succeeded',
+          result: { number: job.ticket.number, kiosk: 'kiosk-1' },
+        });
+        const reprinted = (await again).body as PrintJob;
+        expect(reprinted.ticket).toMatchObject({ ticketId: job.ticket.ticketId, number: job.ticket.number });
+        const unknown = await queue({ kind: 'reprint', params: { number: 'Z999' } });
+        expect(await finished(unknown.id)).toMatchObject({
+          state: 'failed',
+          reason: expect.stringContaining('unknown_ticket'),
+        });
+
+        const call = nextMessage(speaker, 'lobby/v1/devices/speaker-1/announce');
+        const t = await queue({ kind: 'test-call', params: { counter: 2 } });
+        expect(await finished(t.id)).toMatchObject({
+          state: 'succeeded',
+          result: { counter: 2, announcers: ['speaker-1'] },
+        });
+        expect((await call).body).toMatchObject({ counter: 2, text: { vi: 'Thử loa: quầy số 2' } });
+        await counterState('closed'); // counter 1 untouched by the test call
+      } finally {
+        kiosk.end(true);
+        speaker.end(true);
+      }
     });
 
     it('a pairing code from the cloud pairs a screen of the managed box, without its admin password', async () => {
