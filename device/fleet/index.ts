@@ -2,6 +2,7 @@
 // cloud's targets, applies them live or rejects them, and reports. Loaded only when the config has a cloud.
 import type { Logger } from 'pino';
 import { configHash, desiredPart, type BoxReported, type BoxTarget } from '../../protocol/fleet.js';
+import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
 import type { BoxConfig } from '../config/schema.js';
 import type { Carryover } from '../engine/index.js';
 import { credentialPath, readCredential } from '../uplink/credential.js';
@@ -111,6 +112,9 @@ export interface FleetOptions {
     restart: (() => void) | null;
     restarted: () => unknown;
   };
+  /** The over-the-air update agent (device/update/, wired at merge): what it holds, and the cloud's target. */
+  softwareHeld?: () => string;
+  onSoftware?: (target: SoftwareTarget | null) => void | Promise<void>;
 }
 
 export interface Fleet {
@@ -201,6 +205,8 @@ export function startFleet(o: FleetOptions): Fleet | null {
     retry,
     ...(o.waitSeconds !== undefined ? { waitSeconds: o.waitSeconds } : {}),
     ...(commands ? { commands } : {}),
+    ...(o.softwareHeld ? { softwareHeld: o.softwareHeld } : {}),
+    ...(o.onSoftware ? { onSoftware: o.onSoftware } : {}),
   });
   commands?.start();
   poller.start();
