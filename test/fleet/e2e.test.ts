@@ -18,7 +18,6 @@ import {
   killAllClouds,
   loginAdmin,
   startCloudProcess,
-  until,
   type CloudProcess,
 } from '../support/cloud-process.js';
 import {
@@ -47,6 +46,16 @@ interface Twin {
   drift: boolean;
   desired: { version: number };
   reported: { version: number };
+}
+
+async function until<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 20_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 for (const kind of DATABASES) {
