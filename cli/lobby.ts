@@ -12,7 +12,7 @@ import {
   removePeripheralFromFile,
   setInConfigFile,
 } from '../device/config/load.js';
-import { startBox } from '../device/daemon.js';
+import { startBox, SUPERVISOR_RESTART_EXIT_CODE, type Box } from '../device/daemon.js';
 import { LOG_REFUSED_EXIT_CODE, LogRefusal } from '../device/store/log-identity.js';
 import { VERSION } from '../device/version.js';
 import { createPeripheral, peripheralInputProblems } from '../provisioning/peripherals.js';
@@ -111,13 +111,23 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         });
       }
       const config = loadConfigFile(opts.config);
-      const box = await startBox({
+      let restarting = false;
+      const box: Box = await startBox({
         config,
         configFile: resolve(opts.config),
         dataDir: opts.dataDir,
         mqttPort: opts.mqttPort,
         httpPort: opts.httpPort,
         exitOnStorageFailure: true,
+        // The cloud's `restart` command: a clean stop, then the supervisor starts the daemon again.
+        onRestart: () => {
+          if (restarting) return;
+          restarting = true;
+          const bound = new Promise((r) => setTimeout(r, 10_000).unref());
+          void Promise.race([box.close(), bound])
+            .catch(() => undefined)
+            .finally(() => process.exit(SUPERVISOR_RESTART_EXIT_CODE));
+        },
       });
       stopOnSignals(box);
     });

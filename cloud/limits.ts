@@ -97,8 +97,8 @@ export const BOX_EVENTS_PAGE_DEFAULT = 500;
 // ---- the fleet: configuration twin over a long poll ------------------------------------------------
 
 /**
- * The longest a box's `GET /api/v1/box/target` is held before it is answered 204 (a longer `wait` is cut to
- * it): proxies and load balancers commonly cut an idle HTTP request at 60 s.
+ * The longest a box's long poll (`/api/v1/box/poll`, `/api/v1/box/target`) is held before it is answered 204
+ * (a longer `wait` is cut to it): proxies and load balancers commonly cut an idle HTTP request at 60 s.
  */
 export const FLEET_LONG_POLL_MAX_SECONDS = 50;
 
@@ -119,6 +119,8 @@ export const FLEET_HISTORY_MAX = 100;
  * too_many_peripherals). An office has up to ~30; every one is a line of every desired version of its box.
  */
 export const FLEET_PERIPHERALS_PER_OFFICE_MAX = 100;
+/** Commands listed in one answer of an office's command list (newest first; `limit` may ask fewer). */
+export const FLEET_COMMANDS_LIST_MAX = 500;
 // ---- fleet health, incidents and alerts (cloud/health) ------------------------------------------------
 
 /**

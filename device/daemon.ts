@@ -1,7 +1,7 @@
 // The box daemon (`lobby device`): builds each part once, wires them, and owns their lifecycle.
 import { unwatchFile, watchFile } from 'node:fs';
 import equal from 'fast-deep-equal';
-import { pino, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 import { LobbyBroker } from './broker/broker.js';
 import { PeripheralDirectory } from './broker/directory.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
@@ -10,9 +10,10 @@ import { DriverSet } from './drivers/index.js';
 import { OfficePublisher } from './effects/office-publisher.js';
 import { PrintSpool } from './effects/print-spool.js';
 import { waitingTickets, type Carryover } from './engine/index.js';
-import type { Fleet, StartingPoint } from './fleet/index.js';
-import { createHttpServer } from './http/server.js';
+import type { Fleet, NoticeBoard, StartingPoint } from './fleet/index.js';
+import { createHttpServer, type Health } from './http/server.js';
 import { Ledger } from './ledger.js';
+import { LogRing } from './log-ring.js';
 import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
@@ -20,8 +21,11 @@ import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity
 import { StorageHealth } from './storage-health.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
-import { registerWebApps, type WebApps } from './web/routes.js';
+import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
 import { REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
+
+/** The exit code that asks the supervisor (systemd `Restart=always`) to start the daemon again. */
+export const SUPERVISOR_RESTART_EXIT_CODE = 75;
 
 export interface BoxOptions {
   config: BoxConfig;
@@ -43,6 +47,13 @@ export interface BoxOptions {
   exitOnStorageFailure?: boolean;
   /** The fleet long poll's `wait` in seconds (tests shorten it); default 50. */
   fleetWaitSeconds?: number;
+  /**
+   * Restarts the daemon (the fleet's `restart` command): `lobby device` closes the box and exits with code 75
+   * for its supervisor to start it again. Absent: the box cannot restart itself and says so.
+   */
+  onRestart?: () => void;
+  /** The last log lines for a diagnostics command; made here when the daemon makes its own logger. */
+  logRing?: LogRing;
 }
 
 export interface Box {
@@ -88,7 +99,18 @@ async function openEventLog(opts: BoxOptions, log: Logger): Promise<EventStore> 
 }
 
 export async function startBox(opts: BoxOptions): Promise<Box> {
-  const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const logRing = opts.logRing ?? (opts.log ? null : new LogRing());
+  const level = process.env.LOG_LEVEL ?? 'info';
+  // Beside stdout, the last lines in memory: a diagnostics command from the cloud carries them.
+  const log =
+    opts.log ??
+    pino(
+      { level },
+      pino.multistream([
+        { level: level as Level, stream: process.stdout },
+        { level: level as Level, stream: logRing as LogRing },
+      ]),
+    );
   const clock = opts.clock ?? Date.now;
   // A box the cloud manages runs the config the cloud sent (device/fleet/), with its file's machine-local
   // sections; loaded only with a cloud section, like the uplink.
@@ -103,7 +125,11 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   let fleet: Fleet | null = null;
   /** The config the cloud sent that the box runs, null while it runs its file's. */
   const managedConfig = () => (fleet ? fleet.managed : (start?.managed ?? null));
-  const directory = new PeripheralDirectory(cfg.peripherals);
+  // A managed box's screens paired by its cloud's codes log in with the secret paired here (fleet/).
+  const pairings = fleetModule ? new fleetModule.ScreenPairings(opts.dataDir, log) : null;
+  const effective = (list: BoxConfig['peripherals']) => pairings?.apply(list) ?? list;
+  const directory = new PeripheralDirectory(effective(cfg.peripherals));
+  const notices = fleetModule ? new fleetModule.NoticeBoard(opts.dataDir, clock, log) : null;
   const metrics = createMetrics();
   const storage = new StorageHealth({
     dataDir: opts.dataDir,
@@ -137,7 +163,15 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     },
   });
   statusOf = (id) => broker.statusOf(id);
-  const publisher = new OfficePublisher(config, directory, broker, clock, log.child({ part: 'effects' }));
+  const publisher = new OfficePublisher(
+    config,
+    directory,
+    broker,
+    clock,
+    log.child({ part: 'effects' }),
+    () => (notices ? notices.current() : null),
+  );
+  notices?.watch(() => void publisher.refresh(ledger.state));
 
   const printSpool = new PrintSpool(config, directory, broker, store, clock, log.child({ part: 'print' }));
   spool = printSpool;
@@ -186,40 +220,37 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   timer.unref();
 
   const started = clock();
-  const http = createHttpServer({
-    log,
-    metrics,
-    health: () => {
-      let db = false;
-      try {
-        db = store.ping();
-      } catch {
-        db = false;
-      }
-      const clients = broker.connectedIds().length;
-      metrics.clients.set(clients);
-      metrics.waiting.set(waitingTickets(ledger.state).length);
-      metrics.outbox.set(store.outboxSize());
-      storage.probe();
-      const disk = storage.view();
-      return {
-        status: db && disk.state === 'ok' ? 'ok' : 'degraded',
-        ...(disk.reason ? { reason: disk.reason } : db ? {} : { reason: 'the event log cannot be read' }),
-        checks: { database: db, storage: disk.state === 'ok', broker: !broker.aedes.closed },
-        storage: disk,
-        version: VERSION,
-        office: cfg.office.id,
-        // Which config the box runs: its file's, or a version its cloud sent (device/fleet/).
-        config: managedConfig()
-          ? { source: 'cloud', version: managedConfig()?.version, hash: managedConfig()?.hash }
-          : { source: 'file' },
-        day: ledger.state.day,
-        uptimeSeconds: Math.round((clock() - started) / 1000),
-        clients,
-        lastSeq: store.headSeq,
-      };
-    },
-  });
+  const health = (): Health => {
+    let db = false;
+    try {
+      db = store.ping();
+    } catch {
+      db = false;
+    }
+    const clients = broker.connectedIds().length;
+    metrics.clients.set(clients);
+    metrics.waiting.set(waitingTickets(ledger.state).length);
+    metrics.outbox.set(store.outboxSize());
+    storage.probe();
+    const disk = storage.view();
+    return {
+      status: db && disk.state === 'ok' ? 'ok' : 'degraded',
+      ...(disk.reason ? { reason: disk.reason } : db ? {} : { reason: 'the event log cannot be read' }),
+      checks: { database: db, storage: disk.state === 'ok', broker: !broker.aedes.closed },
+      storage: disk,
+      version: VERSION,
+      office: cfg.office.id,
+      // Which config the box runs: its file's, or a version its cloud sent (device/fleet/).
+      config: managedConfig()
+        ? { source: 'cloud', version: managedConfig()?.version, hash: managedConfig()?.hash }
+        : { source: 'file' },
+      day: ledger.state.day,
+      uptimeSeconds: Math.round((clock() - started) / 1000),
+      clients,
+      lastSeq: store.headSeq,
+    };
+  };
+  const http = createHttpServer({ log, metrics, health });
   const configFile = opts.configFile;
   /** The config file as last read: a managed box takes only its machine-local sections. */
   let fileConfig = opts.config;
@@ -239,7 +270,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       return;
     }
     latestConfig = next;
-    const revoked = directory.replace(next.peripherals);
+    const revoked = directory.replace(effective(next.peripherals));
     for (const id of revoked) broker.disconnect(id);
     void publisher.refresh(ledger.state);
     log.info(
@@ -258,6 +289,17 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     store,
     clock,
     applyConfigFile,
+    ...(pairings
+      ? {
+          pairManaged: async (deviceId: string) => {
+            const p = ledger.config.peripherals.find((x) => x.id === deviceId);
+            if (!p) throw new Error(`no peripheral "${deviceId}"`);
+            const secret = await pairings.pair(p, new Date(clock()).toISOString());
+            for (const id of directory.replace(effective(ledger.config.peripherals))) broker.disconnect(id);
+            return secret;
+          },
+        }
+      : {}),
   });
   broker.attachWebSocket(http.server);
   await http.listen({ port: opts.httpPort ?? cfg.http.port, host: cfg.http.host });
@@ -338,7 +380,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     const prev = ledger.config;
     ledger.reconfigure(next, carryover);
     latestConfig = next;
-    const revoked = directory.replace(next.peripherals);
+    const revoked = directory.replace(effective(next.peripherals));
     for (const id of revoked) broker.disconnect(id);
     const drivenChanges = await drivers.reconcile(prev, next);
     if (!equal(prev.cloud, next.cloud)) {
@@ -360,6 +402,47 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
           carryoverFor: (next) => ledger.carryoverFor(next),
           applyLive,
           ...(opts.fleetWaitSeconds !== undefined ? { waitSeconds: opts.fleetWaitSeconds } : {}),
+          commands: {
+            runners: fleetModule.boxCommandRunners({
+              dataDir: opts.dataDir,
+              config,
+              ledger,
+              store,
+              directory,
+              spool: printSpool,
+              publish: (topic, payload, o) => broker.publish(topic, payload, o),
+              statusOf: (id) => broker.statusOf(id),
+              presenceOf: (id) => broker.presenceOf(id),
+              refresh: () => publisher.refresh(ledger.state),
+              notices: notices as NoticeBoard,
+              pairing: web.pairing,
+              origin: () => lanOrigins(httpPort)[0] ?? `http://127.0.0.1:${httpPort}`,
+              health,
+              versions: () => ({
+                software: VERSION,
+                node: process.version,
+                config: managedConfig()
+                  ? {
+                      source: 'cloud',
+                      version: managedConfig()?.version ?? 0,
+                      hash: managedConfig()?.hash ?? '',
+                    }
+                  : { source: 'file' },
+              }),
+              logs: logRing,
+              startedAt: started,
+              clock,
+              log: log.child({ part: 'commands' }),
+            }),
+            restart: opts.onRestart
+              ? () => {
+                  log.warn('fleet: restarting the daemon, as the cloud asked');
+                  // After the running mark is on disk (commands.ts), outside the command's own turn.
+                  setImmediate(() => opts.onRestart?.());
+                }
+              : null,
+            restarted: () => ({ startedAt: new Date(started).toISOString(), version: VERSION }),
+          },
         })
       : null;
 
@@ -386,7 +469,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     setTimeout(() => {
       const stop = Promise.all([fleet?.stop(), uplink?.stop(), broker.close(), http.close()]);
       const bound = new Promise((r) => setTimeout(r, 2000));
-      void Promise.race([stop, bound]).finally(() => process.exit(75));
+      void Promise.race([stop, bound]).finally(() => process.exit(SUPERVISOR_RESTART_EXIT_CODE));
     }, 250);
   };
   if (opts.exitOnStorageFailure) {
@@ -411,6 +494,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       closed = true;
       clearInterval(timer);
       printSpool.stop();
+      notices?.stop();
       await fleet?.stop();
       await drivers.close();
       if (configFile) unwatchFile(configFile);

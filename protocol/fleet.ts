@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { configure } from 'safe-stable-stringify';
 import { BoxConfigSchema, type BoxConfig } from './config/schema.js';
+import { BoxCommand, COMMANDS_PER_POLL } from './fleet-commands.js';
+import { SoftwareTarget } from './fleet-updates.js';
 
 /**
  * The config sections that belong to the box's machine, not to the office: where it listens and its local
@@ -77,3 +79,20 @@ export type BoxReported = Static<typeof BoxReported>;
 /** What the console shows for a box's twin. */
 export const TWIN_STATUSES = ['unmanaged', 'pending', 'in_sync', 'rejected'] as const;
 export type TwinStatus = (typeof TWIN_STATUSES)[number];
+
+/**
+ * `GET /api/v1/box/poll?version=<n>&commands=<seq>&software=<rolloutId or ''>&wait=<seconds>` (box
+ * credential): everything the cloud has for a box in one long poll (`/api/v1/box/target` stays for older
+ * boxes). `version`: the last desired config version processed; `commands`: the highest command seq the box
+ * holds durably (the cloud marks those `delivered`); `software`: the rolloutId of the software target the box
+ * holds ('' none). Answered 200 at once when any part is new for the box — a newer config version, a pending
+ * unexpired command with a higher seq, a software target other than the one held (or none while the box holds
+ * one) —, otherwise held up to `wait` seconds until one is, then 204. Parts not new are sent anyway (null /
+ * [] when there is nothing): the box handles each one it gets.
+ */
+export const BoxPoll = Type.Object({
+  target: Type.Union([BoxTarget, Type.Null()]),
+  commands: Type.Array(BoxCommand, { maxItems: COMMANDS_PER_POLL }),
+  software: Type.Union([SoftwareTarget, Type.Null()]),
+});
+export type BoxPoll = Static<typeof BoxPoll>;

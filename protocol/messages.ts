@@ -265,6 +265,13 @@ export const ServiceStateMsg = Type.Object({
 });
 export type ServiceStateMsg = Static<typeof ServiceStateMsg>;
 
+/** A notice an admin put on the lobby's screens (a fleet command), shown until `until`. */
+export const OfficeNotice = Type.Object({
+  text: Type.Object({ vi: Type.String(), en: Type.Optional(Type.String()) }),
+  until: Iso,
+});
+export type OfficeNotice = Static<typeof OfficeNotice>;
+
 export const OfficeStateMsg = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -273,6 +280,11 @@ export const OfficeStateMsg = Type.Object({
   sessions: Type.Array(Type.Object({ open: Type.String(), close: Type.String(), cutoff: Type.String() })),
   services: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
   counters: Type.Array(Type.Object({ number: CounterNo, name: Type.String() })),
+  notice: Type.Optional(
+    Type.Union([OfficeNotice, Type.Null()], {
+      description: 'A notice for the lobby TV until its end time (absent or null: none)',
+    }),
+  ),
   updatedAt: Iso,
 });
 export type OfficeStateMsg = Static<typeof OfficeStateMsg>;

@@ -415,13 +415,50 @@ const fleetPeripherals: Migration = {
   },
 };
 
+/**
+ * Fleet commands (issue 11): one row per command, numbered per box (`seq`, what the box acknowledges), with
+ * its state. `expired` is not stored: a command not finished by `expires_at` is expired from that instant,
+ * whichever replica reads it (see cloud/fleet/commands.ts).
+ */
+const fleetCommands: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('fleet_commands')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('box_id', 'text', (c) => c.notNull().references('boxes.id'))
+      .addColumn('office_id', 'text', (c) => c.notNull().references('offices.id'))
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('params', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('delivered_at', 'bigint')
+      .addColumn('finished_at', 'bigint')
+      .addColumn('finished_by', 'text')
+      .addColumn('reason', 'text')
+      .addColumn('result', 'text')
+      .addColumn('box_at', 'text')
+      // Two replicas queueing at once can never give two commands of a box the same number.
+      .addUniqueConstraint('fleet_commands_box_seq', ['box_id', 'seq'])
+      .execute();
+    await db.schema
+      .createIndex('fleet_commands_office_created')
+      .on('fleet_commands')
+      .columns(['office_id', 'created_at'])
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
   '0003-audit-chain': auditChain,
   '0004-fleet': fleet,
   '0005-fleet-health': fleetHealth,
-  // 0006 and 0007 are taken by fleet commands and releases (other branches).
+  '0006-fleet-commands': fleetCommands,
+  // 0007 is taken by releases (another branch).
   '0008-fleet-peripherals': fleetPeripherals,
 };
 

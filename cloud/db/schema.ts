@@ -278,6 +278,33 @@ export interface AlertDeliveryAttemptTable {
   duration_ms: number;
 }
 
+/** A fleet command (cloud/fleet/commands.ts): queued for a box, delivered in its poll, finished by its result. */
+export interface FleetCommandTable {
+  id: string;
+  box_id: string;
+  office_id: string;
+  /** 1, 2, … per box: the box acknowledges the highest it holds. */
+  seq: number;
+  kind: string;
+  /** JSON */
+  params: string;
+  /** pending, delivered, succeeded, failed, cancelled (expired is computed from expires_at). */
+  state: string;
+  created_at: number;
+  /** `admin:<username>` */
+  created_by: string;
+  expires_at: number;
+  delivered_at: number | null;
+  finished_at: number | null;
+  /** cancelled: `admin:<username>`; otherwise `box:<id>`. */
+  finished_by: string | null;
+  reason: string | null;
+  /** JSON, succeeded only. */
+  result: string | null;
+  /** ISO 8601, the box's clock, when it finished it. */
+  box_at: string | null;
+}
+
 export interface Tables {
   units: UnitTable;
   offices: OfficeTable;
@@ -303,4 +330,5 @@ export interface Tables {
   alerts: AlertTable;
   alert_deliveries: AlertDeliveryTable;
   alert_delivery_attempts: AlertDeliveryAttemptTable;
+  fleet_commands: FleetCommandTable;
 }

@@ -2,22 +2,38 @@
 // templates, office configs (inherited, overrides, effective, where each field comes from), box twins. For
 // boxes (their credential, checked before the body is read): the target long poll and the reported state.
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, DEVICE_ID_PATTERN, ROLES } from '../../protocol/index.js';
-import { BoxReported, BoxTarget } from '../../protocol/fleet.js';
+import { BoxPoll, BoxReported, BoxTarget } from '../../protocol/fleet.js';
+import {
+  COMMAND_EXPIRY_DEFAULT_SECONDS,
+  COMMAND_EXPIRY_MAX_SECONDS,
+  COMMAND_EXPIRY_MIN_SECONDS,
+  COMMAND_KINDS,
+  COMMAND_PARAMS_MAX_BYTES,
+  COMMAND_RESULT_BODY_MAX_BYTES,
+  COMMAND_RESULT_MAX_BYTES,
+  COMMAND_STATES,
+  COMMANDS_PENDING_PER_BOX_MAX,
+  CommandOutcome,
+  type CommandState,
+} from '../../protocol/fleet-commands.js';
 import { adminAccess, requireAdminSession, type AdminIdentity } from '../http/admin-access.js';
 import { fleetHealthOf } from '../health/fleet-health.js';
 import { authenticateBox } from '../http/box-routes.js';
 import { HttpError, type CloudContext } from '../http/context.js';
 import type { BoxIdentity } from '../ingest/ingest.js';
 import {
+  FLEET_COMMANDS_LIST_MAX,
   FLEET_HISTORY_MAX,
   FLEET_LONG_POLL_MAX_SECONDS,
   FLEET_LONG_POLLS_MAX,
   FLEET_PERIPHERALS_PER_OFFICE_MAX,
   FLEET_TWINS_LIST_MAX,
 } from '../limits.js';
+import { cancelCommand, listCommands, queueCommand, readCommand, recordOutcome } from './commands.js';
 import type { FieldOrigin } from './merge.js';
+import { LongPolls, pollSources, readPoll, type PollQuery } from './poll.js';
 import {
   addPeripheral,
   listPeripherals,
@@ -154,34 +170,11 @@ export function sectionSources(keys: string[], fields: FieldOrigin[]): Record<st
   return out;
 }
 
-/**
- * Woken polls reading the database at once, per replica. A province-wide change wakes thousands of polls in
- * the same instant; unbounded, their reads queued ahead of everything else for the pool's connections (10),
- * and a `/healthz` waited 10 s behind them (its own limit is 2 s: the replica would be taken out of rotation
- * while it worked). Half the pool is left to the other requests.
- */
-const RECHECKS_AT_ONCE = 5;
-
-/** At most `n` of the functions given run at once; the others wait in order. */
-function limiter(n: number) {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (running >= n) await new Promise<void>((r) => queue.push(r));
-    running++;
-    try {
-      return await fn();
-    } finally {
-      running--;
-      queue.shift()?.();
-    }
-  };
-}
-
 export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
-  const recheck = limiter(RECHECKS_AT_ONCE);
   const db = ctx.store.db;
   const wakeups = new TargetWakeups(ctx.store, ctx.log);
+  const polls = new LongPolls(wakeups, () => ctx.settings.fleetLongPollsMax);
+  const sources = pollSources(db);
   await wakeups.start();
   // Waiting polls are answered at once when the replica shuts down (the box polls again, elsewhere).
   app.addHook('preClose', async () => wakeups.close());
@@ -232,56 +225,80 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       const q = req.query as { version: number; wait: number };
       const waitMs = Math.min(q.wait, FLEET_LONG_POLL_MAX_SECONDS) * 1000;
       await ensureFirstVersion(ctx.store, box, ctx.clock());
-      const now = await targetAfter(db, box.id, q.version);
-      if (now) return now;
-      if (waitMs === 0) return reply.code(204).send();
-      return holdPoll(req, reply, box, q.version, waitMs);
+      return polls.hold(req, reply, box.id, waitMs, () => targetAfter(db, box.id, q.version));
     },
   );
 
-  async function holdPoll(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    box: BoxIdentity,
-    after: number,
-    waitMs: number,
-  ) {
-    const max = ctx.settings.fleetLongPollsMax;
-    if (wakeups.waiting >= max) {
-      req.log.warn({ waiting: wakeups.waiting }, 'fleet: too many long polls waiting on this replica');
-      void reply.header('retry-after', String(FLEET_LONG_POLL_MAX_SECONDS));
-      throw new HttpError(
-        503,
-        'too_many_polls',
-        `this replica holds ${max} long polls already: poll again later`,
+  app.get(
+    '/api/v1/box/poll',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['box'],
+        summary:
+          'Everything the cloud has for the box: its desired config, its commands, its software (a long poll)',
+        description:
+          '200 (BoxPoll) as soon as any part is new for the box: a desired version newer than `version`, a ' +
+          'pending unexpired command with a seq above `commands` (the commands up to `commands` are marked ' +
+          'delivered), a software target other than `software`. Otherwise held up to `wait` seconds (at most ' +
+          `${FLEET_LONG_POLL_MAX_SECONDS}), then 204. Past ${FLEET_LONG_POLLS_MAX} polls waiting on one ` +
+          'replica: 503 with Retry-After.',
+        security: [{ box: [] }],
+        querystring: Type.Object(
+          {
+            version: Type.Integer({ minimum: 0, default: 0 }),
+            commands: Type.Integer({ minimum: 0, default: 0 }),
+            software: Type.String({ maxLength: 64, default: '' }),
+            wait: Type.Integer({ minimum: 0, default: 0, description: 'seconds; cut to the maximum' }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: BoxPoll, 204: Type.Null(), ...errors },
+      },
+      ...boxAuth,
+    },
+    async (req, reply) => {
+      const box = req.box as BoxIdentity;
+      const q = req.query as PollQuery & { wait: number };
+      const waitMs = Math.min(q.wait, FLEET_LONG_POLL_MAX_SECONDS) * 1000;
+      await ensureFirstVersion(ctx.store, box, ctx.clock());
+      const query = { version: q.version, commands: q.commands, software: q.software };
+      return polls.hold(req, reply, box.id, waitMs, () =>
+        readPoll(sources, { boxId: box.id, officeId: box.officeId, query, now: ctx.clock() }),
       );
-    }
-    // Registered before the database is read again, so a save between that read and the wait still wakes it.
-    const waiter = wakeups.waiter(box.id);
-    const gone = new AbortController();
-    const onClose = () => gone.abort();
-    reply.raw.once('close', onClose);
-    try {
-      const deadline = Date.now() + waitMs;
-      let target = await targetAfter(db, box.id, after);
-      while (!target && !gone.signal.aborted) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        const why = await waiter.wait(left, gone.signal);
-        // Shutting down: answer now and close the connection (it would otherwise stay open, idle, after the
-        // server's close has already ended the idle ones, and hold the shutdown up).
-        if (why === 'closing') return reply.header('connection', 'close').code(204).send();
-        if (why === 'timeout') break;
-        target = await recheck(() => targetAfter(db, box.id, after));
-      }
-      // The one re-check at its end (a notification may have been lost with a connection).
-      if (!target && !gone.signal.aborted) target = await recheck(() => targetAfter(db, box.id, after));
-      return target ?? reply.code(204).send();
-    } finally {
-      waiter.done();
-      reply.raw.off('close', onClose);
-    }
-  }
+    },
+  );
+
+  app.post(
+    '/api/v1/box/commands/:id/result',
+    {
+      logLevel: 'warn',
+      bodyLimit: COMMAND_RESULT_BODY_MAX_BYTES,
+      schema: {
+        tags: ['box'],
+        summary:
+          "The outcome of one of the box's commands: succeeded with its result, or failed with the reason",
+        description:
+          'Idempotent: the same outcome again is 200. Refused with a reason: 404 unknown_command (no such ' +
+          'command for this box), 409 command_expired, command_cancelled, already_finished (another outcome), ' +
+          `413 result_too_large (over ${COMMAND_RESULT_MAX_BYTES} bytes), 400 result_invalid.`,
+        security: [{ box: [] }],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        body: CommandOutcome,
+        response: { 200: Type.Object({ ok: Type.Boolean(), state: Type.String() }), ...errors },
+      },
+      ...boxAuth,
+    },
+    async (req) => {
+      const box = req.box as BoxIdentity;
+      const { id } = req.params as { id: string };
+      const outcome = req.body as CommandOutcome;
+      const state = await recordOutcome(db, box.id, id, outcome, ctx.clock());
+      if (outcome.state === 'failed')
+        req.log.warn({ box: box.id, command: id, reason: outcome.reason }, 'fleet: a box command failed');
+      return { ok: true, state };
+    },
+  );
 
   app.post(
     '/api/v1/box/reported',
@@ -632,6 +649,132 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           FLEET_TWINS_LIST_MAX + 1,
         );
         return { twins: list.slice(0, FLEET_TWINS_LIST_MAX), truncated: list.length > FLEET_TWINS_LIST_MAX };
+      },
+    );
+
+    // ---- commands ---------------------------------------------------------------------------------
+    const CommandParamsPath = Type.Object({ officeId: Type.String(), commandId: Type.String() });
+
+    admin.post(
+      '/api/v1/fleet/offices/:officeId/commands',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: "Queue a command for the office's box: it gets it at its next poll (at once if connected)",
+          description:
+            `Kinds: ${COMMAND_KINDS.join(', ')} (protocol/fleet-commands.ts). \`expiresInSeconds\`: default ` +
+            `${COMMAND_EXPIRY_DEFAULT_SECONDS}, from ${COMMAND_EXPIRY_MIN_SECONDS} to ` +
+            `${COMMAND_EXPIRY_MAX_SECONDS}. 400 unknown_command_kind, invalid_params (naming the fields), ` +
+            `params_too_large (over ${COMMAND_PARAMS_MAX_BYTES} bytes), invalid_expiry; 409 no_box, ` +
+            `too_many_commands (${COMMANDS_PENDING_PER_BOX_MAX} not finished for the box).`,
+          security,
+          params: Type.Object({ officeId: Type.String() }),
+          body: Type.Object(
+            {
+              kind: Type.String({ maxLength: 40 }),
+              params: Type.Optional(Type.Unknown()),
+              expiresInSeconds: Type.Optional(Type.Integer()),
+              boxId: Type.Optional(
+                Type.String({ maxLength: 64, description: 'a live box of the office; default: its newest' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { ...errors },
+        },
+      },
+      async (req, reply) => {
+        const { officeId } = req.params as { officeId: string };
+        const body = req.body as {
+          kind: string;
+          params?: unknown;
+          expiresInSeconds?: number;
+          boxId?: string;
+        };
+        req.audit = { action: 'fleet.command.queued', target: officeId };
+        mustManage(req);
+        await officeInScope(req, officeId);
+        const c = await queueCommand(
+          {
+            store: ctx.store,
+            wakeups,
+            actor: `admin:${(req.admin as AdminIdentity).username}`,
+            now: ctx.clock(),
+          },
+          officeId,
+          body,
+        );
+        req.audit.detail = { id: c.id, box: c.boxId, kind: c.kind, params: c.params, expiresAt: c.expiresAt };
+        return reply.code(201).send(c);
+      },
+    );
+
+    admin.get(
+      '/api/v1/fleet/offices/:officeId/commands',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: `An office's commands, newest first (at most ${FLEET_COMMANDS_LIST_MAX}), optionally of one state`,
+          security,
+          params: Type.Object({ officeId: Type.String() }),
+          querystring: Type.Object(
+            {
+              state: Type.Optional(Type.Union(COMMAND_STATES.map((s) => Type.Literal(s)))),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: FLEET_COMMANDS_LIST_MAX })),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req) => {
+        const { officeId } = req.params as { officeId: string };
+        const q = req.query as { state?: CommandState; limit?: number };
+        await officeInScope(req, officeId);
+        const commands = await listCommands(db, officeId, {
+          ...(q.state ? { state: q.state } : {}),
+          limit: q.limit ?? FLEET_COMMANDS_LIST_MAX,
+          now: ctx.clock(),
+        });
+        return { commands };
+      },
+    );
+
+    admin.get(
+      '/api/v1/fleet/offices/:officeId/commands/:commandId',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary:
+            'One command with its state and its result (diagnostics: health, versions, disk, log lines)',
+          security,
+          params: CommandParamsPath,
+        },
+      },
+      async (req) => {
+        const { officeId, commandId } = req.params as { officeId: string; commandId: string };
+        await officeInScope(req, officeId);
+        return readCommand(db, officeId, commandId, ctx.clock());
+      },
+    );
+
+    admin.post(
+      '/api/v1/fleet/offices/:officeId/commands/:commandId/cancel',
+      {
+        schema: {
+          tags: ['fleet'],
+          summary: 'Cancel a pending command (not yet received by the box); 409 not_pending otherwise',
+          security,
+          params: CommandParamsPath,
+          response: { ...errors },
+        },
+      },
+      async (req) => {
+        const { officeId, commandId } = req.params as { officeId: string; commandId: string };
+        req.audit = { action: 'fleet.command.cancelled', target: commandId };
+        mustManage(req);
+        await officeInScope(req, officeId);
+        const actor = `admin:${(req.admin as AdminIdentity).username}`;
+        return cancelCommand(db, officeId, commandId, actor, ctx.clock());
       },
     );
   });

@@ -3,7 +3,7 @@
 // Runs after the commit, so nothing here can show a citizen something the log does not hold.
 import equal from 'fast-deep-equal';
 import type { Logger } from 'pino';
-import { BOX_ID, topics } from '../../protocol/index.js';
+import { BOX_ID, topics, type OfficeNotice } from '../../protocol/index.js';
 import { configGetter, type BoxConfig, type ConfigSource } from '../config/schema.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
 import type { QueueState } from '../engine/index.js';
@@ -31,6 +31,8 @@ export class OfficePublisher {
     private readonly out: Publisher,
     private readonly clock: () => number,
     private readonly log: Logger,
+    /** The notice an admin put up (a fleet command), while it lasts. */
+    private readonly notice: () => OfficeNotice | null = () => null,
   ) {
     this.cfg = configGetter(config);
   }
@@ -63,14 +65,17 @@ export class OfficePublisher {
   async refresh(state: QueueState, blinkCounters: Set<number> = new Set(), force = false): Promise<void> {
     const now = this.clock();
     const cfg = this.cfg();
-    const sends: Promise<void>[] = [this.retain(topics.officeState(), officeView(cfg, state), now, force)];
+    const notice = this.notice();
+    const sends: Promise<void>[] = [
+      this.retain(topics.officeState(), officeView(cfg, state, notice), now, force),
+    ];
     for (const c of cfg.counters)
       sends.push(this.retain(topics.counterState(c.number), counterView(cfg, state, c), now, force));
     for (const s of cfg.services)
       sends.push(this.retain(topics.serviceState(s.id), serviceView(cfg, state, s, now), now, force));
     sends.push(...this.forgetRemoved(cfg));
     for (const board of this.byRole('ledboard')) {
-      const view = ledView(cfg, state, board);
+      const view = ledView(cfg, state, board, notice);
       const blink = board.counter !== undefined ? blinkCounters.has(board.counter) : blinkCounters.size > 0;
       // The retained text never blinks (a board reconnecting later must not blink for an old call); a new
       // call sends the same text once more, not retained, with blink set.

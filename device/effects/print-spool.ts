@@ -100,6 +100,16 @@ export class PrintSpool {
   }
 
   /**
+   * A ticket printed again (an admin's fleet command): under its own job id, so the kiosk does not take it for
+   * the first print it already made; sent until acknowledged, like any job.
+   */
+  async reprint(kiosk: string, job: PrintJob): Promise<void> {
+    const p: PendingJob = { kiosk, job, issuedAt: this.clock(), sends: 0, lastSent: 0 };
+    this.pending.set(job.jobId, p);
+    await this.send(p);
+  }
+
+  /**
    * The printer side reports `jobId` printed: no longer sent, and recorded durably (a restart does not send
    * it again) before the promise resolves. Idempotent; a job of another kiosk is ignored, one already
    * expired is recorded and logged.

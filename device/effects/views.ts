@@ -3,6 +3,7 @@ import type {
   Announcement,
   CounterStateMsg,
   LedText,
+  OfficeNotice,
   OfficeStateMsg,
   PrintJob,
   RatingSession,
@@ -27,7 +28,11 @@ export function counterName(c: CounterConfig): string {
   return c.name ?? `Quầy ${c.number}`;
 }
 
-export function officeView(cfg: BoxConfig, state: QueueState): Omit<OfficeStateMsg, 'updatedAt'> {
+export function officeView(
+  cfg: BoxConfig,
+  state: QueueState,
+  notice: OfficeNotice | null = null,
+): Omit<OfficeStateMsg, 'updatedAt'> {
   return {
     id: cfg.office.id,
     name: cfg.office.name,
@@ -36,6 +41,8 @@ export function officeView(cfg: BoxConfig, state: QueueState): Omit<OfficeStateM
     sessions: cfg.office.sessions.map((s) => ({ open: s.open, close: s.close, cutoff: s.cutoff ?? s.close })),
     services: cfg.services.map((s) => ({ id: s.id, name: s.name })),
     counters: cfg.counters.map((c) => ({ number: c.number, name: counterName(c) })),
+    // Only while there is one: the office state is unchanged for screens that know nothing of notices.
+    ...(notice ? { notice } : {}),
   };
 }
 
@@ -93,7 +100,18 @@ export function serviceView(
 }
 
 /** Counter boards show the counter and its number; the entrance board shows the latest calls. */
-export function ledView(cfg: BoxConfig, state: QueueState, board: PeripheralConfig): LedText {
+export function ledView(
+  cfg: BoxConfig,
+  state: QueueState,
+  board: PeripheralConfig,
+  notice: OfficeNotice | null = null,
+): LedText {
+  const view = boardView(cfg, state, board);
+  // A notice takes the last line of every board (a board shows at most 4).
+  return notice ? { ...view, lines: [...view.lines.slice(0, 3), notice.text.vi], blank: false } : view;
+}
+
+function boardView(cfg: BoxConfig, state: QueueState, board: PeripheralConfig): LedText {
   if (board.counter !== undefined) {
     const c = cfg.counters.find((x) => x.number === board.counter);
     const rt = state.counters[board.counter];

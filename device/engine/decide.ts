@@ -279,6 +279,13 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command, carryover: Carryover | null
       d.emit('counter.resumed', { counter: cmd.counter });
       return;
     }
+    case 'open': {
+      counterConfig(cfg, cmd.counter, carry);
+      const c = counterOf(d.state, cmd.counter);
+      if (c.status === 'paused') refuse('counter_paused', { counter: cmd.counter });
+      if (c.status === 'closed') d.emit('counter.opened', { counter: cmd.counter });
+      return;
+    }
     case 'sign_in': {
       counterConfig(cfg, cmd.counter, carry);
       const clerk =

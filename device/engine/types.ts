@@ -112,6 +112,8 @@ export type Command =
   | AtCounter<'finish', { dossiers: string[] }>
   | AtCounter<'pause', { reason: string | null }>
   | AtCounter<'resume'>
+  /** Opens a closed counter with nobody signed in (an admin's fleet command); an open one stays as it is. */
+  | AtCounter<'open'>
   | AtCounter<'sign_in', { clerk: string }>
   | AtCounter<'sign_out'>
   | AtCounter<'rate', { score: number; reasons: string[]; ticketId?: string | undefined }>

@@ -2,6 +2,7 @@
 // cloud's targets, applies them live or rejects them, and reports. Loaded only when the config has a cloud.
 import type { Logger } from 'pino';
 import { configHash, desiredPart, type BoxReported, type BoxTarget } from '../../protocol/fleet.js';
+import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
 import type { BoxConfig } from '../config/schema.js';
 import type { Carryover } from '../engine/index.js';
 import { credentialPath, readCredential } from '../uplink/credential.js';
@@ -14,12 +15,16 @@ import {
   type FleetState,
   type ManagedConfig,
 } from './files.js';
+import { BoxCommands, type CommandRunners } from './commands.js';
 import { FleetPoller } from './poller.js';
 import { resolveDesired } from './resolve.js';
 
 export { managedConfigPath, readManagedConfig, type ManagedConfig } from './files.js';
 export { resolveDesired, machineLocalOf } from './resolve.js';
 export { FleetPoller, LONG_POLL_SECONDS } from './poller.js';
+export { BoxCommands, CommandRefused, FLEET_COMMANDS_FILE } from './commands.js';
+export { boxCommandRunners, NoticeBoard, type BoxParts } from './box-commands.js';
+export { ScreenPairings } from './screen-pairings.js';
 
 export interface StartingPoint {
   /** The config to run: the managed one (with the file's machine-local sections), or the file's. */
@@ -101,10 +106,21 @@ export interface FleetOptions {
   applyLive: (next: BoxConfig, carryover: Carryover) => Promise<void>;
   retry?: { baseMs: number; capMs: number };
   waitSeconds?: number;
+  /** What the box does with its cloud's commands (box-commands.ts); without it, commands are not taken. */
+  commands?: {
+    runners: CommandRunners;
+    restart: (() => void) | null;
+    restarted: () => unknown;
+  };
+  /** The over-the-air update agent (device/update/, wired at merge): what it holds, and the cloud's target. */
+  softwareHeld?: () => string;
+  onSoftware?: (target: SoftwareTarget | null) => void | Promise<void>;
 }
 
 export interface Fleet {
   poller: FleetPoller;
+  /** The cloud's commands on this box. */
+  commands: BoxCommands | null;
   /** The managed config in effect, null until the cloud sent one. */
   readonly managed: ManagedConfig | null;
   stop(): Promise<void>;
@@ -166,6 +182,18 @@ export function startFleet(o: FleetOptions): Fleet | null {
     return appliedReport(next);
   };
   const cloudUrl = () => o.config().cloud?.url ?? credential.cloudUrl;
+  const retry = o.retry ?? { baseMs: cfg.cloud.retryBaseMs, capMs: cfg.cloud.retryCapSeconds * 1000 };
+  const commands = o.commands
+    ? new BoxCommands({
+        dataDir: o.dataDir,
+        cloudUrl,
+        boxId: credential.boxId,
+        secret: credential.secret,
+        ...o.commands,
+        log: o.log,
+        retry,
+      })
+    : null;
   const poller = new FleetPoller({
     cloudUrl,
     boxId: credential.boxId,
@@ -174,17 +202,25 @@ export function startFleet(o: FleetOptions): Fleet | null {
     state: o.start.state,
     process: processTarget,
     log: o.log,
-    retry: o.retry ?? { baseMs: cfg.cloud.retryBaseMs, capMs: cfg.cloud.retryCapSeconds * 1000 },
+    retry,
     ...(o.waitSeconds !== undefined ? { waitSeconds: o.waitSeconds } : {}),
+    ...(commands ? { commands } : {}),
+    ...(o.softwareHeld ? { softwareHeld: o.softwareHeld } : {}),
+    ...(o.onSoftware ? { onSoftware: o.onSoftware } : {}),
   });
+  commands?.start();
   poller.start();
   o.log.info({ cloud: cloudUrl(), processed: poller.processed }, 'fleet: polling for the target config');
   return {
     poller,
+    commands,
     get managed() {
       return managed;
     },
-    stop: () => poller.stop(),
+    stop: async () => {
+      await poller.stop();
+      await commands?.stop();
+    },
   };
 }
 

@@ -1,10 +1,13 @@
-// The box's half of the fleet channel: a long poll for its target config, then the report of what it did.
+// The box's half of the fleet channel: a long poll for everything the cloud has for it (its target config,
+// its commands, its software), then the report of what it did with the config.
 // The box opens every connection (government networks allow outbound HTTPS and little else). One request at
 // a time; on any failure it waits (exponential, full jitter, like the uplink) and tries again, so a province
 // of boxes coming back after an outage does not knock on the cloud in step.
 import got, { type Got } from 'got';
 import type { Logger } from 'pino';
-import { BoxTarget, type BoxReported } from '../../protocol/fleet.js';
+import { BoxPoll, type BoxReported, type BoxTarget } from '../../protocol/fleet.js';
+import type { BoxCommand } from '../../protocol/fleet-commands.js';
+import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
 import { boxToken, isValid } from '../../protocol/index.js';
 import { backoffDelay } from '../uplink/uplink.js';
 import { writeFleetState, type FleetState } from './files.js';
@@ -28,6 +31,11 @@ export interface PollerOptions {
   waitSeconds?: number;
   /** The wait after a 401 (a revoked or replaced credential: asking again soon changes nothing). */
   unauthorizedMs?: number;
+  /** The box's commands (commands.ts): the seq it holds, and the new ones, written durably by `accept`. */
+  commands?: { readonly received: number; accept(commands: BoxCommand[]): void };
+  /** The software target the box holds (its rolloutId, '' none) and what to do with the cloud's (OTA). */
+  softwareHeld?: () => string;
+  onSoftware?: (target: SoftwareTarget | null) => void | Promise<void>;
 }
 
 class Unauthorized extends Error {}
@@ -109,23 +117,40 @@ export class FleetPoller {
     return `${this.o.cloudUrl().replace(/\/+$/, '')}/${path}`;
   }
 
+  /**
+   * One long poll (`GET /api/v1/box/poll`): the commands are taken first (durably: the next poll acknowledges
+   * them), then the target config is processed, then the software target is handed on.
+   */
   private async pollOnce(): Promise<void> {
     const wait = this.o.waitSeconds ?? LONG_POLL_SECONDS;
-    const res = await this.http.get(this.url('api/v1/box/target'), {
-      searchParams: { version: this.state.processed, wait },
+    const res = await this.http.get(this.url('api/v1/box/poll'), {
+      searchParams: {
+        version: this.state.processed,
+        commands: this.o.commands?.received ?? 0,
+        software: this.o.softwareHeld?.() ?? '',
+        wait,
+      },
       timeout: { request: (wait + 10) * 1000 },
       signal: this.abort.signal,
     });
     if (res.statusCode === 204) return;
     if (res.statusCode === 401) throw new Unauthorized(`401 ${res.body.slice(0, 200)}`);
-    if (res.statusCode !== 200) throw new Error(`target: ${res.statusCode} ${res.body.slice(0, 200)}`);
-    let target: unknown;
+    if (res.statusCode !== 200) throw new Error(`poll: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    let answer: unknown;
     try {
-      target = JSON.parse(res.body);
+      answer = JSON.parse(res.body);
     } catch {
-      throw new Error(`target: not JSON: ${res.body.slice(0, 200)}`);
+      throw new Error(`poll: not JSON: ${res.body.slice(0, 200)}`);
     }
-    if (!isValid(BoxTarget, target)) throw new Error(`target: not a BoxTarget: ${res.body.slice(0, 200)}`);
+    if (!isValid(BoxPoll, answer)) throw new Error(`poll: not a BoxPoll: ${res.body.slice(0, 200)}`);
+    if (!this.running) return;
+    if (answer.commands.length > 0) this.o.commands?.accept(answer.commands);
+    if (answer.target && answer.target.version > this.state.processed)
+      await this.processTarget(answer.target);
+    await this.o.onSoftware?.(answer.software);
+  }
+
+  private async processTarget(target: BoxTarget): Promise<void> {
     if (!this.running) return;
     const report = await this.o.process(target);
     this.state.processed = target.version;

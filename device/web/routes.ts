@@ -51,6 +51,11 @@ export interface WebDeps {
   managedBy?: () => string | null;
   /** Applies the config file now (peripherals added, re-keyed, revoked), without waiting for the watcher. */
   applyConfigFile: () => void;
+  /**
+   * A managed box pairs a screen with a code its cloud asked for (the `pair-screen` command): the new secret
+   * is kept on the box (device/fleet/screen-pairings.ts), not in the cloud's config. Returns the secret.
+   */
+  pairManaged?: (deviceId: string) => Promise<string>;
   /** Where the bundles are; found next to the code when not given. */
   webDir?: string;
 }
@@ -142,7 +147,7 @@ function pageHtml(assets: WebAssets, screen: Screen): string {
 }
 
 /** The box's LAN addresses: a pairing QR code made on the box's own screen must not say 127.0.0.1. */
-function lanOrigins(port: number): string[] {
+export function lanOrigins(port: number): string[] {
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces()))
     for (const a of list ?? [])
@@ -338,8 +343,10 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     { schema: { body: PairBody } },
     async (req, reply) => {
       const ip = req.ip;
-      if (refusedAsManaged(reply)) return reply;
-      if (!deps.configFile) return reply.code(503).send(noConfigFile());
+      // A managed box pairs only with the codes its cloud asked for (pairManaged); the file is not its config.
+      const managed = Boolean(deps.managedBy?.());
+      if (managed && !deps.pairManaged && refusedAsManaged(reply)) return reply;
+      if (!managed && !deps.configFile) return reply.code(503).send(noConfigFile());
       const attempt = guessFailures.reserve(ip);
       if (!attempt.ok) {
         log.warn({ ip }, 'pairing refused: too many wrong codes');
@@ -366,8 +373,12 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
             ),
           );
       }
-      const { secret } = await rekeyPeripheral(deps.configFile, deviceId);
-      deps.applyConfigFile();
+      let secret: string;
+      if (managed && deps.pairManaged) secret = await deps.pairManaged(deviceId);
+      else {
+        secret = (await rekeyPeripheral(deps.configFile as string, deviceId)).secret;
+        deps.applyConfigFile();
+      }
       log.info({ pairing: { device: deviceId, role: p.role, counter: p.counter }, ip }, 'screen paired');
       return { deviceId, role: p.role, counter: p.counter ?? null, secret, screen: `/${screen}` };
     },

@@ -7,6 +7,7 @@ import * as boxLimits from '../../protocol/limits.js';
 import * as cloudLimits from '../../cloud/limits.js';
 import * as protocol from '../../protocol/index.js';
 import * as fleet from '../../protocol/fleet.js';
+import * as fleetCommands from '../../protocol/fleet-commands.js';
 
 const security = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8');
 const protocolReadme = readFileSync(new URL('../../protocol/README.md', import.meta.url), 'utf8');
@@ -34,8 +35,13 @@ describe('every limit is written in one place and documented', () => {
 
   it('SECURITY.md cites no limit that does not exist', () => {
     // A few limits of the wire formats live beside their format (LED_MAX_PAYLOAD, UPLINK_MAX_BATCH,
-    // FLEET_REPORT_MAX_ERRORS).
-    const all = new Set([...Object.keys(protocol), ...Object.keys(fleet), ...Object.keys(cloudLimits)]);
+    // FLEET_REPORT_MAX_ERRORS, the fleet commands' in protocol/fleet-commands.ts).
+    const all = new Set([
+      ...Object.keys(protocol),
+      ...Object.keys(fleet),
+      ...Object.keys(fleetCommands),
+      ...Object.keys(cloudLimits),
+    ]);
     expect(limitsSection.length, 'SECURITY.md has a "## Limits" section').toBeGreaterThan(0);
     for (const name of cited)
       expect(all.has(name), `SECURITY.md names ${name}, which no limits file has`).toBe(true);

@@ -29,6 +29,8 @@ export interface BoxProcess {
 const KILL_AFTER_COMMIT = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-after-commit.js');
 /** The box kills itself in the middle of applying its cloud's config (kill-mid-apply.ts, LOBBY_KILL_MID_APPLY). */
 export const KILL_MID_APPLY = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-apply.js');
+/** The box kills itself once a fleet command is marked running (kill-mid-command.ts, LOBBY_KILL_MID_COMMAND). */
+export const KILL_MID_COMMAND = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-command.js');
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;

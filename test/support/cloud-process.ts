@@ -107,3 +107,18 @@ export async function loginAdmin(
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
+
+/** Resolves with `check`'s first truthy answer, asked every 25 ms; fails naming `what` after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | false | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

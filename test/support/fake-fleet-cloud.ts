@@ -62,9 +62,9 @@ export class FakeFleetCloud {
   async start(port = this.port): Promise<this> {
     const app = Fastify({ forceCloseConnections: true });
     const authorized = (h: string | undefined) => h === `Bearer ${this.boxId}.${this.secret}`;
-    app.get<{ Querystring: { version?: string; wait?: string } }>(
-      '/api/v1/box/target',
-      async (req, reply) => {
+    // The box polls /api/v1/box/poll (BoxPoll: its target, no commands, no software); older boxes /target.
+    for (const path of ['/api/v1/box/target', '/api/v1/box/poll'])
+      app.get<{ Querystring: { version?: string; wait?: string } }>(path, async (req, reply) => {
         if (!authorized(req.headers.authorization)) {
           this.refusedPolls++;
           return reply.code(401).send({ code: 'unauthorized' });
@@ -87,9 +87,11 @@ export class FakeFleetCloud {
             this.waiters.add(done);
           });
         const t = newer();
-        return t ? reply.send(t) : reply.code(204).send();
-      },
-    );
+        if (!t) return reply.code(204).send();
+        return path.endsWith('/poll')
+          ? reply.send({ target: t, commands: [], software: null })
+          : reply.send(t);
+      });
     app.post<{ Body: BoxReported }>('/api/v1/box/reported', async (req, reply) => {
       if (!authorized(req.headers.authorization)) return reply.code(401).send({ code: 'unauthorized' });
       if (this.failReports > 0) {

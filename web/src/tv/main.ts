@@ -180,7 +180,14 @@ async function main(): Promise<void> {
   }
 
   function renderNotice(): void {
-    const text = settings?.notice ?? '';
+    // An admin's notice from the cloud (fleet command) goes before the screen's own, until its end time.
+    const admin = office?.notice;
+    const live = admin && Date.parse(admin.until) > Date.now() ? admin : null;
+    const text = live
+      ? currentLang() === 'en' && live.text.en
+        ? live.text.en
+        : live.text.vi
+      : (settings?.notice ?? '');
     notice.hidden = text === '';
     if (noticeText.textContent !== text) {
       noticeText.textContent = text;
