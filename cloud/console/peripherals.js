@@ -20,10 +20,8 @@ import {
   tableHtml,
 } from './lib.js';
 
-/** The roles an admin can add, in the order a person thinks of them (protocol/topics.ts ROLES, less the box). */
+/** The roles an admin can add, in the order a person thinks of them (protocol/topics.ts ROLES). */
 const ROLES = ['kiosk', 'keypad', 'ledboard', 'display', 'announcer', 'rating', 'scanner', 'clerk-panel'];
-/** The roles bound to a counter (protocol/topics.ts COUNTER_BOUND_ROLES): the form says so, the API decides. */
-const COUNTER_BOUND = new Set(['keypad', 'rating', 'scanner', 'clerk-panel']);
 /** A peripheral's id as the API takes it (protocol/topics.ts DEVICE_ID_PATTERN; a test checks they agree). */
 export const ID_PATTERN = '[a-z0-9][a-z0-9\\-]{0,22}';
 const NAME_MAX = 100;
@@ -65,7 +63,9 @@ function presenceOf(id, boxes, tz) {
 
 function rowOf(p, ctx) {
   const dates = [
-    p.createdAt ? `Thêm ${fmtTime(p.createdAt, ctx.tz)} bởi ${actorName(p.createdBy)}` : 'Có sẵn trong cấu hình',
+    p.createdAt
+      ? `Thêm ${fmtTime(p.createdAt, ctx.tz)} bởi ${actorName(p.createdBy)}`
+      : 'Có sẵn trong cấu hình',
     p.rotatedAt ? `Đổi bí mật ${fmtTime(p.rotatedAt, ctx.tz)} bởi ${actorName(p.rotatedBy)}` : '',
   ].filter(Boolean);
   const label = `${deviceRoleName(p.role)} ${p.id}`;
@@ -131,7 +131,11 @@ export function peripheralsHtml(list, effective, boxes, tz) {
     }
     ${
       rows.length
-        ? tableHtml(admin ? [...head, 'Thao tác'] : head, rows.map((r) => r.cells), ' id="peripheral-list"')
+        ? tableHtml(
+            admin ? [...head, 'Thao tác'] : head,
+            rows.map((r) => r.cells),
+            ' id="peripheral-list"',
+          )
         : '<p id="peripheral-list">Bộ phận chưa có thiết bị ngoại vi nào trong cấu hình.</p>'
     }
     ${admin ? formHtml(counters) : '<p class="hint">Tài khoản chỉ xem: không thêm, đổi bí mật hay thu hồi được.</p>'}

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
 import type { CloudService } from '../../cloud/service.js';
-import { DEVICE_ID_PATTERN, parsePeripheralCredential, type Heartbeat } from '../../protocol/index.js';
+import { PeripheralConfig } from '../../protocol/config/schema.js';
+import { DEVICE_ID_PATTERN, parsePeripheralCredential, ROLES, type Heartbeat } from '../../protocol/index.js';
 import type { BoxTarget, DesiredConfig } from '../../protocol/fleet.js';
 import { verifySecret } from '../../protocol/secrets.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
@@ -35,12 +36,17 @@ declare const document: any;
 declare const window: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-describe('console: the peripherals form takes the ids the API takes', () => {
+describe('console: the peripherals form offers what the API takes', () => {
+  const source = readFileSync(new URL('../../cloud/console/peripherals.js', import.meta.url), 'utf8');
   it('its id pattern is protocol/topics.ts DEVICE_ID_PATTERN', () => {
-    const source = readFileSync(new URL('../../cloud/console/peripherals.js', import.meta.url), 'utf8');
     const m = /export const ID_PATTERN = '(.+)';/.exec(source);
     // The browser's `pattern` is anchored and escapes the dash in a class (the `v` flag); the API's is not.
     expect(`^${m?.[1]?.replace(/\\\\-/g, '-')}$`).toBe(DEVICE_ID_PATTERN);
+  });
+  it("its roles are every peripheral role, its name limit the config schema's", () => {
+    const roles = /const ROLES = \[(.+)\];/.exec(source)?.[1]?.match(/'[^']+'/g);
+    expect(roles?.map((r) => r.slice(1, -1)).sort()).toEqual([...ROLES].sort());
+    expect(source).toContain(`const NAME_MAX = ${PeripheralConfig.properties.name.maxLength};`);
   });
 });
 
@@ -242,7 +248,9 @@ for (const kind of DATABASES) {
 
         // An office the cloud does not manage yet: the refusal says what to do first.
         await openPage(page, '#/fleet/office/o-hhb');
-        expect(await page.textContent('section[data-panel=peripherals]')).toContain('chưa do đám mây quản lý');
+        expect(await page.textContent('section[data-panel=peripherals]')).toContain(
+          'chưa do đám mây quản lý',
+        );
         expect(await add('kiosk-1', 'kiosk', '')).toContain('Hãy lưu phần ghi đè của bộ phận');
         await accessible(page);
         expect(failures).toEqual([]);
@@ -271,9 +279,7 @@ for (const kind of DATABASES) {
         await accessible(page);
         const token = await page.evaluate(() => window.sessionStorage.getItem('lobby-token'));
         expect(
-          (
-            await inject(token, 'POST', '/api/v1/fleet/offices/o-hkb/peripherals/kiosk-2/rotate')
-          ).status,
+          (await inject(token, 'POST', '/api/v1/fleet/offices/o-hkb/peripherals/kiosk-2/rotate')).status,
         ).toBe(403);
         expect(failures).toEqual([]);
         await page.close();
