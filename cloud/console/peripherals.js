@@ -122,6 +122,17 @@ export function peripheralsHtml(list, effective, boxes, tz) {
   const counters = (effective?.counters ?? []).map((c) => ({ number: c.number, name: c.name }));
   const ctx = { admin, counters, boxes, tz };
   const rows = list.peripherals.map((p) => rowOf(p, ctx));
+  // Devices a box reports that the list has not: from the box's own file (an office not managed yet), or a
+  // version the box has not applied yet. A list saved here replaces the box's own.
+  const listed = new Set(list.peripherals.map((p) => p.id));
+  const others = [
+    ...new Map(
+      boxes
+        .flatMap((b) => b.peripherals)
+        .filter((p) => !listed.has(p.id))
+        .map((p) => [p.id, p]),
+    ).values(),
+  ];
   const head = ['Thiết bị', 'Loại', 'Quầy', 'Cách kết nối', 'Ngày thêm / đổi bí mật', 'Kết nối'];
   return `<h2 id="h-peripherals">Quản lý thiết bị ngoại vi</h2>
     ${
@@ -137,6 +148,16 @@ export function peripheralsHtml(list, effective, boxes, tz) {
             ' id="peripheral-list"',
           )
         : '<p id="peripheral-list">Bộ phận chưa có thiết bị ngoại vi nào trong cấu hình.</p>'
+    }
+    ${
+      others.length
+        ? `<p class="hint" id="peripheral-others">Hộp đang báo thiết bị không có trong danh sách này (từ tệp cấu hình
+           tại chỗ của hộp, hoặc hộp chưa áp dụng phiên bản mới): ${others
+             .map((p) => `${esc(deviceRoleName(p.role))} <code>${esc(p.id)}</code>`)
+             .join(
+               ', ',
+             )}. Khi danh sách trên đám mây được lưu, hộp dùng danh sách này thay cho danh sách của nó.</p>`
+        : ''
     }
     ${admin ? formHtml(counters) : '<p class="hint">Tài khoản chỉ xem: không thêm, đổi bí mật hay thu hồi được.</p>'}
     <div id="peripheral-msg" class="msg" role="status" aria-live="polite"></div>`;

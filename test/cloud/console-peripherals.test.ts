@@ -173,6 +173,7 @@ for (const kind of DATABASES) {
         expect(await row.textContent()).toContain('bởi tinh');
         expect(await page.textContent('#peripheral-msg')).toContain('Đã thêm Bàn phím gọi số keypad-7');
         await accessible(page);
+        await page.$eval('#office-peripherals', (e: { scrollIntoView(): void }) => e.scrollIntoView());
         await screenshot(page, 'console-peripherals');
 
         // Closed: the secret is gone from the page, and the focus is back on the keypad's row.
@@ -193,11 +194,17 @@ for (const kind of DATABASES) {
           day: at.slice(0, 10),
           lastSeq: 0,
           backlog: { events: 0, oldestAt: null, freeDiskBytes: 20 * 1024 ** 3, alarm: false },
-          peripherals: [{ id: 'keypad-7', role: 'keypad', online: true, status: { ts: at, ok: true } }],
+          peripherals: [
+            { id: 'keypad-7', role: 'keypad', online: true, status: { ts: at, ok: true } },
+            { id: 'led-9', role: 'ledboard', online: true, status: { ts: at, ok: true } },
+          ],
         };
         expect((await inject(box.token, 'POST', '/api/v1/uplink/heartbeat', beat)).status).toBe(200);
         await openPage(page, '#/fleet/office/o-hkb');
         expect(await row.textContent()).toContain('Trực tuyến từ');
+        // A device the box runs that the cloud's list has not (the box's own file): named, as it would be replaced.
+        expect(await page.textContent('#peripheral-others')).toContain('Bảng LED led-9');
+        expect(await page.textContent('#peripheral-others')).not.toContain('keypad-7');
 
         // Rotate: a new secret, once; the old one no longer matches what the box gets.
         await page.click('#peripheral-list tr[data-peripheral=keypad-7] button.rotate');
