@@ -176,6 +176,12 @@ for (const kind of DATABASES) {
         await page.$eval('#office-peripherals', (e: { scrollIntoView(): void }) => e.scrollIntoView());
         await screenshot(page, 'console-peripherals');
 
+        // The copy button puts the secret on the clipboard (to paste into a device's setup page).
+        await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cloud.url });
+        await first.dialog.locator('button.copy').click();
+        await page.waitForSelector('#secret-copy-msg:has-text("Đã chép bí mật")');
+        expect(await page.evaluate(() => window.navigator.clipboard.readText())).toBe(first.secret);
+
         // Closed: the secret is gone from the page, and the focus is back on the keypad's row.
         await first.dialog.locator('button.close').click();
         await page.waitForSelector('dialog.modal', { state: 'detached' });
