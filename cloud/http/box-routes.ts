@@ -279,7 +279,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         );
       await ctx.store.db
         .updateTable('boxes')
-        .set({ heartbeat: JSON.stringify(hb), heartbeat_at: ctx.clock() })
+        .set({
+          heartbeat: JSON.stringify(hb),
+          heartbeat_at: ctx.clock(),
+          // What an update brings it: the running version (fleet view, rollouts) and the platform's bundle.
+          running_version: hb.version,
+          ...(hb.platform ? { platform: hb.platform } : {}),
+        })
         .where('id', '=', box.id)
         .execute();
       if (hb.backlog.alarm) req.log.warn({ box: box.id, backlog: hb.backlog }, 'box backlog alarm');

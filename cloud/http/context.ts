@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { appendAudit } from '../audit/chain.js';
 import type { RefusalAudit } from '../audit/refusals.js';
-import type { CloudDatabase } from '../db/database.js';
+import type { CloudDatabase, Db } from '../db/database.js';
 import type { FleetHealthSettings } from '../health/fleet-health.js';
 import type { RateLimitHealth } from './rate-limit-store.js';
 
@@ -28,6 +28,15 @@ export interface CloudSettings {
    * client's address is the connection's).
    */
   trustedProxies: string[];
+  /**
+   * Where uploaded release bundles are kept (streamed there, served from there). With several replicas, a
+   * folder they all mount. Default: `releases/` beside a SQLite database, `./cloud-data/releases` otherwise.
+   */
+  releasesDir: string;
+  /** The release public key (Ed25519, PEM) uploads are checked against; none: uploads are refused. */
+  releasePublicKey?: string;
+  /** The platform of a box that has not said its own (heartbeat `platform`): the Raspberry Pi's. */
+  defaultBoxPlatform: string;
   /** Fleet health: heartbeat window, incident thresholds, webhook delivery (defaults in cloud/limits.ts). */
   fleetHealth?: Partial<FleetHealthSettings>;
 }
@@ -55,7 +64,14 @@ export interface CloudContext {
   /** Refused attempts (unauthenticated, bad signatures, failed enrollments and logins), flood-proof. */
   refusals: RefusalAudit;
   /** The fleet's long-poll wake-ups on this replica (set by the fleet routes). */
-  fleet?: { readonly waiting: number; readonly listens: number; readonly listening: boolean };
+  fleet?: {
+    readonly waiting: number;
+    readonly listens: number;
+    readonly listening: boolean;
+    /** Wakes the boxes' long polls: call inTransaction inside the writing transaction, afterCommit after it. */
+    inTransaction(tx: Db, boxIds: string[]): Promise<void>;
+    afterCommit(boxIds: string[]): void;
+  };
 }
 
 /** An error with an HTTP status and a stable machine code. */
