@@ -190,7 +190,11 @@ async function migrate(db: Db, schema?: string): Promise<void> {
  * schema and name) on PostgreSQL, an IMMEDIATE transaction on SQLite (one writer at a time anyway). Writers on
  * any number of replicas holding the same name apply one after the other.
  */
-export async function lockedWrite<T>(store: CloudDatabase, name: string, fn: (tx: Db) => Promise<T>): Promise<T> {
+export async function lockedWrite<T>(
+  store: CloudDatabase,
+  name: string,
+  fn: (tx: Db) => Promise<T>,
+): Promise<T> {
   if (store.dialect === 'postgres')
     return store.db.transaction().execute(async (tx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || ${name}))`.execute(tx);

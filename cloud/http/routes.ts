@@ -7,4 +7,11 @@ import { fleetRoutes } from '../fleet/routes.js';
 import { healthRoutes } from '../health/routes.js';
 import { releaseRoutes } from '../releases/routes.js';
 
-export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, fleetRoutes, releaseRoutes, healthRoutes, consoleRoutes];
+export const ROUTES: RoutePlugin[] = [
+  dossierRoutes,
+  adminRoutes,
+  fleetRoutes,
+  releaseRoutes,
+  healthRoutes,
+  consoleRoutes,
+];

@@ -25,8 +25,7 @@ export const downloadPath = (
   version: string,
   platform: string,
   part: 'manifest' | 'signature' | 'bundle',
-): string =>
-  `/api/v1/box/releases/${encodeURIComponent(version)}/${encodeURIComponent(platform)}/${part}`;
+): string => `/api/v1/box/releases/${encodeURIComponent(version)}/${encodeURIComponent(platform)}/${part}`;
 
 /** The software target a box should act on now, or null. One query by the box's key. */
 export async function softwareTargetFor(

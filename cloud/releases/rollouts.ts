@@ -83,7 +83,9 @@ export async function createRollout(store: CloudDatabase, r: RolloutRequest): Pr
         `a rollout holds at most ${ROLLOUT_BOXES_MAX} boxes: roll out to smaller units one after the other`,
       );
     const have = new Set(bundles.map((b) => b.platform));
-    const missing = [...new Set(boxes.map((b) => b.platform ?? r.defaultPlatform))].filter((p) => !have.has(p));
+    const missing = [...new Set(boxes.map((b) => b.platform ?? r.defaultPlatform))].filter(
+      (p) => !have.has(p),
+    );
     if (missing.length > 0)
       throw new HttpError(
         409,
@@ -135,7 +137,9 @@ export async function createRollout(store: CloudDatabase, r: RolloutRequest): Pr
       .execute();
     await tx
       .insertInto('rollout_waves')
-      .values(sizes.map((size, i) => ({ rollout_id: id, wave: i + 1, size, started_at: null, started_by: null })))
+      .values(
+        sizes.map((size, i) => ({ rollout_id: id, wave: i + 1, size, started_at: null, started_by: null })),
+      )
       .execute();
     const rows = boxes.map((b) => {
       // A box already running the version has nothing to do: it counts as healthy from the start.
@@ -157,7 +161,10 @@ export async function createRollout(store: CloudDatabase, r: RolloutRequest): Pr
       };
     });
     for (let i = 0; i < rows.length; i += 500)
-      await tx.insertInto('rollout_boxes').values(rows.slice(i, i + 500)).execute();
+      await tx
+        .insertInto('rollout_boxes')
+        .values(rows.slice(i, i + 500))
+        .execute();
     const change: RolloutChange = { rolloutId: id, wake: [], events: [] };
     await startWave(tx, id, 1, r.actor, r.now, change);
     await decide(tx, id, r.now, change);
@@ -172,7 +179,11 @@ async function startWave(tx: Db, id: string, wave: number, by: string, now: numb
     .where('rollout_id', '=', id)
     .where('wave', '=', wave)
     .execute();
-  await tx.updateTable('rollouts').set({ waves_started: wave, updated_at: now }).where('id', '=', id).execute();
+  await tx
+    .updateTable('rollouts')
+    .set({ waves_started: wave, updated_at: now })
+    .where('id', '=', id)
+    .execute();
   const boxes = await tx
     .selectFrom('rollout_boxes')
     .select('box_id')
@@ -244,7 +255,11 @@ async function decide(tx: Db, id: string, now: number, change: RolloutChange): P
     if (!d) return;
     if (d.kind === 'start') await startWave(tx, id, d.wave, 'auto', now, change);
     else if (d.kind === 'complete') {
-      await tx.updateTable('rollouts').set({ state: 'completed', updated_at: now }).where('id', '=', id).execute();
+      await tx
+        .updateTable('rollouts')
+        .set({ state: 'completed', updated_at: now })
+        .where('id', '=', id)
+        .execute();
       change.events.push('completed');
       return;
     } else {
@@ -471,22 +486,20 @@ export async function rolloutProgress(db: Db, id: string) {
       startedBy: w.started_by,
       counts: counts.get(Number(w.wave)) ?? emptyCounts(),
     })),
-    boxes: boxes.map(
-      (b): BoxProgress => ({
-        boxId: b.box_id,
-        officeId: b.office_id,
-        wave: Number(b.wave),
-        state: b.state,
-        reason: b.reason,
-        code: b.code,
-        logTail: b.log_tail ? (JSON.parse(b.log_tail) as string[]) : [],
-        running: b.running,
-        progress:
-          b.progress_total === null
-            ? null
-            : { bytes: Number(b.progress_bytes), total: Number(b.progress_total) },
-        reportedAt: b.reported_at,
-      }),
-    ),
+    boxes: boxes.map((b): BoxProgress => ({
+      boxId: b.box_id,
+      officeId: b.office_id,
+      wave: Number(b.wave),
+      state: b.state,
+      reason: b.reason,
+      code: b.code,
+      logTail: b.log_tail ? (JSON.parse(b.log_tail) as string[]) : [],
+      running: b.running,
+      progress:
+        b.progress_total === null
+          ? null
+          : { bytes: Number(b.progress_bytes), total: Number(b.progress_total) },
+      reportedAt: b.reported_at,
+    })),
   };
 }

@@ -57,7 +57,10 @@ const Version = Type.String({ pattern: RELEASE_VERSION_PATTERN, maxLength: 64 })
 const Platform = Type.String({ pattern: '^[a-z0-9]{1,16}-[a-z0-9_]{1,16}$' });
 const WaveSpecSchema = Type.Union([
   Type.Object({ count: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
-  Type.Object({ percent: Type.Number({ exclusiveMinimum: 0, maximum: 100 }) }, { additionalProperties: false }),
+  Type.Object(
+    { percent: Type.Number({ exclusiveMinimum: 0, maximum: 100 }) },
+    { additionalProperties: false },
+  ),
 ]);
 const ROLLOUT_ACTIONS: RolloutAction[] = ['pause', 'resume', 'abort', 'next-wave'];
 
@@ -95,7 +98,8 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
       logLevel: 'warn',
       schema: {
         tags: ['box'],
-        summary: 'A part of the bundle this box is targeted with: manifest, signature or bundle (Range: resume)',
+        summary:
+          'A part of the bundle this box is targeted with: manifest, signature or bundle (Range: resume)',
         description:
           'Only a release the box is offered by an active rollout (started wave), for its platform; any other ' +
           'is 404. `bundle` honours `Range` (206 Partial Content), so an interrupted download resumes.',
@@ -121,13 +125,17 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
         .where('r.state', 'in', [...ACTIVE])
         .whereRef('rb.wave', '<=', 'r.waves_started')
         .executeTakeFirst();
-      const bundle = targeted && (targeted.platform ?? defaultPlatform) === p.platform
-        ? await bundleOf(db, p.version, p.platform)
-        : null;
+      const bundle =
+        targeted && (targeted.platform ?? defaultPlatform) === p.platform
+          ? await bundleOf(db, p.version, p.platform)
+          : null;
       if (!bundle)
-        throw new HttpError(404, 'not_found', `no release ${p.version} for ${p.platform} is offered to this box`);
-      if (p.part === 'manifest')
-        return reply.type('application/json').send(bundle.manifest);
+        throw new HttpError(
+          404,
+          'not_found',
+          `no release ${p.version} for ${p.platform} is offered to this box`,
+        );
+      if (p.part === 'manifest') return reply.type('application/json').send(bundle.manifest);
       if (p.part === 'signature') return reply.type('text/plain').send(`${bundle.signature}\n`);
       const file = bundlePath(dir, p.version, p.platform, bundle.file);
       const sent = await send(req.raw, encodeURIComponent(bundle.file), {
@@ -161,7 +169,8 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
       logLevel: 'warn',
       schema: {
         tags: ['box'],
-        summary: 'One step of this box’s update (downloading, installed, switching, healthy, rolled_back, failed)',
+        summary:
+          'One step of this box’s update (downloading, installed, switching, healthy, rolled_back, failed)',
         description:
           'Idempotent: the box resends until 200. A step behind the recorded one, or after a final one ' +
           '(healthy, rolled_back, failed), changes nothing (`moved: false`). A failed or rolled back step ' +
@@ -235,9 +244,9 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
         },
       },
       async (req, reply) => {
-        await mustUpload(req);
         const b = req.body as { version: string; notes: string };
         req.audit = { action: 'release.created', target: b.version };
+        await mustUpload(req);
         const r = await createRelease(db, { ...b, actor: actorOf(req), now: ctx.clock() });
         return reply.code(201).send(r);
       },
@@ -252,7 +261,7 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
           summary: "Upload one platform's bundle: the tarball as the body, the signed manifest in headers",
           description:
             'Body: the tarball (`application/octet-stream`), streamed to disk. Headers: `x-release-manifest` ' +
-            '(the manifest file, base64) and `x-release-signature` (the `.manifest.sig` file\'s text). Checked ' +
+            "(the manifest file, base64) and `x-release-signature` (the `.manifest.sig` file's text). Checked " +
             'against the release public key before the body is read (signature, version, platform, size ' +
             'announced), then the size and SHA-256 of what arrived: 422 bundle_refused with `detail.reason` ' +
             '(signature, manifest, platform, size, hash) and nothing kept. The same bytes again: 200, unchanged.',
@@ -261,15 +270,15 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
         },
       },
       async (req, reply) => {
-        await mustUpload(req);
-        const p = req.params as { version: string; platform: string };
-        req.audit = { action: 'release.bundle_uploaded', target: `${p.version}/${p.platform}` };
         // Whatever is refused before the body was read: the connection closes instead of reading it.
         const early = (err: unknown): never => {
           void reply.header('connection', 'close');
           req.raw.resume();
           throw err instanceof BundleRefused ? refusal(err) : err;
         };
+        const p = req.params as { version: string; platform: string };
+        req.audit = { action: 'release.bundle_uploaded', target: `${p.version}/${p.platform}` };
+        await mustUpload(req).catch(early);
         if (!publicKey)
           early(
             new HttpError(
@@ -279,7 +288,13 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
             ),
           );
         if (!(await releaseView(db, p.version)))
-          early(new HttpError(404, 'not_found', `no release ${p.version}: create it first (POST /api/v1/releases)`));
+          early(
+            new HttpError(
+              404,
+              'not_found',
+              `no release ${p.version}: create it first (POST /api/v1/releases)`,
+            ),
+          );
         const header = (name: string) => {
           const v = req.headers[name];
           if (typeof v !== 'string' || v.length === 0 || v.length > RELEASE_MANIFEST_MAX_BYTES * 2)
@@ -381,7 +396,6 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
         },
       },
       async (req, reply) => {
-        mustManage(req);
         const b = req.body as {
           version: string;
           unitId: string;
@@ -390,9 +404,11 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
           force: boolean;
           allowDowngrade: boolean;
         };
+        req.audit = { action: 'rollout.started', target: b.version, detail: b };
+        mustManage(req);
         const unit = await unitInScope(req, b.unitId);
-        req.audit = { ...req.audit, action: 'rollout.started', target: b.version, detail: b };
-        if (!(await releaseView(db, b.version))) throw new HttpError(404, 'not_found', `no release ${b.version}`);
+        if (!(await releaseView(db, b.version)))
+          throw new HttpError(404, 'not_found', `no release ${b.version}`);
         const change = await createRollout(ctx.store, {
           ...b,
           unit,
@@ -464,17 +480,23 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
             id: Type.String({ maxLength: 64 }),
             action: Type.Union(ROLLOUT_ACTIONS.map((a) => Type.Literal(a))),
           }),
-          body: Type.Optional(
-            Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }),
-          ),
         },
       },
       async (req) => {
-        mustManage(req);
         const { id, action } = req.params as { id: string; action: RolloutAction };
+        req.audit = { action: `rollout.${action}`, target: id };
+        mustManage(req);
         await rolloutInScope(req, id);
-        const reason = (req.body as { reason?: string } | undefined)?.reason;
-        req.audit = { ...req.audit, action: `rollout.${action}`, target: id, ...(reason ? { detail: { reason } } : {}) };
+        // An optional body ({reason}): not declared as a schema, which would refuse a POST without one.
+        const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+        if (reason !== undefined && (typeof reason !== 'string' || reason.length > 500))
+          throw new HttpError(400, 'invalid_request', 'reason: a text of at most 500 characters');
+        req.audit = {
+          ...req.audit,
+          action: `rollout.${action}`,
+          target: id,
+          ...(reason ? { detail: { reason } } : {}),
+        };
         const change = await actOnRollout(ctx.store, id, action, {
           actor: actorOf(req),
           now: ctx.clock(),
@@ -487,4 +509,3 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
     );
   });
 }
-

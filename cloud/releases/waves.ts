@@ -78,10 +78,7 @@ export interface RolloutFacts {
 }
 
 export type RolloutDecision =
-  | { kind: 'abort'; reason: string }
-  | { kind: 'start'; wave: number }
-  | { kind: 'complete' }
-  | null;
+  { kind: 'abort'; reason: string } | { kind: 'start'; wave: number } | { kind: 'complete' } | null;
 
 /** What a running rollout does now; apply it and ask again (an empty wave starts the next at once). */
 export function nextDecision(r: RolloutFacts): RolloutDecision {
