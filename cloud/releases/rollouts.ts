@@ -331,8 +331,14 @@ export async function recordSoftwareReport(
   r: SoftwareReport,
   now: number,
 ): Promise<RolloutChange & { state: string; moved: boolean }> {
-  await store.db.updateTable('boxes').set({ running_version: r.running }).where('id', '=', boxId).execute();
   const apply = async (tx: Db) => {
+    // Written only when it changed: a report is one commit (one fsync), the box's running version rarely moves.
+    await tx
+      .updateTable('boxes')
+      .set({ running_version: r.running })
+      .where('id', '=', boxId)
+      .where((eb) => eb.or([eb('running_version', 'is', null), eb('running_version', '!=', r.running)]))
+      .execute();
     const res = await tx
       .updateTable('rollout_boxes')
       .set({
@@ -368,7 +374,9 @@ export async function recordSoftwareReport(
   };
   // Only a final step can change the rollout's course: the others skip the lock (the conditional update keeps
   // them from overtaking a final step written meanwhile).
-  return isFinal(r.state) ? lockedWrite(store, LOCK, apply) : apply(store.db);
+  return isFinal(r.state)
+    ? lockedWrite(store, LOCK, apply)
+    : store.db.transaction().execute((tx) => apply(tx));
 }
 
 export interface RolloutSummary {
