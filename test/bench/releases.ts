@@ -10,6 +10,7 @@ import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { uploadRelease } from '../../cli/release-upload.js';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
@@ -20,6 +21,7 @@ import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
 import { boxToken } from '../../protocol/index.js';
 import { loadReleaseKey, packBundle } from '../../release/bundle.js';
 import { cleanupBenchDatabase, type BenchDatabase } from './cloud-ingest.js';
+import { backoffDelay } from '../../device/uplink/uplink.js';
 import { seedProvince } from './fleet.js';
 import { now } from './stats.js';
 
@@ -37,6 +39,8 @@ export interface RolloutResult {
   /** Of which the three parts of the bundle (tarball, manifest, signature) per box, as bodies. */
   bundlePartBytes: number;
   requests: number;
+  /** Requests retried after a reset or an error (the boxes back off like the box's uplink). */
+  retries: number;
 }
 
 const VERSION = '2.0.0';
@@ -101,7 +105,7 @@ class SimUpdater {
     private readonly source: BoxPollSource,
     private readonly wakeups: TargetWakeups,
     private readonly onHealthy: () => void,
-    readonly counters: { requests: number; bundlePartBytes: number },
+    readonly counters: { requests: number; bundlePartBytes: number; retries: number },
   ) {}
 
   stop(): void {
@@ -130,30 +134,48 @@ class SimUpdater {
     }
   }
 
+  /** Like the box: a failed request (a reset under load, a 503) is retried with backoff and jitter. */
+  private async retrying(fn: () => Promise<void>): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await fn();
+      } catch (err) {
+        this.counters.retries++;
+        if (failures >= 20) throw err;
+        await sleep(backoffDelay(failures, 200, 5_000));
+      }
+    }
+  }
+
   private async update(t: SoftwareTarget): Promise<void> {
     const u = (p: string) => new URL(p, this.base);
-    const report = async (state: string) => {
-      this.counters.requests++;
-      const status = await post(u('/api/v1/box/software'), this.token, this.agent, this.seen, {
-        rolloutId: t.rolloutId,
-        version: t.version,
-        running: state === 'healthy' ? t.version : '1.0.0',
-        state,
-        at: new Date().toISOString(),
+    const report = (state: string) =>
+      this.retrying(async () => {
+        this.counters.requests++;
+        const status = await post(u('/api/v1/box/software'), this.token, this.agent, this.seen, {
+          rolloutId: t.rolloutId,
+          version: t.version,
+          running: state === 'healthy' ? t.version : '1.0.0',
+          state,
+          at: new Date().toISOString(),
+        });
+        if (status !== 200) throw new Error(`report ${state}: ${status}`);
       });
-      if (status !== 200) throw new Error(`report ${state}: ${status}`);
-    };
     await report('downloading');
-    for (const url of [t.manifestUrl, t.signatureUrl]) {
-      const r = await get(u(url), this.token, this.agent, this.seen);
+    for (const url of [t.manifestUrl, t.signatureUrl])
+      await this.retrying(async () => {
+        const r = await get(u(url), this.token, this.agent, this.seen);
+        this.counters.requests++;
+        this.counters.bundlePartBytes += r.bytes;
+        if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
+      });
+    await this.retrying(async () => {
+      const hash = createHash('sha256');
+      const r = await get(u(t.bundleUrl), this.token, this.agent, this.seen, (c) => hash.update(c));
       this.counters.requests++;
       this.counters.bundlePartBytes += r.bytes;
-    }
-    const hash = createHash('sha256');
-    const r = await get(u(t.bundleUrl), this.token, this.agent, this.seen, (c) => hash.update(c));
-    this.counters.requests++;
-    this.counters.bundlePartBytes += r.bytes;
-    if (r.status !== 200 || hash.digest('hex') !== t.sha256) throw new Error(`download: ${r.status}`);
+      if (r.status !== 200 || hash.digest('hex') !== t.sha256) throw new Error(`download: ${r.status}`);
+    });
     await report('installed');
     await report('switching');
     await report('healthy');
@@ -212,7 +234,7 @@ export async function benchRollout(
 
     const source = softwarePollSource(cloud.store.db, 'linux-arm64');
     const wakeups = cloud.ctx.fleet as unknown as TargetWakeups;
-    const counters = { requests: 0, bundlePartBytes: 0 };
+    const counters = { requests: 0, bundlePartBytes: 0, retries: 0 };
     let healthy = 0;
     let allHealthy: () => void = () => undefined;
     const done = new Promise<void>((r) => (allHealthy = r));
@@ -273,7 +295,7 @@ export async function benchRollout(
     log(
       `    ${boxes} boxes healthy on ${VERSION} in ${seconds.toFixed(1)} s (waves ${sizes.join(' / ')}: ` +
         `${waveSeconds.map((w) => w.toFixed(1)).join(' / ')} s); rollout ${p.state}; ` +
-        `${(outboundBytes / 1024 / 1024).toFixed(1)} MiB out for a ${bundleKb} KiB bundle`,
+        `${(outboundBytes / 1024 / 1024).toFixed(1)} MiB out for a ${bundleKb} KiB bundle; ${counters.retries} retries`,
     );
     return {
       database: db.name,
@@ -285,6 +307,7 @@ export async function benchRollout(
       outboundBytes,
       bundlePartBytes: counters.bundlePartBytes,
       requests: counters.requests,
+      retries: counters.retries,
     };
   } finally {
     for (const s of sims) s.stop();
