@@ -10,7 +10,7 @@ import { RELEASE_VERSION_PATTERN, SoftwareReport } from '../../protocol/fleet-up
 import { BundleRefused, publicKeyFrom } from '../../protocol/release-bundle.js';
 import { unitById } from '../admin/provisioning.js';
 import { adminAccess, requireAdminSession, type AdminIdentity } from '../http/admin-access.js';
-import { authenticateBox } from '../http/box-routes.js';
+import { boxCredential } from '../http/box-routes.js';
 import { HttpError, type CloudContext } from '../http/context.js';
 import type { BoxIdentity } from '../ingest/ingest.js';
 import {
@@ -86,11 +86,7 @@ export async function releaseRoutes(app: FastifyInstance, ctx: CloudContext): Pr
   };
 
   // ---- boxes ----------------------------------------------------------------------------------------
-  const boxAuth = {
-    onRequest: async (req: FastifyRequest) => {
-      req.box = await authenticateBox(ctx, req);
-    },
-  };
+  const boxAuth = boxCredential(ctx);
 
   app.get(
     '/api/v1/box/releases/:version/:platform/:part',
