@@ -116,11 +116,11 @@ class SimUpdater {
     while (!this.gone.signal.aborted) {
       const waiter = this.wakeups.waiter(this.id);
       try {
-        const { value, news } = await this.source.read({
-          boxId: this.id,
-          officeId: '',
-          query: { software: this.held },
+        let read: { value: unknown; news: boolean } = { value: null, news: false };
+        await this.retrying(async () => {
+          read = await this.source.read({ boxId: this.id, officeId: '', query: { software: this.held } });
         });
+        const { value, news } = read;
         if (news) {
           const t = value as SoftwareTarget | null;
           this.held = t?.rolloutId ?? '';

@@ -143,7 +143,9 @@ async function main(): Promise<void> {
     const boxes = Number(process.env.BENCH_ROLLOUT_BOXES ?? 4000);
     const bundleKb = Number(process.env.BENCH_ROLLOUT_BUNDLE_KB ?? 256);
     const results = [];
+    const only = process.env.BENCH_ROLLOUT_DATABASES?.split(',');
     for (const db of benchDatabases(await postgresReachable())) {
+      if (only && !only.includes(db.name)) continue;
       console.log(`  ${db.name}`);
       results.push(await benchRollout(db, boxes, bundleKb));
     }
