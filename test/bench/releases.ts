@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { uploadRelease } from '../../cli/release-upload.js';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
+import { limiter } from '../../cloud/fleet/routes.js';
 import type { TargetWakeups } from '../../cloud/fleet/wakeups.js';
 import { softwarePollSource, type BoxPollSource } from '../../cloud/releases/poll-source.js';
 import { startCloud, type CloudService } from '../../cloud/service.js';
@@ -105,6 +106,8 @@ class SimUpdater {
     private readonly source: BoxPollSource,
     private readonly wakeups: TargetWakeups,
     private readonly onHealthy: () => void,
+    /** The poll route's bound on woken polls reading at once (fleet/routes.ts: 5 per replica). */
+    private readonly readsAtOnce: <T>(fn: () => Promise<T>) => Promise<T>,
     readonly counters: { requests: number; bundlePartBytes: number; retries: number },
   ) {}
 
@@ -118,7 +121,9 @@ class SimUpdater {
       try {
         let read: { value: unknown; news: boolean } = { value: null, news: false };
         await this.retrying(async () => {
-          read = await this.source.read({ boxId: this.id, officeId: '', query: { software: this.held } });
+          read = await this.readsAtOnce(() =>
+            this.source.read({ boxId: this.id, officeId: '', query: { software: this.held } }),
+          );
         });
         const { value, news } = read;
         if (news) {
@@ -235,6 +240,7 @@ export async function benchRollout(
     const source = softwarePollSource(cloud.store.db, 'linux-arm64');
     const wakeups = cloud.ctx.fleet as unknown as TargetWakeups;
     const counters = { requests: 0, bundlePartBytes: 0, retries: 0 };
+    const readsAtOnce = limiter(5);
     let healthy = 0;
     let allHealthy: () => void = () => undefined;
     const done = new Promise<void>((r) => (allHealthy = r));
@@ -253,6 +259,7 @@ export async function benchRollout(
           healthyAt.push(now());
           if (++healthy === boxes) allHealthy();
         },
+        readsAtOnce,
         counters,
       );
       sims.push(s);
