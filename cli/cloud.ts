@@ -1,7 +1,9 @@
 // `lobby cloud …` (the control plane and its bootstrap commands) and `lobby provision box` (enroll a box).
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline';
 import { dirname, join, resolve } from 'node:path';
 import {
   ROLES,
@@ -19,6 +21,7 @@ import { createAudit, HttpError } from '../cloud/http/context.js';
 import { loadOrCreateKeyFile, startCloud } from '../cloud/service.js';
 import { enrollBox } from '../device/uplink/index.js';
 import { pino } from 'pino';
+import { loginToCloud, uploadRelease } from './release-upload.js';
 import { stopOnSignals } from './signals.js';
 
 interface DbOpts {
@@ -87,6 +90,15 @@ function masterKey(o: DbOpts & { keyFile?: string }): Buffer {
   return loadOrCreateKeyFile(join(dirname(resolve(o.db)), 'master.key'));
 }
 
+async function firstLineOfStdin(): Promise<string> {
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    rl.close();
+    return line;
+  }
+  return '';
+}
+
 const cliActor = () => `cli:${userInfo().username}`;
 
 export function registerCloudCommands(program: Command): void {
@@ -122,6 +134,18 @@ export function registerCloudCommands(program: Command): void {
     )
     .addOption(
       new Option(
+        '--release-key <file>',
+        'the release public key (release-out/release-key.pub.pem): uploaded bundles are checked against it',
+      ).env('LOBBY_RELEASE_KEY_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--releases-dir <dir>',
+        'where uploaded bundles are kept (shared by every replica; default: releases/ beside a SQLite file)',
+      ).env('LOBBY_RELEASES_DIR'),
+    )
+    .addOption(
+      new Option(
         '--redis <url>',
         "redis://… : rate limits shared by every replica (default: counted in each replica's memory)",
       ).env('REDIS_URL'),
@@ -136,6 +160,8 @@ export function registerCloudCommands(program: Command): void {
           waitTargetMin: number;
           trustedProxies?: string[];
           redis?: string;
+          releaseKey?: string;
+          releasesDir?: string;
         },
       ) => {
         const service = await startCloud({
@@ -149,6 +175,8 @@ export function registerCloudCommands(program: Command): void {
             trustedProxies: o.trustedProxies ?? [],
             waitTargetMin: o.waitTargetMin,
             ...(o.publicUrl ? { publicUrl: o.publicUrl.replace(/\/+$/, '') } : {}),
+            ...(o.releaseKey ? { releasePublicKey: readFileSync(o.releaseKey, 'utf8') } : {}),
+            ...(o.releasesDir ? { releasesDir: resolve(o.releasesDir) } : {}),
           },
         });
         stopOnSignals(service);
@@ -305,6 +333,57 @@ export function registerCloudCommands(program: Command): void {
       process.exitCode = 1;
     });
   });
+
+  const release = cloud.command('release').description('box software releases (over-the-air updates)');
+  release
+    .command('upload')
+    .description("upload a release's bundles (one per platform) with its notes; the cloud verifies each")
+    .requiredOption('--cloud <url>', 'the cloud base URL, e.g. https://motcua.example.gov.vn')
+    .option('--dir <dir>', 'where `npm run release` wrote the bundles', 'release-out')
+    .requiredOption('--version <version>', 'the release version, e.g. 0.2.0')
+    .option('--notes <text>', 'release notes (what changed, for admins and boxes)', '')
+    .option('--notes-file <file>', 'release notes from a file')
+    .option(
+      '--username <name>',
+      'admin login (password from LOBBY_ADMIN_PASSWORD or the first line of stdin)',
+    )
+    .addOption(new Option('--token <token>', 'an admin session token instead').env('LOBBY_ADMIN_TOKEN'))
+    .action(
+      async (o: {
+        cloud: string;
+        dir: string;
+        version: string;
+        notes: string;
+        notesFile?: string;
+        username?: string;
+        token?: string;
+      }) => {
+        let token = o.token;
+        if (!token) {
+          if (!o.username) throw new InvalidArgumentError('give --username (or --token / LOBBY_ADMIN_TOKEN)');
+          const password = process.env.LOBBY_ADMIN_PASSWORD ?? (await firstLineOfStdin());
+          token = await loginToCloud(o.cloud, o.username, password);
+        }
+        const notes = o.notesFile ? readFileSync(o.notesFile, 'utf8') : o.notes;
+        try {
+          await uploadRelease({
+            cloud: o.cloud,
+            token,
+            dir: o.dir,
+            version: o.version,
+            notes,
+            log: (line) => console.log(line),
+          });
+        } catch (err) {
+          console.error(`lobby cloud release upload: ${(err as Error).message}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(
+          `Release ${o.version} is on ${o.cloud}: start a rollout from the console or POST /api/v1/rollouts.`,
+        );
+      },
+    );
 
   const provision = program.command('provision').description('enroll devices with the cloud');
   provision

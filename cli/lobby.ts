@@ -84,6 +84,8 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
       'motcua-lobby: queue, calling and satisfaction system for one-stop offices (Bộ phận một cửa)',
     )
     .version(VERSION)
+    // `lobby --version` only before a subcommand: `lobby cloud release upload --version 0.2.0` names a release.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)');
 
   const device = program.command('device').description('the office box daemon and its configuration');

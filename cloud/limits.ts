@@ -160,3 +160,27 @@ export const WEBHOOK_RETRY_DELAY_MS = 5_000;
 
 /** A webhook body: the alert's detail is cut to keep it under this. */
 export const WEBHOOK_BODY_MAX_BYTES = 16 * 1024;
+
+// ---- releases and rollouts (cloud/releases) ----------------------------------------------------------
+
+/**
+ * One platform's bundle (tarball) an admin uploads: today's bundles are ~62 MB; an upload announcing more
+ * (Content-Length, or the signed manifest's size) is refused before its body is read, one sending more is cut.
+ */
+export const RELEASE_BUNDLE_MAX_BYTES = 512 * 1024 * 1024;
+
+/** The signed manifest and its signature, sent as headers of the upload (a manifest is ~300 bytes). */
+export const RELEASE_MANIFEST_MAX_BYTES = 4 * 1024;
+
+/** A release's notes (the box shows them; the software target carries them). */
+export const RELEASE_NOTES_MAX_CHARS = 4_000;
+
+/** Releases listed in one answer of `GET /api/v1/releases` (newest first). */
+export const RELEASES_LIST_MAX = 200;
+
+/** Waves of one rollout, and boxes one rollout may hold (a province's boxes, with room). */
+export const ROLLOUT_WAVES_MAX = 10;
+export const ROLLOUT_BOXES_MAX = 20_000;
+
+/** Rollouts listed in one answer of `GET /api/v1/rollouts` (newest first). */
+export const ROLLOUTS_LIST_MAX = 200;

@@ -2,12 +2,12 @@
 // replicas behind a load balancer share nothing else (rate-limit counters are shared through Redis when
 // REDIS_URL names one, per replica otherwise).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { openDatabase, type CloudDatabase } from './db/database.js';
+import { isPostgresUrl, openDatabase, type CloudDatabase } from './db/database.js';
 import { buildApp, type RoutePlugin } from './http/app.js';
 import { RefusalAudit } from './audit/refusals.js';
 import { createAudit, type CloudContext, type CloudSettings } from './http/context.js';
@@ -57,6 +57,13 @@ export function loadOrCreateKeyFile(file: string): Buffer {
   return key;
 }
 
+/** Beside a SQLite file; in the working directory's cloud-data/ for PostgreSQL or an in-memory database. */
+export function defaultReleasesDir(databaseUrl: string): string {
+  return !isPostgresUrl(databaseUrl) && databaseUrl !== ':memory:'
+    ? join(dirname(resolve(databaseUrl)), 'releases')
+    : resolve('cloud-data', 'releases');
+}
+
 export async function createCloudContext(opts: CloudOptions): Promise<CloudContext> {
   const log = opts.log ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const clock = opts.clock ?? Date.now;
@@ -77,6 +84,8 @@ export async function createCloudContext(opts: CloudOptions): Promise<CloudConte
     loginsPerMinute: LOGINS_PER_MINUTE,
     fleetLongPollsMax: FLEET_LONG_POLLS_MAX,
     trustedProxies: [],
+    releasesDir: defaultReleasesDir(opts.databaseUrl),
+    defaultBoxPlatform: 'linux-arm64',
     ...opts.settings,
   };
   const redis = opts.redisUrl

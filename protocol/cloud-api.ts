@@ -85,6 +85,13 @@ export const Heartbeat = Type.Object(
     at: Type.String({ description: 'ISO 8601, the box clock' }),
     version: Type.String({ description: 'The box software version' }),
     node: Type.String({ description: 'The Node.js version' }),
+    platform: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description:
+          '`${process.platform}-${process.arch}`, e.g. linux-arm64: which bundle an update brings it (absent: linux-arm64)',
+      }),
+    ),
     officeId: Type.String(),
     day: Type.Union([Type.String(), Type.Null()]),
     lastSeq: Type.Integer({ minimum: 0, description: 'The newest event in the box log' }),

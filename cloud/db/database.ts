@@ -185,6 +185,34 @@ async function migrate(db: Db, schema?: string): Promise<void> {
     );
 }
 
+/**
+ * Runs `fn` in a transaction that holds the named lock until it ends: a transaction-level advisory lock (per
+ * schema and name) on PostgreSQL, an IMMEDIATE transaction on SQLite (one writer at a time anyway). Writers on
+ * any number of replicas holding the same name apply one after the other.
+ */
+export async function lockedWrite<T>(
+  store: CloudDatabase,
+  name: string,
+  fn: (tx: Db) => Promise<T>,
+): Promise<T> {
+  if (store.dialect === 'postgres')
+    return store.db.transaction().execute(async (tx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || ${name}))`.execute(tx);
+      return fn(tx);
+    });
+  return store.db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const out = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return out;
+    } catch (err) {
+      await sql`ROLLBACK`.execute(conn);
+      throw err;
+    }
+  });
+}
+
 /** Drops a PostgreSQL schema (tests clean up after themselves). */
 export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`bad schema name ${schema}`);

@@ -451,6 +451,81 @@ const fleetCommands: Migration = {
   },
 };
 
+/**
+ * Releases and rollouts (issue 12): uploaded bundles per platform, rollouts in waves and each box's step in
+ * them; each box's running version and platform (from its heartbeat and its update reports).
+ */
+const releases: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('releases')
+      .addColumn('version', 'text', (c) => c.primaryKey())
+      .addColumn('notes', 'text', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('release_bundles')
+      .addColumn('version', 'text', (c) => c.notNull().references('releases.version'))
+      .addColumn('platform', 'text', (c) => c.notNull())
+      .addColumn('file', 'text', (c) => c.notNull())
+      .addColumn('size', 'bigint', (c) => c.notNull())
+      .addColumn('sha256', 'text', (c) => c.notNull())
+      .addColumn('key_id', 'text', (c) => c.notNull())
+      .addColumn('manifest', 'text', (c) => c.notNull())
+      .addColumn('signature', 'text', (c) => c.notNull())
+      .addColumn('uploaded_by', 'text', (c) => c.notNull())
+      .addColumn('uploaded_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('release_bundles_pk', ['version', 'platform'])
+      .execute();
+    await db.schema
+      .createTable('rollouts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('version', 'text', (c) => c.notNull().references('releases.version'))
+      .addColumn('unit_id', 'text', (c) => c.notNull().references('units.id'))
+      .addColumn('waves', 'text', (c) => c.notNull())
+      .addColumn('abort_threshold', 'integer', (c) => c.notNull())
+      .addColumn('force', 'integer', (c) => c.notNull())
+      .addColumn('allow_downgrade', 'integer', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('waves_started', 'integer', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('rollout_waves')
+      .addColumn('rollout_id', 'text', (c) => c.notNull())
+      .addColumn('wave', 'integer', (c) => c.notNull())
+      .addColumn('size', 'integer', (c) => c.notNull())
+      .addColumn('started_at', 'bigint')
+      .addColumn('started_by', 'text')
+      .addPrimaryKeyConstraint('rollout_waves_pk', ['rollout_id', 'wave'])
+      .execute();
+    await db.schema
+      .createTable('rollout_boxes')
+      .addColumn('rollout_id', 'text', (c) => c.notNull())
+      .addColumn('box_id', 'text', (c) => c.notNull())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('wave', 'integer', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('code', 'text')
+      .addColumn('log_tail', 'text')
+      .addColumn('running', 'text')
+      .addColumn('progress_bytes', 'bigint')
+      .addColumn('progress_total', 'bigint')
+      .addColumn('reported_at', 'text')
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('rollout_boxes_pk', ['rollout_id', 'box_id'])
+      .execute();
+    await db.schema.createIndex('rollout_boxes_box').on('rollout_boxes').column('box_id').execute();
+    await db.schema.alterTable('boxes').addColumn('running_version', 'text').execute();
+    await db.schema.alterTable('boxes').addColumn('platform', 'text').execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -458,7 +533,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004-fleet': fleet,
   '0005-fleet-health': fleetHealth,
   '0006-fleet-commands': fleetCommands,
-  // 0007 is taken by releases (another branch).
+  '0007-releases': releases,
   '0008-fleet-peripherals': fleetPeripherals,
 };
 

@@ -34,6 +34,10 @@ export interface BoxTable {
   heartbeat: string | null;
   heartbeat_at: number | null;
   created_at: number;
+  /** The box software version it runs (heartbeat, update reports); migration 0007. */
+  running_version?: string | null;
+  /** linux-arm64, linux-x64 (heartbeat); null until the box said. */
+  platform?: string | null;
 }
 
 export interface EventTable {
@@ -305,6 +309,82 @@ export interface FleetCommandTable {
   box_at: string | null;
 }
 
+/** An uploaded release: its bundles per platform are in release_bundles. */
+export interface ReleaseTable {
+  version: string;
+  notes: string;
+  /** `admin:<username>` */
+  created_by: string;
+  created_at: number;
+}
+
+/** A verified bundle of a release for one platform, kept on disk under the cloud's releases folder. */
+export interface ReleaseBundleTable {
+  version: string;
+  platform: string;
+  /** The tarball's file name (the manifest's `file`). */
+  file: string;
+  size: number;
+  sha256: string;
+  key_id: string;
+  /** The manifest's exact bytes (UTF-8) and its signature (base64), as signed. */
+  manifest: string;
+  signature: string;
+  uploaded_by: string;
+  uploaded_at: number;
+}
+
+/** A rollout of a release to a unit subtree, in waves (cloud/releases/rollouts.ts). */
+export interface RolloutTable {
+  id: string;
+  version: string;
+  unit_id: string;
+  /** JSON WaveSpec[] as the admin gave them. */
+  waves: string;
+  abort_threshold: number;
+  force: number;
+  allow_downgrade: number;
+  /** running | paused | aborted | completed */
+  state: string;
+  /** Waves 1..waves_started have started. */
+  waves_started: number;
+  /** Why it was aborted (an admin, or the threshold). */
+  reason: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RolloutWaveTable {
+  rollout_id: string;
+  /** 1-based. */
+  wave: number;
+  size: number;
+  started_at: number | null;
+  /** `admin:<username>`, or `auto` when the previous wave became all healthy. */
+  started_by: string | null;
+}
+
+/** One box's step in a rollout (UPDATE_STATES), with the reason and log tail of a failure. */
+export interface RolloutBoxTable {
+  rollout_id: string;
+  box_id: string;
+  office_id: string;
+  wave: number;
+  state: string;
+  reason: string | null;
+  code: string | null;
+  /** JSON string[]: the new version's last log lines (rolled_back). */
+  log_tail: string | null;
+  /** The version the box said it runs, in its last report. */
+  running: string | null;
+  progress_bytes: number | null;
+  progress_total: number | null;
+  /** ISO 8601, the box clock of the last report. */
+  reported_at: string | null;
+  updated_at: number;
+}
+
 export interface Tables {
   units: UnitTable;
   offices: OfficeTable;
@@ -331,4 +411,9 @@ export interface Tables {
   alert_deliveries: AlertDeliveryTable;
   alert_delivery_attempts: AlertDeliveryAttemptTable;
   fleet_commands: FleetCommandTable;
+  releases: ReleaseTable;
+  release_bundles: ReleaseBundleTable;
+  rollouts: RolloutTable;
+  rollout_waves: RolloutWaveTable;
+  rollout_boxes: RolloutBoxTable;
 }

@@ -79,7 +79,7 @@ export async function readPoll(sources: BoxPollSource[], c: PollContext): Promis
 const RECHECKS_AT_ONCE = 5;
 
 /** At most `n` of the functions given run at once; the others wait in order. */
-function limiter(n: number) {
+export function limiter(n: number) {
   let running = 0;
   const queue: (() => void)[] = [];
   return async <T>(fn: () => Promise<T>): Promise<T> => {

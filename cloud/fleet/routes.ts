@@ -33,6 +33,7 @@ import {
 } from '../limits.js';
 import { cancelCommand, listCommands, queueCommand, readCommand, recordOutcome } from './commands.js';
 import type { FieldOrigin } from './merge.js';
+import { softwarePollSource } from '../releases/poll-source.js';
 import { LongPolls, pollSources, readPoll, type PollQuery } from './poll.js';
 import {
   addPeripheral,
@@ -174,7 +175,7 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
   const db = ctx.store.db;
   const wakeups = new TargetWakeups(ctx.store, ctx.log);
   const polls = new LongPolls(wakeups, () => ctx.settings.fleetLongPollsMax);
-  const sources = pollSources(db);
+  const sources = pollSources(db, [softwarePollSource(db, ctx.settings.defaultBoxPlatform)]);
   await wakeups.start();
   // Waiting polls are answered at once when the replica shuts down (the box polls again, elsewhere).
   app.addHook('preClose', async () => wakeups.close());

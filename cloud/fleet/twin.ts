@@ -3,32 +3,16 @@
 // boxes' reports. Every write holds the fleet's lock (a transaction-level advisory lock on PostgreSQL, an
 // IMMEDIATE transaction on SQLite), so saves on any number of replicas apply one after the other: a version
 // number is never taken twice (the (box, version) key backs it) and a stale save is refused by its revision.
-import { sql } from 'kysely';
 import { configHash, type BoxReported, type DesiredConfig, type TwinStatus } from '../../protocol/fleet.js';
-import type { CloudDatabase, Db } from '../db/database.js';
+import { lockedWrite, type CloudDatabase, type Db } from '../db/database.js';
 import { HttpError } from '../http/context.js';
 import type { Json, JsonObject, Layer } from './merge.js';
 import { baseLayer, patchErrors, resolveOffice, type FieldError, type Resolution } from './resolve.js';
 import type { TargetWakeups } from './wakeups.js';
 
 /** Runs `fn` in a transaction that holds the fleet's lock until it ends. */
-export async function fleetWrite<T>(store: CloudDatabase, fn: (tx: Db) => Promise<T>): Promise<T> {
-  if (store.dialect === 'postgres')
-    return store.db.transaction().execute(async (tx) => {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.fleet'))`.execute(tx);
-      return fn(tx);
-    });
-  return store.db.connection().execute(async (conn) => {
-    await sql`BEGIN IMMEDIATE`.execute(conn);
-    try {
-      const out = await fn(conn);
-      await sql`COMMIT`.execute(conn);
-      return out;
-    } catch (err) {
-      await sql`ROLLBACK`.execute(conn);
-      throw err;
-    }
-  });
+export function fleetWrite<T>(store: CloudDatabase, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return lockedWrite(store, 'fleet', fn);
 }
 
 export interface SaveContext {
@@ -402,6 +386,7 @@ async function writeDesired(
 interface LatestRow {
   boxId: string;
   officeId: string;
+  software: { running: string | null; platform: string | null };
   version: number | null;
   hash: string | null;
   savedAt: number | null;
@@ -424,11 +409,22 @@ async function latestDesired(
           .whereRef('m.box_id', '=', 'boxes.id'),
       ),
     )
-    .select(['boxes.id', 'boxes.office_id', 'd.version', 'd.hash', 'd.saved_at', 'd.saved_by'])
+    .select([
+      'boxes.id',
+      'boxes.office_id',
+      'boxes.running_version',
+      'boxes.platform',
+      'd.version',
+      'd.hash',
+      'd.saved_at',
+      'd.saved_by',
+    ])
     .where('boxes.revoked_at', 'is', null);
   const rows = (await where(q).orderBy('boxes.id').execute()) as {
     id: string;
     office_id: string;
+    running_version: string | null;
+    platform: string | null;
     version: number | null;
     hash: string | null;
     saved_at: number | null;
@@ -437,6 +433,7 @@ async function latestDesired(
   return rows.map((r) => ({
     boxId: r.id,
     officeId: r.office_id,
+    software: { running: r.running_version, platform: r.platform },
     version: r.version === null ? null : Number(r.version),
     hash: r.hash,
     savedAt: r.saved_at === null ? null : Number(r.saved_at),
@@ -562,6 +559,8 @@ export interface TwinView {
   status: TwinStatus;
   /** The box applied a version but reports another hash than the cloud's for that version. */
   drift: boolean;
+  /** The box software it runs and its platform, as its heartbeat and update reports said (null: not yet). */
+  software: { running: string | null; platform: string | null };
 }
 
 /** Status from the versions: the console shows drift beside it. */
@@ -654,6 +653,7 @@ export async function twins(
         : null,
       status: twinStatus(l.version, r, managed.has(l.officeId)),
       drift: !!r && r.state === 'applied' && r.hash !== r.desiredHash,
+      software: l.software,
     };
   });
 }

@@ -62,6 +62,15 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
   return { id: row.id, officeId: row.office_id };
 }
 
+/** A route option: the box's credential is checked when the request arrives, before its body is read. */
+export function boxCredential(ctx: CloudContext): { onRequest: (req: FastifyRequest) => Promise<void> } {
+  return {
+    onRequest: async (req: FastifyRequest) => {
+      req.box = await authenticateBox(ctx, req);
+    },
+  };
+}
+
 /** What /healthz (unauthenticated) says about a database failure: its kind, never addresses or names. */
 function databaseProblem(err: unknown): string {
   const code = (err as { code?: string }).code;
@@ -78,11 +87,7 @@ const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409
 export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
   // The box's credential is checked when the headers arrive, before the body is read: an unauthenticated
   // request is refused without the cloud reading (let alone parsing) up to 16 MiB of it.
-  const boxAuth = {
-    onRequest: async (req: FastifyRequest) => {
-      req.box = await authenticateBox(ctx, req);
-    },
-  };
+  const boxAuth = boxCredential(ctx);
 
   app.post(
     '/api/v1/enroll',
@@ -279,7 +284,13 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         );
       await ctx.store.db
         .updateTable('boxes')
-        .set({ heartbeat: JSON.stringify(hb), heartbeat_at: ctx.clock() })
+        .set({
+          heartbeat: JSON.stringify(hb),
+          heartbeat_at: ctx.clock(),
+          // What an update brings it: the running version (fleet view, rollouts) and the platform's bundle.
+          running_version: hb.version,
+          ...(hb.platform ? { platform: hb.platform } : {}),
+        })
         .where('id', '=', box.id)
         .execute();
       if (hb.backlog.alarm) req.log.warn({ box: box.id, backlog: hb.backlog }, 'box backlog alarm');

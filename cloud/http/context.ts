@@ -29,6 +29,15 @@ export interface CloudSettings {
    * client's address is the connection's).
    */
   trustedProxies: string[];
+  /**
+   * Where uploaded release bundles are kept (streamed there, served from there). With several replicas, a
+   * folder they all mount. Default: `releases/` beside a SQLite database, `./cloud-data/releases` otherwise.
+   */
+  releasesDir: string;
+  /** The release public key (Ed25519, PEM) uploads are checked against; none: uploads are refused. */
+  releasePublicKey?: string;
+  /** The platform of a box that has not said its own (heartbeat `platform`): the Raspberry Pi's. */
+  defaultBoxPlatform: string;
   /** Fleet health: heartbeat window, incident thresholds, webhook delivery (defaults in cloud/limits.ts). */
   fleetHealth?: Partial<FleetHealthSettings>;
 }

@@ -5,5 +5,13 @@ import { consoleRoutes } from './console-routes.js';
 import { dossierRoutes } from './dossier-routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
 import { healthRoutes } from '../health/routes.js';
+import { releaseRoutes } from '../releases/routes.js';
 
-export const ROUTES: RoutePlugin[] = [dossierRoutes, adminRoutes, fleetRoutes, healthRoutes, consoleRoutes];
+export const ROUTES: RoutePlugin[] = [
+  dossierRoutes,
+  adminRoutes,
+  fleetRoutes,
+  releaseRoutes,
+  healthRoutes,
+  consoleRoutes,
+];

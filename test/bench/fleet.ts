@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
-import { openDatabase } from '../../cloud/db/database.js';
+import { openDatabase, type Db } from '../../cloud/db/database.js';
 import { loadConfigFile } from '../../device/config/load.js';
 import { enrollBox } from '../../device/uplink/credential.js';
 import { boxToken } from '../../protocol/index.js';
@@ -260,52 +260,9 @@ export async function benchScale(db: BenchDatabase, boxes = 4000, log = console.
   try {
     cloud = await startCloudProcess({ db, key: KEY, publicUrl: 'https://motcua.example.gov.vn' });
     const t = Date.now();
-    await createUnit(seed.db, { id: 'p', name: 'Tỉnh', kind: 'province', parentId: null }, t);
-    const communes = 40;
-    for (let c = 0; c < communes; c++)
-      await createUnit(seed.db, { id: `c${c}`, name: `Xã ${c}`, kind: 'commune', parentId: 'p' }, t);
+    const { offices, secret } = await seedProvince(seed.db, boxes, t);
     const admin = await createAdmin(seed.db, { username: 'bench', unitId: 'p', role: 'admin' }, t);
     const token = await login(cloud, 'bench', admin.password);
-    // Box credentials: one secret for all, hashed with scrypt N=1024 (the cloud verifies the cost the hash
-    // names), so 4,000 first logins take seconds; a real fleet's cost N=16384 makes each first login
-    // ~50 ms of CPU once per box per replica start, which this bench leaves out.
-    const secret = 'bench-secret-0123456789abcdef';
-    const cheapHash = cheapScrypt(secret);
-    const offices = Array.from({ length: boxes }, (_, i) => ({ id: `o${i}`, unit: `c${i % communes}` }));
-    for (let i = 0; i < offices.length; i += 500) {
-      const chunk = offices.slice(i, i + 500);
-      await seed.db
-        .insertInto('offices')
-        .values(
-          chunk.map((o) => ({
-            id: o.id,
-            unit_id: o.unit,
-            name: `Một cửa ${o.id}`,
-            timezone: 'Asia/Ho_Chi_Minh',
-            created_at: t,
-          })),
-        )
-        .execute();
-      await seed.db
-        .insertInto('boxes')
-        .values(
-          chunk.map((o) => ({
-            id: `b-${o.id}`,
-            office_id: o.id,
-            secret_hash: cheapHash,
-            claim_hash: null,
-            claim_expires_at: null,
-            enrolled_at: t,
-            revoked_at: null,
-            acked_seq: 0,
-            last_event_at: null,
-            heartbeat: null,
-            heartbeat_at: null,
-            created_at: t,
-          })),
-        )
-        .execute();
-    }
     // The province's template holds the whole office config; each office is managed with no overrides.
     const template = templateConfig();
     await adminApi(cloud, token, 'PUT', '/api/v1/fleet/units/p/template', { template });
@@ -391,6 +348,57 @@ export async function benchScale(db: BenchDatabase, boxes = 4000, log = console.
     if (cloud) await killed(cloud.child);
     await seed.close();
   }
+}
+
+/**
+ * A province `p` of 40 communes with `boxes` offices, one enrolled box each (`b-o<i>`). Box credentials: one
+ * secret for all, hashed with scrypt N=1024 (the cloud verifies the cost the hash names), so 4,000 first
+ * logins take seconds; a real fleet's cost N=16384 makes each first login ~50 ms of CPU once per box per
+ * replica start, which the benches leave out.
+ */
+export async function seedProvince(db: Db, boxes: number, t: number) {
+  await createUnit(db, { id: 'p', name: 'Tỉnh', kind: 'province', parentId: null }, t);
+  const communes = 40;
+  for (let c = 0; c < communes; c++)
+    await createUnit(db, { id: `c${c}`, name: `Xã ${c}`, kind: 'commune', parentId: 'p' }, t);
+  const secret = 'bench-secret-0123456789abcdef';
+  const cheapHash = cheapScrypt(secret);
+  const offices = Array.from({ length: boxes }, (_, i) => ({ id: `o${i}`, unit: `c${i % communes}` }));
+  for (let i = 0; i < offices.length; i += 500) {
+    const chunk = offices.slice(i, i + 500);
+    await db
+      .insertInto('offices')
+      .values(
+        chunk.map((o) => ({
+          id: o.id,
+          unit_id: o.unit,
+          name: `Một cửa ${o.id}`,
+          timezone: 'Asia/Ho_Chi_Minh',
+          created_at: t,
+        })),
+      )
+      .execute();
+    await db
+      .insertInto('boxes')
+      .values(
+        chunk.map((o) => ({
+          id: `b-${o.id}`,
+          office_id: o.id,
+          secret_hash: cheapHash,
+          claim_hash: null,
+          claim_expires_at: null,
+          enrolled_at: t,
+          revoked_at: null,
+          acked_seq: 0,
+          last_event_at: null,
+          heartbeat: null,
+          heartbeat_at: null,
+          created_at: t,
+        })),
+      )
+      .execute();
+  }
+  return { offices, secret };
 }
 
 function cheapScrypt(secret: string): string {

@@ -8,6 +8,8 @@ import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
 import { postgresReachable, runCloudBenches } from './cloud-run.js';
 import { runFleetBenches } from './fleet.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
+import { benchRollout } from './releases.js';
+import { benchDatabases } from './cloud-ingest.js';
 import { benchMemory, shippedRuntime, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
 
@@ -135,6 +137,25 @@ function callDetail(c: CallResult, label: string): string[] {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'releases') {
+    // `node dist/test/bench/run.js releases`: a rollout to 4,000 simulated boxes in three waves (issue 12).
+    console.log('motcua-lobby rollout benchmark');
+    const boxes = Number(process.env.BENCH_ROLLOUT_BOXES ?? 4000);
+    const bundleKb = Number(process.env.BENCH_ROLLOUT_BUNDLE_KB ?? 256);
+    const results = [];
+    const only = process.env.BENCH_ROLLOUT_DATABASES?.split(',');
+    for (const db of benchDatabases(await postgresReachable())) {
+      if (only && !only.includes(db.name)) continue;
+      console.log(`  ${db.name}`);
+      results.push(await benchRollout(db, boxes, bundleKb));
+    }
+    writeFileSync(
+      'bench-results-releases.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), rollouts: results }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-releases.json');
+    return;
+  }
   if (process.argv[2] === 'fleet') {
     // `node dist/test/bench/run.js fleet`: the fleet's benchmarks alone.
     console.log('motcua-lobby fleet benchmarks');
