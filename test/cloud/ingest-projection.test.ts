@@ -145,6 +145,17 @@ for (const kind of DATABASES) {
       }>();
     };
 
+    /** A new commune `id` under dn with its office o-`id`, and an enrolled box there. */
+    const communeWithBox = async (id: string, place: string) => {
+      await createUnit(
+        cloud.store.db,
+        { id, name: `Xã ${place}`, kind: 'commune', parentId: 'dn' },
+        Date.now(),
+      );
+      await createOffice(cloud.store.db, { id: `o-${id}`, name: `Một cửa ${place}`, unitId: id }, Date.now());
+      return enrolledBox(cloud, `o-${id}`);
+    };
+
     // Each test sends its own day to its own office (a mutation run may run one test alone), in a test
     // rather than beforeAll, so it knows which test each line of ingest serves.
     /** Sends the office day in its batches; each is applied whole, in order. */
@@ -338,13 +349,7 @@ for (const kind of DATABASES) {
     });
 
     it('a called ticket then a no-show: the QR page follows each step across batches', async () => {
-      await createUnit(
-        cloud.store.db,
-        { id: 'xa', name: 'Xã Hòa Bắc', kind: 'commune', parentId: 'dn' },
-        Date.now(),
-      );
-      await createOffice(cloud.store.db, { id: 'o-xa', name: 'Một cửa Hòa Bắc', unitId: 'xa' }, Date.now());
-      const box = await enrolledBox(cloud, 'o-xa');
+      const box = await communeWithBox('xa', 'Hòa Bắc');
       const D001 = { ticketId: `${DAY}/D001`, number: 'D001', service: 'dat-dai' };
       const steps: [Draft, Record<string, unknown>][] = [
         [[vn(12, 0), 'ticket.issued', issued(D001, 1)], { state: 'waiting', counter: null }],
@@ -377,13 +382,7 @@ for (const kind of DATABASES) {
     });
 
     it('a batch across two days with two clerks taking turns at a counter: each day and each clerk apart', async () => {
-      await createUnit(
-        cloud.store.db,
-        { id: 'xc', name: 'Xã Hòa Ninh', kind: 'commune', parentId: 'dn' },
-        Date.now(),
-      );
-      await createOffice(cloud.store.db, { id: 'o-xc', name: 'Một cửa Hòa Ninh', unitId: 'xc' }, Date.now());
-      const box = await enrolledBox(cloud, 'o-xc');
+      const box = await communeWithBox('xc', 'Hòa Ninh');
       // The box was offline overnight: the end of DAY and the start of the next come in one batch. Lan hands
       // counter 1 over to Minh on DAY and is back at it the next morning, her name corrected at sign-in.
       const NEXT = '2026-03-05';
@@ -444,13 +443,7 @@ for (const kind of DATABASES) {
     });
 
     it('counts services whose ids run into counter numbers apart', async () => {
-      await createUnit(
-        cloud.store.db,
-        { id: 'xb', name: 'Xã Hòa Liên', kind: 'commune', parentId: 'dn' },
-        Date.now(),
-      );
-      await createOffice(cloud.store.db, { id: 'o-xb', name: 'Một cửa Hòa Liên', unitId: 'xb' }, Date.now());
-      const box = await enrolledBox(cloud, 'o-xb');
+      const box = await communeWithBox('xb', 'Hòa Liên');
       // dv1 at counter 12 and dv11 at counter 2: "dv1" + "12" and "dv11" + "2" read alike when run together.
       const E1 = { ticketId: `${DAY}/E1`, number: 'E1', service: 'dv1' };
       const F1 = { ticketId: `${DAY}/F1`, number: 'F1', service: 'dv11' };
