@@ -392,29 +392,21 @@ for (const kind of DATABASES) {
       const G1 = { ticketId: `${DAY}/G001`, number: 'G001', service: 'van-thu' };
       const G2 = { ticketId: `${DAY}/G002`, number: 'G002', service: 'van-thu' };
       const H1 = { ticketId: `${NEXT}/G001`, number: 'G001', service: 'van-thu' };
+      const call = (ref: typeof G1, clerk: typeof LAN, min: number) => ({
+        ...ref,
+        counter: 1,
+        clerk,
+        how: 'next',
+        waitedMs: min * MIN,
+      });
       const drafts: [string, Date, EventEnvelope['type'], Record<string, unknown>][] = [
         [DAY, at(DAY, 8, 0), 'ticket.issued', issued(G1, 1)],
-        [
-          DAY,
-          at(DAY, 8, 5),
-          'ticket.called',
-          { ...G1, counter: 1, clerk: TEMP, how: 'next', waitedMs: 5 * MIN },
-        ],
+        [DAY, at(DAY, 8, 5), 'ticket.called', call(G1, TEMP, 5)],
         [DAY, at(DAY, 9, 0), 'ticket.issued', issued(G2, 2)],
-        [
-          DAY,
-          at(DAY, 9, 10),
-          'ticket.called',
-          { ...G2, counter: 1, clerk: MINH, how: 'next', waitedMs: 10 * MIN },
-        ],
+        [DAY, at(DAY, 9, 10), 'ticket.called', call(G2, MINH, 10)],
         [NEXT, at(NEXT, 7, 55), 'counter.signed_in', { counter: 1, clerk: TEMP }],
         [NEXT, at(NEXT, 8, 0), 'ticket.issued', issued(H1, 1)],
-        [
-          NEXT,
-          at(NEXT, 8, 20),
-          'ticket.called',
-          { ...H1, counter: 1, clerk: TEMP, how: 'next', waitedMs: 20 * MIN },
-        ],
+        [NEXT, at(NEXT, 8, 20), 'ticket.called', call(H1, TEMP, 20)],
         [NEXT, at(NEXT, 8, 30), 'counter.signed_in', { counter: 1, clerk: LAN }],
       ];
       const events = drafts.map(([day, when, type, data], i) => ({
