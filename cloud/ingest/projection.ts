@@ -25,10 +25,6 @@ export class DeltaTable {
     for (const [m, v] of Object.entries(metrics)) row[m] = ((row[m] as number | undefined) ?? 0) + v;
   }
 
-  get size(): number {
-    return this.rows.size;
-  }
-
   sorted(): Row[] {
     return [...this.rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
   }

@@ -145,6 +145,17 @@ for (const kind of DATABASES) {
       }>();
     };
 
+    /** A new commune `id` under dn with its office o-`id`, and an enrolled box there. */
+    const communeWithBox = async (id: string, place: string) => {
+      await createUnit(
+        cloud.store.db,
+        { id, name: `Xã ${place}`, kind: 'commune', parentId: 'dn' },
+        Date.now(),
+      );
+      await createOffice(cloud.store.db, { id: `o-${id}`, name: `Một cửa ${place}`, unitId: id }, Date.now());
+      return enrolledBox(cloud, `o-${id}`);
+    };
+
     // Each test sends its own day to its own office (a mutation run may run one test alone), in a test
     // rather than beforeAll, so it knows which test each line of ingest serves.
     /** Sends the office day in its batches; each is applied whole, in order. */
@@ -191,9 +202,11 @@ for (const kind of DATABASES) {
         wait: f.wait,
         serviceMeanMin: f.serviceMeanMin,
         ratings: f.satisfaction.distribution.flatMap((n, i) => Array(n).fill(i + 1)),
+        satisfied: [f.satisfaction.satisfiedPct, f.satisfaction.index],
       });
       // A001 waited 5 min for Lan at counter 1, who then marked it absent; Minh called it back at counter 2
-      // and served it. C007 waited 40 min for Lan at counter 1.
+      // and served it. C007 waited 40 min for Lan at counter 1. Satisfied share and index: Lan's 3 of 5 is
+      // not satisfied (0 %, index 50), Minh's 10 of 10 is (100 %, index 100).
       expect(r.byClerk.map((c) => ({ clerk: c.clerk, name: c.name, ...pick(c) }))).toEqual([
         {
           clerk: 'cc01',
@@ -205,6 +218,7 @@ for (const kind of DATABASES) {
           wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
           serviceMeanMin: 8,
           ratings: [3],
+          satisfied: [0, 50],
         },
         {
           clerk: 'cc02',
@@ -216,6 +230,7 @@ for (const kind of DATABASES) {
           wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
           serviceMeanMin: 15,
           ratings: [10],
+          satisfied: [100, 100],
         },
       ]);
       expect(r.byCounter.map((c) => ({ counter: c.counter, ...pick(c) }))).toEqual([
@@ -228,6 +243,7 @@ for (const kind of DATABASES) {
           wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
           serviceMeanMin: 8,
           ratings: [3],
+          satisfied: [0, 50],
         },
         {
           counter: 2,
@@ -238,6 +254,7 @@ for (const kind of DATABASES) {
           wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
           serviceMeanMin: 15,
           ratings: [10],
+          satisfied: [100, 100],
         },
       ]);
       // By the service each event named: B001 was issued for chung-thuc (its transfer counts nothing).
@@ -251,6 +268,7 @@ for (const kind of DATABASES) {
           wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
           serviceMeanMin: null,
           ratings: [],
+          satisfied: [null, null],
         },
         {
           service: 'ho-tich',
@@ -261,6 +279,7 @@ for (const kind of DATABASES) {
           wait: { count: 1, meanMin: 40, p50Min: 40, p90Min: 40, withinTargetPct: 0 },
           serviceMeanMin: 8,
           ratings: [3],
+          satisfied: [0, 50],
         },
         {
           service: 'van-thu',
@@ -271,6 +290,7 @@ for (const kind of DATABASES) {
           wait: { count: 1, meanMin: 5, p50Min: 5, p90Min: 5, withinTargetPct: 100 },
           serviceMeanMin: 15,
           ratings: [10],
+          satisfied: [100, 100],
         },
       ]);
       // By hour of issue: A001, B001 and A002 at 8, and C007's wait at 9 (called 10:20 after 40 min).
@@ -329,13 +349,7 @@ for (const kind of DATABASES) {
     });
 
     it('a called ticket then a no-show: the QR page follows each step across batches', async () => {
-      await createUnit(
-        cloud.store.db,
-        { id: 'xa', name: 'Xã Hòa Bắc', kind: 'commune', parentId: 'dn' },
-        Date.now(),
-      );
-      await createOffice(cloud.store.db, { id: 'o-xa', name: 'Một cửa Hòa Bắc', unitId: 'xa' }, Date.now());
-      const box = await enrolledBox(cloud, 'o-xa');
+      const box = await communeWithBox('xa', 'Hòa Bắc');
       const D001 = { ticketId: `${DAY}/D001`, number: 'D001', service: 'dat-dai' };
       const steps: [Draft, Record<string, unknown>][] = [
         [[vn(12, 0), 'ticket.issued', issued(D001, 1)], { state: 'waiting', counter: null }],
@@ -367,14 +381,61 @@ for (const kind of DATABASES) {
       expect(r.byClerk).toEqual([]);
     });
 
+    it('a batch across two days with two clerks taking turns at a counter: each day and each clerk apart', async () => {
+      const box = await communeWithBox('xc', 'Hòa Ninh');
+      // The box was offline overnight: the end of DAY and the start of the next come in one batch. Lan hands
+      // counter 1 over to Minh on DAY and is back at it the next morning, her name corrected at sign-in.
+      const NEXT = '2026-03-05';
+      const at = (day: string, hh: number, mm: number) =>
+        new Date(Date.parse(`${day}T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00+07:00`));
+      const TEMP = { id: LAN.id, name: 'Lan (tạm)' };
+      const G1 = { ticketId: `${DAY}/G001`, number: 'G001', service: 'van-thu' };
+      const G2 = { ticketId: `${DAY}/G002`, number: 'G002', service: 'van-thu' };
+      const H1 = { ticketId: `${NEXT}/G001`, number: 'G001', service: 'van-thu' };
+      const call = (ref: typeof G1, clerk: typeof LAN, min: number) => ({
+        ...ref,
+        counter: 1,
+        clerk,
+        how: 'next',
+        waitedMs: min * MIN,
+      });
+      const drafts: [string, Date, EventEnvelope['type'], Record<string, unknown>][] = [
+        [DAY, at(DAY, 8, 0), 'ticket.issued', issued(G1, 1)],
+        [DAY, at(DAY, 8, 5), 'ticket.called', call(G1, TEMP, 5)],
+        [DAY, at(DAY, 9, 0), 'ticket.issued', issued(G2, 2)],
+        [DAY, at(DAY, 9, 10), 'ticket.called', call(G2, MINH, 10)],
+        [NEXT, at(NEXT, 7, 55), 'counter.signed_in', { counter: 1, clerk: TEMP }],
+        [NEXT, at(NEXT, 8, 0), 'ticket.issued', issued(H1, 1)],
+        [NEXT, at(NEXT, 8, 20), 'ticket.called', call(H1, TEMP, 20)],
+        [NEXT, at(NEXT, 8, 30), 'counter.signed_in', { counter: 1, clerk: LAN }],
+      ];
+      const events = drafts.map(([day, when, type, data], i) => ({
+        seq: i + 1,
+        type,
+        at: when.toISOString(),
+        day,
+        data,
+      }));
+      expect((await uplink(box.token, events)).json()).toMatchObject({ applied: events.length });
+      const clerks = (r: Report) => r.byClerk.map((c) => [c.clerk, c.name, c.called, c.wait.meanMin]);
+      const first = await report('xc');
+      expect([first.totals.issued, first.totals.called, first.totals.wait.meanMin]).toEqual([2, 2, 7.5]);
+      expect(clerks(first)).toEqual([
+        ['cc01', LAN.name, 1, 5],
+        ['cc02', MINH.name, 1, 10],
+      ]);
+      expect(first.byHour.map((h) => [h.hour, h.issued, h.waitCount, h.waitMeanMin])).toEqual([
+        [8, 1, 1, 5],
+        [9, 1, 1, 10],
+      ]);
+      const next = await report('xc', NEXT, NEXT);
+      expect([next.totals.issued, next.totals.called, next.totals.wait.meanMin]).toEqual([1, 1, 20]);
+      expect(clerks(next)).toEqual([['cc01', LAN.name, 1, 20]]);
+      expect(next.byHour.map((h) => [h.hour, h.issued, h.waitCount, h.waitMeanMin])).toEqual([[8, 1, 1, 20]]);
+    });
+
     it('counts services whose ids run into counter numbers apart', async () => {
-      await createUnit(
-        cloud.store.db,
-        { id: 'xb', name: 'Xã Hòa Liên', kind: 'commune', parentId: 'dn' },
-        Date.now(),
-      );
-      await createOffice(cloud.store.db, { id: 'o-xb', name: 'Một cửa Hòa Liên', unitId: 'xb' }, Date.now());
-      const box = await enrolledBox(cloud, 'o-xb');
+      const box = await communeWithBox('xb', 'Hòa Liên');
       // dv1 at counter 12 and dv11 at counter 2: "dv1" + "12" and "dv11" + "2" read alike when run together.
       const E1 = { ticketId: `${DAY}/E1`, number: 'E1', service: 'dv1' };
       const F1 = { ticketId: `${DAY}/F1`, number: 'F1', service: 'dv11' };

@@ -2,8 +2,9 @@
 // batch with one bad event is rejected whole; only enrolled boxes may send. On SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { EventEnvelope } from '../../protocol/index.js';
+import { UPLINK_MAX_BATCH, type EventEnvelope } from '../../protocol/index.js';
 import { createBoxClaim } from '../../cloud/admin/provisioning.js';
+import { IngestError, ingestBatch } from '../../cloud/ingest/ingest.js';
 import type { CloudService } from '../../cloud/service.js';
 import { simulateOfficeDay } from '../bench/cloud-events.js';
 import { DATABASES, ackedSeq, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
@@ -223,6 +224,83 @@ for (const kind of DATABASES) {
       expect(answers.map((a) => a.duplicates).sort()).toEqual([0, 30, 30, 30]);
       expect(answers.map((a) => a.ackedSeq)).toEqual([30, 30, 30, 30]);
       expect(await ackedSeq(cloud, other.boxId)).toBe(30);
+    });
+
+    it(`a full batch (${UPLINK_MAX_BATCH} events: 500 tickets issued and called) is applied whole, once`, async () => {
+      const box = await enrolledBox(cloud, 'o-hhb');
+      const day = '2026-03-09';
+      const at = (min: number) => new Date(Date.parse(`${day}T07:00:00+07:00`) + min * 60_000).toISOString();
+      const full: EventEnvelope[] = [];
+      for (let i = 1; i <= UPLINK_MAX_BATCH / 2; i++) {
+        const ref = { ticketId: `${day}/A${i}`, number: `A${i}`, service: 'van-thu' };
+        full.push({
+          seq: 2 * i - 1,
+          type: 'ticket.issued',
+          at: at(i),
+          day,
+          data: { ...ref, seq: i, priority: null, ahead: 0, estimatedWaitMin: null, source: null },
+        });
+        full.push({
+          seq: 2 * i,
+          type: 'ticket.called',
+          at: at(i + 3),
+          day,
+          data: { ...ref, counter: 1, clerk: null, how: 'next', waitedMs: 3 * 60_000 },
+        });
+      }
+      let r = await send({ events: full }, box.token);
+      expect(r.json(), r.body).toEqual({
+        ackedSeq: full.length,
+        applied: full.length,
+        duplicates: 0,
+        deferred: 0,
+      });
+      r = await send({ events: full }, box.token);
+      expect(r.json()).toEqual({ ackedSeq: full.length, applied: 0, duplicates: full.length, deferred: 0 });
+      const events = await cloud.store.db
+        .selectFrom('events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('box_id', '=', box.boxId)
+        .executeTakeFirstOrThrow();
+      expect(Number(events.n)).toBe(full.length);
+      const tickets = await cloud.store.db
+        .selectFrom('tickets')
+        .select(['state', 'first_called_at'])
+        .where('office_id', '=', 'o-hhb')
+        .where('day', '=', day)
+        .execute();
+      expect(tickets).toHaveLength(UPLINK_MAX_BATCH / 2);
+      expect(tickets.every((t) => t.state === 'called' && t.first_called_at !== null)).toBe(true);
+      const sums = await sql<{ issued: number; called: number; waits: number }>`
+        SELECT SUM(issued) AS issued, SUM(called) AS called, SUM(wait_count) AS waits
+        FROM rollups WHERE grain = 'd' AND period = ${day} AND office_id = 'o-hhb'`.execute(cloud.store.db);
+      const n = UPLINK_MAX_BATCH / 2;
+      expect(Object.values(sums.rows[0] ?? {}).map(Number)).toEqual([n, n, n]);
+    });
+
+    it('a box revoked while its batch waited for the lock applies nothing and is told it is not enrolled', async () => {
+      // Authentication let the batch in; the admin's revocation committed before ingest took the box's row.
+      const box = await enrolledBox(cloud, 'o-hc');
+      await cloud.store.db
+        .updateTable('boxes')
+        .set({ revoked_at: Date.now() })
+        .where('id', '=', box.boxId)
+        .execute();
+      for (const id of [box.boxId, 'no-such-box']) {
+        const refused = ingestBatch(cloud.store, { id, officeId: 'o-hc' }, slice(1, 5), Date.now());
+        await expect(refused).rejects.toBeInstanceOf(IngestError);
+        await expect(refused).rejects.toMatchObject({
+          code: 'box_unknown',
+          message: 'this box is not enrolled',
+        });
+      }
+      expect(await ackedSeq(cloud, box.boxId)).toBe(0);
+      const rows = await cloud.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('box_id', '=', box.boxId)
+        .execute();
+      expect(rows).toEqual([]);
     });
 
     it('only enrolled, unrevoked boxes with the right secret may send; a claim code works once', async () => {

@@ -51,7 +51,7 @@ for (const kind of DATABASES) {
       await db?.cleanup();
     });
 
-    const file = async (code: string, day: string) => {
+    const file = async (code: string, day: string, officeId = 'o-hkb', by = software) => {
       const url = `/api/v1/dossiers/${code}`;
       const body = JSON.stringify({
         procedure: '1.001234',
@@ -59,7 +59,7 @@ for (const kind of DATABASES) {
         receivedAt: iso(vn(day, 7, 30)),
         dueAt: iso(vn(day, 16)),
         status: 'received',
-        officeId: 'o-hkb',
+        officeId,
       });
       const ts = String(Math.floor(Date.now() / 1000));
       const r = await cloud.app.inject({
@@ -67,9 +67,9 @@ for (const kind of DATABASES) {
         url,
         headers: {
           'content-type': 'application/json',
-          'x-lobby-key': software.keyId,
+          'x-lobby-key': by.keyId,
           'x-lobby-timestamp': ts,
-          'x-lobby-signature': hmacHex(software.secret, hmacPayload(ts, 'PUT', url, body)),
+          'x-lobby-signature': hmacHex(by.secret, hmacPayload(ts, 'PUT', url, body)),
         },
         payload: body,
       });
@@ -181,6 +181,65 @@ for (const kind of DATABASES) {
       expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', ...none }]);
       expect([hkb.byCounter, hkb.byClerk, hkb.byHour]).toStrictEqual([[], [], []]);
       expect((await cross('hkb', '2026-03-01', '2026-03-04')).links).toEqual([]);
+    });
+
+    it('an office and a service with dossiers only take their places in order among those with tickets', async () => {
+      const day = '2026-03-10';
+      // The province's software files a dossier (service ho-tich) in o-hc; o-hkb's box issues a ticket of
+      // van-thu. o-hc and ho-tich have dossiers only, and each sorts before the one with the ticket.
+      const province = await createIntegration(
+        cloud.store.db,
+        MASTER_KEY,
+        { name: 'MCĐT tỉnh', unitId: 'dn' },
+        Date.now(),
+      );
+      await file('HC-ONLY', day, 'o-hc', province);
+      const b = boxes['o-hkb'] as { token: string; seq: number };
+      const seq = ++b.seq;
+      const issued = await cloud.app.inject({
+        method: 'POST',
+        url: '/api/v1/uplink/events',
+        headers: { authorization: `Bearer ${b.token}` },
+        payload: {
+          events: [
+            {
+              seq,
+              type: 'ticket.issued',
+              at: iso(vn(day, 8)),
+              day,
+              data: {
+                ticketId: `${day}/A001`,
+                number: 'A001',
+                service: 'van-thu',
+                seq: 1,
+                priority: null,
+                ahead: 0,
+                estimatedWaitMin: null,
+                source: null,
+              },
+            },
+          ],
+        },
+      });
+      expect(issued.json(), issued.body).toMatchObject({ applied: 1 });
+      const r = await cloud.app.inject({
+        method: 'GET',
+        url: `/api/v1/reports?unit=dn&from=${day}&to=${day}`,
+        headers: { authorization: `Bearer ${viewer}` },
+      });
+      const report = r.json<Report>();
+      const shown = (rows: { issued: number; dossiers: { received: number } }[]) =>
+        rows.map((x) => [x.issued, x.dossiers.received]);
+      expect(report.byOffice.map((o) => o.office)).toEqual(['o-hc', 'o-hkb']);
+      expect(shown(report.byOffice)).toEqual([
+        [0, 1],
+        [1, 0],
+      ]);
+      expect(report.byService.map((x) => x.service)).toEqual(['ho-tich', 'van-thu']);
+      expect(shown(report.byService)).toEqual([
+        [0, 1],
+        [1, 0],
+      ]);
     });
 
     it(`lists at most ${REPORT_CROSS_UNIT_LINKS_MAX} (the oldest) and says when there were more`, async () => {

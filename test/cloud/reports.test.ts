@@ -388,6 +388,13 @@ for (const kind of DATABASES) {
       ['hkb', '2026-02-02', '2026-02-02', 15, 'one commune, one day'],
       ['hc', '2026-02-10', '2026-03-31', 15, 'a partial month, then a month with one day of data'],
       ['hc', '2026-02-10', '2026-02-20', 1, 'days inside one month'],
+      [
+        'hc',
+        '2026-02-01',
+        '2026-02-14',
+        15,
+        'the first half of a month: not the whole month, which has data after it',
+      ],
     ] as const) {
       it(`${unit} ${from}..${to} (${what}): every figure of the report matches the simulated days`, async () => {
         const r = await report(unit, from, to, target);

@@ -1,6 +1,7 @@
 // Guessing device secrets over MQTT, with the box's clock in the test's hand: how many wrong logins a device id
 // and an address get (protocol/limits.ts), when the lock-out lifts, and that the real device's own logins and
 // the attempts refused unchecked are never held against it. Real clients, real CONNACKs.
+import net from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashAdminPassword } from '../../device/web/admin-auth.js';
@@ -41,16 +42,17 @@ beforeEach(() => {
   now += 2 * LOGIN_FAILURE_WINDOW_MS;
 });
 
-/** The CONNACK return code for a login (0: in; 4: wrong secret; 5: refused unchecked, locked out). */
-function login(id: string, secret: string): Promise<number> {
+/**
+ * The CONNACK return code for a login (0: in; 4: wrong secret; 5: refused unchecked, locked out). `from`: the
+ * source address (on Linux all of 127.0.0.0/8 is loopback, so 127.0.0.2 is a second machine to the box).
+ */
+function login(id: string, secret: string, from = '127.0.0.1'): Promise<number> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(office.mqttUrl, {
-      clientId: id,
-      username: id,
-      password: secret,
-      reconnectPeriod: 0,
-      connectTimeout: 5000,
-    });
+    const { hostname, port } = new URL(office.mqttUrl);
+    const c = new mqtt.MqttClient(
+      () => net.createConnection({ host: hostname, port: Number(port), localAddress: from }),
+      { clientId: id, username: id, password: secret, reconnectPeriod: 0, connectTimeout: 5000 },
+    );
     c.on('connect', () => {
       c.end(true);
       resolve(0);
@@ -62,9 +64,9 @@ function login(id: string, secret: string): Promise<number> {
   });
 }
 
-async function guesses(id: string, n: number): Promise<number[]> {
+async function guesses(id: string, n: number, from?: string): Promise<number[]> {
   const codes: number[] = [];
-  for (let i = 0; i < n; i++) codes.push(await login(id, `guess-${i}`));
+  for (let i = 0; i < n; i++) codes.push(await login(id, `guess-${i}`, from));
   return codes;
 }
 
@@ -121,13 +123,18 @@ describe('wrong secrets for one device id', () => {
 });
 
 describe('wrong secrets from one address', () => {
-  it(`${MAX_LOGIN_FAILURES_PER_ADDRESS} are checked over all ids; a refusal by the address limit does not count against the id`, async () => {
+  // Spread over ids so no id reaches its own limit.
+  const SPREAD = ['kiosk-1', 'keypad-1', 'keypad-2', 'rating-1', 'scanner-1'];
+  /** As many wrong secrets from 127.0.0.1 as an address may try, over SPREAD; each is checked. */
+  const exhaustAddress = async () => {
     const max = MAX_LOGIN_FAILURES_PER_ADDRESS;
-    // Spread over ids so no id reaches its own limit.
-    const ids = ['kiosk-1', 'keypad-1', 'keypad-2', 'rating-1', 'scanner-1'];
     const codes: number[] = [];
-    for (let i = 0; i < max; i++) codes.push(await login(ids[i % ids.length] as string, `guess-${i}`));
+    for (let i = 0; i < max; i++) codes.push(await login(SPREAD[i % SPREAD.length] as string, `guess-${i}`));
     expect(codes).toEqual(times(max, 4));
+  };
+
+  it(`${MAX_LOGIN_FAILURES_PER_ADDRESS} are checked over all ids; a refusal by the address limit does not count against the id`, async () => {
+    await exhaustAddress();
     now += LOGIN_FAILURE_WINDOW_MS / 2;
     // The address is locked out, for an id it never tried too.
     expect(await guesses('kiosk-d', MAX_LOGIN_FAILURES_PER_DEVICE)).toEqual(
@@ -139,6 +146,17 @@ describe('wrong secrets from one address', () => {
       ...times(MAX_LOGIN_FAILURES_PER_DEVICE, 4),
       5,
     ]);
+  });
+
+  it('another address is not locked out by this one, while an id keeps its own count from any address', async () => {
+    await exhaustAddress();
+    expect(await login('kiosk-d', 'sai')).toBe(5);
+    // The kiosk at 127.0.0.2 has its guesses checked and gets in with its secret.
+    expect(await login('kiosk-d', 'sai', '127.0.0.2')).toBe(4);
+    expect(await login('kiosk-d', secretOf('kiosk-d'), '127.0.0.2')).toBe(0);
+    // kiosk-1 failed its share from 127.0.0.1: from 127.0.0.2 it has only the rest of its own limit.
+    const left = MAX_LOGIN_FAILURES_PER_DEVICE - MAX_LOGIN_FAILURES_PER_ADDRESS / SPREAD.length;
+    expect(await guesses('kiosk-1', left + 1, '127.0.0.2')).toEqual([...times(left, 4), 5]);
   });
 });
 

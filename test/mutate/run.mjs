@@ -34,7 +34,8 @@ for (const name of names) {
     concurrency: opts.concurrency,
     incremental: !opts.fresh,
     incrementalFile: `reports/mutation/${name}.incremental.json`,
-    reporters: ['html', 'json', 'clear-text'],
+    // progress: a progress bar on a terminal, a line every 10 s in a log (how far a long run has got).
+    reporters: ['html', 'json', 'clear-text', 'progress'],
     htmlReporter: { fileName: `reports/mutation/${name}.html` },
     jsonReporter: { fileName: `reports/mutation/${name}.json` },
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
