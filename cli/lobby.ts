@@ -118,6 +118,9 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         mqttPort: opts.mqttPort,
         httpPort: opts.httpPort,
         exitOnStorageFailure: true,
+        // Switching to a new version: stop cleanly; the supervisor (systemd, through the launcher) starts
+        // the version `current` now points at.
+        restartForUpdate: () => process.exit(0),
       });
       stopOnSignals(box);
     });

@@ -18,6 +18,7 @@ import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
 import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
 import { StorageHealth } from './storage-health.js';
+import type { UpdateAgent } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { registerWebApps, type WebApps } from './web/routes.js';
@@ -43,6 +44,12 @@ export interface BoxOptions {
   exitOnStorageFailure?: boolean;
   /** The fleet long poll's `wait` in seconds (tests shorten it); default 50. */
   fleetWaitSeconds?: number;
+  /**
+   * Called once the box closed for a switch to a new version: exits so the supervisor starts the version
+   * `current` now points at (`lobby device` sets it). With it, and under the launcher (LOBBY_RELEASE_ROOT),
+   * the box runs its update agent (device/update/).
+   */
+  restartForUpdate?: () => void;
 }
 
 export interface Box {
@@ -58,6 +65,8 @@ export interface Box {
   readonly uplink: Uplink | null;
   /** The configuration twin's long poll (device/fleet/), when the config has a `cloud` section and the box is enrolled. */
   fleet: Fleet | null;
+  /** The update agent (device/update/), when the box runs under the launcher. */
+  updates: UpdateAgent | null;
   /** The config the box runs now (a cloud-managed box changes it live). */
   config(): BoxConfig;
   close(): Promise<void>;
@@ -276,6 +285,30 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     'box started',
   );
 
+  // Over-the-air updates: only under the launcher, which knows where the versions are. Started before the
+  // rest so that a version on trial starts its proof as soon as it serves.
+  const updateEnv = opts.restartForUpdate
+    ? (await import('./update/index.js')).updateEnvironment(opts.dataDir)
+    : null;
+  let resolveSelf: (box: Box) => void = () => undefined;
+  const self = { promise: new Promise<Box>((resolve) => (resolveSelf = resolve)) };
+  const updates =
+    updateEnv && opts.restartForUpdate
+      ? (await import('./update/index.js')).startUpdateAgent({
+          env: updateEnv,
+          dataDir: opts.dataDir,
+          config,
+          state: () => ledger.state,
+          httpPort,
+          restart: async () => {
+            const box = await self.promise;
+            await box.close();
+            opts.restartForUpdate?.();
+          },
+          log: log.child({ part: 'update' }),
+        })
+      : null;
+
   // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
   const sessions = new Map<string, number>();
   const drivers = await DriverSet.start(
@@ -393,7 +426,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     storage.onChange(exitOnFailure);
     exitOnFailure(storage.view()); // a write at start (the boot counter, the first tick) may have failed
   }
-  return {
+  const box: Box = {
     mqttPort,
     httpPort,
     ledger,
@@ -405,11 +438,13 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       return uplink;
     },
     fleet,
+    updates,
     config,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      await updates?.stop();
       printSpool.stop();
       await fleet?.stop();
       await drivers.close();
@@ -423,6 +458,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       log.info('box stopped');
     },
   };
+  resolveSelf(box);
+  return box;
 }
 
 /** The presence session: the boot counter, incremented; on a full disk the last one + 1, not saved. */

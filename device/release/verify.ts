@@ -108,18 +108,16 @@ function parseManifest(bytes: Buffer): ReleaseManifest {
 }
 
 /**
- * Verifies a bundle, reading only its manifest, signature and tarball (nothing is unpacked or written).
- * Throws BundleRefused with the first check that failed; resolves with the manifest when all passed.
+ * Checks a manifest's bytes against its signature file's text and the release key, then the platform.
+ * Over-the-air updates call it before downloading the tarball the manifest names.
  */
-export async function verifyBundle(
-  manifestPath: string,
+export function verifyManifest(
+  bytes: Buffer,
+  signatureFile: Buffer,
   publicKey: KeyObject,
   platform: string = platformOfThisMachine(),
-): Promise<VerifiedBundle> {
-  const files = bundleFiles(manifestPath);
-  const bytes = await readOrRefuse(files.manifest, 'manifest');
-  const sigText = (await readOrRefuse(files.signature, 'signature')).toString('utf8').trim();
-  const signature = Buffer.from(sigText, 'base64');
+): ReleaseManifest {
+  const signature = Buffer.from(signatureFile.toString('utf8').trim(), 'base64');
   if (signature.length !== 64 || !verifySignature(null, bytes, publicKey, signature))
     throw new BundleRefused(
       'signature',
@@ -129,6 +127,25 @@ export async function verifyBundle(
   const manifest = parseManifest(bytes);
   if (manifest.platform !== platform)
     throw new BundleRefused('platform', `the bundle is for ${manifest.platform}, this box is ${platform}`);
+  return manifest;
+}
+
+/**
+ * Verifies a bundle, reading only its manifest, signature and tarball (nothing is unpacked or written).
+ * Throws BundleRefused with the first check that failed; resolves with the manifest when all passed.
+ */
+export async function verifyBundle(
+  manifestPath: string,
+  publicKey: KeyObject,
+  platform: string = platformOfThisMachine(),
+): Promise<VerifiedBundle> {
+  const files = bundleFiles(manifestPath);
+  const manifest = verifyManifest(
+    await readOrRefuse(files.manifest, 'manifest'),
+    await readOrRefuse(files.signature, 'signature'),
+    publicKey,
+    platform,
+  );
   const tarball = join(dirname(manifestPath), manifest.file);
   let size: number;
   try {
