@@ -11,7 +11,7 @@
 //   <update>/rolled-back   the launcher went back: which version, why (the agent reports it, then removes it)
 //   <update>/logs/<V>.log  what the version on trial printed (the launcher tees it), for the report
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { SoftwareReport, SoftwareTarget, UPDATE_STATES } from '../../protocol/fleet-updates.js';
@@ -82,6 +82,7 @@ export function writeKeyValues(file: string, values: Record<string, string | num
   const text = Object.entries(values)
     .map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}\n`)
     .join('');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeDurably(file, text);
 }
 

@@ -28,6 +28,8 @@ export interface UpdateEnvironment {
   dir: string;
   /** LOBBY_RELEASE_KEY: the public key file. */
   keyFile: string;
+  /** LOBBY_UPDATE_TRIAL_SECONDS: how long a new version proves itself (default UPDATE_TRIAL_SECONDS). */
+  trialSeconds?: number;
 }
 
 /** The launcher's environment, or null when the box was started some other way (no updates then). */
@@ -38,6 +40,9 @@ export function updateEnvironment(dataDir: string, env = process.env): UpdateEnv
     version: env.LOBBY_RELEASE_VERSION,
     dir: env.LOBBY_UPDATE_DIR ?? join(dataDir, 'update'),
     keyFile: env.LOBBY_RELEASE_KEY ?? RELEASE_KEY_FILE,
+    ...(Number(env.LOBBY_UPDATE_TRIAL_SECONDS) > 0
+      ? { trialSeconds: Number(env.LOBBY_UPDATE_TRIAL_SECONDS) }
+      : {}),
   };
 }
 
@@ -91,6 +96,7 @@ export function startUpdateAgent(o: {
     },
     restart: o.restart,
     log: o.log,
+    ...(o.env.trialSeconds ? { trialSeconds: o.env.trialSeconds } : {}),
   });
   agent.start();
   return agent;
