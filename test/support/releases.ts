@@ -13,7 +13,11 @@ import { platformOfThisMachine } from '../../device/release/verify.js';
 import { CLI } from './box-process.js';
 import type { FakeFleetCloud } from './fake-fleet-cloud.js';
 
-export type VersionKind = 'good' | 'crash';
+/**
+ * good: this repository's box; crash: exits 1 before any JavaScript (a missing native addon); hang: starts
+ * and never serves; refuse-log: exits 3 at once, as a box that refuses its event log.
+ */
+export type VersionKind = 'good' | 'crash' | 'hang' | 'refuse-log';
 
 export const PLATFORM = platformOfThisMachine();
 
@@ -30,11 +34,15 @@ export function testReleaseKey(dir = mkdtempSync(join(tmpdir(), 'lobby-release-k
 /** What a version folder holds for the tests; `padding` bytes of zeros make the unpacked size larger. */
 export function stageVersion(dir: string, version: string, kind: VersionKind, padding = 0, random = 0): void {
   mkdirSync(join(dir, 'bin'), { recursive: true });
-  const entry =
-    kind === 'good'
-      ? `#!/bin/sh\n# version ${version}: this repository's box\nexec "${process.execPath}" "${CLI}" "$@"\n`
-      : `#!/bin/sh\necho "lobby ${version}: Error: Cannot find module './build/Release/better_sqlite3.node'" >&2\n` +
-        `echo "lobby ${version}: exiting before the box starts"\nexit 1\n`;
+  const entries: Record<VersionKind, string> = {
+    good: `# version ${version}: this repository's box\nexec "${process.execPath}" "${CLI}" "$@"\n`,
+    crash:
+      `echo "lobby ${version}: Error: Cannot find module './build/Release/better_sqlite3.node'" >&2\n` +
+      `echo "lobby ${version}: exiting before the box starts"\nexit 1\n`,
+    hang: `echo "lobby ${version}: waiting for something that never comes"\nexec sleep 600\n`,
+    'refuse-log': `echo "lobby ${version}: the event log is newer than this version understands" >&2\nexit 3\n`,
+  };
+  const entry = `#!/bin/sh\n${entries[kind]}`;
   writeFileSync(join(dir, 'bin', 'lobby'), entry);
   chmodSync(join(dir, 'bin', 'lobby'), 0o755);
   writeFileSync(join(dir, 'release.json'), JSON.stringify({ name: 'motcua-lobby', version }));

@@ -1,0 +1,84 @@
+// A box under its launcher for the update tests: versions in a root folder, an enrolled data directory for
+// the stand-in cloud, and the switch the agent makes, written as the agent writes it.
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
+import {
+  pointLink,
+  trialFile,
+  writeAgentState,
+  writeKeyValues,
+  type UpdatePaths,
+} from '../../device/update/files.js';
+import type { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
+import { SupervisedBox } from '../support/launcher-process.js';
+import { officeConfig } from '../support/office.js';
+import { stageVersion, testReleaseKey, type VersionKind } from '../support/releases.js';
+
+export const release = testReleaseKey();
+
+export interface UpdateBox {
+  root: string;
+  dataDir: string;
+  paths: UpdatePaths;
+  box: SupervisedBox;
+}
+
+/** Versions unpacked in a root (`current` at the first), an enrolled office, and its supervisor (not started). */
+export function updateBox(
+  cloud: FakeFleetCloud,
+  versions: [string, VersionKind][],
+  env: NodeJS.ProcessEnv = {},
+): UpdateBox {
+  const base = mkdtempSync(join(tmpdir(), 'lobby-launch-'));
+  const root = join(base, 'opt');
+  const dataDir = join(base, 'data');
+  mkdirSync(root);
+  mkdirSync(dataDir, { mode: 0o700 });
+  for (const [v, kind] of versions) stageVersion(join(root, v), v, kind);
+  symlinkSync(versions[0]![0], join(root, 'current'));
+  cloud.enroll(dataDir);
+  const configFile = join(dataDir, 'office.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify(officeConfig([], { cloud: { url: cloud.url, retryBaseMs: 10, retryCapSeconds: 1 } })),
+  );
+  const box = new SupervisedBox({ root, dataDir, configFile, keyFile: release.publicKeyFile, env });
+  return { root, dataDir, paths: { root, dir: join(dataDir, 'update') }, box };
+}
+
+/** What the agent leaves when it switched from `from` to `to` and restarted (switchTo in agent.ts). */
+export function switched(
+  b: UpdateBox,
+  from: string,
+  to: string,
+  opts: { rolloutId?: string; trialSeconds?: number; graceSeconds?: number; maxStarts?: number } = {},
+): void {
+  const rolloutId = opts.rolloutId ?? 'rollout-launch';
+  const target: SoftwareTarget = {
+    rolloutId,
+    version: to,
+    platform: 'linux-x64',
+    manifestUrl: '/rel/m',
+    signatureUrl: '/rel/s',
+    bundleUrl: '/rel/b',
+    size: 1,
+    sha256: '0'.repeat(64),
+    notes: '',
+    force: true,
+    allowDowngrade: false,
+  };
+  writeAgentState(b.paths, { target, step: 'switching', reports: [] });
+  writeKeyValues(trialFile(b.paths), {
+    version: to,
+    previous: from,
+    rolloutId,
+    switchedAt: Math.floor(Date.now() / 1000),
+    trialSeconds: opts.trialSeconds ?? 2,
+    graceSeconds: opts.graceSeconds ?? 60,
+    maxStarts: opts.maxStarts ?? 3,
+  });
+  pointLink(b.paths, 'previous', from);
+  pointLink(b.paths, 'current', to);
+}
