@@ -98,7 +98,13 @@ LOG="$UPD/logs/$CUR.log"
 FIFO="$UPD/.launch-$$.out"
 rm -f "$FIFO"
 mkfifo "$FIFO"
-tee -a "$LOG" <"$FIFO" &
+# tee ignores the stop signals (systemd sends SIGTERM to the whole unit): it ends when the box closes its
+# output, so the box's last lines still reach the journal and the file, and the box never writes to a pipe
+# nobody reads while it stops.
+(
+  trap '' TERM INT HUP
+  exec tee -a "$LOG"
+) <"$FIFO" &
 TEE=$!
 "$BIN" "$@" >"$FIFO" 2>&1 &
 CHILD=$!

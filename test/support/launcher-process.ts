@@ -29,6 +29,8 @@ export class SupervisedBox {
   readonly lines: string[] = [];
   private child: ChildProcess | null = null;
   private httpPort: number | null = null;
+  /** The current box's MQTT port, once it started. */
+  mqttPort: number | null = null;
   private running = false;
   private restartTimer: NodeJS.Timeout | null = null;
 
@@ -76,7 +78,9 @@ export class SupervisedBox {
         this.lines.push(line);
         if (line.includes('"box started"') && this.child === child) {
           try {
-            this.httpPort = (JSON.parse(line) as { httpPort: number }).httpPort;
+            const started = JSON.parse(line) as { httpPort: number; mqttPort: number };
+            this.httpPort = started.httpPort;
+            this.mqttPort = started.mqttPort;
           } catch {
             // a line the launcher's tee split: the next start says it again
           }
@@ -111,7 +115,15 @@ export class SupervisedBox {
     } catch {
       return;
     }
+    const late = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL'); // as systemd after TimeoutStopSec
+      } catch {
+        // gone meanwhile
+      }
+    }, 20_000);
     await gone;
+    clearTimeout(late);
     if (signal === 'SIGKILL') return;
     // The rest of the group (a watchdog's sleep) goes too.
     try {

@@ -13,7 +13,7 @@ import {
 } from '../../device/update/files.js';
 import type { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
 import { SupervisedBox } from '../support/launcher-process.js';
-import { officeConfig } from '../support/office.js';
+import { connectDevice, officeConfig, peripheralsFor, request, secretOf } from '../support/office.js';
 import { stageVersion, testReleaseKey, type VersionKind } from '../support/releases.js';
 
 export const release = testReleaseKey();
@@ -26,11 +26,11 @@ export interface UpdateBox {
 }
 
 /** Versions unpacked in a root (`current` at the first), an enrolled office, and its supervisor (not started). */
-export function updateBox(
+export async function updateBox(
   cloud: FakeFleetCloud,
   versions: [string, VersionKind][],
   env: NodeJS.ProcessEnv = {},
-): UpdateBox {
+): Promise<UpdateBox> {
   const base = mkdtempSync(join(tmpdir(), 'lobby-launch-'));
   const root = join(base, 'opt');
   const dataDir = join(base, 'data');
@@ -42,7 +42,11 @@ export function updateBox(
   const configFile = join(dataDir, 'office.json');
   writeFileSync(
     configFile,
-    JSON.stringify(officeConfig([], { cloud: { url: cloud.url, retryBaseMs: 10, retryCapSeconds: 1 } })),
+    JSON.stringify(
+      officeConfig(await peripheralsFor([{ id: 'kiosk-1', role: 'kiosk' }]), {
+        cloud: { url: cloud.url, retryBaseMs: 10, retryCapSeconds: 1 },
+      }),
+    ),
   );
   const box = new SupervisedBox({ root, dataDir, configFile, keyFile: release.publicKeyFile, env });
   return { root, dataDir, paths: { root, dir: join(dataDir, 'update') }, box };
@@ -81,4 +85,19 @@ export function switched(
   });
   pointLink(b.paths, 'previous', from);
   pointLink(b.paths, 'current', to);
+}
+
+/** A kiosk asks the box for a ticket (screen delivery): the ticket's number. */
+export async function ticketFrom(b: UpdateBox): Promise<string> {
+  const kiosk = await connectDevice(`mqtt://127.0.0.1:${b.box.mqttPort}`, 'kiosk-1', secretOf('kiosk-1'));
+  try {
+    const reply = await request(kiosk, 'lobby/v1/tickets/request', {
+      service: 'van-thu',
+      delivery: 'screen',
+    });
+    if (reply.status !== 'ok') throw new Error(`no ticket: ${JSON.stringify(reply)}`);
+    return (reply.data?.ticket as { number: string }).number;
+  } finally {
+    await kiosk.endAsync(true);
+  }
 }

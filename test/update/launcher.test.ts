@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   for (const b of boxes.splice(0)) await b.stop();
-});
+}, 60_000);
 afterAll(() => cloud.stop());
 
 async function report(rolloutId: string, state: SoftwareReport['state']): Promise<SoftwareReport> {
@@ -34,13 +34,13 @@ async function report(rolloutId: string, state: SoftwareReport['state']): Promis
 
 describe('the launcher', () => {
   it('without a trial marker starts the current version as is', async () => {
-    const b = updateBox(cloud, [['1.0.0', 'good']]);
+    const b = await updateBox(cloud, [['1.0.0', 'good']]);
     boxes.push(b.box.start());
     expect((await b.box.healthy()).version).toBe('1.0.0');
   });
 
   it('commits a new version that starts and stays healthy for its trial, and the cloud hears `healthy`', async () => {
-    const b = updateBox(cloud, [
+    const b = await updateBox(cloud, [
       ['1.0.0', 'good'],
       ['1.1.0', 'good'],
     ]);
@@ -58,7 +58,7 @@ describe('the launcher', () => {
   });
 
   it('goes back by itself when the new version crashes at start, and the old one reports it with the crash lines', async () => {
-    const b = updateBox(cloud, [
+    const b = await updateBox(cloud, [
       ['1.0.0', 'good'],
       ['1.1.0', 'crash'],
     ]);
@@ -79,7 +79,7 @@ describe('the launcher', () => {
   });
 
   it('goes back at once when the new version refuses the event log (exit 3)', async () => {
-    const b = updateBox(cloud, [
+    const b = await updateBox(cloud, [
       ['1.0.0', 'good'],
       ['1.1.0', 'refuse-log'],
     ]);
@@ -93,7 +93,7 @@ describe('the launcher', () => {
   });
 
   it('stops a new version that never becomes healthy once its trial and grace ran out, and goes back', async () => {
-    const b = updateBox(cloud, [
+    const b = await updateBox(cloud, [
       ['1.0.0', 'good'],
       ['1.1.0', 'hang'],
     ]);
