@@ -8,7 +8,8 @@
 // RestartSec is 2 s in the unit: add 2 s per restart on a box). Results also go to ./bench-update.json.
 import { writeFileSync } from 'node:fs';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
-import { switched, updateBox } from '../update/helpers.js';
+import type { SoftwareReport } from '../../protocol/fleet-updates.js';
+import { reportOf, switched, updateBox } from '../update/helpers.js';
 
 const RUNS = Number(process.env.BENCH_UPDATE_RUNS ?? 3);
 const TRIAL_SECONDS = 2;
@@ -19,10 +20,8 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function reported(cloud: FakeFleetCloud, rolloutId: string, state: string): Promise<void> {
-  while (!cloud.softwareReports.some((r) => r.rolloutId === rolloutId && r.state === state))
-    await new Promise((r) => setTimeout(r, 20));
-}
+const reported = (cloud: FakeFleetCloud, rolloutId: string, state: SoftwareReport['state']) =>
+  reportOf(cloud, rolloutId, state).then(() => undefined);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 

@@ -2,11 +2,16 @@
 // (Restart=always, a short RestartSec), in a process group of its own so that a power cut can be
 // simulated by SIGKILLing everything at once (launcher, box, tee, watchdog). Dist must be built.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import got from 'got';
 
-export const LAUNCHER = join(import.meta.dirname, '../../deploy/lobby-launch.sh');
+/** deploy/lobby-launch.sh, from the source tree (vitest) or from dist/test/support (the bench). */
+export const LAUNCHER = join(
+  import.meta.dirname,
+  basename(join(import.meta.dirname, '../..')) === 'dist' ? '../../..' : '../..',
+  'deploy/lobby-launch.sh',
+);
 
 export interface SupervisedOptions {
   root: string;

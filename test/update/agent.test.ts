@@ -30,6 +30,7 @@ import {
 import { cloudReportPost } from '../../device/update/reports.js';
 import type { BoxConfig } from '../../device/config/schema.js';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
+import { reportOf as reportOfCloud } from './helpers.js';
 import { officeConfig } from '../support/office.js';
 import { installVersion, publishRelease, testReleaseKey, PLATFORM } from '../support/releases.js';
 
@@ -100,16 +101,8 @@ const steps = (rolloutId: string) =>
     .filter((r) => r.rolloutId === rolloutId)
     .map((r) => (r.code ? `${r.state}:${r.code}` : r.state));
 
-async function reportOf(rolloutId: string, state: SoftwareReport['state']): Promise<SoftwareReport> {
-  return vi.waitFor(
-    () => {
-      const r = cloud.softwareReports.find((x) => x.rolloutId === rolloutId && x.state === state);
-      if (!r) throw new Error(`no ${state} report for ${rolloutId} yet: ${steps(rolloutId).join(', ')}`);
-      return r;
-    },
-    { timeout: 15_000, interval: 20 },
-  );
-}
+const reportOf = (rolloutId: string, state: SoftwareReport['state']) =>
+  reportOfCloud(cloud, rolloutId, state, 15_000);
 
 const versionsIn = (root: string) =>
   readdirSync(root)

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
+import type { SoftwareReport, SoftwareTarget } from '../../protocol/fleet-updates.js';
 import {
   pointLink,
   trialFile,
@@ -99,5 +99,28 @@ export async function ticketFrom(b: UpdateBox): Promise<string> {
     return (reply.data?.ticket as { number: string }).number;
   } finally {
     await kiosk.endAsync(true);
+  }
+}
+
+/** Waits for the cloud to hold a report of `state` for the rollout; fails naming the states it got. */
+export async function reportOf(
+  cloud: FakeFleetCloud,
+  rolloutId: string,
+  state: SoftwareReport['state'],
+  timeoutMs = 60_000,
+): Promise<SoftwareReport> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = cloud.softwareReports.find((x) => x.rolloutId === rolloutId && x.state === state);
+    if (r) return r;
+    if (Date.now() > until)
+      throw new Error(
+        `no ${state} report for ${rolloutId} in ${timeoutMs} ms: ` +
+          cloud.softwareReports
+            .filter((x) => x.rolloutId === rolloutId)
+            .map((x) => x.state)
+            .join(', '),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

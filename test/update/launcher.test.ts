@@ -4,12 +4,12 @@
 // itself, and the cloud hears which, with the failed version's last lines. Needs `npm run build`.
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SoftwareReport } from '../../protocol/fleet-updates.js';
 import { trialFile } from '../../device/update/files.js';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
 import type { SupervisedBox } from '../support/launcher-process.js';
-import { switched, updateBox } from './helpers.js';
+import { reportOf, switched, updateBox } from './helpers.js';
 
 let cloud: FakeFleetCloud;
 const boxes: SupervisedBox[] = [];
@@ -21,16 +21,7 @@ afterEach(async () => {
 }, 60_000);
 afterAll(() => cloud.stop());
 
-async function report(rolloutId: string, state: SoftwareReport['state']): Promise<SoftwareReport> {
-  return vi.waitFor(
-    () => {
-      const r = cloud.softwareReports.find((x) => x.rolloutId === rolloutId && x.state === state);
-      if (!r) throw new Error(`no ${state} report for ${rolloutId}`);
-      return r;
-    },
-    { timeout: 30_000, interval: 50 },
-  );
-}
+const report = (rolloutId: string, state: SoftwareReport['state']) => reportOf(cloud, rolloutId, state);
 
 describe('the launcher', () => {
   it('without a trial marker starts the current version as is', async () => {

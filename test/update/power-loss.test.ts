@@ -16,7 +16,7 @@ import { CLI } from '../support/box-process.js';
 import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
 import type { SupervisedBox } from '../support/launcher-process.js';
 import { publishRelease } from '../support/releases.js';
-import { release, ticketFrom, updateBox, type UpdateBox } from './helpers.js';
+import { release, reportOf, ticketFrom, updateBox, type UpdateBox } from './helpers.js';
 
 const KILL_MID_UPDATE = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-update.js');
 
@@ -30,16 +30,7 @@ afterEach(async () => {
 }, 60_000);
 afterAll(() => cloud.stop());
 
-async function report(rolloutId: string, state: SoftwareReport['state']): Promise<SoftwareReport> {
-  return vi.waitFor(
-    () => {
-      const r = cloud.softwareReports.find((x) => x.rolloutId === rolloutId && x.state === state);
-      if (!r) throw new Error(`no ${state} report for ${rolloutId}`);
-      return r;
-    },
-    { timeout: 60_000, interval: 50 },
-  );
-}
+const report = (rolloutId: string, state: SoftwareReport['state']) => reportOf(cloud, rolloutId, state);
 
 /** A box on 1.0.0 holding a target of 1.1.0 (forced: the test office is open around the clock). */
 async function boxWithTarget(
