@@ -1,10 +1,9 @@
 // Downloading a file from the cloud with the box's credential, resumed after an interruption (HTTP Range
 // from the bytes already on disk), never past the size the caller expects. got streams the body; the file
-// is appended to and fsynced, so a power cut loses at most the last unsynced bytes (the hash check after
-// the download catches any damage).
-import { createWriteStream, fsyncSync, openSync, closeSync, statSync, truncateSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+// is appended to and fsynced at the end, so a power cut loses at most the last unsynced bytes (the hash
+// check after the download catches any damage).
+import { statSync, truncateSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Got } from 'got';
 
 export class DownloadTooLarge extends Error {}
@@ -65,26 +64,21 @@ export async function resumeDownload(o: DownloadOptions): Promise<number> {
     stream.destroy();
     throw new Error(`download ${o.url}: HTTP ${response.statusCode}`);
   }
+  // Each chunk is written (awaited) as it comes: when the connection breaks, every byte received is on
+  // disk for the next Range request (a piped write stream would drop its buffer when destroyed).
   let bytes = append ? have : 0;
-  const bound = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      if (bytes > o.size)
-        return done(new DownloadTooLarge(`the server sent more than the ${o.size} bytes announced`));
-      o.onProgress?.(bytes);
-      done(null, chunk);
-    },
-  });
-  const out = createWriteStream(o.file, { flags: append ? 'a' : 'w', mode: 0o600 });
+  const file = await open(o.file, append ? 'a' : 'w', 0o600);
   try {
-    await pipeline(stream, bound, out);
-  } finally {
-    const fd = openSync(o.file, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (bytes + chunk.length > o.size)
+        throw new DownloadTooLarge(`the server sent more than the ${o.size} bytes announced`);
+      await file.write(chunk);
+      bytes += chunk.length;
+      o.onProgress?.(bytes);
     }
+  } finally {
+    await file.sync().catch(() => undefined);
+    await file.close();
   }
   return bytes;
 }
