@@ -110,17 +110,25 @@ TEE=$!
 CHILD=$!
 trap 'kill -TERM "$CHILD" 2>/dev/null' TERM INT HUP
 LIMIT=$(($(field trialSeconds "$TRIAL") + $(field graceSeconds "$TRIAL")))
+# The watchdog looks every second, and ends as soon as the box or this launcher is gone (no sleeper outlives
+# them, whatever killed them).
+LAUNCHER=$$
+DEADLINE=$(($(date +%s) + LIMIT))
 (
-  trap 'kill "$S" 2>/dev/null; exit 0' TERM
-  sleep "$LIMIT" &
-  S=$!
-  wait "$S"
+  while [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    sleep 1
+    kill -0 "$LAUNCHER" 2>/dev/null && kill -0 "$CHILD" 2>/dev/null || exit 0
+  done
   if marker_names "$CUR"; then
     echo "lobby-launch: version $CUR did not commit within ${LIMIT}s: stopping it" >>"$LOG"
     : >"$TIMEOUT"
     sync
     kill -TERM "$CHILD" 2>/dev/null
-    sleep 15
+    i=0
+    while [ "$i" -lt 15 ] && kill -0 "$CHILD" 2>/dev/null; do
+      sleep 1
+      i=$((i + 1))
+    done
     kill -KILL "$CHILD" 2>/dev/null
   fi
 ) </dev/null >/dev/null 2>&1 &

@@ -4,34 +4,24 @@
 // itself, and the cloud hears which, with the failed version's last lines. Needs `npm run build`.
 import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { SoftwareReport } from '../../protocol/fleet-updates.js';
+import { describe, expect, it } from 'vitest';
+
 import { trialFile } from '../../device/update/files.js';
-import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
-import type { SupervisedBox } from '../support/launcher-process.js';
-import { reportOf, switched, updateBox } from './helpers.js';
+import { switched, updateBox } from './helpers.js';
+import { launcherSuite } from './suite.js';
 
-let cloud: FakeFleetCloud;
-const boxes: SupervisedBox[] = [];
-beforeAll(async () => {
-  cloud = await new FakeFleetCloud().start();
-});
-afterEach(async () => {
-  for (const b of boxes.splice(0)) await b.stop();
-}, 60_000);
-afterAll(() => cloud.stop());
-
-const report = (rolloutId: string, state: SoftwareReport['state']) => reportOf(cloud, rolloutId, state);
+const suite = launcherSuite();
+const { boxes, report } = suite;
 
 describe('the launcher', () => {
   it('without a trial marker starts the current version as is', async () => {
-    const b = await updateBox(cloud, [['1.0.0', 'good']]);
+    const b = await updateBox(suite.cloud(), [['1.0.0', 'good']]);
     boxes.push(b.box.start());
     expect((await b.box.healthy()).version).toBe('1.0.0');
   });
 
   it('commits a new version that starts and stays healthy for its trial, and the cloud hears `healthy`', async () => {
-    const b = await updateBox(cloud, [
+    const b = await updateBox(suite.cloud(), [
       ['1.0.0', 'good'],
       ['1.1.0', 'good'],
     ]);
@@ -49,7 +39,7 @@ describe('the launcher', () => {
   });
 
   it('goes back by itself when the new version crashes at start, and the old one reports it with the crash lines', async () => {
-    const b = await updateBox(cloud, [
+    const b = await updateBox(suite.cloud(), [
       ['1.0.0', 'good'],
       ['1.1.0', 'crash'],
     ]);
@@ -70,7 +60,7 @@ describe('the launcher', () => {
   });
 
   it('goes back at once when the new version refuses the event log (exit 3)', async () => {
-    const b = await updateBox(cloud, [
+    const b = await updateBox(suite.cloud(), [
       ['1.0.0', 'good'],
       ['1.1.0', 'refuse-log'],
     ]);
@@ -84,7 +74,7 @@ describe('the launcher', () => {
   });
 
   it('stops a new version that never becomes healthy once its trial and grace ran out, and goes back', async () => {
-    const b = await updateBox(cloud, [
+    const b = await updateBox(suite.cloud(), [
       ['1.0.0', 'good'],
       ['1.1.0', 'hang'],
     ]);

@@ -9,35 +9,25 @@
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { SoftwareReport, SoftwareTarget } from '../../protocol/fleet-updates.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { SoftwareTarget } from '../../protocol/fleet-updates.js';
 import { trialFile, writeAgentState } from '../../device/update/files.js';
 import { CLI } from '../support/box-process.js';
-import { FakeFleetCloud } from '../support/fake-fleet-cloud.js';
-import type { SupervisedBox } from '../support/launcher-process.js';
 import { publishRelease } from '../support/releases.js';
-import { release, reportOf, ticketFrom, updateBox, type UpdateBox } from './helpers.js';
+import { release, ticketFrom, updateBox, type UpdateBox } from './helpers.js';
+import { launcherSuite } from './suite.js';
 
 const KILL_MID_UPDATE = CLI.replace(/cli\/lobby\.js$/, 'test/support/kill-mid-update.js');
 
-let cloud: FakeFleetCloud;
-const boxes: SupervisedBox[] = [];
-beforeAll(async () => {
-  cloud = await new FakeFleetCloud().start();
-});
-afterEach(async () => {
-  for (const b of boxes.splice(0)) await b.stop();
-}, 60_000);
-afterAll(() => cloud.stop());
-
-const report = (rolloutId: string, state: SoftwareReport['state']) => reportOf(cloud, rolloutId, state);
+const suite = launcherSuite();
+const { boxes, report } = suite;
 
 /** A box on 1.0.0 holding a target of 1.1.0 (forced: the test office is open around the clock). */
 async function boxWithTarget(
   killAt?: string,
 ): Promise<{ b: UpdateBox; target: SoftwareTarget; killedFile: string }> {
   const killedFile = join(mkdtempSync(join(tmpdir(), 'lobby-kill-')), 'killed');
-  const b = await updateBox(cloud, [['1.0.0', 'good']], {
+  const b = await updateBox(suite.cloud(), [['1.0.0', 'good']], {
     LOBBY_UPDATE_TRIAL_SECONDS: '2',
     ...(killAt
       ? {
@@ -47,7 +37,7 @@ async function boxWithTarget(
         }
       : {}),
   });
-  const { target } = publishRelease(cloud, release.key, '1.1.0', { random: 300_000 });
+  const { target } = publishRelease(suite.cloud(), release.key, '1.1.0', { random: 300_000 });
   writeAgentState(b.paths, { target, step: 'idle', reports: [] });
   boxes.push(b.box);
   return { b, target, killedFile };
@@ -70,7 +60,7 @@ describe('power loss during an update', () => {
     { timeout: 180_000 },
     async () => {
       const { b, target } = await boxWithTarget();
-      cloud.stallFile = { path: target.bundleUrl, after: 60_000 };
+      suite.cloud().stallFile = { path: target.bundleUrl, after: 60_000 };
       b.box.start();
       const file = join(
         b.paths.dir,
@@ -83,14 +73,15 @@ describe('power loss during an update', () => {
         interval: 20,
       });
       await b.box.powerCut();
-      cloud.stallFile = null;
-      const before = cloud.fileRequests.length;
+      suite.cloud().stallFile = null;
+      const before = suite.cloud().fileRequests.length;
       b.box.start();
       expect((await b.box.healthy()).status).toBe('ok');
       await endsOnNewVersion(b, target);
       expect(
-        cloud.fileRequests
-          .slice(before)
+        suite
+          .cloud()
+          .fileRequests.slice(before)
           .filter((r) => r.path === target.bundleUrl)
           .map((r) => r.range),
       ).toEqual(['bytes=60000-']);
