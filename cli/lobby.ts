@@ -130,6 +130,9 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
             .catch(() => undefined)
             .finally(() => process.exit(SUPERVISOR_RESTART_EXIT_CODE));
         },
+        // Switching to a new version: stop cleanly; the supervisor (systemd, through the launcher) starts
+        // the version `current` now points at.
+        restartForUpdate: () => process.exit(0),
       });
       stopOnSignals(box);
     });

@@ -19,6 +19,7 @@ import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
 import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
 import { StorageHealth } from './storage-health.js';
+import type { UpdateAgent } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
@@ -54,6 +55,12 @@ export interface BoxOptions {
   onRestart?: () => void;
   /** The last log lines for a diagnostics command; made here when the daemon makes its own logger. */
   logRing?: LogRing;
+  /**
+   * Called once the box closed for a switch to a new version: exits so the supervisor starts the version
+   * `current` now points at (`lobby device` sets it). With it, and under the launcher (LOBBY_RELEASE_ROOT),
+   * the box runs its update agent (device/update/).
+   */
+  restartForUpdate?: () => void;
 }
 
 export interface Box {
@@ -69,6 +76,8 @@ export interface Box {
   readonly uplink: Uplink | null;
   /** The configuration twin's long poll (device/fleet/), when the config has a `cloud` section and the box is enrolled. */
   fleet: Fleet | null;
+  /** The update agent (device/update/), when the box runs under the launcher. */
+  updates: UpdateAgent | null;
   /** The config the box runs now (a cloud-managed box changes it live). */
   config(): BoxConfig;
   close(): Promise<void>;
@@ -318,6 +327,30 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     'box started',
   );
 
+  // Over-the-air updates: only under the launcher, which knows where the versions are. Started before the
+  // rest so that a version on trial starts its proof as soon as it serves.
+  const updateEnv = opts.restartForUpdate
+    ? (await import('./update/index.js')).updateEnvironment(opts.dataDir)
+    : null;
+  let resolveSelf: (box: Box) => void = () => undefined;
+  const self = { promise: new Promise<Box>((resolve) => (resolveSelf = resolve)) };
+  const updates =
+    updateEnv && opts.restartForUpdate
+      ? (await import('./update/index.js')).startUpdateAgent({
+          env: updateEnv,
+          dataDir: opts.dataDir,
+          config,
+          state: () => ledger.state,
+          httpPort,
+          restart: async () => {
+            const box = await self.promise;
+            await box.close();
+            opts.restartForUpdate?.();
+          },
+          log: log.child({ part: 'update' }),
+        })
+      : null;
+
   // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
   const sessions = new Map<string, number>();
   const drivers = await DriverSet.start(
@@ -402,6 +435,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
           carryoverFor: (next) => ledger.carryoverFor(next),
           applyLive,
           ...(opts.fleetWaitSeconds !== undefined ? { waitSeconds: opts.fleetWaitSeconds } : {}),
+          // The poll's `software` part goes to the update agent (only under the launcher).
+          ...(updates
+            ? { softwareHeld: () => updates.softwareHeld(), onSoftware: (t) => updates.onSoftware(t) }
+            : {}),
           commands: {
             runners: fleetModule.boxCommandRunners({
               dataDir: opts.dataDir,
@@ -476,7 +513,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     storage.onChange(exitOnFailure);
     exitOnFailure(storage.view()); // a write at start (the boot counter, the first tick) may have failed
   }
-  return {
+  const box: Box = {
     mqttPort,
     httpPort,
     ledger,
@@ -488,11 +525,13 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       return uplink;
     },
     fleet,
+    updates,
     config,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      await updates?.stop();
       printSpool.stop();
       notices?.stop();
       await fleet?.stop();
@@ -507,6 +546,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       log.info('box stopped');
     },
   };
+  resolveSelf(box);
+  return box;
 }
 
 /** The presence session: the boot counter, incremented; on a full disk the last one + 1, not saved. */

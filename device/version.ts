@@ -16,4 +16,8 @@ function findVersion(): string {
   return '0.0.0';
 }
 
-export const VERSION = findVersion();
+/**
+ * The launcher (deploy/lobby-launch.sh) says which release it started: a bundle's package.json keeps the
+ * source tree's version when the release was stamped with another (`npm run release -- --version`).
+ */
+export const VERSION = process.env.LOBBY_RELEASE_VERSION || findVersion();

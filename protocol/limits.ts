@@ -108,3 +108,30 @@ export const PRINT_JOB_RESEND_MS = 5_000;
  * enrollments per client (ENROLLS_PER_MINUTE).
  */
 export const CLAIM_FORM_MAX_BYTES = 2048;
+
+// ---- over-the-air updates (device/update/) ----------------------------------------------------------
+
+/**
+ * The largest release bundle (tarball) a box downloads: a real one is about 62 MB. A target announcing more
+ * is refused before any byte is fetched, and a download is cut the moment it passes the size the target
+ * states (a cloud or proxy sending more than it promised cannot fill the data disk).
+ */
+export const UPDATE_BUNDLE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** The largest manifest or signature file a box downloads (a real manifest is about 400 bytes). */
+export const UPDATE_MANIFEST_MAX_BYTES = 16 * 1024;
+
+/**
+ * How long a new version must keep running, with its event log open, its broker serving and /healthz ok,
+ * before the box commits it. Until then the launcher (deploy/lobby-launch.sh) rolls back on a failed start.
+ */
+export const UPDATE_TRIAL_SECONDS = 120;
+
+/**
+ * Extra time a new version gets to start (open its log, replay it) before the launcher stops it as
+ * unhealthy: a start slower than UPDATE_TRIAL_SECONDS + this is a failed start.
+ */
+export const UPDATE_START_GRACE_SECONDS = 180;
+
+/** Starts of a new version in trial before the launcher gives up on it and goes back to the previous one. */
+export const UPDATE_TRIAL_MAX_STARTS = 3;

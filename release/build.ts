@@ -156,16 +156,30 @@ function slimDependencies(nodeModules: string): void {
   }
 }
 
-/** The unit from deploy/, pointed at the bundled runtime under /opt/motcua-lobby/current. */
-function bundledUnit(): string {
+/** Where install.sh puts the launcher (outside every version: updates never change it). */
+export const LAUNCHER_PATH = '/usr/local/lib/motcua-lobby/lobby-launch';
+
+/**
+ * The unit from deploy/, for a bundle: systemd runs the launcher (deploy/lobby-launch.sh), which runs
+ * `current`'s bin/lobby (the bundled node) and rolls back a new version that fails its trial; the node flags
+ * go through NODE_OPTIONS; the service user may write the versions' folder (over-the-air updates).
+ */
+export function bundledUnit(): string {
   const unit = readFileSync(join(ROOT, 'deploy', 'motcua-lobby.service'), 'utf8');
+  const exec =
+    /^ExecStart=\/usr\/bin\/node (--max-semi-space-size=1 --v8-pool-size=1) \/opt\/motcua-lobby\/dist\/cli\/lobby\.js (.*)$/m;
+  const flags = exec.exec(unit)?.[1];
   const rewritten = unit
     .replace('WorkingDirectory=/opt/motcua-lobby\n', 'WorkingDirectory=/opt/motcua-lobby/current\n')
-    .replace('ExecStart=/usr/bin/node ', 'ExecStart=/opt/motcua-lobby/current/node/bin/node ')
-    .replace(' /opt/motcua-lobby/dist/cli/lobby.js ', ' /opt/motcua-lobby/current/dist/cli/lobby.js ');
+    .replace(exec, `Environment="NODE_OPTIONS=${flags}"\nExecStart=${LAUNCHER_PATH} $2`)
+    .replace(
+      'ReadWritePaths=/var/lib/motcua-lobby /etc/motcua-lobby\n',
+      'ReadWritePaths=/var/lib/motcua-lobby /etc/motcua-lobby /opt/motcua-lobby\n',
+    );
   if (
-    !rewritten.includes('ExecStart=/opt/motcua-lobby/current/node/bin/node ') ||
-    !rewritten.includes('/opt/motcua-lobby/current/dist/cli/lobby.js')
+    !flags ||
+    !rewritten.includes(`ExecStart=${LAUNCHER_PATH} device `) ||
+    !rewritten.includes(' /opt/motcua-lobby\n')
   )
     throw new Error('deploy/motcua-lobby.service changed shape: update bundledUnit() in release/build.ts');
   return rewritten;
@@ -243,6 +257,7 @@ function buildOne(
   cpSync(join(ROOT, 'config', 'office.example.yaml'), join(stage, 'config', 'office.example.yaml'));
   mkdirSync(join(stage, 'deploy'));
   writeFileSync(join(stage, 'deploy', 'motcua-lobby.service'), bundledUnit());
+  cpSync(join(ROOT, 'deploy', 'lobby-launch.sh'), join(stage, 'deploy', 'lobby-launch.sh'));
   mkdirSync(join(stage, 'bin'));
   writeFileSync(
     join(stage, 'bin', 'lobby'),

@@ -148,7 +148,9 @@ install -d -m 0755 "$OPT"
 install -d -m 0700 "$DATA"
 install -d -m 0750 "$ETC"
 chmod 0700 "$DATA"
-if [ -n "$OWNER" ]; then chown "$OWNER" "$DATA" "$ETC"; fi
+# The box's user owns the versions' folder (not the versions install.sh unpacks): its over-the-air update
+# agent unpacks new versions next to the running one and moves `current` (device/update/README.md).
+if [ -n "$OWNER" ]; then chown "$OWNER" "$DATA" "$ETC" "$OPT"; fi
 
 # --- unpack ---------------------------------------------------------------------------------------------
 STEP='unpack'
@@ -186,9 +188,15 @@ for unit in motcua-lobby.service; do
   install -m 0644 "$TARGET/deploy/$unit" "$UNITS/.$unit.new"
   mv -f "$UNITS/.$unit.new" "$UNITS/$unit"
 done
+# The launcher systemd runs (rolls back a new version that fails its trial); outside every version, root's.
+if [ -f "$TARGET/deploy/lobby-launch.sh" ]; then
+  install -d -m 0755 "$ROOT/usr/local/lib/motcua-lobby"
+  install -m 0755 "$TARGET/deploy/lobby-launch.sh" "$ROOT/usr/local/lib/motcua-lobby/.lobby-launch.new"
+  mv -f "$ROOT/usr/local/lib/motcua-lobby/.lobby-launch.new" "$ROOT/usr/local/lib/motcua-lobby/lobby-launch"
+fi
 install -d -m 0755 "$ROOT/usr/local/bin"
 ln -sfn /opt/motcua-lobby/current/bin/lobby "$ROOT/usr/local/bin/lobby"
-say "installed the release key, $UNITS/motcua-lobby.service and /usr/local/bin/lobby"
+say "installed the release key, $UNITS/motcua-lobby.service, the launcher and /usr/local/bin/lobby"
 
 # --- switch ---------------------------------------------------------------------------------------------
 STEP='switch'

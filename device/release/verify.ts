@@ -58,6 +58,21 @@ function sha256OfFile(path: string): Promise<string> {
 }
 
 /**
+ * Checks a manifest's bytes against its signature file's contents and the release key, then the platform.
+ * Over-the-air updates call it before downloading the tarball the manifest names.
+ */
+export function verifyManifestFile(
+  bytes: Buffer,
+  signatureFile: Buffer,
+  publicKey: KeyObject,
+  platform: string = platformOfThisMachine(),
+): ReleaseManifest {
+  const manifest = verifyManifest(bytes, signatureFile.toString('utf8').trim(), publicKey);
+  checkPlatform(manifest, platform);
+  return manifest;
+}
+
+/**
  * Verifies a bundle, reading only its manifest, signature and tarball (nothing is unpacked or written).
  * Throws BundleRefused with the first check that failed; resolves with the manifest when all passed.
  */
@@ -67,10 +82,12 @@ export async function verifyBundle(
   platform: string = platformOfThisMachine(),
 ): Promise<VerifiedBundle> {
   const files = bundleFiles(manifestPath);
-  const bytes = await readOrRefuse(files.manifest, 'manifest');
-  const sigText = (await readOrRefuse(files.signature, 'signature')).toString('utf8').trim();
-  const manifest = verifyManifest(bytes, sigText, publicKey);
-  checkPlatform(manifest, platform);
+  const manifest = verifyManifestFile(
+    await readOrRefuse(files.manifest, 'manifest'),
+    await readOrRefuse(files.signature, 'signature'),
+    publicKey,
+    platform,
+  );
   const tarball = join(dirname(manifestPath), manifest.file);
   let size: number;
   try {

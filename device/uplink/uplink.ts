@@ -246,6 +246,8 @@ export class Uplink {
       at: new Date().toISOString(),
       version: this.o.version,
       node: nodeVersion,
+      // Which bundle an over-the-air update brings this box (protocol/fleet-updates.ts).
+      platform: `${process.platform}-${process.arch}`,
       officeId: this.o.officeId,
       day: h.day,
       lastSeq: this.o.store.headSeq,

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import {
+  copyFileSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -40,6 +41,10 @@ function bundle(
     `[Service]\nExecStart=/opt/motcua-lobby/current/node/bin/node ${version}\n`,
   );
   writeFileSync(join(stage, 'config/office.example.yaml'), 'office: {}\n');
+  copyFileSync(
+    new URL('../../deploy/lobby-launch.sh', import.meta.url),
+    join(stage, 'deploy/lobby-launch.sh'),
+  );
   writeFileSync(join(stage, 'release.json'), JSON.stringify({ version }));
   const out = opts.out ?? join(work, `out-${n}`);
   return packBundle({
@@ -86,6 +91,8 @@ describe('install.sh', () => {
       key.publicPem.trim(),
     );
     expect(readlinkSync(join(root, 'usr/local/bin/lobby'))).toBe('/opt/motcua-lobby/current/bin/lobby');
+    // The launcher systemd runs, outside every version (over-the-air updates never change it).
+    expect(statSync(join(root, 'usr/local/lib/motcua-lobby/lobby-launch')).mode & 0o777).toBe(0o755);
     expect(readdirSync(opt()).sort()).toEqual(['1.0.0', 'current']); // no partial or temporary leftovers
   });
 

@@ -4,6 +4,7 @@
 // other traffic stays quiet. It can be stopped and started again on the same port (the cloud down).
 import Fastify, { type FastifyInstance } from 'fastify';
 import { configHash, type BoxReported, type BoxTarget } from '../../protocol/fleet.js';
+import type { SoftwareReport } from '../../protocol/fleet-updates.js';
 import { writeCredential } from '../../device/uplink/credential.js';
 import { join } from 'node:path';
 
@@ -22,6 +23,18 @@ export class FakeFleetCloud {
   failReports = 0;
   /** The status the failed reports get (503: a cloud that recovers; 409: a version it does not know). */
   failReportsWith = 503;
+  /** Release files (over-the-air updates) by path, served with the box credential and HTTP Range. */
+  readonly files = new Map<string, Buffer>();
+  /** The `Range` header of every release file request ('' none), in order, with its path. */
+  readonly fileRequests: { path: string; range: string }[] = [];
+  /** The next response for this path sends `after` bytes of the body and then cuts the connection (once). */
+  cutFile: { path: string; after: number } | null = null;
+  /** Responses for this path send `after` bytes and then hold the connection open until the client goes. */
+  stallFile: { path: string; after: number } | null = null;
+  /** The software step reports received (POST /api/v1/box/software). */
+  readonly softwareReports: SoftwareReport[] = [];
+  /** Answer this many of the next software reports 503. */
+  failSoftwareReports = 0;
   private app: FastifyInstance | null = null;
   private waiters = new Set<() => void>();
   port = 0;
@@ -101,6 +114,39 @@ export class FakeFleetCloud {
           .send({ code: this.failReportsWith === 409 ? 'unknown_version' : 'unavailable' });
       }
       this.reports.push(req.body);
+      return { ok: true };
+    });
+    app.get<{ Params: { '*': string } }>('/rel/*', (req, reply) => {
+      if (!authorized(req.headers.authorization)) return reply.code(401).send({ code: 'unauthorized' });
+      const path = `/rel/${req.params['*']}`;
+      const body = this.files.get(path);
+      this.fileRequests.push({ path, range: req.headers.range ?? '' });
+      if (!body) return reply.code(404).send({ code: 'not_found' });
+      const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? -1);
+      if (from >= body.length)
+        return reply.code(416).header('content-range', `bytes */${body.length}`).send();
+      const part = from >= 0 ? body.subarray(from) : body;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(from >= 0 ? 206 : 200, {
+        'content-length': part.length,
+        'accept-ranges': 'bytes',
+        ...(from >= 0 ? { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}` } : {}),
+      });
+      const cut = this.cutFile?.path === path ? this.cutFile.after : null;
+      if (cut !== null) {
+        this.cutFile = null;
+        res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+      } else if (this.stallFile?.path === path) res.write(part.subarray(0, this.stallFile.after));
+      else res.end(part);
+    });
+    app.post<{ Body: SoftwareReport }>('/api/v1/box/software', async (req, reply) => {
+      if (!authorized(req.headers.authorization)) return reply.code(401).send({ code: 'unauthorized' });
+      if (this.failSoftwareReports > 0) {
+        this.failSoftwareReports--;
+        return reply.code(503).send({ code: 'unavailable' });
+      }
+      this.softwareReports.push(req.body);
       return { ok: true };
     });
     let acked = 0;
