@@ -326,7 +326,7 @@ async function refreshList() {
   if (!section.isConnected || current.officeId !== officeId) return;
   out.innerHTML = list.length
     ? tableHtml(
-        ['Lệnh', 'Chi tiết', 'Người gửi', 'Trạng thái', 'Thời gian', ''],
+        ['Lệnh', 'Chi tiết', 'Người gửi', 'Trạng thái', 'Thời gian', 'Thao tác'],
         list.map((c) => [
           KIND_NAMES[c.kind] ?? c.kind,
           paramsText(c.kind, c.params, tz),
