@@ -357,9 +357,11 @@ async function refreshList() {
   for (const b of $$('button.cancel', out)) b.addEventListener('click', () => cancel(b.dataset.id));
   section.dataset.refreshed = String(Number(section.dataset.refreshed ?? 0) + 1);
   if (list.some((c) => UNFINISHED.includes(c.state)))
-    timer = setTimeout(() => {
-      if (section.isConnected && !document.hidden) refreshList();
-      else if (section.isConnected) timer = setTimeout(refreshList, REFRESH_MS);
+    timer = setTimeout(function again() {
+      // Not while another tab or page is shown (offsetParent: null under a hidden ancestor); gone with its page.
+      if (!section.isConnected) return;
+      if (!document.hidden && section.offsetParent !== null) refreshList();
+      else timer = setTimeout(again, REFRESH_MS);
     }, REFRESH_MS);
 }
 
