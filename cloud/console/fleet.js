@@ -3,6 +3,7 @@
 // its overrides). Times are the office's clock. Viewers see everything, admins also save.
 import { renderCommands } from './commands.js';
 import { bindEditor, editorHtml, fieldErrorsHtml } from './editor.js';
+import { bindPeripherals, peripheralsHtml } from './peripherals.js';
 import {
   $,
   actorName,
@@ -310,10 +311,11 @@ export { historyHtml };
 export async function renderOffice(officeId) {
   const id = encodeURIComponent(officeId);
   const since = new Date(Date.now() - 30 * DAY).toISOString();
-  const [view, config, history] = await Promise.all([
+  const [view, config, history, peripherals] = await Promise.all([
     getJson(`/api/v1/health/offices/${id}`),
     getJson(`/api/v1/fleet/offices/${id}/config`),
     getJson(`/api/v1/health/incidents?office=${id}&from=${encodeURIComponent(since)}&limit=200`),
+    getJson(`/api/v1/fleet/offices/${id}/peripherals`),
   ]);
   const live = view.boxes.filter((b) => !b.revokedAt);
   const twins = await Promise.all(
@@ -358,9 +360,8 @@ export async function renderOffice(officeId) {
     <section id="office-commands" data-panel="commands" aria-labelledby="h-commands" hidden>
       <h2 id="h-commands">Lệnh điều khiển</h2>
     </section>
-    <!-- Peripherals (add, rotate, revoke with a secret and QR code shown once): a later round fills this. -->
-    <section id="office-peripherals" data-panel="peripherals" aria-labelledby="h-peripherals" hidden>
-      <h2 id="h-peripherals">Quản lý thiết bị ngoại vi</h2>
+    <section id="office-peripherals" data-panel="peripherals" aria-labelledby="h-peripherals">
+      ${peripheralsHtml(peripherals, config.effective ?? config.inherited, view.boxes, tz)}
     </section>
     <section aria-labelledby="h-history"><h2 id="h-history">Lịch sử sự cố (30 ngày)</h2>${historyHtml(history)}</section>`;
   bindEditor(
@@ -381,5 +382,6 @@ export async function renderOffice(officeId) {
     () => renderOffice(officeId),
   );
   await renderCommands(officeId, { tz, peripherals: live.flatMap((b) => b.peripherals) });
+  bindPeripherals(officeId, peripherals, () => renderOffice(officeId));
   drawn(`fleet/office/${officeId}`);
 }

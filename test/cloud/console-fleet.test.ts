@@ -6,8 +6,6 @@
 // deliveries. A viewer sees the same pages without a way to change them. axe-core finds no critical or serious
 // violation on any page. Time is the cloud's clock: minutes pass without waiting for them.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
@@ -16,6 +14,7 @@ import type { CloudService } from '../../cloud/service.js';
 import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import type { BoxTarget } from '../../protocol/fleet.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
+import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import {
   bearerRequest,
@@ -28,7 +27,6 @@ import {
 import { receiver } from './webhook-receiver.js';
 
 const HAVE_CHROMIUM = chromiumPresent();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const MIN = 60_000;
 
 // What the page functions below touch (they run in the browser; the project compiles without the DOM lib).
@@ -192,62 +190,9 @@ for (const kind of DATABASES) {
         await db?.cleanup();
       });
 
-      async function login(username: string): Promise<{ page: Page; failures: string[] }> {
-        const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-        const failures: string[] = [];
-        page.on('pageerror', (e) => failures.push(e.message));
-        page.on('console', (m) => {
-          if (m.type() === 'error' && !/status of 4(09|22)/.test(m.text())) failures.push(m.text());
-        });
-        await page.goto(`${cloud.url}/console/`);
-        await page.fill('input[name=username]', username);
-        await page.fill('input[name=password]', passwords[username] as string);
-        await page.click('#login-form button[type=submit]');
-        await page.waitForSelector('#app:not([hidden])');
-        return { page, failures };
-      }
-
-      /** Goes to a page by its address and waits until it is drawn (again). */
-      async function open(page: Page, hash: string) {
-        const before = await page.evaluate(() => Number(document.body.dataset.renders ?? 0));
-        // The same address again draws the page again (as the browser's reload of it would).
-        await page.evaluate((h) => {
-          if (window.location.hash === h) window.dispatchEvent(new window.HashChangeEvent('hashchange'));
-          else window.location.hash = h;
-        }, hash);
-        await page.waitForFunction((n) => Number(document.body.dataset.renders ?? 0) > n, before);
-        expect(await page.textContent('#page-error')).toBe('');
-      }
-      async function clickAndWait(page: Page, selector: string) {
-        const before = await page.evaluate(() => Number(document.body.dataset.renders ?? 0));
-        await page.click(selector);
-        await page.waitForFunction((n) => Number(document.body.dataset.renders ?? 0) > n, before);
-      }
-
-      /** axe-core on the page as it is: no critical or serious violation; each visible control ≥ 44 px high. */
-      async function accessible(page: Page) {
-        // Evaluated through the DevTools protocol: the console's CSP (script-src 'self') rightly refuses an inline tag.
-        if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-        const violations = (await page.evaluate(async () => {
-          const r = await window.axe.run(document, { resultTypes: ['violations'] });
-          return r.violations.map((v: { id: string; impact: string; nodes: { target: string[] }[] }) => ({
-            id: v.id,
-            impact: v.impact,
-            targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
-          }));
-        })) as { id: string; impact: string }[];
-        expect(violations.filter((v) => v.impact === 'critical' || v.impact === 'serious')).toEqual([]);
-        const small = await page.$$eval(
-          'main button, main a, main input:not([type=checkbox]), main select, header a, header button',
-          (
-            els: { getBoundingClientRect(): { height: number; width: number }; textContent: string | null }[],
-          ) =>
-            els
-              .map((e) => ({ text: e.textContent?.trim().slice(0, 40), ...e.getBoundingClientRect() }))
-              .filter((r) => r.height > 0 && r.height < 44),
-        );
-        expect(small).toEqual([]);
-      }
+      const login = (username: string) =>
+        consoleLogin(browser, cloud.url, username, passwords[username] as string);
+      const open = openPage;
 
       const treeCounts = (page: Page, unit: string) =>
         page.$eval(`#unit-tree a[data-unit=${unit}]`, (a: { dataset: Record<string, string> }) => ({
