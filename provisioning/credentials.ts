@@ -63,6 +63,11 @@ export async function credentialHandout(
   secret: string,
 ): Promise<{ secret: string; qr: { text: string; dataUrl: string } }> {
   const text = peripheralCredentialUri({ id: p.id, secret, role: p.role, counter: p.counter, officeId });
+  return { secret, qr: await qrCode(text) };
+}
+
+/** A QR code of `text` for a screen to show and a device to scan: the text and a PNG data URL for an `<img>`. */
+export async function qrCode(text: string): Promise<{ text: string; dataUrl: string }> {
   const dataUrl = await QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 1, scale: 6 });
-  return { secret, qr: { text, dataUrl } };
+  return { text, dataUrl };
 }

@@ -1,6 +1,7 @@
 // The fleet pages: the unit tree with offices up and down, a unit (its units, its offices, its template), an office
 // (its boxes, each peripheral, open incidents and their history, the configuration twin with each field's source,
 // its overrides). Times are the office's clock. Viewers see everything, admins also save.
+import { renderCommands } from './commands.js';
 import { bindEditor, editorHtml, fieldErrorsHtml } from './editor.js';
 import { bindPeripherals, peripheralsHtml } from './peripherals.js';
 import {
@@ -355,7 +356,7 @@ export async function renderOffice(officeId) {
         revision: config.revision,
       })}
     </section>
-    <!-- Commands (queue, states): a later round fills this section and shows it. -->
+    <!-- Commands (queue, states, results): commands.js fills this section and shows it. -->
     <section id="office-commands" data-panel="commands" aria-labelledby="h-commands" hidden>
       <h2 id="h-commands">Lệnh điều khiển</h2>
     </section>
@@ -380,6 +381,7 @@ export async function renderOffice(officeId) {
     },
     () => renderOffice(officeId),
   );
+  await renderCommands(officeId, { tz, peripherals: live.flatMap((b) => b.peripherals) });
   bindPeripherals(officeId, peripherals, () => renderOffice(officeId));
   drawn(`fleet/office/${officeId}`);
 }

@@ -183,6 +183,8 @@ export const auditActionName = named({
   'audit.verified': 'Kiểm tra tính toàn vẹn nhật ký',
   'fleet.template.saved': 'Lưu cấu hình mẫu của đơn vị',
   'fleet.office.saved': 'Lưu cấu hình riêng của bộ phận',
+  'fleet.command.queued': 'Gửi lệnh đến hộp',
+  'fleet.command.cancelled': 'Hủy lệnh gửi hộp',
   'alert_rule.created': 'Tạo quy tắc cảnh báo',
   'alert_rule.changed': 'Sửa quy tắc cảnh báo',
   'alert_rule.secret_rotated': 'Đổi khóa ký webhook',

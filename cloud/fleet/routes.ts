@@ -31,6 +31,7 @@ import {
   FLEET_PERIPHERALS_PER_OFFICE_MAX,
   FLEET_TWINS_LIST_MAX,
 } from '../limits.js';
+import { qrCode } from '../../provisioning/credentials.js';
 import { cancelCommand, listCommands, queueCommand, readCommand, recordOutcome } from './commands.js';
 import type { FieldOrigin } from './merge.js';
 import { softwarePollSource } from '../releases/poll-source.js';
@@ -746,7 +747,8 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
         schema: {
           tags: ['fleet'],
           summary:
-            'One command with its state and its result (diagnostics: health, versions, disk, log lines)',
+            'One command with its state and its result (diagnostics: health, versions, disk, log lines; ' +
+            'a pairing code also with `qr`, its pairUrl as a QR code)',
           security,
           params: CommandParamsPath,
         },
@@ -754,7 +756,11 @@ export async function fleetRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       async (req) => {
         const { officeId, commandId } = req.params as { officeId: string; commandId: string };
         await officeInScope(req, officeId);
-        return readCommand(db, officeId, commandId, ctx.clock());
+        const c = await readCommand(db, officeId, commandId, ctx.clock());
+        // A pairing code's address as a QR code, for the console to show beside the code (the screen scans it).
+        const pairUrl =
+          c.kind === 'pair-screen' ? (c.result as { pairUrl?: unknown } | undefined)?.pairUrl : null;
+        return typeof pairUrl === 'string' ? { ...c, qr: await qrCode(pairUrl) } : c;
       },
     );
 
