@@ -6,7 +6,13 @@ import type { CloudDatabase } from '../../cloud/db/database.js';
 import type { OfficeStateMsg } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import { killAllBoxes, killed, startDevice, type BoxProcess } from '../support/box-process.js';
-import { cloudApi, killAllClouds, startCloudProcess, type CloudProcess } from '../support/cloud-process.js';
+import {
+  cloudApi,
+  killAllClouds,
+  startCloudProcess,
+  type CloudProcess,
+  until,
+} from '../support/cloud-process.js';
 import { ENROLLED_OFFICE, startEnrolledOffice } from '../support/enrolled-office.js';
 import { connectDevice, nextMessage, request, secretOf } from '../support/office.js';
 
@@ -27,16 +33,6 @@ interface Twin {
   drift: boolean;
   desired: { version: number };
   reported: { version: number };
-}
-
-async function until<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 20_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 for (const kind of DATABASES) {

@@ -20,6 +20,7 @@ import {
   loginAdmin,
   startCloudProcess,
   type CloudProcess,
+  until as waitUntil,
 } from '../support/cloud-process.js';
 import { SupervisedBox } from '../support/launcher-process.js';
 import { officeConfig, peripheralsFor } from '../support/office.js';
@@ -28,15 +29,9 @@ import { release, ticketFrom } from '../update/helpers.js';
 
 afterAll(() => killAllClouds());
 
-async function until<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 90_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared wait, with this file's longer default (real processes on a loaded machine). */
+const until = <T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 90_000) =>
+  waitUntil(what, check, timeoutMs);
 
 interface Progress {
   state: string;

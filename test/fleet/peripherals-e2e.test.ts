@@ -10,7 +10,7 @@ import type { CloudDatabase } from '../../cloud/db/database.js';
 import { parsePeripheralCredential } from '../../protocol/index.js';
 import { DATABASES, MASTER_KEY, type TestDatabase } from '../cloud/helpers.js';
 import { killAllBoxes, killed, type BoxProcess } from '../support/box-process.js';
-import { cloudApi, killAllClouds, type CloudProcess } from '../support/cloud-process.js';
+import { cloudApi, killAllClouds, type CloudProcess, until as waitUntil } from '../support/cloud-process.js';
 import { ENROLLED_OFFICE, startEnrolledOffice } from '../support/enrolled-office.js';
 import { connectDevice, request, secretOf } from '../support/office.js';
 
@@ -29,15 +29,9 @@ interface Issued {
   versions: { version: number }[];
 }
 
-async function until<T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 30_000) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The shared wait, with this file's longer default (real processes on a loaded machine). */
+const until = <T>(what: string, check: () => Promise<T | false | undefined>, timeoutMs = 30_000) =>
+  waitUntil(what, check, timeoutMs);
 
 const closed = (c: MqttClient) => new Promise<number>((r) => c.once('close', () => r(Date.now())));
 
