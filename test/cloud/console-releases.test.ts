@@ -47,9 +47,11 @@ for (const platform of ['linux-arm64', 'linux-x64']) {
 const waveCount = (page: Page, wave: number, column: string) =>
   page.evaluate(
     ([w, c]) => {
-      const heads = [...document.querySelectorAll('#waves thead th')].map((th: any) => th.textContent);
+      const heads = [...document.querySelectorAll('#waves thead th')].map(
+        (th: { textContent: string }) => th.textContent,
+      );
       const row = document.querySelectorAll('#waves tbody tr')[Number(w) - 1];
-      return row?.children[heads.indexOf(c)]?.textContent ?? null;
+      return row?.children[heads.indexOf(c as string)]?.textContent ?? null;
     },
     [String(wave), column],
   );
@@ -129,10 +131,8 @@ for (const kind of DATABASES) {
       const boxesOfWave = (page: Page, wave: number) =>
         page.$$eval(
           '#rollout-boxes tbody tr',
-          (trs: any[], w: number) =>
-            trs
-              .filter((tr) => tr.children[2].textContent === String(w))
-              .map((tr) => tr.dataset.box as string),
+          (trs: { children: { textContent: string }[]; dataset: { box: string } }[], w: number) =>
+            trs.filter((tr) => tr.children[2]?.textContent === String(w)).map((tr) => tr.dataset.box),
           wave,
         );
       let rolloutId = '';
