@@ -84,6 +84,18 @@ function startForm(releases) {
   </form>`;
 }
 
+/** What a refused rollout action means, in Vietnamese (the API's own words after it, for the details). */
+const REFUSALS = {
+  invalid_waves: 'Các đợt chưa đúng (đợt cuối phải là 100%).',
+  no_boxes: 'Đơn vị này chưa có hộp nào để cập nhật.',
+  release_not_ready: 'Phiên bản chưa có gói nào đã kiểm tra chữ ký.',
+  platform_missing: 'Phiên bản thiếu gói cho nền tảng mà một số hộp đang chạy; hãy tải gói đó lên trước.',
+  rollout_active: 'Một số hộp đang ở trong một đợt triển khai khác chưa kết thúc.',
+  too_many_boxes: 'Đơn vị có quá nhiều hộp cho một đợt triển khai.',
+  rollout_state: 'Trạng thái hiện tại của đợt triển khai không cho phép thao tác này (có thể người khác vừa đổi); hãy mở lại trang.',
+};
+const refusalText = (e) => (REFUSALS[e.code] ? `${REFUSALS[e.code]} (${e.message})` : failureText(e));
+
 function message(text, ok) {
   const msg = $('#rollout-msg');
   msg.className = `msg ${ok ? 'ok' : 'error'}`;
@@ -154,7 +166,7 @@ function bindStart() {
       });
       location.hash = `#/releases/${encodeURIComponent(r.id)}`;
     } catch (e) {
-      message(failureText(e), false);
+      message(refusalText(e), false);
       drawn('releases');
     }
   });
@@ -243,7 +255,7 @@ function bindActions(id) {
       await renderReleases(id);
     } catch (e) {
       $('#rollout-action-msg').className = 'msg error';
-      $('#rollout-action-msg').textContent = failureText(e);
+      $('#rollout-action-msg').textContent = refusalText(e);
       drawn('releases');
     }
   };

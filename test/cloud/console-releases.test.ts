@@ -154,6 +154,14 @@ for (const kind of DATABASES) {
         expect(await page.textContent('#rollout-msg')).toContain('1, 5%, 100%');
         expect(await page.locator('#rollouts tbody tr').count()).toBe(0);
 
+        // A unit with no box: the refusal says so in Vietnamese, nothing started.
+        await page.selectOption('#rollout-form select[name=unitId]', 'hc');
+        await page.fill('#rollout-form input[name=waves]', '100%');
+        await clickAndWait(page, '#rollout-form button[type=submit]');
+        expect(await page.textContent('#rollout-msg')).toContain('chưa có hộp nào');
+        expect(await page.locator('#rollouts tbody tr').count()).toBe(0);
+
+        await page.selectOption('#rollout-form select[name=unitId]', 'hkb');
         await page.fill('#rollout-form input[name=waves]', '1, 100%');
         await page.fill('#rollout-form input[name=abortThreshold]', '3');
         await clickAndWait(page, '#rollout-form button[type=submit]');
