@@ -92,7 +92,8 @@ const REFUSALS = {
   platform_missing: 'Phiên bản thiếu gói cho nền tảng mà một số hộp đang chạy; hãy tải gói đó lên trước.',
   rollout_active: 'Một số hộp đang ở trong một đợt triển khai khác chưa kết thúc.',
   too_many_boxes: 'Đơn vị có quá nhiều hộp cho một đợt triển khai.',
-  rollout_state: 'Trạng thái hiện tại của đợt triển khai không cho phép thao tác này (có thể người khác vừa đổi); hãy mở lại trang.',
+  rollout_state:
+    'Trạng thái hiện tại của đợt triển khai không cho phép thao tác này (có thể người khác vừa đổi); hãy mở lại trang.',
 };
 const refusalText = (e) => (REFUSALS[e.code] ? `${REFUSALS[e.code]} (${e.message})` : failureText(e));
 
