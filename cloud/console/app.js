@@ -5,6 +5,7 @@
 /* global document, sessionStorage, fetch, FormData, URLSearchParams, URL, location, window, setInterval, setTimeout, Chart */
 import { renderOffice, renderTree, renderUnit } from './fleet.js';
 import { renderAlerts, renderIncidents } from './health.js';
+import { renderReleases } from './releases.js';
 import {
   $,
   $$,
@@ -60,7 +61,7 @@ $('#login-form').addEventListener('submit', async (ev) => {
 });
 $('#logout').addEventListener('click', logout);
 
-const TABS = ['reports', 'fleet', 'incidents', 'alerts', 'audit'];
+const TABS = ['reports', 'fleet', 'incidents', 'alerts', 'releases', 'audit'];
 
 /** Draws the page the address names: #/reports, #/fleet[/unit/<id>|/office/<id>], #/incidents[/<unit>], … */
 async function route() {
@@ -80,6 +81,7 @@ async function route() {
       else await renderUnit(unit);
     } else if (tab === 'incidents') await renderIncidents(a);
     else if (tab === 'alerts') await renderAlerts(a);
+    else if (tab === 'releases') await renderReleases(a);
     else if (tab === 'audit') await loadAudit();
   } catch (e) {
     $('#page-error').textContent = failureText(e);

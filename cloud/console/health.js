@@ -37,7 +37,7 @@ function monthStart(now = new Date()) {
   return new Date(`${parts.year}-${parts.month}-01T00:00:00+07:00`);
 }
 
-function unitOptions(selected) {
+export function unitOptions(selected) {
   const top = Math.min(...state.units.map((u) => depth(u)));
   return state.units
     .map(
