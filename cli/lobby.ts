@@ -114,7 +114,9 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
       }
       const config = loadConfigFile(opts.config);
       let restarting = false;
-      const box: Box = await startBox({
+      // The box logs 'box started' (and supervisors and tests may signal it) before startBox resolves: the
+      // signal handlers are in place from the start, and a stop asked for while starting waits for it.
+      const starting: Promise<Box> = startBox({
         config,
         configFile: resolve(opts.config),
         dataDir: opts.dataDir,
@@ -126,7 +128,7 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
           if (restarting) return;
           restarting = true;
           const bound = new Promise((r) => setTimeout(r, 10_000).unref());
-          void Promise.race([box.close(), bound])
+          void Promise.race([starting.then((b) => b.close()), bound])
             .catch(() => undefined)
             .finally(() => process.exit(SUPERVISOR_RESTART_EXIT_CODE));
         },
@@ -134,7 +136,8 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         // the version `current` now points at.
         restartForUpdate: () => process.exit(0),
       });
-      stopOnSignals(box);
+      stopOnSignals({ close: () => starting.then((b) => b.close()) });
+      await starting;
     });
 
   device
