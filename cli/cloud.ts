@@ -164,7 +164,7 @@ export function registerCloudCommands(program: Command): void {
           releasesDir?: string;
         },
       ) => {
-        const service = await startCloud({
+        const service = startCloud({
           databaseUrl: o.db,
           ...(o.dbSchema ? { databaseSchema: o.dbSchema } : {}),
           port: o.port,
@@ -179,7 +179,8 @@ export function registerCloudCommands(program: Command): void {
             ...(o.releasesDir ? { releasesDir: resolve(o.releasesDir) } : {}),
           },
         });
-        stopOnSignals(service);
+        stopOnSignals(service); // before it resolves: the cloud logs that it listens earlier
+        await service;
       },
     );
 

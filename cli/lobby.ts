@@ -136,7 +136,7 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
         // the version `current` now points at.
         restartForUpdate: () => process.exit(0),
       });
-      stopOnSignals({ close: () => starting.then((b) => b.close()) });
+      stopOnSignals(starting);
       await starting;
     });
 
@@ -346,8 +346,9 @@ export function buildProgram(sim: Command, cloud: Command[]): Command {
     .option('--cloud-port <port>', 'the demo cloud and admin console (default 8090)', port)
     .action(async (opts: DemoOptions) => {
       const { runDemo } = await import('./demo.js'); // the box process never loads the demo's modules
-      const box = await runDemo(opts);
-      stopOnSignals(box);
+      const starting = runDemo(opts);
+      stopOnSignals(starting); // before it resolves: the demo prints its addresses earlier
+      await starting;
     });
 
   program.addCommand(sim);

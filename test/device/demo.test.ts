@@ -224,6 +224,13 @@ describe('lobby demo managed by its cloud', () => {
       const [, mqttAgain] = await again.line(/MQTT \(devices\)\s+(mqtt:\/\/\S+)/);
       expect(await servicesOnScreens(mqttAgain!, dataDir, 'Hộ tịch – Khai sinh')).toContain('Văn thư');
       await again.line(TICKET); // the simulators moved to new ports: the box drives them where they are now
+      expect(await again.stop()).toBe(0);
+
+      // A stop while the demo is still starting (its addresses printed, the simulated hardware not yet
+      // running) is a clean one too: the signal handlers are in place from the start.
+      const third = startDemo(dataDir);
+      await third.line(/MQTT \(devices\)/);
+      expect(await third.stop()).toBe(0);
     },
   );
 });
