@@ -7,8 +7,9 @@
 #
 # Steps, in order: verify (signature, platform, size, SHA-256: before anything is unpacked), user, dirs,
 # unpack (into a hidden folder, renamed to /opt/motcua-lobby/<version> when complete), key and systemd
-# units, switch (the `current` symlink, replaced in one rename), start. Running it again is harmless. When
-# a step fails it says which, and what state it left; nothing before `switch` changes the running version.
+# units, switch (the `current` symlink, replaced in one rename), prune (versions older than current and
+# previous), start. Running it again is harmless. When a step fails it says which, and what state it left;
+# nothing before `switch` changes the running version.
 set -Eeuo pipefail
 
 RELEASE_KEY_PEM='@RELEASE_KEY_PEM@'
@@ -20,7 +21,7 @@ PUBKEY=''
 PLATFORM=''
 MANIFEST=''
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   echo 'Options: --root DIR, --no-systemd, --pubkey FILE (instead of the key written into this script),'
   echo '         --platform linux-arm64|linux-x64 (default: this machine), --replace (reinstall a version'
   echo '         that was installed from another bundle), -h'
@@ -148,8 +149,11 @@ install -d -m 0755 "$OPT"
 install -d -m 0700 "$DATA"
 install -d -m 0750 "$ETC"
 chmod 0700 "$DATA"
-# The box's user owns the versions' folder (not the versions install.sh unpacks): its over-the-air update
-# agent unpacks new versions next to the running one and moves `current` (device/update/README.md).
+# The box's user owns the versions' folder and the versions in it, as it owns those its over-the-air update
+# agent unpacks next to the running one: the agent moves `current` and removes versions older than
+# `previous` after a commit (device/update/README.md). A root-owned version would stay on the SD card for
+# good once updates moved past it; owning its program files gives the box nothing it could not already do
+# by unpacking a version of its own (the signature check before unpacking is what keeps foreign code out).
 if [ -n "$OWNER" ]; then chown "$OWNER" "$DATA" "$ETC" "$OPT"; fi
 
 # --- unpack ---------------------------------------------------------------------------------------------
@@ -178,6 +182,7 @@ else
   PARTIAL=''
   say "unpacked into $TARGET"
 fi
+if [ -n "$OWNER" ]; then chown -R "$OWNER" "$TARGET"; fi
 
 # --- key and units --------------------------------------------------------------------------------------
 STEP='units'
@@ -210,6 +215,24 @@ else
   if [ -n "$PREVIOUS" ]; then ln -sfn "$PREVIOUS" "$OPT/.previous-$$" && mv -Tf "$OPT/.previous-$$" "$OPT/previous"; fi
   say "current -> $VERSION (was ${PREVIOUS:-none})"
 fi
+
+# --- prune ----------------------------------------------------------------------------------------------
+# Keeps what `current` and `previous` point at (the version to go back to) and anything newer (a version the
+# update agent may have unpacked and be waiting to switch to); removes the versions older than both, which
+# nothing can go back to. Hidden leftovers (.partial-*) are left to their owner: the agent removes its own at
+# start, and this script removes its own when a step fails.
+STEP='prune'
+KEEP_CURRENT="$(readlink "$OPT/current" 2>/dev/null || true)"
+KEEP_PREVIOUS="$(readlink "$OPT/previous" 2>/dev/null || true)"
+OLDEST_KEPT="$(printf '%s\n' "$KEEP_CURRENT" "${KEEP_PREVIOUS:-$KEEP_CURRENT}" | sort -V | head -1)"
+for entry in "$OPT"/[0-9]*.[0-9]*.[0-9]*; do
+  [ -d "$entry" ] && [ ! -L "$entry" ] || continue
+  name="${entry##*/}"
+  [ "$name" = "$KEEP_CURRENT" ] || [ "$name" = "$KEEP_PREVIOUS" ] && continue
+  [ "$(printf '%s\n' "$name" "$OLDEST_KEPT" | sort -V | head -1)" = "$name" ] || continue
+  rm -rf -- "$entry"
+  say "removed version $name (older than current and previous: nothing goes back to it)"
+done
 
 # --- start ----------------------------------------------------------------------------------------------
 STEP='start'

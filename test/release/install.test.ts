@@ -118,6 +118,23 @@ describe('install.sh', () => {
     );
   });
 
+  it('keeps current and previous (and a newer version an update unpacked), removes the older ones', () => {
+    for (const v of ['1.0.0', '1.1.0']) expect(install(bundle(v).manifestPath).code).toBe(0);
+    const third = install(bundle('1.2.0').manifestPath);
+    expect(third.out).toContain('removed version 1.0.0'); // current 1.2.0, previous 1.1.0
+    expect(readdirSync(opt()).sort()).toEqual(['1.1.0', '1.2.0', 'current', 'previous']);
+    // The update agent unpacked 2.0.0 and waits for its window; a version it could not prune is older.
+    mkdirSync(opt('2.0.0'));
+    mkdirSync(opt('0.9.0'));
+    const r = install(bundle('1.10.0').manifestPath);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('removed version 1.1.0');
+    expect(r.out).toContain('removed version 0.9.0');
+    expect(current()).toBe('1.10.0');
+    expect(readlinkSync(opt('previous'))).toBe('1.2.0');
+    expect(readdirSync(opt()).sort()).toEqual(['1.10.0', '1.2.0', '2.0.0', 'current', 'previous']);
+  });
+
   it('refuses the same version from another bundle unless told to replace it', () => {
     expect(install(bundle('1.0.0').manifestPath).code).toBe(0);
     const rebuilt = bundle('1.0.0', { build: 'rebuilt with a fix' });
