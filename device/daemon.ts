@@ -19,7 +19,7 @@ import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
 import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
 import { StorageHealth } from './storage-health.js';
-import type { UpdateAgent } from './update/index.js';
+import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
@@ -229,6 +229,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   timer.unref();
 
   const started = clock();
+  /** The update agent's view, once it runs (under the launcher only). */
+  let updateView: (() => UpdateView) | null = null;
   const health = (): Health => {
     let db = false;
     try {
@@ -257,6 +259,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       uptimeSeconds: Math.round((clock() - started) / 1000),
       clients,
       lastSeq: store.headSeq,
+      // Over-the-air updates: the version held and its step, or that the box runs outside the launcher.
+      update: updateView ? updateView() : { running: VERSION, step: 'unmanaged' },
     };
   };
   const http = createHttpServer({ log, metrics, health });
@@ -350,6 +354,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
           log: log.child({ part: 'update' }),
         })
       : null;
+  if (updates) updateView = () => updates.view();
 
   // Hardware the box drives itself acts through the same ACL and desk as an MQTT device.
   const sessions = new Map<string, number>();

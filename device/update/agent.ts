@@ -57,6 +57,23 @@ import { switchRefusal } from './window.js';
 /** Where a test may stop the agent dead (SIGKILL itself) to prove a power cut there is harmless. */
 export type UpdateStep = 'downloading' | 'unpacking' | 'marker-written' | 'switched' | 'committing';
 
+/** The update agent as /healthz shows it. */
+export interface UpdateView {
+  /** The version serving now. */
+  running: string;
+  /** How far the held target got: idle, downloading, installed, switching, healthy, rolled_back, failed. */
+  step: AgentState['step'];
+  /** The version the cloud asked for, and its rollout. */
+  target?: string;
+  rolloutId?: string;
+  /** Present while the running version is on trial (not committed yet): the version it would go back to. */
+  trial?: { previous: string; since: string };
+  /** How the last update ended, kept after the cloud withdrew its target. */
+  last?: AgentState['last'];
+  /** Reports the cloud has not acknowledged yet. */
+  unsentReports: number;
+}
+
 export interface UpdateAgentOptions {
   paths: UpdatePaths;
   /** The version running now (the launcher says which: LOBBY_RELEASE_VERSION). */
@@ -111,6 +128,8 @@ export class UpdateAgent {
   private readonly retry: { baseMs: number; capMs: number };
   private readonly startedAt: number;
   private timers = new Set<NodeJS.Timeout>();
+  /** Set while this version is on trial: the version it would go back to. */
+  private trialOf: { previous: string; since: string } | null = null;
 
   constructor(private readonly o: UpdateAgentOptions) {
     this.clock = o.clock ?? Date.now;
@@ -139,6 +158,19 @@ export class UpdateAgent {
   /** The step reached with the target held, for /healthz and tests. */
   get step(): AgentState['step'] {
     return this.state.step;
+  }
+
+  /** What the box's /healthz shows of its updates (device/update/README.md, "What /healthz says"). */
+  view(): UpdateView {
+    const t = this.state.target;
+    return {
+      running: this.o.running,
+      step: this.state.step,
+      ...(t ? { target: t.version, rolloutId: t.rolloutId } : {}),
+      ...(this.trialOf ? { trial: this.trialOf } : {}),
+      ...(this.state.last ? { last: this.state.last } : {}),
+      unsentReports: this.state.reports.length,
+    };
   }
 
   /** The reports the cloud has not acknowledged yet, oldest first. */
@@ -178,7 +210,7 @@ export class UpdateAgent {
     if (!target) {
       this.o.log.info({ held: this.softwareHeld() }, 'update: the cloud withdrew the software target');
       rmSync(downloadDir(this.o.paths), { recursive: true, force: true });
-      this.state = { target: null, step: 'idle', reports: this.state.reports };
+      this.state = { ...this.state, target: null, step: 'idle' };
       this.save();
       return;
     }
@@ -186,7 +218,7 @@ export class UpdateAgent {
       { rolloutId: target.rolloutId, version: target.version, running: this.o.running },
       'update: new software target',
     );
-    this.state = { target, step: 'idle', reports: this.state.reports };
+    this.state = { ...this.state, target, step: 'idle' };
     this.save();
     this.run(() => this.process(target));
   }
@@ -457,6 +489,7 @@ export class UpdateAgent {
   private async prove(trial: TrialMarker): Promise<void> {
     const signal = this.abort.signal;
     const needMs = (trial.trialSeconds > 0 ? trial.trialSeconds : UPDATE_TRIAL_SECONDS) * 1000;
+    this.trialOf = { previous: trial.previous, since: new Date(this.startedAt).toISOString() };
     this.o.log.info(
       { version: trial.version, previous: trial.previous, trialSeconds: needMs / 1000 },
       'update: this version is on trial',
@@ -475,6 +508,7 @@ export class UpdateAgent {
           ({ rolloutId: trial.rolloutId, version: trial.version } as SoftwareTarget);
     this.committed(committed);
     removeDurably(trialFile(this.o.paths), trialStartsFile(this.o.paths), trialTimeoutFile(this.o.paths));
+    this.trialOf = null;
     this.pruneVersions(trial.previous);
     this.o.log.info({ version: trial.version }, 'update: the new version proved itself: committed');
   }
@@ -579,6 +613,14 @@ export class UpdateAgent {
       at: new Date(this.clock()).toISOString(),
     };
     this.state.reports = [...this.state.reports, r].slice(-REPORT_QUEUE_MAX);
+    if (state === 'healthy' || state === 'rolled_back' || state === 'failed')
+      this.state.last = {
+        version: r.version,
+        rolloutId: r.rolloutId,
+        state,
+        at: r.at,
+        ...(r.reason ? { reason: r.reason } : {}),
+      };
     this.save();
     this.sender?.wake();
   }

@@ -40,6 +40,16 @@ const AgentStateFile = Type.Object({
   step: Type.Union([Type.Literal('idle'), ...UPDATE_STATES.map((s) => Type.Literal(s))]),
   /** The reports the cloud has not acknowledged yet, oldest first. */
   reports: Type.Array(SoftwareReport),
+  /** How the last update ended (healthy, rolled_back, failed): kept after the cloud withdraws the target. */
+  last: Type.Optional(
+    Type.Object({
+      version: Type.String(),
+      rolloutId: Type.String(),
+      state: Type.String(),
+      at: Type.String(),
+      reason: Type.Optional(Type.String()),
+    }),
+  ),
 });
 export type AgentState = Static<typeof AgentStateFile>;
 

@@ -14,7 +14,7 @@ import { UpdateAgent } from './agent.js';
 import { cloudReportPost } from './reports.js';
 
 export { UpdateAgent } from './agent.js';
-export type { UpdateAgentOptions, UpdateStep } from './agent.js';
+export type { UpdateAgentOptions, UpdateStep, UpdateView } from './agent.js';
 
 /** Where the installer puts the release public key. */
 export const RELEASE_KEY_FILE = '/etc/motcua-lobby/release-key.pub.pem';

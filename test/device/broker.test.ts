@@ -530,7 +530,11 @@ describe('WebSocket and HTTP', () => {
   it('serves /healthz and Prometheus /metrics', async () => {
     const health = await fetch(`http://127.0.0.1:${office.box.httpPort}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', checks: { database: true, broker: true } });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      checks: { database: true, broker: true },
+      update: { step: 'unmanaged' }, // not under the launcher: no over-the-air updates
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${office.box.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/lobby_requests_total\{kind="ticket-request",outcome="ok"\} \d+/);
     expect(metrics).toContain('lobby_events_total');

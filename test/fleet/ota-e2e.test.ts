@@ -159,7 +159,14 @@ describe.skipIf(!kind)('an update over the air, real cloud and box under its lau
       await upload('1.1.0', 'good');
       const first = await rollout('1.1.0');
       await boxState(first, 'healthy');
-      expect((await box.healthy('1.1.0')).version).toBe('1.1.0');
+      const committed = await box.healthy('1.1.0');
+      expect(committed.version).toBe('1.1.0');
+      // (Once the rollout completed, the cloud withdraws the target: the step may be back to idle.)
+      expect(committed.update).toMatchObject({
+        running: '1.1.0',
+        last: { version: '1.1.0', state: 'healthy' },
+      });
+      expect(committed.update?.trial).toBeUndefined();
       expect(readlinkSync(join(root, 'current'))).toBe('1.1.0');
       expect(readlinkSync(join(root, 'previous'))).toBe('1.0.0');
       expect(await ticketFrom({ root, dataDir, paths: { root, dir: join(dataDir, 'update') }, box })).toMatch(
@@ -171,7 +178,12 @@ describe.skipIf(!kind)('an update over the air, real cloud and box under its lau
       const second = await rollout('1.2.0');
       const rolledBack = await boxState(second, 'rolled_back');
       expect(rolledBack.logTail?.join('\n')).toContain('Cannot find module');
-      expect((await box.healthy('1.1.0')).version).toBe('1.1.0');
+      const back = await box.healthy('1.1.0');
+      expect(back.version).toBe('1.1.0');
+      expect(back.update).toMatchObject({
+        running: '1.1.0',
+        last: { version: '1.2.0', state: 'rolled_back' },
+      });
       expect(readlinkSync(join(root, 'current'))).toBe('1.1.0');
       expect(await ticketFrom({ root, dataDir, paths: { root, dir: join(dataDir, 'update') }, box })).toMatch(
         /^A\d{3}$/,

@@ -25,6 +25,14 @@ export interface SupervisedOptions {
 export interface Health {
   status: string;
   version: string;
+  /** The update agent's view (device/update/README.md, "What /healthz says"). */
+  update?: {
+    running: string;
+    step: string;
+    target?: string;
+    trial?: { previous: string };
+    last?: { version: string; state: string };
+  };
 }
 
 export class SupervisedBox {

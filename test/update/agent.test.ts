@@ -381,6 +381,12 @@ describe('the update agent', () => {
     b.agent.onSoftware(target);
     await reportOf(target.rolloutId, 'switching');
     expect(steps(target.rolloutId)).toEqual(['downloading', 'installed', 'switching']);
+    expect(b.agent.view()).toMatchObject({
+      running: '1.0.0',
+      step: 'switching',
+      target: '1.1.0',
+      rolloutId: target.rolloutId,
+    });
     await vi.waitFor(() => expect(b.agent.pendingReports).toEqual([]));
     expect(readAgentState(b).reports).toEqual([]);
   });
@@ -401,10 +407,18 @@ describe('the update agent', () => {
     b.now.value += 2000;
     await new Promise((r) => setTimeout(r, 150));
     expect(existsSync(trialFile(b))).toBe(true); // not healthy yet: no commit
+    // /healthz says the running version is on trial, and which one it would go back to.
+    expect(b.agent.view()).toMatchObject({ running: '1.1.0', trial: { previous: '1.0.0' } });
     healthy = true;
     const r = await reportOf('r-trial', 'healthy');
     expect(r).toMatchObject({ version: '1.1.0', running: '1.1.0' });
     expect(existsSync(trialFile(b))).toBe(false);
+    expect(b.agent.view().trial).toBeUndefined(); // committed
+    expect(b.agent.view()).toMatchObject({
+      running: '1.1.0',
+      step: 'healthy',
+      last: { version: '1.1.0', rolloutId: 'r-trial', state: 'healthy' },
+    });
   });
 
   it('as the previous version after the launcher went back: reports rolled_back with the failed version’s last log lines', async () => {
