@@ -21,8 +21,18 @@ export interface ReleaseKey {
   dev: boolean;
 }
 
-/** The release key from a PEM file (PKCS#8 Ed25519), or a development key kept in `outDir`. */
-export function loadReleaseKey(keyFile: string | undefined, outDir: string): ReleaseKey {
+/** The environment variable holding the passphrase of an encrypted release key (release/keygen.ts). */
+export const PASSPHRASE_ENV = 'LOBBY_RELEASE_KEY_PASSPHRASE';
+
+/**
+ * The release key from a PEM file (PKCS#8 Ed25519; an encrypted one is unlocked with the passphrase in
+ * LOBBY_RELEASE_KEY_PASSPHRASE), or a development key kept in `outDir`.
+ */
+export function loadReleaseKey(
+  keyFile: string | undefined,
+  outDir: string,
+  passphrase = process.env[PASSPHRASE_ENV],
+): ReleaseKey {
   let pem: string;
   let dev = false;
   if (keyFile) {
@@ -37,7 +47,18 @@ export function loadReleaseKey(keyFile: string | undefined, outDir: string): Rel
     }
     pem = readFileSync(devFile, 'utf8');
   }
-  const privateKey = createPrivateKey(pem);
+  if (pem.includes('ENCRYPTED PRIVATE KEY') && !passphrase)
+    throw new Error(`${keyFile} is encrypted: set ${PASSPHRASE_ENV} to its passphrase`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(passphrase ? { key: pem, passphrase } : pem);
+  } catch (err) {
+    throw new Error(
+      `${keyFile ?? 'the development key'} cannot be read as a private key` +
+        (pem.includes('ENCRYPTED') ? ` (wrong passphrase in ${PASSPHRASE_ENV}?)` : '') +
+        `: ${(err as Error).message}`,
+    );
+  }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${keyFile} is not an Ed25519 private key`);
   const publicPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
   return { privateKey, publicPem, dev };
