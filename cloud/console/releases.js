@@ -1,12 +1,14 @@
 // The releases and rollouts page (issue 12): the releases with their bundles per platform; the rollouts of the
 // admin's subtree; one rollout's progress per wave and per box (a rolled-back box's last log lines), redrawn
-// every few seconds while it is open. Admins start a rollout, pause, resume, abort (after confirming) and start
-// the next wave; viewers see the same without buttons.
-/* global location, FormData, document, setInterval */
+// every few seconds while it is open. Admins of a top unit upload a release (its bundles' files, with notes);
+// admins start a rollout, pause, resume, abort (after confirming) and start the next wave; viewers see the same
+// without forms or buttons.
+/* global location, FormData, document, setInterval, btoa, TextEncoder */
 import { unitOptions } from './health.js';
 import {
   $,
   actorName,
+  api,
   badge,
   drawn,
   esc,
@@ -67,6 +69,149 @@ const bundlesText = (r) =>
     ? r.bundles.map((b) => `${b.platform} · ${sizeText(b.size)} · ${actorName(b.uploadedBy)}`).join('\n')
     : 'chưa có gói';
 
+/** Releases reach the whole fleet: only an admin of a top unit (a province) uploads them (the API says so too). */
+const mayUpload = () => isAdmin() && state.me.unit?.parent_id === null;
+
+function uploadForm() {
+  return `<form id="upload-form" class="stack">
+    <h3>Tải lên phiên bản mới</h3>
+    <p class="hint">Chọn các tệp mà <code>npm run release</code> tạo cho mỗi nền tảng: gói <code>.tar.gz</code>,
+      <code>.manifest.json</code> và <code>.manifest.sig</code>. Chữ ký được kiểm tra trước khi nhận gói.</p>
+    <label>Các tệp của phiên bản <input name="files" type="file" multiple required
+      accept=".gz,.json,.sig,application/gzip,application/json" /></label>
+    <label>Ghi chú phát hành <textarea name="notes" rows="3" maxlength="4000" required></textarea></label>
+    <button type="submit">Tải lên</button>
+    <p id="upload-msg" class="msg${uploaded ? ' ok' : ''}" role="status">${esc(uploaded)}</p>
+  </form>`;
+}
+/** What the last upload did, shown once in the form drawn after it. */
+let uploaded = '';
+
+/**
+ * The chosen files grouped per platform: each `<name>.manifest.json` with its `<name>.manifest.sig` and the
+ * tarball its manifest names. Returns {bundles: [{platform, version, manifestText, sig, tarball}]} or {error}.
+ */
+export async function groupBundleFiles(files) {
+  const byName = new Map([...files].map((f) => [f.name, f]));
+  const manifests = [...files].filter((f) => f.name.endsWith('.manifest.json'));
+  if (!manifests.length) return { error: 'Chưa chọn tệp .manifest.json nào.' };
+  const bundles = [];
+  for (const m of manifests) {
+    const text = await m.text();
+    let manifest;
+    try {
+      manifest = JSON.parse(text);
+    } catch {
+      return { error: `${m.name} không phải JSON hợp lệ.` };
+    }
+    const sig = byName.get(m.name.replace(/\.json$/, '.sig'));
+    const tarball = byName.get(manifest.file);
+    if (!sig) return { error: `Thiếu tệp chữ ký ${m.name.replace(/\.json$/, '.sig')}.` };
+    if (!tarball) return { error: `Thiếu gói ${manifest.file} mà ${m.name} nêu.` };
+    bundles.push({
+      platform: manifest.platform,
+      version: manifest.version,
+      manifestText: text,
+      sig: (await sig.text()).trim(),
+      tarball,
+    });
+  }
+  const versions = new Set(bundles.map((b) => b.version));
+  if (versions.size > 1)
+    return { error: `Các gói thuộc nhiều phiên bản (${[...versions].join(', ')}): chọn một phiên bản.` };
+  return { bundles };
+}
+
+/** UTF-8 text → base64 (the manifest travels in a header). */
+const base64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+
+function uploadMessage(text, ok) {
+  const msg = $('#upload-msg');
+  msg.className = `msg ${ok ? 'ok' : 'error'}`;
+  msg.textContent = text;
+}
+
+function bindUpload() {
+  const form = $('#upload-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const grouped = await groupBundleFiles(form.elements.files.files);
+    if (grouped.error) {
+      uploadMessage(grouped.error, false);
+      drawn('releases');
+      return;
+    }
+    const { bundles } = grouped;
+    const version = bundles[0].version;
+    const button = form.querySelector('button');
+    button.disabled = true;
+    try {
+      try {
+        await sendJson('POST', '/api/v1/releases', { version, notes: String(f.get('notes')) });
+      } catch (e) {
+        if (e.code !== 'release_exists') throw e; // adding a platform to a release made before
+      }
+      for (const [i, b] of bundles.entries()) {
+        uploadMessage(
+          `Đang tải lên gói ${b.platform} (${i + 1}/${bundles.length}, ${sizeText(b.tarball.size)})…`,
+          true,
+        );
+        await api(
+          `/api/v1/releases/${encodeURIComponent(version)}/bundles/${encodeURIComponent(b.platform)}`,
+          {
+            method: 'PUT',
+            body: b.tarball,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'x-release-manifest': base64(b.manifestText),
+              'x-release-signature': b.sig,
+            },
+          },
+        );
+      }
+      uploaded = `Đã tải lên phiên bản ${version}: ${bundles.map((b) => b.platform).join(', ')} (chữ ký hợp lệ).`;
+      await renderReleases();
+      uploaded = '';
+    } catch (e) {
+      // The release may have been made before a bundle was refused: the list shows it (the form keeps its
+      // files and notes, to try again).
+      const { releases } = await getJson('/api/v1/releases').catch(() => ({ releases: null }));
+      if (releases) $('#releases').outerHTML = releasesTable(releases);
+      uploadMessage(uploadRefusal(e), false);
+      button.disabled = false;
+      drawn('releases');
+    }
+  });
+}
+
+/** A refused bundle, in Vietnamese: what did not match (the API's words after it). */
+const BUNDLE_REFUSALS = {
+  signature:
+    'Chữ ký không khớp với khóa phát hành của hệ thống: gói bị sửa sau khi ký hoặc ký bằng khóa khác.',
+  manifest: 'Tệp manifest không hợp lệ.',
+  platform: 'Gói dành cho nền tảng khác.',
+  size: 'Kích thước gói không khớp với manifest (gói bị cắt?).',
+  hash: 'Mã băm SHA-256 của gói không khớp với manifest.',
+};
+function uploadRefusal(e) {
+  if (e.code === 'bundle_refused' && BUNDLE_REFUSALS[e.detail?.reason])
+    return `Gói bị từ chối: ${BUNDLE_REFUSALS[e.detail.reason]} (${e.message})`;
+  return failureText(e);
+}
+
+const releasesTable = (releases) =>
+  tableHtml(
+    ['Phiên bản', 'Ghi chú', 'Gói theo nền tảng (kích thước · người tải lên)', 'Ngày tạo'],
+    releases.map((r) => [
+      r.version,
+      r.notes,
+      { html: `<span class="pre">${esc(bundlesText(r))}</span>` },
+      fmtTime(r.createdAt),
+    ]),
+    ' id="releases"',
+  );
+
 function startForm(releases) {
   const versions = releases.filter((r) => r.bundles.length);
   return `<form id="rollout-form" class="stack">
@@ -114,16 +259,8 @@ export async function renderReleases(rolloutId) {
     officeNames = new Map((await getJson('/api/v1/offices')).map((o) => [o.id, o.name]));
   const tab = $('#tab-releases');
   tab.innerHTML = `<h2>Phiên bản phần mềm</h2>
-    ${tableHtml(
-      ['Phiên bản', 'Ghi chú', 'Gói theo nền tảng (kích thước · người tải lên)', 'Ngày tạo'],
-      releases.map((r) => [
-        r.version,
-        r.notes,
-        { html: `<span class="pre">${esc(bundlesText(r))}</span>` },
-        fmtTime(r.createdAt),
-      ]),
-      ' id="releases"',
-    )}
+    ${releasesTable(releases)}
+    ${mayUpload() ? uploadForm() : ''}
     ${isAdmin() ? startForm(releases) : ''}
     <h2>Các đợt triển khai</h2>
     ${tableHtml(
@@ -140,6 +277,7 @@ export async function renderReleases(rolloutId) {
       ' id="rollouts"',
     )}
     <section id="rollout" aria-live="polite"></section>`;
+  if (mayUpload()) bindUpload();
   if (isAdmin()) bindStart();
   if (rolloutId) await renderRollout(rolloutId);
   drawn('releases');

@@ -3,10 +3,11 @@
 // POST /api/v1/box/software as a real box does. An admin sees the uploaded release with its bundles, starts a
 // rollout of it for a commune from the page, and watches the wave's counts move Chờ → Đang tải → Ổn định
 // without reloading; pauses and resumes; reads a rolled-back box's last log lines; aborts after confirming.
-// A viewer sees the same without a button. axe-core finds no critical or serious violation.
+// A viewer sees the same without a button. The province's admin uploads a release from the page; a bundle
+// signed by another key is refused. axe-core finds no critical or serious violation.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,13 +36,27 @@ declare const document: any;
 const work = mkdtempSync(join(tmpdir(), 'lobby-console-releases-'));
 const out = join(work, 'release-out');
 const key = loadReleaseKey(undefined, join(work, 'keys'));
-for (const platform of ['linux-arm64', 'linux-x64']) {
-  const stage = join(work, `stage-${platform}`);
-  mkdirSync(join(stage, 'dist'), { recursive: true });
-  writeFileSync(join(stage, 'dist', 'box.bin'), randomBytes(200_000));
-  writeFileSync(join(stage, 'release.json'), JSON.stringify({ version: '2.0.0' }));
-  packBundle({ stageDir: stage, outDir: out, version: '2.0.0', platform, node: '20.20.2', key });
+/** Signed bundles of `version` for both platforms into `outDir`; their files' paths. */
+function bundles(version: string, outDir: string, signer = key): string[] {
+  for (const platform of ['linux-arm64', 'linux-x64']) {
+    const stage = join(work, `stage-${version}-${platform}`);
+    mkdirSync(join(stage, 'dist'), { recursive: true });
+    writeFileSync(join(stage, 'dist', 'box.bin'), randomBytes(200_000));
+    writeFileSync(join(stage, 'release.json'), JSON.stringify({ version }));
+    packBundle({ stageDir: stage, outDir, version, platform, node: '20.20.2', key: signer });
+  }
+  return readdirSync(outDir)
+    .filter((f) => f.startsWith(`motcua-lobby-${version}-`))
+    .map((f) => join(outDir, f));
 }
+bundles('2.0.0', out);
+// What an admin picks in the upload form: a good release, and one signed by a key the cloud does not trust.
+const uploadFiles = bundles('2.1.0', join(work, 'upload'));
+const forgedFiles = bundles(
+  '2.2.0',
+  join(work, 'forged'),
+  loadReleaseKey(undefined, join(work, 'other-key')),
+);
 
 /** The text of the first wave's count under a column (Chờ, Đang tải, …) as the page shows it now. */
 const waveCount = (page: Page, wave: number, column: string) =>
@@ -234,7 +249,55 @@ for (const kind of DATABASES) {
         expect(await page.textContent('#rollout pre.log-tail')).toContain('exit 1');
         expect(await page.textContent('#rollout-boxes')).toContain('Một cửa Hòa Khánh Bắc');
         expect(await page.locator('#rollout-form').count()).toBe(0);
+        expect(await page.locator('#upload-form').count()).toBe(0);
         expect(await page.locator('#tab-releases button').count()).toBe(0);
+        await accessible(page);
+        expect(failures).toEqual([]);
+        await page.close();
+      });
+
+      it('an admin of the province uploads a release from the page: checked, listed with its notes; a bundle signed by another key is refused', async () => {
+        const { page, failures } = await login('tinh');
+        await openPage(page, '#/releases');
+        await accessible(page);
+        const files = '#upload-form input[name=files]';
+
+        // A manifest without its tarball: told which file is missing; nothing sent.
+        await page.setInputFiles(
+          files,
+          forgedFiles.filter((f) => !f.endsWith('.tar.gz')),
+        );
+        await page.fill('#upload-form textarea[name=notes]', 'Bản thử');
+        await clickAndWait(page, '#upload-form button[type=submit]');
+        expect(await page.textContent('#upload-msg')).toMatch(
+          /Thiếu gói motcua-lobby-2\.2\.0-linux-(arm64|x64)\.tar\.gz/,
+        );
+        expect(await page.textContent('#releases')).not.toContain('2.2.0');
+
+        // Signed by a key this cloud does not trust: refused with the reason, no bundle kept.
+        await page.setInputFiles(files, forgedFiles);
+        await clickAndWait(page, '#upload-form button[type=submit]');
+        expect(await page.textContent('#upload-msg')).toContain('Chữ ký không khớp');
+        const forged = await page.textContent('#releases tbody tr:has-text("2.2.0")');
+        expect(forged).toContain('chưa có gói');
+
+        await page.setInputFiles(files, uploadFiles);
+        await page.fill('#upload-form textarea[name=notes]', 'Đọc số bằng giọng miền Trung');
+        await clickAndWait(page, '#upload-form button[type=submit]');
+        expect(await page.textContent('#upload-msg')).toContain(
+          'Đã tải lên phiên bản 2.1.0: linux-arm64, linux-x64 (chữ ký hợp lệ)',
+        );
+        const row = await page.textContent('#releases tbody tr:has-text("2.1.0")');
+        expect(row).toContain('Đọc số bằng giọng miền Trung');
+        expect(row).toMatch(/linux-arm64 · \d+ kB · tinh\n/);
+        expect(row).toContain('linux-x64');
+        // Ready to roll out (the forged one, with no bundle, is not offered).
+        const offered = await page.$$eval(
+          '#rollout-form select[name=version] option',
+          (os: { value: string }[]) => os.map((o) => o.value),
+        );
+        expect(offered).toContain('2.1.0');
+        expect(offered).not.toContain('2.2.0');
         await accessible(page);
         expect(failures).toEqual([]);
         await page.close();
