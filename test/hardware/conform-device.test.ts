@@ -1,7 +1,7 @@
 // `lobby sim conform <role>`: the kit runs a box, prompts step by step, and checks what the device under
 // test publishes. Here a test plays the vendor's device with an mqtt.js client.
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   checkDevice,
   formatResult,
@@ -14,11 +14,6 @@ import { startKitBox } from '../../cli/sim-box.js';
 import { expectDocumented } from './conform-names.js';
 
 const SECRET = 'vendor-secret-123';
-let closeKit: (() => Promise<void>) | null = null;
-afterEach(async () => {
-  await closeKit?.();
-  closeKit = null;
-});
 
 /** Runs the kit against a device the `play` function drives at each step. */
 async function runKit(
@@ -28,26 +23,31 @@ async function runKit(
   stepTimeoutMs = 3000,
 ): Promise<CheckResult[]> {
   const { kit, close } = await startKitBox({ role, id, secret: SECRET, counter: 1 });
-  closeKit = close;
   let url = '';
   const operator: Operator = (step) => play(step, url);
-  return checkDevice({
-    role,
-    id,
-    counter: 1,
-    box: kit,
-    operator,
-    listenPort: 0,
-    listenHost: '127.0.0.1',
-    onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
-    stepTimeoutMs,
-    onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
-  });
+  try {
+    return await checkDevice({
+      role,
+      id,
+      counter: 1,
+      box: kit,
+      operator,
+      listenPort: 0,
+      listenHost: '127.0.0.1',
+      onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
+      stepTimeoutMs,
+      onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
+    });
+  } finally {
+    await close(); // the kit box: the device's connections end with it
+  }
 }
 
 const failures = (r: CheckResult[]) => r.filter((x) => x.status === 'fail').map(formatResult);
 
-describe('conformance kit, checking a device', () => {
+// Concurrent (vitest runs 5 at a time): each run has its own kit box on its own ports, and most of a run is
+// the kit waiting out steps.
+describe.concurrent('conformance kit, checking a device', () => {
   it('passes a correct keypad (the simulated one), retry and reconnect included', async () => {
     let kp: SimKeypad | null = null;
     const results = await runKit('keypad', 'keypad-7', async (step, url) => {
@@ -85,8 +85,8 @@ describe('conformance kit, checking a device', () => {
     );
   });
 
-  it('passes the simulated kiosk, rating box and scanner', async () => {
-    for (const role of ['kiosk', 'rating', 'scanner'] as const) {
+  for (const role of ['kiosk', 'rating', 'scanner'] as const)
+    it(`passes the simulated ${role}`, async () => {
       let dev: SimKiosk | SimRatingBox | SimScanner | null = null;
       const id = `${role}-9`;
       const results = await runKit(role, id, async (step, url) => {
@@ -117,8 +117,7 @@ describe('conformance kit, checking a device', () => {
         'device',
         role,
       );
-    }
-  });
+    });
 
   describe('fails a broken keypad and says why', () => {
     /** A vendor keypad written by hand, with one mistake. */

@@ -2,7 +2,7 @@
 // written by hand (mqtt.js, as a vendor would) that follows protocol v1 but for one mistake. A check dropped
 // from the kit, or made to pass always, fails here.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CheckFailed,
   CheckSkipped,
@@ -19,14 +19,6 @@ import { startKitBox } from '../../cli/sim-box.js';
 import { topics, type RatingSession } from '../../protocol/index.js';
 
 const SECRET = 'vendor-secret-123';
-let closeKit: (() => Promise<void>) | null = null;
-let device: MqttClient | null = null;
-afterEach(async () => {
-  await device?.endAsync(true).catch(() => undefined);
-  device = null;
-  await closeKit?.();
-  closeKit = null;
-});
 
 /** One mistake a vendor's device can make; everything else it does right. */
 interface Mistakes {
@@ -44,8 +36,12 @@ interface Mistakes {
   clerk?: string;
 }
 
-/** A hand-written device of `role` that makes the given mistakes, played step by step by the kit. */
-function vendor(role: DeviceRole, id: string, m: Mistakes) {
+/**
+ * A hand-written device of `role` that makes the given mistakes, played step by step by the kit. Each
+ * connection it opens is added to `clients` (the run closes them).
+ */
+function vendor(role: DeviceRole, id: string, m: Mistakes, clients: MqttClient[]) {
+  let device: MqttClient | null = null;
   let session = 1;
   let n = 0;
   let url = '';
@@ -76,6 +72,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes) {
       will,
     });
     device = c;
+    clients.push(c);
     c.on('message', (topic, payload) => {
       const body = JSON.parse(payload.toString()) as Record<string, unknown>;
       if (topic === topics.print(id) && !m.noPrinted)
@@ -165,21 +162,26 @@ function vendor(role: DeviceRole, id: string, m: Mistakes) {
 async function runKit(role: DeviceRole, m: Mistakes): Promise<CheckResult[]> {
   const id = `${role}-7`;
   const { kit, close } = await startKitBox({ role, id, secret: SECRET, counter: 1 });
-  closeKit = close;
+  const clients: MqttClient[] = [];
   let url = '';
-  const play = vendor(role, id, m);
-  return checkDevice({
-    role,
-    id,
-    counter: 1,
-    box: kit,
-    operator: (step) => play(step, url),
-    listenPort: 0,
-    listenHost: '127.0.0.1',
-    onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
-    stepTimeoutMs: 2000,
-    onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
-  });
+  const play = vendor(role, id, m, clients);
+  try {
+    return await checkDevice({
+      role,
+      id,
+      counter: 1,
+      box: kit,
+      operator: (step) => play(step, url),
+      listenPort: 0,
+      listenHost: '127.0.0.1',
+      onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
+      stepTimeoutMs: 2000,
+      onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
+    });
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    await close();
+  }
 }
 
 /** The named check failed (or was skipped) saying `detail`. */
@@ -197,7 +199,7 @@ function caught(
   expect(r?.detail).toMatch(detail);
 }
 
-describe('the kit passes a correct hand-written device of each role', () => {
+describe.concurrent('the kit passes a correct hand-written device of each role', () => {
   for (const role of ['keypad', 'kiosk', 'rating', 'scanner'] as const)
     it(role, async () => {
       const results = await runKit(role, {});
@@ -206,7 +208,9 @@ describe('the kit passes a correct hand-written device of each role', () => {
     });
 });
 
-describe('the kit catches each mistake by the check named for it', () => {
+// Concurrent (vitest runs 5 at a time): each run has its own kit box on its own ports; most of a run is the
+// kit waiting out a step the broken device never does.
+describe.concurrent('the kit catches each mistake by the check named for it', () => {
   const cases: [string, DeviceRole, Mistakes, string, RegExp][] = [
     [
       'a wrong secret',
