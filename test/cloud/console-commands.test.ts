@@ -1,11 +1,11 @@
-// The office page's Commands panel in Debian's Chromium at 1440×900, against a real cloud on SQLite and
-// PostgreSQL, with the office's box simulated by its credential: it long-polls /api/v1/box/poll, acknowledges
-// what it holds and posts each result, as a real box does (test/fleet/commands-e2e.test.ts runs a real one).
-// An admin queues a notice and watches it go Chờ gửi → Đã nhận → Thành công without reloading; reads a
-// diagnostics result with its log lines; gets a pairing code shown big with a QR code that decodes to the
-// box's pairing address; restarts only after confirming; cancels a command the box has not got; is told what
-// to do about a notice ending in the past and a box with 100 unfinished commands. A viewer sees the list and
-// no form. axe-core finds no critical or serious violation.
+// The office page's Commands panel in Debian's Chromium at 1440×900, against a real cloud on SQLite (PostgreSQL
+// without it), with the office's box simulated by its credential: it long-polls /api/v1/box/poll,
+// acknowledges what it holds and posts each result, as a real box does (test/fleet/commands-e2e.test.ts runs a
+// real one). An admin queues a notice and watches it go Chờ gửi → Đã nhận → Thành công without reloading;
+// reads a diagnostics result with its log lines; gets a pairing code shown big with a QR code that decodes to
+// the box's pairing address; restarts only after confirming; cancels a command the box has not got; is told
+// what to do about a notice ending in the past and a box with 100 unfinished commands. A viewer sees the list
+// and no form. axe-core finds no critical or serious violation.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
@@ -20,7 +20,7 @@ import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
 import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
 import {
   bearerRequest,
-  DATABASES,
+  browserDatabase,
   enrolledBox,
   seedTree,
   startTestCloud,
@@ -37,7 +37,7 @@ declare const window: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 const row = (id: string) => `#commands tr[data-command="${id}"]`;
 
-for (const kind of DATABASES) {
+for (const kind of browserDatabase('sqlite')) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `console: the Commands panel in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,

@@ -1,10 +1,11 @@
-// The console's fleet pages in Debian's Chromium at 1440×900, against a real cloud on SQLite and PostgreSQL with
-// seeded units, offices, twins, heartbeats and incidents. An admin walks the unit tree down to an office, sees
-// the up/down counts change when a box stops sending heartbeats, sees which fields are inherited and which are
-// overridden, saves an override and sees the new desired version, gets the field error of an invalid value and
-// the 409 of a stale one, sees which device failed most this month, creates an alert rule and follows its webhook
-// deliveries. A viewer sees the same pages without a way to change them. axe-core finds no critical or serious
-// violation on any page. Time is the cloud's clock: minutes pass without waiting for them.
+// The console's fleet pages in Debian's Chromium at 1440×900, against a real cloud on PostgreSQL (SQLite
+// without it) with seeded units, offices, twins, heartbeats and incidents. An admin walks the unit tree down
+// to an office, sees the up/down counts change when a box stops sending heartbeats, sees which fields are
+// inherited and which are overridden, saves an override and sees the new desired version, gets the field error
+// of an invalid value and the 409 of a stale one, sees which device failed most this month, creates an alert
+// rule and follows its webhook deliveries. A viewer sees the same pages without a way to change them. axe-core
+// finds no critical or serious violation on any page. Time is the cloud's clock: minutes pass without waiting
+// for them.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -18,7 +19,7 @@ import { accessible, clickAndWait, consoleLogin, openPage } from './console-brow
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import {
   bearerRequest,
-  DATABASES,
+  browserDatabase,
   enrolledBox,
   seedTree,
   startTestCloud,
@@ -51,7 +52,7 @@ const kiosk = (printer: 'ready' | 'paper_out'): PeripheralHealth =>
     },
   });
 
-for (const kind of DATABASES) {
+for (const kind of browserDatabase('postgres')) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `console: the fleet pages in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,

@@ -1,9 +1,10 @@
-// The console's Peripherals panel in Debian's Chromium, against a real cloud on SQLite and PostgreSQL. An admin
-// adds a keypad to a managed office: a dialog shows its secret once, as text and as a QR code that a device can
-// scan (decoded from the screen), and that secret matches the hash the office's box gets. Once the dialog is
-// closed the secret is nowhere in the page, its storage or its address. Rotating shows a new secret, the refusals
-// (an id taken, a keypad without a counter, an office the cloud does not manage) say what to do, revoking asks
-// first and removes the device from the box's config. A viewer sees the list without a button. axe-core passes.
+// The console's Peripherals panel in Debian's Chromium, against a real cloud on PostgreSQL (SQLite without
+// it). An admin adds a keypad to a managed office: a dialog shows its secret once, as text and as a QR code
+// that a device can scan (decoded from the screen), and that secret matches the hash the office's box gets.
+// Once the dialog is closed the secret is nowhere in the page, its storage or its address. Rotating shows a
+// new secret, the refusals (an id taken, a keypad without a counter, an office the cloud does not manage) say
+// what to do, revoking asks first and removes the device from the box's config. A viewer sees the list without
+// a button. axe-core passes.
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import { readFileSync } from 'node:fs';
 import jsQRModule from 'jsqr';
@@ -21,7 +22,7 @@ import { accessible, clickAndWait, consoleLogin, openPage } from './console-brow
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import {
   bearerRequest,
-  DATABASES,
+  browserDatabase,
   enrolledBox,
   seedTree,
   startTestCloud,
@@ -50,7 +51,7 @@ describe('console: the peripherals form offers what the API takes', () => {
   });
 });
 
-for (const kind of DATABASES) {
+for (const kind of browserDatabase('postgres')) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `console: the Peripherals panel in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,

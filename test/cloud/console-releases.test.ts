@@ -1,5 +1,5 @@
 // The console's releases and rollouts page (issue 12) in Debian's Chromium at 1440×900, against a real cloud
-// on SQLite and PostgreSQL, with the boxes simulated by their credentials: they report their steps through
+// on PostgreSQL (SQLite without it), with the boxes simulated by their credentials: they report their steps through
 // POST /api/v1/box/software as a real box does. An admin sees the uploaded release with its bundles, starts a
 // rollout of it for a commune from the page, and watches the wave's counts move Chờ → Đang tải → Ổn định
 // without reloading; pauses and resumes; reads a rolled-back box's last log lines; aborts after confirming.
@@ -20,7 +20,7 @@ import { chromiumPresent, launchChromium } from '../web/support.js';
 import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
 import {
   adminToken,
-  DATABASES,
+  browserDatabase,
   enrolledBox,
   seedTree,
   startTestCloud,
@@ -80,7 +80,7 @@ async function countBecomes(page: Page, wave: number, column: string, want: stri
   }
 }
 
-for (const kind of DATABASES) {
+for (const kind of browserDatabase('postgres')) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `console: releases and rollouts in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,

@@ -15,7 +15,7 @@ import { hmacPayload } from '../../protocol/index.js';
 import { DEFAULT_COUNTERS, DEFAULT_SERVICES, simulateOfficeDay } from '../bench/cloud-events.js';
 import { chromiumPresent, launchChromium } from '../web/support.js';
 import {
-  DATABASES,
+  browserDatabase,
   MASTER_KEY,
   enrolledBox,
   seedTree,
@@ -73,7 +73,7 @@ interface SentDossier {
   returnedAt: number | null;
 }
 
-for (const kind of DATABASES) {
+for (const kind of browserDatabase('sqlite')) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `admin console in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,
