@@ -2,46 +2,18 @@
 // test publishes. Here a test plays the vendor's device with an mqtt.js client.
 import mqtt, { type MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import {
-  checkDevice,
-  formatResult,
-  type CheckResult,
-  type Operator,
-  type Step,
-} from '../../hardware-sim/conform/index.js';
+import { formatResult, type CheckResult, type Step } from '../../hardware-sim/conform/index.js';
 import { SimKeypad, SimKiosk, SimRatingBox, SimScanner } from '../../hardware-sim/mqtt/index.js';
-import { startKitBox } from '../../cli/sim-box.js';
+import { KIT_SECRET, runKitOn } from './kit-run.js';
 import { expectDocumented } from './conform-names.js';
 
-const SECRET = 'vendor-secret-123';
-
 /** Runs the kit against a device the `play` function drives at each step. */
-async function runKit(
+const runKit = (
   role: 'keypad' | 'kiosk' | 'rating' | 'scanner',
   id: string,
   play: (step: Step, url: string) => Promise<void>,
   stepTimeoutMs = 3000,
-): Promise<CheckResult[]> {
-  const { kit, close } = await startKitBox({ role, id, secret: SECRET, counter: 1 });
-  let url = '';
-  const operator: Operator = (step) => play(step, url);
-  try {
-    return await checkDevice({
-      role,
-      id,
-      counter: 1,
-      box: kit,
-      operator,
-      listenPort: 0,
-      listenHost: '127.0.0.1',
-      onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
-      stepTimeoutMs,
-      onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
-    });
-  } finally {
-    await close(); // the kit box: the device's connections end with it
-  }
-}
+): Promise<CheckResult[]> => runKitOn({ role, id, play, stepTimeoutMs }); // the device's connections end with the box
 
 const failures = (r: CheckResult[]) => r.filter((x) => x.status === 'fail').map(formatResult);
 
@@ -55,7 +27,7 @@ describe.concurrent('conformance kit, checking a device', () => {
         kp = new SimKeypad({
           url,
           id: 'keypad-7',
-          secret: SECRET,
+          secret: KIT_SECRET,
           counter: 1,
           reconnectPeriod: 200,
           replyTimeoutMs: 2000,
@@ -90,7 +62,7 @@ describe.concurrent('conformance kit, checking a device', () => {
       let dev: SimKiosk | SimRatingBox | SimScanner | null = null;
       const id = `${role}-9`;
       const results = await runKit(role, id, async (step, url) => {
-        const opts = { url, id, secret: SECRET, reconnectPeriod: 200, replyTimeoutMs: 2000 };
+        const opts = { url, id, secret: KIT_SECRET, reconnectPeriod: 200, replyTimeoutMs: 2000 };
         if (step.action === 'connect') {
           dev =
             role === 'kiosk'
@@ -129,7 +101,7 @@ describe.concurrent('conformance kit, checking a device', () => {
           c = await mqtt.connectAsync(url, {
             clientId: 'keypad-7',
             username: 'keypad-7',
-            password: SECRET,
+            password: KIT_SECRET,
             protocolVersion: 4,
             reconnectPeriod: 0,
             will:

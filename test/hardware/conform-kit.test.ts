@@ -7,7 +7,6 @@ import {
   CheckFailed,
   CheckSkipped,
   Checklist,
-  checkDevice,
   expectThat,
   formatResult,
   summary,
@@ -15,10 +14,8 @@ import {
   type DeviceRole,
   type Step,
 } from '../../hardware-sim/conform/index.js';
-import { startKitBox } from '../../cli/sim-box.js';
+import { KIT_SECRET, runKitOn } from './kit-run.js';
 import { topics, type RatingSession } from '../../protocol/index.js';
-
-const SECRET = 'vendor-secret-123';
 
 /** One mistake a vendor's device can make; everything else it does right. */
 interface Mistakes {
@@ -65,7 +62,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes, clients: MqttClient[]
     const c = await mqtt.connectAsync(url, {
       clientId: m.clientId ?? id,
       username: id,
-      password: m.secret ?? SECRET,
+      password: m.secret ?? KIT_SECRET,
       protocolVersion: m.protocolVersion ?? 4,
       reconnectPeriod: 0,
       connectTimeout: 3000,
@@ -161,27 +158,15 @@ function vendor(role: DeviceRole, id: string, m: Mistakes, clients: MqttClient[]
 
 async function runKit(role: DeviceRole, m: Mistakes): Promise<CheckResult[]> {
   const id = `${role}-7`;
-  const { kit, close } = await startKitBox({ role, id, secret: SECRET, counter: 1 });
   const clients: MqttClient[] = [];
-  let url = '';
-  const play = vendor(role, id, m, clients);
-  try {
-    return await checkDevice({
-      role,
-      id,
-      counter: 1,
-      box: kit,
-      operator: (step) => play(step, url),
-      listenPort: 0,
-      listenHost: '127.0.0.1',
-      onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
-      stepTimeoutMs: 2000,
-      onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
-    });
-  } finally {
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await close();
-  }
+  return runKitOn({
+    role,
+    id,
+    play: vendor(role, id, m, clients),
+    stepTimeoutMs: 2000,
+    cleanup: async () =>
+      void (await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))),
+  });
 }
 
 /** The named check failed (or was skipped) saying `detail`. */
