@@ -3,6 +3,7 @@
 // boxes' reports. Every write holds the fleet's lock (a transaction-level advisory lock on PostgreSQL, an
 // IMMEDIATE transaction on SQLite), so saves on any number of replicas apply one after the other: a version
 // number is never taken twice (the (box, version) key backs it) and a stale save is refused by its revision.
+import { hideSecretHashes, keepSecretHashes } from './hidden-secrets.js';
 import { configHash, type BoxReported, type DesiredConfig, type TwinStatus } from '../../protocol/fleet.js';
 import { lockedWrite, type CloudDatabase, type Db } from '../db/database.js';
 import { HttpError } from '../http/context.js';
@@ -107,9 +108,10 @@ export async function officeConfig(db: Db, officeId: string, cloudUrl: string): 
     revision: saved ? Number(saved.revision) : 0,
     updatedAt: saved ? new Date(Number(saved.updated_at)).toISOString() : null,
     updatedBy: saved?.updated_by ?? null,
-    inherited: r.inherited,
-    overrides,
-    effective: r.effective,
+    // Admins never see a peripheral's secret hash (hidden-secrets.ts); the box gets it in its target.
+    inherited: hideSecretHashes(r.inherited),
+    overrides: hideSecretHashes(overrides),
+    effective: hideSecretHashes(r.effective),
     hash: r.hash,
     errors: r.errors,
     fields: r.fields,
@@ -133,7 +135,7 @@ export async function unitTemplate(db: Db, unitId: string): Promise<TemplateView
   return {
     unitId,
     revision: t ? Number(t.revision) : 0,
-    document: t ? parse(t.document) : {},
+    document: t ? hideSecretHashes(parse(t.document)) : {},
     updatedAt: t ? new Date(Number(t.updated_at)).toISOString() : null,
     updatedBy: t?.updated_by ?? null,
   };
@@ -149,7 +151,13 @@ export function saveOfficeConfig(
   overrides: unknown,
   expectedRevision?: number,
 ): Promise<SaveResult & { hash: string }> {
-  return editOfficeConfig(s, officeId, () => overrides, expectedRevision);
+  // A peripheral's hidden secret hash (what GET showed) keeps the stored one.
+  return editOfficeConfig(
+    s,
+    officeId,
+    (now) => keepSecretHashes(overrides, [now.effective, now.overrides], `office "${officeId}"`),
+    expectedRevision,
+  );
 }
 
 /** What an edit of an office's overrides sees: the saved row, if any, under the fleet lock. */
@@ -274,6 +282,8 @@ export async function saveUnitTemplate(
         parse(t.document),
       ]),
     );
+    // A peripheral's hidden secret hash (what GET showed) keeps the one this template holds.
+    document = keepSecretHashes(document, [templates.get(unitId)], `the template of unit "${unitId}"`);
     templates.set(unitId, document as Json);
     const failures: { officeId: string; errors: FieldError[] }[] = [];
     const changed: {
@@ -679,7 +689,7 @@ export async function desiredHistory(db: Db, boxId: string, limit: number) {
       savedAt: new Date(Number(r.saved_at)).toISOString(),
       savedBy: r.saved_by,
       changed: keys.filter((k) => configHash(doc[k]) !== configHash(prev[k])),
-      config: doc,
+      config: hideSecretHashes(doc),
     };
   });
 }

@@ -298,6 +298,54 @@ for (const kind of DATABASES) {
       });
     });
 
+    it('no config view shows a secret hash, to viewers or admins; saving the view back keeps every secret', async () => {
+      const config = '/api/v1/fleet/offices/o-hkb/config';
+      const ids = (await target()).config.peripherals.filter((p) => p.secretHash).map((p) => p.id);
+      expect(ids.length).toBeGreaterThan(0);
+      const before = await Promise.all(ids.map(hashOf));
+      for (const who of [admin, viewer]) {
+        const view = await as(who, 'GET', config);
+        expect(view.status).toBe(200);
+        expect(JSON.stringify(view.body)).not.toContain('scrypt$');
+        for (const part of ['overrides', 'effective'])
+          for (const id of ids)
+            expect(view.body[part].peripherals.find((p: Any) => p.id === id).secretHash).toBe('hidden');
+      }
+      const versions = await as(viewer, 'GET', `/api/v1/fleet/boxes/${box.boxId}/versions`);
+      expect(versions.status).toBe(200);
+      expect(JSON.stringify(versions.body)).not.toContain('scrypt$');
+
+      // An admin edits something else in the view and saves it back, placeholders and all.
+      const view = (await as(admin, 'GET', config)).body;
+      const saved = await as(admin, 'PUT', config, {
+        overrides: {
+          ...view.overrides,
+          office: { ...view.overrides.office, name: 'Một cửa Hòa Khánh Bắc (mới)' },
+        },
+        revision: view.revision,
+      });
+      expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+      expect(await Promise.all(ids.map(hashOf))).toEqual(before); // the box still lets every device in
+      expect((await target()).config.office.name).toBe('Một cửa Hòa Khánh Bắc (mới)');
+
+      // A placeholder for a peripheral the office does not have: nothing to keep, refused naming the field.
+      const now = (await as(admin, 'GET', config)).body;
+      const made = await as(admin, 'PUT', config, {
+        overrides: {
+          ...now.overrides,
+          peripherals: [
+            ...now.overrides.peripherals,
+            { id: 'display-x', role: 'display', secretHash: 'hidden' },
+          ],
+        },
+        revision: now.revision,
+      });
+      expect(made.status).toBe(422);
+      expect(made.body.detail.errors[0].path).toMatch(/^peripherals\[\d+\]\.secretHash$/);
+      expect(made.body.detail.errors[0].message).toContain('POST /api/v1/fleet/offices/<office>/peripherals');
+      expect((await target()).config.peripherals.map((p) => p.id)).not.toContain('display-x');
+    });
+
     it('two admins adding at the same moment: both land (each edit is made under the fleet lock), one version each', async () => {
       const before = (await as(admin, 'GET', base)).body.revision as number;
       const [a, b] = await Promise.all([
@@ -305,7 +353,7 @@ for (const kind of DATABASES) {
         as(admin, 'POST', base, { id: 'display-b', role: 'display' }),
       ]);
       expect([a.status, b.status]).toEqual([201, 201]);
-      expect([a.body.revision, b.body.revision].sort()).toEqual([before + 1, before + 2]);
+      expect([a.body.revision, b.body.revision].sort((x, y) => x - y)).toEqual([before + 1, before + 2]);
       const ids = (await target()).config.peripherals.map((p) => p.id);
       expect(ids).toEqual(expect.arrayContaining(['keypad-1', 'display-a', 'display-b']));
       for (const id of ['display-a', 'display-b'])
