@@ -21,7 +21,7 @@ const QEMU = 'qemu-aarch64-static';
 const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 
 /** How to run the bundled node of a platform on this (x64) machine. */
-function runner(platform: string, nodeBin: string): { cmd: string; pre: string[] } {
+export function runner(platform: string, nodeBin: string): { cmd: string; pre: string[] } {
   if (platform === `${process.platform}-${process.arch}`) return { cmd: nodeBin, pre: [] };
   if (platform === 'linux-arm64') {
     if (!existsSync(join(ARM64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1')))
@@ -63,13 +63,17 @@ interface CheckResult {
   emulated: boolean;
 }
 
-function findManifest(out: string, platform: string): string {
+export function findManifest(out: string, platform: string): string {
   const names = readdirSync(out).filter((n) => n.endsWith(`-${platform}.manifest.json`));
   if (!names.length) throw new Error(`no bundle for ${platform} in ${out}: run npm run release first`);
   return names.map((n) => join(out, n)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
 }
 
-function startBox(cmd: string, args: string[], cwd: string): Promise<{ child: ChildProcess; port: number }> {
+export function startBox(
+  cmd: string,
+  args: string[],
+  cwd: string,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(cmd, args, {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,6 +110,39 @@ function startBox(cmd: string, args: string[], cwd: string): Promise<{ child: Ch
   });
 }
 
+/** A one-counter office on ephemeral ports with one kiosk (`kiosk-1` / `secret-kiosk-1`). */
+export async function writeCheckOffice(file: string): Promise<void> {
+  writeFileSync(
+    file,
+    stringify({
+      office: {
+        id: 'xa-kiem-tra',
+        name: 'Bộ phận một cửa xã Kiểm Tra',
+        sessions: [{ open: '00:00', close: '23:59' }],
+        workdays: [1, 2, 3, 4, 5, 6, 7],
+      },
+      services: [{ id: 'van-thu', name: 'Văn thư', numbering: { prefix: 'A', width: 3 } }],
+      counters: [{ number: 1, services: ['van-thu'] }],
+      clerks: [{ id: 'cc01', name: 'Nguyễn Thị Lan' }],
+      broker: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      peripherals: [{ id: 'kiosk-1', role: 'kiosk', secretHash: await hashSecret('secret-kiosk-1') }],
+    }),
+  );
+}
+
+/** The bundled (or any) `lobby device` with the flags the systemd unit gives it. */
+export const deviceArgs = (lobbyJs: string, config: string, dataDir: string) => [
+  '--max-semi-space-size=1',
+  '--v8-pool-size=1',
+  lobbyJs,
+  'device',
+  '--config',
+  config,
+  '--data-dir',
+  dataDir,
+];
+
 async function checkOne(
   manifestPath: string,
   platform: string,
@@ -136,37 +173,11 @@ async function checkOne(
       throw new Error(`the bundled node says it is ${native.arch}, not ${expectedArch}`);
 
     const config = join(work, 'office.yaml');
-    writeFileSync(
-      config,
-      stringify({
-        office: {
-          id: 'xa-kiem-tra',
-          name: 'Bộ phận một cửa xã Kiểm Tra',
-          sessions: [{ open: '00:00', close: '23:59' }],
-          workdays: [1, 2, 3, 4, 5, 6, 7],
-        },
-        services: [{ id: 'van-thu', name: 'Văn thư', numbering: { prefix: 'A', width: 3 } }],
-        counters: [{ number: 1, services: ['van-thu'] }],
-        clerks: [{ id: 'cc01', name: 'Nguyễn Thị Lan' }],
-        broker: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        peripherals: [{ id: 'kiosk-1', role: 'kiosk', secretHash: await hashSecret('secret-kiosk-1') }],
-      }),
-    );
+    await writeCheckOffice(config);
     const started = performance.now();
     const box = await startBox(
       run.cmd,
-      [
-        ...run.pre,
-        '--max-semi-space-size=1',
-        '--v8-pool-size=1',
-        join(dir, 'dist', 'cli', 'lobby.js'),
-        'device',
-        '--config',
-        config,
-        '--data-dir',
-        join(work, 'data'),
-      ],
+      [...run.pre, ...deviceArgs(join(dir, 'dist', 'cli', 'lobby.js'), config, join(work, 'data'))],
       dir,
     );
     const startSeconds = (performance.now() - started) / 1000;
@@ -239,4 +250,5 @@ async function main(): Promise<void> {
   process.exit(failed ? 1 : 0);
 }
 
-void main();
+// Run as a script (npm run release:check); imported by the bundle benchmark for its helpers.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

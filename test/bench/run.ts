@@ -9,6 +9,7 @@ import { postgresReachable, runCloudBenches } from './cloud-run.js';
 import { runFleetBenches } from './fleet.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchRollout } from './releases.js';
+import { benchBundles, bundlesIn, type BundleResult } from './bundle.js';
 import { benchDatabases } from './cloud-ingest.js';
 import { benchMemory, shippedRuntime, type MemoryResult } from './memory.js';
 import { mb, ms, now, pct, perSec, ratio, rounded, table } from './stats.js';
@@ -136,7 +137,72 @@ function callDetail(c: CallResult, label: string): string[] {
   ];
 }
 
+/** Where `npm run release` leaves the bundles (BENCH_RELEASE_OUT to read another folder). */
+const RELEASE_OUT = process.env.BENCH_RELEASE_OUT ?? 'release-out';
+const BUNDLE_RUNS = Number(process.env.BENCH_BUNDLE_RUNS ?? 3);
+const s1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(1)} s`);
+
+function bundleRows(b: BundleResult): string[][] {
+  const rows = [
+    [
+      `bundle size, ${b.platform} ${b.version}`,
+      `${(b.bundleBytes / 1e6).toFixed(1)} MB (${(b.unpackedBytes / 1e6).toFixed(1)} MB unpacked)`,
+      `its Node.js binary ${(b.nodeBinaryBytes / 1e6).toFixed(1)} MB`,
+      `${ratio(b.unpackedBytes / b.nodeBinaryBytes)} unpacked`,
+      '-',
+      '-',
+    ],
+    [
+      `install.sh, ${b.platform} (median of ${b.runs})`,
+      s1(b.installSeconds),
+      `tar -xzf ${s1(b.tarSeconds)}`,
+      ratio(b.installSeconds / b.tarSeconds),
+      '-',
+      '-',
+    ],
+  ];
+  if (b.toTicketSeconds !== undefined)
+    rows.push([
+      `install → box serving its first ticket, ${b.platform}`,
+      s1(b.toTicketSeconds),
+      `dev tree start → first ticket ${s1(b.devToTicketSeconds)}`,
+      ratio(b.toTicketSeconds / (b.devToTicketSeconds ?? NaN)),
+      '-',
+      '-',
+    ]);
+  return rows;
+}
+
+async function bundleSection(): Promise<BundleResult[]> {
+  if (!bundlesIn(RELEASE_OUT).length) {
+    console.log(
+      `      skipped: no bundle in ${RELEASE_OUT}/ (build one: npm run release -- --platform linux-x64)`,
+    );
+    return [];
+  }
+  return benchBundles(RELEASE_OUT, BUNDLE_RUNS);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'bundle') {
+    // `node dist/test/bench/run.js bundle`: the release bundles' sizes and install times alone (issue 12).
+    console.log('motcua-lobby release bundle benchmark');
+    const bundles = await bundleSection();
+    if (bundles.length)
+      console.log(
+        '\n' +
+          table(
+            ['benchmark', 'ours', 'baseline (same run)', 'ratio', 'target', 'meets'],
+            bundles.flatMap(bundleRows),
+          ),
+      );
+    writeFileSync(
+      'bench-results-bundle.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), bundles }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-bundle.json');
+    return;
+  }
   if (process.argv[2] === 'releases') {
     // `node dist/test/bench/run.js releases`: a rollout to 4,000 simulated boxes in three waves (issue 12).
     console.log('motcua-lobby rollout benchmark');
@@ -185,7 +251,7 @@ async function main(): Promise<void> {
   );
 
   console.log(
-    `\n[1/4] call latency: ${CALLS} calls (+${WARMUP} warm-up) with ${QUEUE} waiting, interleaved with raw floors…`,
+    `\n[1/5] call latency: ${CALLS} calls (+${WARMUP} warm-up) with ${QUEUE} waiting, interleaved with raw floors…`,
   );
   const calls = await benchCallLatency({ calls: CALLS, warmup: WARMUP, queue: QUEUE });
   const label = (c: CallResult) =>
@@ -197,20 +263,24 @@ async function main(): Promise<void> {
     byDaySize.push(await benchCallLatency({ calls: d.calls, warmup: 15, tickets: d.tickets }));
   console.log(`      done at ${elapsed(started)}`);
 
-  console.log(`\n[2/4] issue rate: blocks of ${RATE_BLOCK_SIZE}, alternating with raw commits…`);
+  console.log(`\n[2/5] issue rate: blocks of ${RATE_BLOCK_SIZE}, alternating with raw commits…`);
   const rates = await benchIssueRate({ blocks: RATE_BLOCKS, blockSize: RATE_BLOCK_SIZE });
   console.log(`      done at ${elapsed(started)}`);
 
-  console.log(`\n[3/4] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
+  console.log(`\n[3/5] memory: box child process with 30 peripherals, ${IDLE_MS / 1000} s idle…`);
   // As shipped (the systemd unit's Node flags and environment), then with Node's and glibc's defaults.
   const memory = await benchMemory({ idleMs: IDLE_MS, ...shippedRuntime() });
   const memoryNodeDefaults = await benchMemory({ idleMs: IDLE_MS });
   console.log(`      done at ${elapsed(started)}`);
 
   console.log(
-    `\n[4/4] keypad to LED board and voice: ${HW_CALLS} calls (+${HW_WARMUP} warm-up) through the box's drivers and the simulators…`,
+    `\n[4/5] keypad to LED board and voice: ${HW_CALLS} calls (+${HW_WARMUP} warm-up) through the box's drivers and the simulators…`,
   );
   const hardwareCall = await benchHardwareCall({ calls: HW_CALLS, warmup: HW_WARMUP });
+  console.log(`      done at ${elapsed(started)}`);
+
+  console.log(`\n[5/5] release bundles in ${RELEASE_OUT}/: size, install.sh, install to a serving box…`);
+  const bundles = await bundleSection();
   const seconds = (now() - started) / 1000;
 
   console.log(`\nResults (${seconds.toFixed(0)} s, load average now ${loadavg()[0]?.toFixed(2)})\n`);
@@ -224,6 +294,7 @@ async function main(): Promise<void> {
         memoryRow(memory),
         memoryRow(memoryNodeDefaults),
         ...hardwareRows(hardwareCall),
+        ...bundles.flatMap(bundleRows),
       ],
     ),
   );
@@ -266,6 +337,7 @@ async function main(): Promise<void> {
         memory,
         memoryNodeDefaults,
         hardwareCall,
+        bundles,
         cloud,
         fleet,
       }),
