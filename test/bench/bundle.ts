@@ -114,11 +114,7 @@ export async function benchBundles(out: string, runs = 3): Promise<BundleResult[
           toTicket.push(
             await firstTicket(
               join(current, 'node', 'bin', 'node'),
-              deviceArgs(
-                join(current, 'dist', 'cli', 'lobby.js'),
-                await office(`installed-${i}`),
-                join(work, `data-${i}`),
-              ),
+              deviceArgs(join(current, 'dist', 'cli', 'lobby.js'), installedOffice, join(work, `data-${i}`)),
               current,
               t0,
             ),
@@ -127,11 +123,7 @@ export async function benchBundles(out: string, runs = 3): Promise<BundleResult[
           devToTicket.push(
             await firstTicket(
               process.execPath,
-              deviceArgs(
-                join(ROOT, 'dist', 'cli', 'lobby.js'),
-                await office(`dev-${i}`),
-                join(work, `dev-data-${i}`),
-              ),
+              deviceArgs(join(ROOT, 'dist', 'cli', 'lobby.js'), devOffice, join(work, `dev-data-${i}`)),
               ROOT,
               d0,
             ),
