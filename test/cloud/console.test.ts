@@ -15,7 +15,7 @@ import { hmacPayload } from '../../protocol/index.js';
 import { DEFAULT_COUNTERS, DEFAULT_SERVICES, simulateOfficeDay } from '../bench/cloud-events.js';
 import { chromiumPresent, launchChromium } from '../web/support.js';
 import {
-  browserDatabase,
+  DATABASES,
   MASTER_KEY,
   enrolledBox,
   seedTree,
@@ -73,7 +73,8 @@ interface SentDossier {
   returnedAt: number | null;
 }
 
-for (const kind of browserDatabase('sqlite')) {
+// Both databases: the report page's figures come from SQL that differs between them.
+for (const kind of DATABASES) {
   const skip = !HAVE_CHROMIUM || !kind.available;
   describe.skipIf(skip)(
     `admin console in Chromium (${kind.title})${HAVE_CHROMIUM ? '' : ' (SKIPPED: no /usr/bin/chromium)'}`,
