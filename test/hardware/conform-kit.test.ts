@@ -27,7 +27,7 @@ interface Mistakes {
   subscribeQos?: 0 | 1;
   request?: 'qos0' | 'retained' | 'no-id' | 'same-id-always' | 'long-id';
   ignore?: Step['action'];
-  retry?: 'same-session' | 'new-id' | 'other-bytes' | 'no-reconnect';
+  retry?: 'same-session' | 'new-id' | 'other-bytes' | 'no-reconnect' | 'no-resend';
   noPrinted?: boolean;
   noTicketId?: boolean;
   clerk?: string;
@@ -93,7 +93,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes, clients: MqttClient[]
       void (async () => {
         session = m.retry === 'same-session' ? session : session + 1;
         const again = await open(session);
-        if (!last) return;
+        if (!last || m.retry === 'no-resend') return;
         const payload =
           m.retry === 'new-id'
             ? last.payload.replace(/"id":"[^"]+"/, `"id":"${id}-again"`)
@@ -332,6 +332,13 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       { retry: 'other-bytes' },
       'retry: the same request is sent again with the same id and payload',
       /other bytes/,
+    ],
+    [
+      'a reconnect that never sends the request again',
+      'keypad',
+      { retry: 'no-resend' },
+      'retry: the same request is sent again with the same id and payload',
+      /no the request sent again within/,
     ],
     [
       'no reconnect after the cut',
