@@ -27,7 +27,7 @@ interface Mistakes {
   subscribeQos?: 0 | 1;
   request?: 'qos0' | 'retained' | 'no-id' | 'same-id-always' | 'long-id';
   ignore?: Step['action'];
-  retry?: 'same-session' | 'new-id' | 'other-bytes' | 'no-reconnect' | 'no-resend';
+  retry?: 'same-session' | 'new-id' | 'other-bytes' | 'not-json' | 'no-reconnect' | 'no-resend';
   noPrinted?: boolean;
   noTicketId?: boolean;
   clerk?: string;
@@ -99,7 +99,9 @@ function vendor(role: DeviceRole, id: string, m: Mistakes, clients: MqttClient[]
             ? last.payload.replace(/"id":"[^"]+"/, `"id":"${id}-again"`)
             : m.retry === 'other-bytes'
               ? last.payload.replace('{', '{ ')
-              : last.payload;
+              : m.retry === 'not-json'
+                ? 'next please'
+                : last.payload;
         again.publish(last.topic, payload, { qos: 1 });
       })().catch(() => undefined);
     });
@@ -332,6 +334,13 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       { retry: 'other-bytes' },
       'retry: the same request is sent again with the same id and payload',
       /other bytes/,
+    ],
+    [
+      'a retry that is not JSON',
+      'keypad',
+      { retry: 'not-json' },
+      'retry: the same request is sent again with the same id and payload',
+      /sent again with id "undefined".*a retry must reuse the id/,
     ],
     [
       'a reconnect that never sends the request again',
