@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'demo-data/**', 'coverage/**', 'release-out/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'demo-data/**',
+      'coverage/**',
+      'release-out/**',
+      '.stryker-tmp/**',
+      'reports/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
