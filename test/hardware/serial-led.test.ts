@@ -202,6 +202,12 @@ describe('LED boards on one RS-485 bus', () => {
     sim.board(1).busyFor = 2;
     await request(keypad, topics.counterCommand(1, 'next'));
     await sim.waitFor(1, (s) => s.lines[1] === 'A002');
+    // Busy through every retry (3 attempts) and the polls after: the board is alive, and the call is not
+    // dropped as if refused; it is sent again at the next poll that answers.
+    sim.board(1).busyFor = 8;
+    await request(kiosk, topics.ticketRequest(), { service: 'van-thu' });
+    await request(keypad, topics.counterCommand(1, 'next'));
+    await sim.waitFor(1, (s) => s.lines[1] === 'A003');
     // The same SHOW was sent more than once (retries), each time with a fresh sequence number.
     const a001 = sim.wire.filter(
       (f) => f[1] === 1 && f[3] === LedCommand.show && f.includes(Buffer.from('A001')),

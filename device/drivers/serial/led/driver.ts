@@ -116,6 +116,15 @@ class LedBoard implements Driver {
         if (t.ok) {
           this.shown = show;
           await this.setOnline(true);
+        } else if (t.reason === 'nak' && t.nak === LedNakReason.busy) {
+          // Busy through every retry: alive, and the text still wanted. The next poll that answers sends it
+          // again (a called number must reach the board, not be dropped as if refused).
+          this.desired ??= show;
+          this.log.warn(
+            { attempts: t.attempts, lines: show.lines },
+            'board busy; the text is sent again at the next poll',
+          );
+          break;
         } else if (t.reason === 'nak') {
           // The board is alive but refuses this text: retrying the same frame would not help.
           this.log.error(
