@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { createAdmin } from '../../cloud/admin/provisioning.js';
+import type { CloudService } from '../../cloud/service.js';
+import type { TestDatabase } from './helpers.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -76,4 +79,30 @@ export async function accessible(page: Page): Promise<void> {
         .filter((r) => r.height > 0 && r.height < 44),
   );
   expect(small).toEqual([]);
+}
+
+/** Console users made for a suite, each with its generated password (by username). */
+export async function consoleUsers(
+  cloud: CloudService,
+  users: readonly (readonly [username: string, unitId: string, role: 'admin' | 'viewer'])[],
+): Promise<Record<string, string>> {
+  const passwords: Record<string, string> = {};
+  for (const [username, unitId, role] of users)
+    passwords[username] = (
+      await createAdmin(cloud.store.db, { username, unitId, role }, Date.now())
+    ).password;
+  return passwords;
+}
+
+/** A console suite's teardown: the browser, then the cloud with its open page connections cut, then the database. */
+export async function closeConsoleSuite(o: {
+  browser?: Browser;
+  cloud?: CloudService;
+  db?: TestDatabase;
+}): Promise<void> {
+  await o.browser?.close();
+  const closing = o.cloud?.close();
+  o.cloud?.app.server.closeAllConnections();
+  await closing;
+  await o.db?.cleanup();
 }

@@ -11,13 +11,19 @@ import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createAdmin } from '../../cloud/admin/provisioning.js';
 import type { CloudService } from '../../cloud/service.js';
 import type { Heartbeat } from '../../protocol/index.js';
 import { COMMANDS_PENDING_PER_BOX_MAX, type BoxCommand } from '../../protocol/fleet-commands.js';
 import type { BoxPoll } from '../../protocol/fleet.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
-import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
+import {
+  accessible,
+  clickAndWait,
+  consoleLogin,
+  openPage,
+  closeConsoleSuite,
+  consoleUsers,
+} from './console-browser.js';
 import {
   bearerRequest,
   browserDatabase,
@@ -103,13 +109,13 @@ for (const kind of browserDatabase('sqlite')) {
         db = kind.create();
         cloud = await startTestCloud(db, { settings: { loginsPerMinute: 50 } });
         await seedTree(cloud);
-        for (const [username, role] of [
-          ['tinh', 'admin'],
-          ['xem-tinh', 'viewer'],
-        ] as const)
-          passwords[username] = (
-            await createAdmin(cloud.store.db, { username, unitId: 'dn', role }, Date.now())
-          ).password;
+        Object.assign(
+          passwords,
+          await consoleUsers(cloud, [
+            ['tinh', 'dn', 'admin'],
+            ['xem-tinh', 'dn', 'viewer'],
+          ]),
+        );
         box = await enrolledBox(cloud, 'o-hkb');
         // The box has told the cloud of its TV and its kiosk: the pairing form offers them.
         const beat: Heartbeat = {
@@ -131,11 +137,7 @@ for (const kind of browserDatabase('sqlite')) {
         browser = await launchChromium();
       }, 120_000);
       afterAll(async () => {
-        await browser?.close();
-        const closing = cloud?.close();
-        cloud?.app.server.closeAllConnections();
-        await closing;
-        await db?.cleanup();
+        await closeConsoleSuite({ browser, cloud, db });
       });
 
       const login = (username: string) => consoleLogin(browser, cloud.url, username, passwords[username]!);

@@ -9,13 +9,19 @@
 // Skips, saying so, where Chromium is not installed, except in CI where that fails (test/web/support.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createAdmin } from '../../cloud/admin/provisioning.js';
 import { fleetHealthOf } from '../../cloud/health/fleet-health.js';
 import type { CloudService } from '../../cloud/service.js';
 import type { Heartbeat, PeripheralHealth } from '../../protocol/index.js';
 import type { BoxTarget } from '../../protocol/fleet.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
-import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
+import {
+  accessible,
+  clickAndWait,
+  consoleLogin,
+  openPage,
+  closeConsoleSuite,
+  consoleUsers,
+} from './console-browser.js';
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import {
   bearerRequest,
@@ -119,14 +125,14 @@ for (const kind of browserDatabase('postgres')) {
           },
         });
         await seedTree(cloud);
-        for (const [username, unitId, role] of [
-          ['tinh', 'dn', 'admin'],
-          ['xem-tinh', 'dn', 'viewer'],
-          ['qt-hc', 'hc', 'admin'],
-        ] as const)
-          passwords[username] = (
-            await createAdmin(cloud.store.db, { username, unitId, role }, Date.now())
-          ).password;
+        Object.assign(
+          passwords,
+          await consoleUsers(cloud, [
+            ['tinh', 'dn', 'admin'],
+            ['xem-tinh', 'dn', 'viewer'],
+            ['qt-hc', 'hc', 'admin'],
+          ]),
+        );
         for (const office of ['o-hkb', 'o-hhb', 'o-hc']) boxes[office] = await enrolledBox(cloud, office);
         hook = await receiver();
 
@@ -183,12 +189,8 @@ for (const kind of browserDatabase('postgres')) {
         browser = await launchChromium();
       }, 120_000);
       afterAll(async () => {
-        await browser?.close();
         await hook?.close();
-        const closing = cloud?.close();
-        cloud?.app.server.closeAllConnections();
-        await closing;
-        await db?.cleanup();
+        await closeConsoleSuite({ browser, cloud, db });
       });
 
       const login = (username: string) =>

@@ -11,14 +11,20 @@ import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createAdmin } from '../../cloud/admin/provisioning.js';
 import type { CloudService } from '../../cloud/service.js';
 import { PeripheralConfig } from '../../protocol/config/schema.js';
 import { DEVICE_ID_PATTERN, parsePeripheralCredential, ROLES, type Heartbeat } from '../../protocol/index.js';
 import type { BoxTarget, DesiredConfig } from '../../protocol/fleet.js';
 import { verifySecret } from '../../protocol/secrets.js';
 import { chromiumPresent, launchChromium, screenshot } from '../web/support.js';
-import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
+import {
+  accessible,
+  clickAndWait,
+  consoleLogin,
+  openPage,
+  closeConsoleSuite,
+  consoleUsers,
+} from './console-browser.js';
 import { HKB_OVERRIDES, PROVINCE_TEMPLATE } from './fleet-fixtures.js';
 import {
   bearerRequest,
@@ -79,13 +85,13 @@ for (const kind of browserDatabase('postgres')) {
         db = kind.create();
         cloud = await startTestCloud(db, { settings: { loginsPerMinute: 50 } });
         await seedTree(cloud);
-        for (const [username, role] of [
-          ['tinh', 'admin'],
-          ['xem-tinh', 'viewer'],
-        ] as const)
-          passwords[username] = (
-            await createAdmin(cloud.store.db, { username, unitId: 'dn', role }, Date.now())
-          ).password;
+        Object.assign(
+          passwords,
+          await consoleUsers(cloud, [
+            ['tinh', 'dn', 'admin'],
+            ['xem-tinh', 'dn', 'viewer'],
+          ]),
+        );
         box = await enrolledBox(cloud, 'o-hkb');
         const login = await cloud.app.inject({
           method: 'POST',
@@ -104,11 +110,7 @@ for (const kind of browserDatabase('postgres')) {
         browser = await launchChromium();
       }, 120_000);
       afterAll(async () => {
-        await browser?.close();
-        const closing = cloud?.close();
-        cloud?.app.server.closeAllConnections();
-        await closing;
-        await db?.cleanup();
+        await closeConsoleSuite({ browser, cloud, db });
       });
 
       /** The secret dialog: its text, and what a device scanning the QR code on the screen reads. */

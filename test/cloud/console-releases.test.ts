@@ -12,12 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createAdmin } from '../../cloud/admin/provisioning.js';
 import type { CloudService } from '../../cloud/service.js';
 import { uploadRelease } from '../../cli/release-upload.js';
 import { loadReleaseKey, packBundle } from '../../release/bundle.js';
 import { chromiumPresent, launchChromium } from '../web/support.js';
-import { accessible, clickAndWait, consoleLogin, openPage } from './console-browser.js';
+import {
+  accessible,
+  clickAndWait,
+  consoleLogin,
+  openPage,
+  closeConsoleSuite,
+  consoleUsers,
+} from './console-browser.js';
 import {
   adminToken,
   browserDatabase,
@@ -99,13 +105,13 @@ for (const kind of browserDatabase('postgres')) {
           settings: { loginsPerMinute: 50, releasePublicKey: key.publicPem, releasesDir },
         });
         await seedTree(cloud);
-        for (const [username, role] of [
-          ['tinh', 'admin'],
-          ['xem-tinh', 'viewer'],
-        ] as const)
-          passwords[username] = (
-            await createAdmin(cloud.store.db, { username, unitId: 'dn', role }, Date.now())
-          ).password;
+        Object.assign(
+          passwords,
+          await consoleUsers(cloud, [
+            ['tinh', 'dn', 'admin'],
+            ['xem-tinh', 'dn', 'viewer'],
+          ]),
+        );
         const uploader = await adminToken(cloud, 'phat-hanh', 'dn');
         await uploadRelease({
           cloud: cloud.url,
@@ -118,11 +124,7 @@ for (const kind of browserDatabase('postgres')) {
         browser = await launchChromium();
       }, 120_000);
       afterAll(async () => {
-        await browser?.close();
-        const closing = cloud?.close();
-        cloud?.app.server.closeAllConnections();
-        await closing;
-        await db?.cleanup();
+        await closeConsoleSuite({ browser, cloud, db });
       });
 
       const login = (username: string) => consoleLogin(browser, cloud.url, username, passwords[username]!);
