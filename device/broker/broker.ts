@@ -503,12 +503,19 @@ export class LobbyBroker {
    * unsubscribe function. Retained messages are delivered too.
    */
   subscribeInternal(filter: string, handler: (topic: string, payload: Buffer) => void): () => void {
-    const fn = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+    const deliver = (packet: { topic: string; payload: Buffer | string }) => {
       try {
         handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
       } catch (err) {
         this.log.error({ err, filter }, 'internal subscriber failed');
       }
+    };
+    // The subscription is live before the retained messages are read: a message published in between comes
+    // first, and the retained one read before it is older. Topics already had live skip their retained one.
+    const live = new Set<string>();
+    const fn = (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
+      live.add(packet.topic);
+      deliver(packet);
       cb();
     };
     this.aedes.subscribe(filter, fn as never, () => {
@@ -518,9 +525,9 @@ export class LobbyBroker {
         persistence: { createRetainedStream(pattern: string): NodeJS.ReadableStream };
       };
       const retained = persistence.createRetainedStream(filter);
-      retained.on('data', (packet: { topic: string; payload: Buffer | string }) =>
-        fn(packet, () => undefined),
-      );
+      retained.on('data', (packet: { topic: string; payload: Buffer | string }) => {
+        if (!live.has(packet.topic)) deliver(packet);
+      });
       retained.on('error', (err: Error) => this.log.error({ err, filter }, 'retained replay failed'));
     });
     return () => this.aedes.unsubscribe(filter, fn as never, () => undefined);

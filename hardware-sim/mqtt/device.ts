@@ -69,6 +69,8 @@ export abstract class SimDevice extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   /** Everything received, in order (the newest 5,000). */
   readonly received: Received[] = [];
+  /** Topics this connection has had a live (not retained) message on. */
+  private readonly liveTopics = new Set<string>();
 
   constructor(protected readonly opts: SimDeviceOptions) {
     super();
@@ -119,6 +121,7 @@ export abstract class SimDevice extends EventEmitter {
       this.client = c;
       let first = true;
       c.on('connect', () => {
+        this.liveTopics.clear();
         void this.onConnected(c).then(
           () => {
             this.emit('connected', { session: this.sessionNo });
@@ -168,6 +171,9 @@ export abstract class SimDevice extends EventEmitter {
   }
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    // A retained message after a live one on its topic, on one connection, is older (protocol/README §1.4).
+    if (!packet.retain) this.liveTopics.add(topic);
+    else if (this.liveTopics.has(topic)) return;
     let body: unknown;
     try {
       body = JSON.parse(payload.toString());

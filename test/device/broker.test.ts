@@ -540,3 +540,44 @@ describe('WebSocket and HTTP', () => {
     expect(metrics).toContain('lobby_events_total');
   });
 });
+
+describe('retained messages on subscribe', () => {
+  it("a box-side driver subscribing while a board's text changes keeps the newer text, not the retained one read before it", async () => {
+    // aedes makes a subscription live before the retained messages are read and delivered. Here the retained
+    // read is held back until the test lets it go, so a change published in between certainly comes first.
+    const topic = topics.led('led-test-retained');
+    await office.box.broker.aedes.publish(
+      { cmd: 'publish', topic, payload: Buffer.from('old'), qos: 1, retain: true, dup: false },
+      () => undefined,
+    );
+    const persistence = (office.box.broker.aedes as unknown as { persistence: unknown }).persistence as {
+      createRetainedStream(pattern: string): NodeJS.ReadableStream;
+    };
+    const original = persistence.createRetainedStream.bind(persistence);
+    const { PassThrough } = await import('node:stream');
+    const held = new PassThrough({ objectMode: true });
+    const packets: unknown[] = [];
+    persistence.createRetainedStream = (pattern) => {
+      if (pattern !== topic) return original(pattern);
+      original(pattern).on('data', (p: unknown) => packets.push(p));
+      return held;
+    };
+    try {
+      const seen: string[] = [];
+      office.box.broker.subscribeInternal(topic, (_t, payload) => seen.push(payload.toString()));
+      await waitFor(() => packets.length === 1);
+      await new Promise<void>((resolve) =>
+        office.box.broker.aedes.publish(
+          { cmd: 'publish', topic, payload: Buffer.from('new'), qos: 1, retain: true, dup: false },
+          () => resolve(),
+        ),
+      );
+      await waitFor(() => seen.includes('new'));
+      held.end(packets[0]);
+      await new Promise((r) => held.once('end', r).resume());
+      expect(seen.at(-1)).toBe('new');
+    } finally {
+      persistence.createRetainedStream = original;
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // The four screens and the admin page in Chromium against a real box: the walk-through, recovery after a
 // box restart, revocation, and the admin page's password and one-time pairing codes.
 import { mkdirSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
 import type { Browser, Locator } from 'playwright-core';
@@ -214,6 +215,59 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await eventually(() => tv.locator('[data-counter="2"] .counter-ticket').textContent()).toBe('B001');
     expect(await tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
     expect(await tv.locator('.now-calling').textContent()).toContain('B001');
+  });
+
+  it('a counter called while the TV subscribes shows its number, not the older retained state that reaches the TV after it', async () => {
+    // aedes makes a subscription live first and streams the retained messages after. A `next` pressed in
+    // between reaches the TV live, then the retained state read before it arrives: the box here holds that
+    // stream back (read at once, delivered when the test says) so the order is certain.
+    const box = await startWebBox();
+    boxes.push(box);
+    const persistence = (box.box.broker.aedes as unknown as { persistence: unknown }).persistence as {
+      createRetainedStreamCombi(patterns: string[]): NodeJS.ReadableStream;
+    };
+    const original = persistence.createRetainedStreamCombi.bind(persistence);
+    let held: PassThrough | undefined;
+    const packets: unknown[] = [];
+    persistence.createRetainedStreamCombi = (patterns) => {
+      if (held || !patterns.includes('lobby/v1/state/counters/+')) return original(patterns);
+      held = new PassThrough({ objectMode: true });
+      original(patterns).on('data', (p: unknown) => packets.push(p));
+      return held;
+    };
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    await eventually(() => held !== undefined).toBe(true);
+    const kiosk = await box.connect('kiosk-2');
+    const keypad = await box.connect('keypad-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'ho-tich' })).status).toBe('ok');
+    const counter1 = tv.locator('[data-counter="1"] .counter-ticket');
+    const hoTich = tv.locator('[data-service="ho-tich"] .service-waiting');
+    await eventually(() => counter1.textContent()).toBe('A001');
+    await eventually(() => hoTich.textContent()).toBe('Đang chờ: 1');
+
+    // The retained states as they were when the TV subscribed (counter 1 closed, nobody waiting), delivered
+    // now; the TV acknowledges each (QoS 1) once it has handled it, and nothing else is sent to it meanwhile.
+    expect(packets.map((p) => (p as { topic: string }).topic)).toEqual(
+      expect.arrayContaining(['lobby/v1/state/counters/1', 'lobby/v1/state/services/ho-tich']),
+    );
+    let handled = 0;
+    box.box.broker.aedes.on('ack', (_packet, client) => {
+      if (client?.id.startsWith('display-tv.')) handled++;
+    });
+    for (const p of packets) held?.write(p);
+    held?.end();
+    await eventually(() => handled).toBe(packets.length);
+    expect(await counter1.textContent()).toBe('A001');
+    expect(await hoTich.textContent()).toBe('Đang chờ: 1');
+    await Promise.all([kiosk.endAsync(), keypad.endAsync()]);
   });
 
   it('a screen whose pairing is revoked loses access and says it must be paired again', async () => {

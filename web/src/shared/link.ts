@@ -125,7 +125,14 @@ export function openLink(cred: Credential): ScreenLink {
     for (const fn of stateListeners) fn(s);
   };
 
+  // Topics whose live message this connection has had. aedes makes a subscription live first and then streams
+  // the retained messages: a change published in between arrives live, then the retained message read before
+  // it. Within one connection a retained message is never newer than a live one on its topic, so it is
+  // dropped (comparing `updatedAt` would trust the box's clock, which may be set back).
+  let liveTopics = new Set<string>();
+
   client.on('connect', () => {
+    liveTopics = new Set();
     const filters = [own, ...new Set(handlers.map((h) => h.filter))];
     client.subscribe(filters, { qos: 1 }, (err) => {
       if (!err) setState('online');
@@ -149,7 +156,9 @@ export function openLink(cred: Credential): ScreenLink {
       client.end(true);
     }
   });
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
+    if (!packet.retain) liveTopics.add(topic);
+    else if (liveTopics.has(topic)) return;
     let body: unknown;
     try {
       body = JSON.parse(new TextDecoder().decode(payload));
