@@ -14,6 +14,8 @@ import type { Fleet, NoticeBoard, StartingPoint } from './fleet/index.js';
 import { createHttpServer, type Health } from './http/server.js';
 import { Ledger } from './ledger.js';
 import { LogRing } from './log-ring.js';
+import { PowerGuard } from './power/power-guard.js';
+import { UpsWatch } from './power/ups-watch.js';
 import { createMetrics } from './metrics.js';
 import { createRequestDesk } from './requests.js';
 import type { EventStore } from './store/event-store.js';
@@ -23,7 +25,7 @@ import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
-import { REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
+import { ERRORS, REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
 
 /** The exit code that asks the supervisor (systemd `Restart=always`) to start the daemon again. */
 export const SUPERVISOR_RESTART_EXIT_CODE = 75;
@@ -149,6 +151,22 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     registry: metrics.registry,
   });
   const session = bootSession(store, storage);
+  // The UPS (machine-local `ups` section), read through Network UPS Tools: device/power/.
+  const upsConfig = opts.config.ups;
+  const ups = upsConfig
+    ? new UpsWatch({ ups: upsConfig, clock, log: log.child({ part: 'power' }), registry: metrics.registry })
+    : null;
+  let publishBoxState: () => Promise<void> = async () => undefined;
+  const power = ups
+    ? new PowerGuard({
+        watch: ups,
+        store,
+        clock,
+        log: log.child({ part: 'power' }),
+        ...(upsConfig?.shutdownCommand ? { shutdownCommand: upsConfig.shutdownCommand } : {}),
+        onChange: () => void publishBoxState(),
+      })
+    : null;
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
   let spool: PrintSpool | null = null;
   const desk = createRequestDesk(config, ledger, log.child({ part: 'requests' }), {
@@ -156,6 +174,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     printed: (kiosk, jobId) => spool?.printed(kiosk, jobId),
     retriedTicket: (kiosk, ticketId) =>
       void spool?.retried(kiosk, ticketId).catch((err: unknown) => log.error({ err }, 'print resend failed')),
+    refusal: () => power?.refusal() ?? null,
   });
 
   const broker = await LobbyBroker.create({
@@ -197,11 +216,13 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   });
   await publisher.refresh(ledger.state, new Set(), true);
   await publisher.announceBox(true, session, VERSION);
-  const publishBoxState = () =>
+  const boxState = () => (power ? power.boxState(storage.boxState()) : storage.boxState());
+  publishBoxState = () =>
     broker
-      .publish(topics.boxState(), storage.boxState(), { retain: true, qos: 1 })
+      .publish(topics.boxState(), boxState(), { retain: true, qos: 1 })
       .catch((err: unknown) => log.error({ err }, 'box state not published'));
   await publishBoxState();
+  ups?.start();
   storage.onChange(() => void publishBoxState());
 
   // The markers remember how far the log reached (a restored older copy is then refused): off the request path.
@@ -214,6 +235,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const tick = async () => {
     try {
       storage.probe();
+      // On a low battery the log takes no more writes (a day rolls once mains is back).
+      if (power && !power.takingRequests) return;
       await ledger.submit({ type: 'tick' }, { source: null });
       await publisher.refresh(ledger.state);
       if (storage.state === 'ok') store.pruneRequests(clock() - REQUEST_REPLY_RETENTION_MS);
@@ -244,11 +267,20 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     metrics.outbox.set(store.outboxSize());
     storage.probe();
     const disk = storage.view();
+    const powerView = power?.view();
+    const powerReason = powerView && !powerView.acceptingRequests ? ERRORS.power_low.en : null;
     return {
-      status: db && disk.state === 'ok' ? 'ok' : 'degraded',
-      ...(disk.reason ? { reason: disk.reason } : db ? {} : { reason: 'the event log cannot be read' }),
+      status: db && disk.state === 'ok' && !powerReason ? 'ok' : 'degraded',
+      ...(disk.reason
+        ? { reason: disk.reason }
+        : !db
+          ? { reason: 'the event log cannot be read' }
+          : powerReason
+            ? { reason: powerReason }
+            : {}),
       checks: { database: db, storage: disk.state === 'ok', broker: !broker.aedes.closed },
       storage: disk,
+      ...(powerView ? { power: powerView } : {}),
       version: VERSION,
       office: cfg.office.id,
       // Which config the box runs: its file's, or a version its cloud sent (device/fleet/).
@@ -402,6 +434,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       directory,
       day: () => ledger.state.day,
       storage: () => storage.view(),
+      ...(power ? { power: () => power.view() } : {}),
       registry: metrics.registry,
       log: log.child({ part: 'uplink' }),
     }) ?? null;
@@ -536,6 +569,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
+      ups?.stop();
+      await power?.settled();
       await updates?.stop();
       printSpool.stop();
       notices?.stop();

@@ -13,6 +13,7 @@ import {
   type DeviceStatus,
   type DomainEvent,
   type ErrorBody,
+  type ErrorCode,
   type Reply,
   type RequestTopic,
 } from '../protocol/index.js';
@@ -156,6 +157,8 @@ export interface DeskHooks {
   printed?: (kiosk: string, jobId: string) => Promise<void> | undefined;
   /** A ticket request was answered from the log (`duplicate: true`): its print job may never have come. */
   retriedTicket?: (kiosk: string, ticketId: string) => void;
+  /** Why the box takes no queue request now (the UPS battery is low), or null. Not a final answer. */
+  refusal?: () => ErrorCode | null;
 }
 
 export function createRequestDesk(config: ConfigSource, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
@@ -184,6 +187,11 @@ export function createRequestDesk(config: ConfigSource, ledger: Ledger, log: Log
         'request refused',
       );
       return { id: parsed.id, topic, status: 'error', error: parsed.error };
+    }
+    const refused = hooks.refusal?.() ?? null;
+    if (refused) {
+      log.warn({ client: who.id, topic, code: refused }, 'request refused: the box is not taking requests');
+      return { id: parsed.id, topic, status: 'error', error: errorBody(refused) };
     }
     // A paper ticket is never issued silently into a printer that cannot print it. Checked by the ledger
     // after its retry check: a retry of a ticket already printed gets that ticket, not this refusal.

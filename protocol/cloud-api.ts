@@ -3,6 +3,7 @@
 // cloud validates with it, the box builds its requests from the same types. No I/O.
 import { Type, type Static } from '@sinclair/typebox';
 import { EventEnvelope } from './events.js';
+import { POWER_STATES } from './messages.js';
 
 /** Every error the cloud returns: a stable machine code and a message for a human. */
 export const ApiError = Type.Object(
@@ -111,6 +112,24 @@ export const Heartbeat = Type.Object(
         since: Type.Union([Type.Null(), Type.String()]),
         reason: Type.Union([Type.Null(), Type.String()]),
         freeDiskBytes: Type.Union([Type.Null(), Type.Integer()]),
+      }),
+    ),
+    power: Type.Optional(
+      Type.Object({
+        state: Type.Union(
+          POWER_STATES.map((s) => Type.Literal(s)),
+          { description: 'mains; battery: mains lost; low_battery: requests refused until mains; unknown' },
+        ),
+        since: Type.Union([Type.Null(), Type.String()]),
+        status: Type.Union([Type.Null(), Type.String({ maxLength: 100 })], {
+          description: 'ups.status as Network UPS Tools gave it, e.g. "OB DISCHRG"',
+        }),
+        chargePct: Type.Union([Type.Null(), Type.Number()]),
+        runtimeSeconds: Type.Union([Type.Null(), Type.Number()]),
+        reason: Type.Union([Type.Null(), Type.String({ maxLength: 500 })]),
+        acceptingRequests: Type.Optional(
+          Type.Boolean({ description: 'False from a low battery until mains is back' }),
+        ),
       }),
     ),
   },

@@ -35,6 +35,11 @@ export const ERRORS = {
     vi: 'Hệ thống đang khởi động lại sau lỗi ghi dữ liệu. Vui lòng thử lại sau ít giây.',
     en: 'The box is restarting after a storage error. Retry the same request in a few seconds.',
   },
+  // the box's UPS reports a low battery (protocol/README.md, "Power"): not a final answer either
+  power_low: {
+    vi: 'Mất điện: hệ thống tạm dừng cấp số để giữ an toàn dữ liệu cho đến khi có điện trở lại. Vui lòng chờ hoặc báo cán bộ.',
+    en: 'Power cut: the UPS battery is low, so the box takes no requests until mains power is back. Retry later.',
+  },
   request_id_reused: {
     vi: 'Mã yêu cầu "{id}" đã được dùng cho một yêu cầu khác. Thiết bị phải gửi yêu cầu mới với mã mới.',
     en: 'Request id "{id}" was already used for a different request. Send a new request with a fresh id.',

@@ -135,3 +135,16 @@ export const UPDATE_START_GRACE_SECONDS = 180;
 
 /** Starts of a new version in trial before the launcher gives up on it and goes back to the previous one. */
 export const UPDATE_TRIAL_MAX_STARTS = 3;
+
+// ---- the UPS (Network UPS Tools, device/power/) ------------------------------------------------------
+// The box is a client of the local upsd (port 3493). A server that answers too much, too long or too slowly
+// is cut off and asked again at the next poll: the UPS state is then "unknown", the office keeps working.
+
+/** Longest line the box reads from upsd (NUT's own lines are under 512 bytes). */
+export const UPS_MAX_LINE_BYTES = 1024;
+
+/** Most lines of one upsd answer (`LIST VAR` of a large UPS has ~100). */
+export const UPS_MAX_REPLY_LINES = 500;
+
+/** How long one upsd answer may take, from the request to its last line. */
+export const UPS_REPLY_TIMEOUT_MS = 5_000;

@@ -294,6 +294,13 @@ export const STORAGE_STATES = ['ok', 'full', 'failed'] as const;
 export type StorageState = (typeof STORAGE_STATES)[number];
 
 /**
+ * The box's power through its UPS (Network UPS Tools): on `mains`, on `battery` (mains lost, the office
+ * works on), `low_battery` (the box stops taking requests and waits for mains), `unknown` (no UPS answer).
+ */
+export const POWER_STATES = ['mains', 'battery', 'low_battery', 'unknown'] as const;
+export type PowerState = (typeof POWER_STATES)[number];
+
+/**
  * `lobby/v1/state/box`, retained: whether the box can take requests now, and why not, for the screens to
  * say so (Vietnamese first) instead of letting a citizen press and fail.
  */
@@ -302,6 +309,12 @@ export const BoxStateMsg = Type.Object({
   acceptingRequests: Type.Boolean(),
   since: Type.Union([Iso, Type.Null()], { description: 'When the storage state last changed' }),
   message: Type.Union([Type.Object({ vi: Type.String(), en: Type.String() }), Type.Null()]),
+  power: Type.Optional(
+    Type.Union(
+      POWER_STATES.map((s) => Type.Literal(s)),
+      { description: "The box's power through its UPS; absent when the box watches no UPS" },
+    ),
+  ),
   updatedAt: Iso,
 });
 export type BoxStateMsg = Static<typeof BoxStateMsg>;

@@ -28,6 +28,8 @@ export interface StartUplinkOptions {
   day: () => string | null;
   /** The event log's health, for the heartbeat. */
   storage?: () => Heartbeat['storage'];
+  /** The UPS, when the box watches one. */
+  power?: () => Heartbeat['power'];
   registry?: Registry;
   log: Logger;
   retry?: UplinkOptions['retry'];
@@ -68,6 +70,7 @@ export function startUplink(o: StartUplinkOptions): Uplink | null {
       day: o.day(),
       peripherals: peripheralHealth(o.directory, o.broker),
       ...(o.storage ? { storage: o.storage() } : {}),
+      ...(o.power ? { power: o.power() } : {}),
     }),
   });
   uplink.start();

@@ -29,7 +29,12 @@ export interface UplinkOptions {
   dataDir: string;
   log: Logger;
   /** The office day and each peripheral's presence and status, for the heartbeat. */
-  health: () => { day: string | null; peripherals: PeripheralHealth[]; storage?: Heartbeat['storage'] };
+  health: () => {
+    day: string | null;
+    peripherals: PeripheralHealth[];
+    storage?: Heartbeat['storage'];
+    power?: Heartbeat['power'];
+  };
   registry?: Registry;
   /** Retry timing (tests shorten it). */
   retry?: { baseMs?: number; capMs?: number; attempts?: number };
@@ -254,6 +259,7 @@ export class Uplink {
       backlog: this.backlog(),
       peripherals: h.peripherals,
       ...(h.storage ? { storage: h.storage } : {}),
+      ...(h.power ? { power: h.power } : {}),
     };
   }
 

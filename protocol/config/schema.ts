@@ -106,6 +106,34 @@ export const CloudUplinkConfig = Type.Object(
 );
 export type CloudUplinkConfig = Static<typeof CloudUplinkConfig>;
 
+/**
+ * The office's UPS, read through Network UPS Tools (upsd). Machine-local: it names the box's own hardware
+ * and a command the box may run, so the cloud never sets it.
+ */
+export const UpsConfig = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', maxLength: 253, description: "upsd's address" }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 3493 }),
+    name: Type.String({
+      pattern: '^[A-Za-z0-9._-]{1,64}$',
+      default: 'ups',
+      description: "The UPS's name in NUT's ups.conf (`upsc <name>@<host>`)",
+    }),
+    pollSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
+    shutdownCommand: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+        minItems: 1,
+        maxItems: 10,
+        description:
+          'Run once the box has stopped cleanly on low battery, e.g. ["sudo", "/sbin/poweroff"]. Absent: ' +
+          "the operating system's upsmon powers the box off",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type UpsConfig = Static<typeof UpsConfig>;
+
 export const BoxConfigSchema = Type.Object(
   {
     office: Type.Object(
@@ -268,6 +296,7 @@ export const BoxConfigSchema = Type.Object(
     ),
     peripherals: Type.Array(PeripheralConfig, { default: [] }),
     hardware: Type.Optional(HardwareConfig),
+    ups: Type.Optional(UpsConfig),
     cloud: Type.Optional(CloudUplinkConfig),
   },
   { additionalProperties: false },
