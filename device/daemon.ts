@@ -157,6 +157,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     ? new UpsWatch({ ups: upsConfig, clock, log: log.child({ part: 'power' }), registry: metrics.registry })
     : null;
   let publishBoxState: () => Promise<void> = async () => undefined;
+  /** Tells the cloud at once (a heartbeat) once the uplink runs: a short cut must not fall between two. */
+  let reportPower: () => void = () => undefined;
   const power = ups
     ? new PowerGuard({
         watch: ups,
@@ -164,7 +166,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
         clock,
         log: log.child({ part: 'power' }),
         ...(upsConfig?.shutdownCommand ? { shutdownCommand: upsConfig.shutdownCommand } : {}),
-        onChange: () => void publishBoxState(),
+        onChange: () => {
+          void publishBoxState();
+          reportPower();
+        },
       })
     : null;
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
@@ -439,6 +444,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       log: log.child({ part: 'uplink' }),
     }) ?? null;
   let uplink = startUplink(cfg);
+  reportPower = () => void uplink?.heartbeat().catch(() => undefined);
   ledger.onCommit(() => uplink?.notify());
 
   /**

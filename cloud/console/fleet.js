@@ -22,6 +22,7 @@ import {
   printerStateName,
   sendJson,
   state,
+  powerStateName,
   storageStateName,
   tableHtml,
   twinStatusName,
@@ -186,6 +187,14 @@ function boxHtml(b, tz) {
     ],
     ['Dung lượng trống', fmtBytes(b.freeDiskBytes)],
     ['Lưu trữ', b.storage ? storageStateName(b.storage.state) : '–'],
+    [
+      'Nguồn điện',
+      b.power
+        ? `${powerStateName(b.power.state)}${b.power.chargePct === null ? '' : `, pin ${fmt(b.power.chargePct, 0)}%`}${
+            b.power.since ? ` (từ ${fmtTime(b.power.since, tz)})` : ''
+          }`
+        : 'Không theo dõi UPS',
+    ],
     ['Sự cố đang mở', b.incidents.length ? incidentsText(b.incidents, tz) : 'Không có'],
   ];
   const peripherals = b.peripherals.map((p) => [

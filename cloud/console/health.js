@@ -113,10 +113,19 @@ export async function renderIncidents(unitId) {
 
 // ---- alerts ---------------------------------------------------------------------------------------
 
-const KINDS = ['box_offline', 'printer_paper_out', 'backlog_above', 'disk_below', 'config_rejected'];
+const KINDS = [
+  'box_offline',
+  'printer_paper_out',
+  'backlog_above',
+  'disk_below',
+  'config_rejected',
+  'ups_on_battery',
+  'ups_low_battery',
+];
 const THRESHOLD = {
   box_offline: 'minutes',
   printer_paper_out: 'minutes',
+  ups_on_battery: 'minutes',
   backlog_above: 'events',
   disk_below: 'MB',
 };

@@ -143,6 +143,8 @@ export const incidentKindName = named({
   disk_low: 'Sắp hết dung lượng đĩa',
   storage_full: 'Đầy đĩa, không cấp được số',
   storage_failed: 'Lỗi ghi dữ liệu',
+  on_battery: 'Mất điện, chạy bằng UPS',
+  low_battery: 'Pin UPS yếu, ngừng cấp số',
 });
 export const alertKindName = named({
   box_offline: 'Hộp mất kết nối quá ngưỡng',
@@ -150,6 +152,8 @@ export const alertKindName = named({
   backlog_above: 'Dữ liệu chưa gửi vượt ngưỡng',
   disk_below: 'Dung lượng trống dưới ngưỡng',
   config_rejected: 'Hộp từ chối cấu hình',
+  ups_on_battery: 'Mất điện quá ngưỡng',
+  ups_low_battery: 'Pin UPS yếu',
 });
 export const thresholdUnitName = named({ minutes: 'phút', events: 'sự kiện', MB: 'MB' });
 export const twinStatusName = named({
@@ -162,6 +166,12 @@ export const deliveryStateName = named({
   pending: 'Đang chờ gửi lại',
   delivered: 'Đã gửi',
   failed: 'Gửi thất bại',
+});
+export const powerStateName = named({
+  mains: 'Điện lưới',
+  battery: 'Mất điện — đang chạy bằng UPS',
+  low_battery: 'Mất điện — pin UPS yếu, ngừng cấp số',
+  unknown: 'Không đọc được UPS',
 });
 export const storageStateName = named({
   ok: 'Bình thường',

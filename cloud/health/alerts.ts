@@ -14,6 +14,8 @@ export const ALERT_KINDS = [
   'backlog_above',
   'disk_below',
   'config_rejected',
+  'ups_on_battery',
+  'ups_low_battery',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -24,6 +26,16 @@ export const THRESHOLD_UNITS: Record<AlertKind, 'minutes' | 'events' | 'MB' | nu
   backlog_above: 'events',
   disk_below: 'MB',
   config_rejected: null,
+  ups_on_battery: 'minutes',
+  ups_low_battery: null,
+};
+
+/** Kinds read from an open incident of the box or a peripheral, held at least the threshold in minutes. */
+const FROM_INCIDENT: Partial<Record<AlertKind, { incident: string; words: string }>> = {
+  box_offline: { incident: 'box_offline', words: 'box offline' },
+  printer_paper_out: { incident: 'printer_paper_out', words: 'printer out of paper' },
+  ups_on_battery: { incident: 'on_battery', words: 'mains lost, the box runs on its UPS' },
+  ups_low_battery: { incident: 'low_battery', words: 'UPS battery low, the box takes no requests' },
 };
 
 /** Kinds whose alerts come from outside the health evaluation (raiseAlert), not from heartbeats. */
@@ -52,14 +64,16 @@ export function wantedAlerts(rule: Rule, box: BoxFacts, now: number): Map<string
   const hb = box.heartbeat;
   switch (rule.kind as AlertKind) {
     case 'box_offline':
-    case 'printer_paper_out': {
-      const incident = rule.kind === 'box_offline' ? 'box_offline' : 'printer_paper_out';
+    case 'printer_paper_out':
+    case 'ups_on_battery':
+    case 'ups_low_battery': {
+      const { incident, words } = FROM_INCIDENT[rule.kind as AlertKind] as {
+        incident: string;
+        words: string;
+      };
       for (const i of box.openIncidents)
         if (i.kind === incident && now - Number(i.started_at) >= min)
-          out.set(
-            i.device,
-            `${incident === 'box_offline' ? 'box offline' : 'printer out of paper'} since ${new Date(Number(i.started_at)).toISOString()}`,
-          );
+          out.set(i.device, `${words} since ${new Date(Number(i.started_at)).toISOString()}`);
       break;
     }
     case 'backlog_above':

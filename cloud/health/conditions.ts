@@ -15,6 +15,8 @@ export const INCIDENT_KINDS = [
   'disk_low',
   'storage_full',
   'storage_failed',
+  'on_battery',
+  'low_battery',
 ] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
@@ -67,5 +69,14 @@ export function conditionsOf(hb: Heartbeat, t: Thresholds): Condition[] {
     out.push({ device: BOX_DEVICE, kind: 'storage_full', detail: hb.storage.reason });
   if (hb.storage?.state === 'failed')
     out.push({ device: BOX_DEVICE, kind: 'storage_failed', detail: hb.storage.reason });
+  // A power cut is one incident from the first heartbeat on battery to the first on mains; a low battery
+  // (the box stopped taking requests) is another inside it.
+  const power = hb.power;
+  if (power?.state === 'battery' || power?.state === 'low_battery') {
+    const charge = power.chargePct === null ? '' : `battery ${power.chargePct}%`;
+    out.push({ device: BOX_DEVICE, kind: 'on_battery', detail: charge || power.status });
+    if (power.state === 'low_battery')
+      out.push({ device: BOX_DEVICE, kind: 'low_battery', detail: charge || power.status });
+  }
   return out;
 }

@@ -105,7 +105,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
     const unit = THRESHOLD_UNITS[kind];
     if (unit === null) return null;
     if (threshold === null || threshold === undefined) {
-      if (kind === 'printer_paper_out') return 0;
+      if (kind === 'printer_paper_out' || kind === 'ups_on_battery') return 0;
       throw new HttpError(
         400,
         'threshold_required',
@@ -339,6 +339,16 @@ export async function healthRoutes(app: FastifyInstance, ctx: CloudContext): Pro
             freeDiskBytes: hb ? (hb.storage?.freeDiskBytes ?? hb.backlog.freeDiskBytes) : null,
             storage: hb?.storage
               ? { state: hb.storage.state, since: hb.storage.since, reason: hb.storage.reason }
+              : null,
+            // The UPS (null: the box watches none).
+            power: hb?.power
+              ? {
+                  state: hb.power.state,
+                  since: hb.power.since,
+                  chargePct: hb.power.chargePct,
+                  runtimeSeconds: hb.power.runtimeSeconds,
+                  acceptingRequests: hb.power.acceptingRequests ?? true,
+                }
               : null,
             incidents: incidentsOf(BOX_DEVICE),
             peripherals: (hb?.peripherals ?? []).map((p) => {

@@ -194,6 +194,65 @@ for (const kind of DATABASES) {
       ]);
     });
 
+    it('a power cut: the office view shows the UPS, one on_battery incident with a low_battery inside it, a low-battery alert delivered and resolved', async () => {
+      const r = await receiver();
+      cleanups.push(r.close);
+      const created = await api(admin, 'POST', '/api/v1/alert-rules', {
+        unitId: 'lc',
+        kind: 'ups_low_battery',
+        webhookUrl: r.url,
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      r.setSecret(created.body.webhookSecret as string);
+      cleanups.push(() => api(admin, 'DELETE', `/api/v1/alert-rules/${created.body.id}`));
+      const box = await enrolledBox(cloud, 'o-hhb');
+      const power = (state: 'mains' | 'battery' | 'low_battery', chargePct: number) => ({
+        power: {
+          state,
+          since: new Date(now).toISOString(),
+          status: state === 'mains' ? 'OL' : state === 'battery' ? 'OB DISCHRG' : 'OB DISCHRG LB',
+          chargePct,
+          runtimeSeconds: chargePct * 20,
+          reason: null,
+          acceptingRequests: state !== 'low_battery',
+        },
+      });
+      await beat(box.token, heartbeat('o-hhb', power('mains', 100)));
+      now += MIN;
+      await beat(box.token, heartbeat('o-hhb', power('battery', 70)));
+      const view = async () =>
+        (await api(viewer, 'GET', '/api/v1/health/offices/o-hhb')).body.boxes.find(
+          (b: { id: string }) => b.id === box.boxId,
+        );
+      expect((await view()).power).toMatchObject({
+        state: 'battery',
+        chargePct: 70,
+        acceptingRequests: true,
+      });
+      expect((await view()).incidents).toEqual([
+        expect.objectContaining({ kind: 'on_battery', detail: 'battery 70%' }),
+      ]);
+      now += 10 * MIN;
+      await beat(box.token, heartbeat('o-hhb', power('low_battery', 9)));
+      expect((await view()).power).toMatchObject({ state: 'low_battery', acceptingRequests: false });
+      const mine = () => r.got.filter((g) => JSON.parse(g.body).alert.boxId === box.boxId);
+      await until('the low-battery alert delivered', () => mine().length >= 1);
+      expect(JSON.parse(mine()[0]!.body)).toMatchObject({
+        event: 'alert.opened',
+        alert: { kind: 'ups_low_battery', boxId: box.boxId },
+      });
+      now += 2 * MIN;
+      await beat(box.token, heartbeat('o-hhb', power('mains', 12)));
+      await until('the resolution delivered', () => mine().length >= 2);
+      expect(JSON.parse(mine()[1]!.body)).toMatchObject({ event: 'alert.resolved' });
+      expect((await view()).incidents).toEqual([]);
+      const all = (await api(viewer, 'GET', `/api/v1/health/incidents?box=${box.boxId}`)).body;
+      expect(all.map((i: { kind: string; durationMs: number }) => [i.kind, i.durationMs]).sort()).toEqual([
+        ['low_battery', 2 * MIN],
+        ['on_battery', 12 * MIN],
+      ]);
+    });
+
     it('a box that stops sending: box_offline after 3 heartbeat intervals, from its last heartbeat; closed when it returns', async () => {
       const box = await enrolledBox(cloud, 'o-hhb');
       await beat(box.token, heartbeat('o-hhb'));

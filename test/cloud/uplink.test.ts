@@ -9,6 +9,7 @@ import { createBoxClaim, createOffice } from '../../cloud/admin/provisioning.js'
 import type { CloudService } from '../../cloud/service.js';
 import { loadConfigFile } from '../../device/config/load.js';
 import { enrollBox } from '../../device/uplink/index.js';
+import { NutServerSim } from '../../hardware-sim/ups/nut-server.js';
 import type { Heartbeat } from '../../protocol/index.js';
 import { officeConfig, peripheralsFor, request, startTestBox, type TestBox } from '../support/office.js';
 import { DATABASES, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
@@ -33,6 +34,16 @@ for (const kind of DATABASES) {
     let tb: TestBox;
     let dataDir: string;
     let configFile: string;
+    let ups: NutServerSim;
+    /** The last heartbeat the cloud holds for the office's box. */
+    const lastHeartbeat = async () => {
+      const r = await cloud.store.db
+        .selectFrom('boxes')
+        .select('heartbeat')
+        .where('office_id', '=', 'xa-thu-nghiem')
+        .executeTakeFirst();
+      return r?.heartbeat ? (JSON.parse(r.heartbeat) as Heartbeat) : null;
+    };
 
     const acked = async () => {
       const r = await cloud.store.db
@@ -54,6 +65,7 @@ for (const kind of DATABASES) {
 
     beforeAll(async () => {
       db = kind.create();
+      ups = await NutServerSim.start({ ups: 'office' });
       cloud = await startTestCloud(db);
       // The cloud comes back on the port it picked (the box's config names it); read it back from its URL.
       port = Number(new URL(cloud.url).port);
@@ -79,6 +91,8 @@ for (const kind of DATABASES) {
             retryCapSeconds: 1,
             backlogAlarmEvents: 30,
           },
+          // The UPS, read every second; heartbeats stay at their 60 s default.
+          ups: { host: '127.0.0.1', port: ups.port, name: 'office', pollSeconds: 1 },
         },
       );
       writeFileSync(configFile, JSON.stringify(cfg, null, 2));
@@ -98,6 +112,7 @@ for (const kind of DATABASES) {
     });
     afterAll(async () => {
       await tb?.close();
+      await ups?.close();
       await cloud?.close();
       await db?.cleanup();
     });
@@ -115,6 +130,30 @@ for (const kind of DATABASES) {
         .execute();
       expect(seqs.map((r) => Number(r.seq))).toEqual(Array.from({ length: head }, (_, i) => i + 1));
       expect(tb.box.store.outboxBacklog().events).toBe(0);
+    });
+
+    it('a power cut reaches the cloud at once, not at the next heartbeat a minute later', async () => {
+      await until(
+        'the first heartbeat, on mains',
+        async () => (await lastHeartbeat())?.power?.state === 'mains',
+      );
+      ups.onBattery(66, 1300);
+      await until(
+        'the cloud told the box runs on battery',
+        async () => (await lastHeartbeat())?.power?.state === 'battery',
+        10_000,
+      );
+      expect((await lastHeartbeat())?.power).toMatchObject({
+        chargePct: 66,
+        status: 'OB DISCHRG',
+        acceptingRequests: true,
+      });
+      ups.mains();
+      await until(
+        'the cloud told mains is back',
+        async () => (await lastHeartbeat())?.power?.state === 'mains',
+        10_000,
+      );
     });
 
     it('heartbeats carry backlog, versions and peripherals (presence and status)', async () => {
