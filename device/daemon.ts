@@ -333,6 +333,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     config: () => latestConfig,
     configFile,
     managedBy,
+    power: () => power?.view() ?? null,
     directory,
     broker,
     ledger,

@@ -32,6 +32,7 @@ import { AdminSessions, verifyAdminPassword } from './admin-auth.js';
 import { findWebDir, WebAssets, type Screen } from './assets.js';
 import { CounterTallies } from './counter-figures.js';
 import { formatCode, PairingCodes } from './pairing.js';
+import type { PowerHealth } from '../power/power-guard.js';
 
 export interface WebDeps {
   log: Logger;
@@ -49,6 +50,8 @@ export interface WebDeps {
    * then changed in the cloud console, and the local page refuses to rewrite the config.
    */
   managedBy?: () => string | null;
+  /** The box's power through its UPS (device/power/), when it watches one: the page says "mất điện". */
+  power?: () => PowerHealth | null;
   /** Applies the config file now (peripherals added, re-keyed, revoked), without waiting for the watcher. */
   applyConfigFile: () => void;
   /**
@@ -485,6 +488,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       office: { id: cfg.office.id, name: cfg.office.name },
       configFile: deps.configFile ?? null,
       managedBy: deps.managedBy?.() ?? null,
+      power: deps.power?.() ?? null,
       lanOrigins: lanOrigins(port),
       roles: ROLES,
       screenRoles: Object.keys(SCREEN_OF),
