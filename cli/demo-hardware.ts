@@ -16,8 +16,10 @@ import {
   hardwareCommands,
   parseHostPort,
   shortPath,
+  type ConsoleCommands,
   type OfficeHardwarePlan,
 } from '../hardware-sim/office/index.js';
+import { NutServerSim } from '../hardware-sim/ups/nut-server.js';
 import { SimKiosk, type DeviceCredential } from '../hardware-sim/mqtt/index.js';
 import {
   ScaledClock,
@@ -181,6 +183,14 @@ export async function startDemoHardware(o: {
   // Write where each simulator really listens (a free port, a moved base) for the box to read.
   for (const { path, value } of addressChanges(config, paths, sim.addresses))
     setInConfigFile(o.configFile, path, value);
+  // The office's UPS: a simulated upsd on a free port, read by the box every 2 s (console: `power …`).
+  const ups = await NutServerSim.start({ ups: 'office' });
+  setInConfigFile(o.configFile, ['ups'], {
+    host: '127.0.0.1',
+    port: ups.port,
+    name: 'office',
+    pollSeconds: 2,
+  });
 
   let office: ConnectedOffice | null = null;
   let kiosk: SimKiosk | null = null;
@@ -209,7 +219,7 @@ export async function startDemoHardware(o: {
           secret: kioskCred.secret,
           tag: 'console',
         }).connect();
-      const commands = hardwareCommands(sim);
+      const commands = { ...hardwareCommands(sim), ...powerCommand(ups) };
       if (kiosk) Object.assign(commands, ticketCommand(kiosk));
       console.log(describeDemoHardware(sim, plan, config, outDir, o.configFile, daySpeed));
       sim.on(
@@ -225,7 +235,27 @@ export async function startDemoHardware(o: {
       if (office) await office.close();
       else await kiosk?.close();
     },
-    close: () => sim.close(),
+    close: async () => {
+      await sim.close();
+      await ups.close();
+    },
+  };
+}
+
+/** `power mains|battery|low`: the simulated UPS loses mains, runs low, or mains comes back. */
+function powerCommand(ups: NutServerSim): ConsoleCommands {
+  return {
+    power: {
+      usage: 'power mains|battery|low',
+      help: "the office's UPS: mains back, a power cut (on battery), or its battery low (the box stops taking requests)",
+      run([state]) {
+        if (state === 'mains') ups.mains();
+        else if (state === 'battery') ups.onBattery(80, 1500);
+        else if (state === 'low') ups.lowBattery(8, 90);
+        else return 'usage: power mains|battery|low';
+        return `UPS: ${state === 'mains' ? 'on mains' : state === 'battery' ? 'mains lost, on battery' : 'battery low'} (the box sees it within 2 s)`;
+      },
+    },
   };
 }
 

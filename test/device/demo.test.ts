@@ -108,6 +108,16 @@ describe('lobby demo with its simulated hardware', () => {
       await first.line(/Simulated hardware \(addresses in/);
       const n = await seesTicketAndLed(first, dataDir);
       expect(first.output()).toMatch(/Loudspeakers \(announcer-1\).*calls\.log in \S+audio\//);
+      // The office's UPS from the console: a power cut, then mains back; the box's /healthz follows it.
+      const [, health] = await first.line(/Health, metrics\s+(http:\/\/\S+\/healthz)/);
+      const power = async () =>
+        ((await (await fetch(health!)).json()) as { power?: { state: string } }).power?.state;
+      await expect.poll(power, { timeout: 15_000 }).toBe('mains');
+      first.child.stdin?.write('power battery\n');
+      await first.line(/UPS: mains lost, on battery/);
+      await expect.poll(power, { timeout: 15_000 }).toBe('battery');
+      first.child.stdin?.write('power mains\n');
+      await expect.poll(power, { timeout: 15_000 }).toBe('mains');
       expect(await first.stop()).toBe(0);
 
       const config = loadConfigFile(join(dataDir, 'office.yaml'));
