@@ -33,6 +33,15 @@ export const LOGINS_PER_MINUTE = 10;
 export const PUBLIC_LOOKUPS_PER_MINUTE = 60;
 
 /**
+ * Dossier lookups one box may make a minute for its lookup stations (each station is limited on the box
+ * too). A box is one address for a whole lobby, so it gets its own, larger allowance.
+ */
+export const BOX_LOOKUPS_PER_MINUTE = 300;
+
+/** Dossiers "ready to collect" listed on an office's status board (the count is always whole). */
+export const BOARD_READY_MAX = 50;
+
+/**
  * How long a rate-limit counter in Redis may take before the replica counts in its own memory instead (a
  * slow or unreachable Redis must not stall logins and lookups).
  */

@@ -284,6 +284,53 @@ export const DossierPublic = Type.Object({
 });
 export type DossierPublic = Static<typeof DossierPublic>;
 
+/** A dossier as a box's lookup station shows it (GET /api/v1/box/dossiers/:code): no personal data. */
+export const DossierLookupAnswer = Type.Object({
+  ...DossierPublic.properties,
+  readyToCollect: Type.Boolean({ description: 'The result is ready at the office (status ready)' }),
+  overdue: Type.Boolean({ description: 'Not returned and past its due time' }),
+  asOf: Type.String({ description: "The cloud's time of the answer (a cached answer is this old)" }),
+});
+export type DossierLookupAnswer = Static<typeof DossierLookupAnswer>;
+
+const BoardCounts = {
+  received: Type.Integer({ minimum: 0 }),
+  returned: Type.Integer({ minimum: 0 }),
+};
+
+/** The office's dossier handling for its status board (GET /api/v1/box/dossier-board). */
+export const DossierBoard = Type.Object({
+  officeId: Type.String(),
+  day: Type.String({ description: "Today in the office's time zone (YYYY-MM-DD)" }),
+  month: Type.String({ description: 'This month (YYYY-MM)' }),
+  today: Type.Object(BoardCounts),
+  thisMonth: Type.Object({
+    ...BoardCounts,
+    onTime: Type.Integer({ minimum: 0, description: 'Returned this month by their due time' }),
+    late: Type.Integer({ minimum: 0 }),
+  }),
+  open: Type.Object({
+    total: Type.Integer({ minimum: 0, description: 'Received, not returned nor cancelled' }),
+    overdue: Type.Integer({ minimum: 0 }),
+    ready: Type.Integer({ minimum: 0, description: 'Ready to collect' }),
+  }),
+  byService: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      received: Type.Integer({ minimum: 0, description: 'This month' }),
+      returned: Type.Integer({ minimum: 0, description: 'This month' }),
+      open: Type.Integer({ minimum: 0 }),
+      overdue: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+  ready: Type.Array(Type.Object({ code: Type.String(), service: Type.String(), since: Type.String() }), {
+    description: 'Dossiers ready to collect, by code (no names), oldest first',
+  }),
+  readyTruncated: Type.Boolean(),
+  asOf: Type.String(),
+});
+export type DossierBoard = Static<typeof DossierBoard>;
+
 export const TicketPublic = Type.Object({
   officeId: Type.String(),
   officeName: Type.String(),

@@ -526,6 +526,17 @@ const releases: Migration = {
   },
 };
 
+/** An office's dossiers by time of receipt: the box's dossier-status board reads them (issue 15). */
+const dossiersByOffice: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createIndex('dossiers_office_received')
+      .on('dossiers')
+      .columns(['office_id', 'received_at'])
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -535,6 +546,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-fleet-commands': fleetCommands,
   '0007-releases': releases,
   '0008-fleet-peripherals': fleetPeripherals,
+  '0011-dossiers-by-office': dossiersByOffice,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,7 @@
 // Every route plugin of the cloud besides the box API (which app.ts registers itself), in one list.
 import type { RoutePlugin } from './app.js';
 import { adminRoutes } from './admin-routes.js';
+import { boxDossierRoutes } from './box-dossier-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { dossierRoutes } from './dossier-routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
@@ -9,6 +10,7 @@ import { releaseRoutes } from '../releases/routes.js';
 
 export const ROUTES: RoutePlugin[] = [
   dossierRoutes,
+  boxDossierRoutes,
   adminRoutes,
   fleetRoutes,
   releaseRoutes,
