@@ -162,17 +162,14 @@ for (const kind of DATABASES) {
       });
       const none = {
         issued: 0,
+        received: 0,
         called: 0,
         served: 0,
         noShow: 0,
-        wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+        noShowMarks: 0,
+        wait: { count: 0, meanMin: null, p50AtMostMin: null, p90AtMostMin: null, withinTargetPct: null },
         serviceMeanMin: null,
-        satisfaction: {
-          ratings: 0,
-          distribution: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-          satisfiedPct: null,
-          index: null,
-        },
+        satisfaction: { ratings: 0, levels: [0, 0, 0, 0, 0], indexPct: null, meanScore: null },
         dossiers: { received: 2, returned: 0, onTime: 0, late: 0, onTimeRate: null },
       };
       const hkb = r.json<Report>();
@@ -228,7 +225,7 @@ for (const kind of DATABASES) {
         headers: { authorization: `Bearer ${viewer}` },
       });
       const report = r.json<Report>();
-      const shown = (rows: { issued: number; dossiers: { received: number } }[]) =>
+      const shown = (rows: { issued: number | null; dossiers: { received: number } }[]) =>
         rows.map((x) => [x.issued, x.dossiers.received]);
       expect(report.byOffice.map((o) => o.office)).toEqual(['o-hc', 'o-hkb']);
       expect(shown(report.byOffice)).toEqual([
