@@ -1,7 +1,8 @@
 // Reports for a unit subtree and a period, from the rollups only (never the raw events). Whole months come
 // from the month grain and the days at either end from the day grain, so a year is ~12 rows per key, not 365.
 // Percentiles come from summed fixed-bucket histograms: a wait percentile is the upper bound of the bucket
-// that holds it (exact to the bucket width: 1 minute up to 10 min, then 2–5, then 15–60).
+// that holds it (`…AtMostMin`: the true value lies within the bucket width below it — 1 minute up to 10 min,
+// then 2–5, then 15–60). What every figure counts: cloud/README.md, "Report definitions".
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
 import { REPORT_CROSS_UNIT_LINKS_MAX } from '../limits.js';
