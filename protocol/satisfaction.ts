@@ -26,6 +26,9 @@ const SMALL_SCALES: Record<number, readonly number[]> = {
   5: [1, 2, 3, 4, 5],
 };
 
+/** The levels of a 4-button box's buttons, bottom up (Không hài lòng, Bình thường, Hài lòng, Rất hài lòng). */
+export const FOUR_BUTTON_LEVELS: readonly number[] = SMALL_SCALES[4] as readonly number[];
+
 /** The five-level level (1–5) of a score on a box's scale of `scaleMax` levels. */
 export function satisfactionLevel(score: number, scaleMax: number): number {
   const max = Math.min(Math.max(2, Math.round(scaleMax)), 10);
