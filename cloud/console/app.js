@@ -215,7 +215,7 @@ function renderCharts(r) {
   chart('chart-clerk', {
     type: 'bar',
     data: {
-      labels: r.byClerk.map((c) => `${c.name} (${c.office})`),
+      labels: r.byClerk.map((c) => `${c.name} (${c.officeName})`),
       datasets: [
         {
           label: 'Chỉ số hài lòng (%)',
@@ -230,7 +230,7 @@ function renderCharts(r) {
   chart('chart-ontime', {
     type: 'bar',
     data: {
-      labels: services.map((s) => s.service),
+      labels: services.map((s) => s.name),
       datasets: [
         {
           label: 'Đúng hạn (%)',
@@ -312,18 +312,18 @@ function renderTables(r) {
   );
   table(
     $('#by-service'),
-    ['Lĩnh vực', '', ...figureCols('service')],
-    r.byService.map((x) => [x.service, '', ...figureCells(x, 'service')]),
+    ['Mã', 'Lĩnh vực', ...figureCols('service')],
+    r.byService.map((x) => [x.service, x.name, ...figureCells(x, 'service')]),
   );
   table(
     $('#by-counter'),
     ['Đơn vị', 'Quầy', ...figureCols('counter')],
-    r.byCounter.map((x) => [x.office, x.counter, ...figureCells(x, 'counter')]),
+    r.byCounter.map((x) => [x.officeName, x.counter, ...figureCells(x, 'counter')]),
   );
   table(
     $('#by-clerk'),
     ['Đơn vị', 'Công chức', ...figureCols('counter')],
-    r.byClerk.map((x) => [x.office, x.name, ...figureCells(x, 'counter')]),
+    r.byClerk.map((x) => [x.officeName, x.name, ...figureCells(x, 'counter')]),
   );
 }
 

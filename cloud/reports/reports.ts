@@ -68,6 +68,8 @@ export interface Figures {
 
 export interface Report {
   unit: string;
+  /** The unit's name (tên đơn vị). */
+  unitName: string;
   from: string;
   to: string;
   waitTargetMin: number;
@@ -76,9 +78,10 @@ export interface Report {
   waitBucketsMin: number[];
   totals: Figures;
   byOffice: (Figures & { office: string; name: string })[];
-  byService: (Figures & { service: string })[];
-  byCounter: (Figures & { office: string; counter: number })[];
-  byClerk: (Figures & { office: string; clerk: string; name: string })[];
+  /** `name`: the service's name in the offices' configs (the fleet's); the id where no config names it. */
+  byService: (Figures & { service: string; name: string })[];
+  byCounter: (Figures & { office: string; officeName: string; counter: number })[];
+  byClerk: (Figures & { office: string; officeName: string; clerk: string; name: string })[];
   /**
    * Lobby links across units in the period: a link from an office of this subtree to a dossier of another
    * unit, or from another unit's office to a dossier of this subtree. Such a link never moves the dossier.
@@ -88,6 +91,8 @@ export interface Report {
     office: string;
     ticketId: string;
     linkedAt: string;
+    /** The same instant in the linking office's time zone, `YYYY-MM-DD HH:MM`. */
+    linkedAtLocal: string;
     dossierOffice: string | null;
   }[];
   /** True when there were more than REPORT_CROSS_UNIT_LINKS_MAX (the list holds the oldest). */
@@ -215,6 +220,53 @@ function figures(s: Sums, d: Sums | undefined, targetMin: number, kind: GroupKin
   };
 }
 
+/** The service names the offices' configs give (fleet_offices.effective); differing names joined by " / ". */
+async function serviceNames(db: Db, officeIds: string[]): Promise<Map<string, string>> {
+  const names = new Map<string, Set<string>>();
+  if (officeIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('fleet_offices')
+    .select('effective')
+    .where('office_id', 'in', officeIds)
+    .execute();
+  for (const r of rows) {
+    let cfg: { services?: { id?: unknown; name?: unknown }[] };
+    try {
+      cfg = JSON.parse(r.effective) as typeof cfg;
+    } catch {
+      continue;
+    }
+    for (const sv of cfg.services ?? [])
+      if (typeof sv.id === 'string' && typeof sv.name === 'string') {
+        let set = names.get(sv.id);
+        if (!set) names.set(sv.id, (set = new Set()));
+        set.add(sv.name);
+      }
+  }
+  return new Map([...names].map(([id, set]) => [id, [...set].sort().join(' / ')]));
+}
+
+/** The offices' default time zone (DOMAIN.md). */
+const OFFICE_TIMEZONE = 'Asia/Ho_Chi_Minh';
+const minuteFormats = new Map<string, Intl.DateTimeFormat>();
+/** `YYYY-MM-DD HH:MM` of an instant in a time zone. */
+export function localMinute(at: number, timezone: string): string {
+  let f = minuteFormats.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('sv-SE', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    minuteFormats.set(timezone, f);
+  }
+  return f.format(new Date(at));
+}
+
 export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promise<Report> {
   const scope = sql`r.office_id IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
   const when = periodCondition(q.from, q.to);
@@ -278,10 +330,26 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
   const offices = await db
     .selectFrom('offices')
     .innerJoin('units', 'units.id', 'offices.unit_id')
-    .select(['offices.id', 'offices.name'])
+    .select(['offices.id', 'offices.name', 'offices.timezone'])
     .where('units.path', 'like', `${q.unitPath}%`)
     .execute();
   const officeName = new Map(offices.map((o) => [o.id, o.name]));
+  const unitRow = await db.selectFrom('units').select('name').where('id', '=', unitId).executeTakeFirst();
+  const serviceName = await serviceNames(
+    db,
+    offices.map((o) => o.id),
+  );
+  // A cross-unit link's office may lie outside the subtree: its time zone is looked up apart.
+  const linkOffices = [...new Set(cross.rows.map((l) => l.office_id))];
+  const timezones = new Map(offices.map((o) => [o.id, o.timezone]));
+  const missing = linkOffices.filter((o) => !timezones.has(o));
+  if (missing.length)
+    for (const o of await db
+      .selectFrom('offices')
+      .select(['id', 'timezone'])
+      .where('id', 'in', missing)
+      .execute())
+      timezones.set(o.id, o.timezone);
   const clerkRows = byClerk.size
     ? await db
         .selectFrom('clerks')
@@ -299,6 +367,7 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
 
   return {
     unit: unitId,
+    unitName: unitRow?.name ?? unitId,
     from: q.from,
     to: q.to,
     waitTargetMin: t,
@@ -314,18 +383,30 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
       .sort()
       .map((service) => ({
         service,
+        name: serviceName.get(service) ?? service,
         ...figures(byService.get(service) ?? {}, dService.get(service), t, 'service'),
       })),
     byCounter: [...byCounter.entries()]
       .map(([k, s]) => {
         const [office, counter] = k.split('\u0000') as [string, string];
-        return { office, counter: Number(counter), ...figures(s, undefined, t, 'counter') };
+        return {
+          office,
+          officeName: officeName.get(office) ?? office,
+          counter: Number(counter),
+          ...figures(s, undefined, t, 'counter'),
+        };
       })
       .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.counter - b.counter)),
     byClerk: [...byClerk.entries()]
       .map(([k, s]) => {
         const [office, clerk] = k.split('\u0000') as [string, string];
-        return { office, clerk, name: clerkName.get(k) ?? clerk, ...figures(s, undefined, t, 'counter') };
+        return {
+          office,
+          officeName: officeName.get(office) ?? office,
+          clerk,
+          name: clerkName.get(k) ?? clerk,
+          ...figures(s, undefined, t, 'counter'),
+        };
       })
       .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.clerk < b.clerk ? -1 : 1)),
     crossUnitLinks: crossRows.map((l) => ({
@@ -333,6 +414,7 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
       office: l.office_id,
       ticketId: l.ticket_id,
       linkedAt: new Date(Number(l.linked_at)).toISOString(),
+      linkedAtLocal: localMinute(Number(l.linked_at), timezones.get(l.office_id) ?? OFFICE_TIMEZONE),
       dossierOffice: l.dossier_office,
     })),
     crossUnitLinksTruncated: cross.rows.length > REPORT_CROSS_UNIT_LINKS_MAX,
@@ -389,11 +471,22 @@ export function reportRows(
     case 'office':
       return r.byOffice.map((x) => ({ office: x.office, name: x.name, ...flat(x) }));
     case 'service':
-      return r.byService.map((x) => ({ service: x.service, ...flat(x) }));
+      return r.byService.map((x) => ({ service: x.service, name: x.name, ...flat(x) }));
     case 'counter':
-      return r.byCounter.map((x) => ({ office: x.office, counter: x.counter, ...flat(x) }));
+      return r.byCounter.map((x) => ({
+        office: x.office,
+        office_name: x.officeName,
+        counter: x.counter,
+        ...flat(x),
+      }));
     case 'clerk':
-      return r.byClerk.map((x) => ({ office: x.office, clerk: x.clerk, name: x.name, ...flat(x) }));
+      return r.byClerk.map((x) => ({
+        office: x.office,
+        office_name: x.officeName,
+        clerk: x.clerk,
+        name: x.name,
+        ...flat(x),
+      }));
     case 'hour':
       return r.byHour.map((x) => ({
         hour: x.hour,

@@ -255,15 +255,17 @@ for (const kind of DATABASES) {
           api.byOffice.map((x) => [x.office, x.name, ...rowFigures(x, 'office')]),
         );
         expect(byOffice).toHaveLength(2);
-        expect((await rows('by-service')).map((c) => [c[0], ...figures(c)])).toEqual(
-          api.byService.map((x) => [x.service, ...rowFigures(x, 'service')]),
+        // Names, not ids: the service's, the office's.
+        expect((await rows('by-service')).map((c) => [c[0], c[1], ...figures(c)])).toEqual(
+          api.byService.map((x) => [x.service, x.name, ...rowFigures(x, 'service')]),
         );
         expect((await rows('by-counter')).map((c) => [c[0], Number(c[1]), ...figures(c)])).toEqual(
-          api.byCounter.map((x) => [x.office, x.counter, ...rowFigures(x, 'counter')]),
+          api.byCounter.map((x) => [x.officeName, x.counter, ...rowFigures(x, 'counter')]),
         );
+        expect(api.byCounter.every((x) => x.officeName.startsWith('Một cửa'))).toBe(true);
         const byClerk = await rows('by-clerk');
         expect(byClerk.map((c) => [c[0], c[1], ...figures(c)])).toEqual(
-          api.byClerk.map((x) => [x.office, x.name, ...rowFigures(x, 'counter')]),
+          api.byClerk.map((x) => [x.officeName, x.name, ...rowFigures(x, 'counter')]),
         );
         // Each breakdown's head says what its first figures count.
         const head = (id: string) =>
@@ -312,7 +314,7 @@ for (const kind of DATABASES) {
           ],
         });
         expect(charts['chart-clerk']).toEqual({
-          labels: api.byClerk.map((c) => `${c.name} (${c.office})`),
+          labels: api.byClerk.map((c) => `${c.name} (${c.officeName})`),
           datasets: [
             {
               label: 'Chỉ số hài lòng (%)',
@@ -333,7 +335,9 @@ for (const kind of DATABASES) {
           .filter((s) => s.returned > 0);
         expect(onTime.some((s) => s.rate > 95) && onTime.some((s) => s.rate <= 95)).toBe(true);
         const ontime = charts['chart-ontime'] as (typeof charts)[string];
-        expect(ontime.labels).toEqual(onTime.map((s) => s.service));
+        expect(ontime.labels).toEqual(
+          onTime.map((s) => api.byService.find((x) => x.service === s.service)?.name),
+        );
         expect(ontime.datasets.map((d) => d.label)).toEqual(['Đúng hạn (%)', 'Mục tiêu 95%']);
         expect(ontime.datasets[0]?.data.map((v) => rounded(v, 6))).toEqual(
           onTime.map((s) => rounded(s.rate, 6)),

@@ -127,6 +127,10 @@ for (const kind of DATABASES) {
         office,
         ticketId,
         linkedAt: iso(at),
+        // And in the linking office's time (Asia/Ho_Chi_Minh, UTC+7), as a reader there says it.
+        linkedAtLocal: iso(at + 7 * 3_600_000)
+          .slice(0, 16)
+          .replace('T', ' '),
         dossierOffice: 'o-hkb',
       });
       // Ordered by time, then code, then office.
@@ -175,7 +179,7 @@ for (const kind of DATABASES) {
       const hkb = r.json<Report>();
       expect(hkb.totals).toStrictEqual(none);
       expect(hkb.byOffice).toStrictEqual([{ office: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', ...none }]);
-      expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', ...none }]);
+      expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', name: 'ho-tich', ...none }]);
       expect([hkb.byCounter, hkb.byClerk, hkb.byHour]).toStrictEqual([[], [], []]);
       expect((await cross('hkb', '2026-03-01', '2026-03-04')).links).toEqual([]);
     });

@@ -63,6 +63,19 @@ const OFFICE_NAMES: Record<string, string> = {
   'o-hhb': 'Một cửa Hòa Hiệp Bắc',
 };
 const CLERK_NAMES = new Map(DEFAULT_COUNTERS.map((c) => [c.clerk.id, c.clerk.name]));
+const UNIT_NAMES: Record<string, string> = {
+  dn: 'Thành phố Đà Nẵng',
+  lc: 'Quận Liên Chiểu',
+  hkb: 'Phường Hòa Khánh Bắc',
+  hc: 'Phường Hải Châu',
+};
+// The services as the offices' configs name them (xay-dung is in none: the report shows its id).
+const SERVICE_NAMES: Record<string, string> = {
+  'van-thu': 'Văn thư',
+  'chung-thuc': 'Chứng thực',
+  'ho-tich': 'Hộ tịch',
+  'dat-dai': 'Đất đai',
+};
 
 const bucketOf = (min: number) => WAIT_BOUNDS_MIN.find((b) => min <= b) ?? 1440;
 function nearestRank(sorted: number[], p: number): number | null {
@@ -288,6 +301,7 @@ function expectedReport(
   const split = (k: string) => k.split('/') as [string, string];
   return {
     unit,
+    unitName: UNIT_NAMES[unit],
     from,
     to,
     waitTargetMin: target,
@@ -312,6 +326,7 @@ function expectedReport(
       ds.map((d) => d.service),
     ).map((service) => ({
       service,
+      name: SERVICE_NAMES[service] ?? service,
       ...figuresOf(
         byService.get(service) ?? empty(),
         ds.filter((d) => d.service === service),
@@ -324,6 +339,7 @@ function expectedReport(
       .sort(([o1, c1], [o2, c2]) => o1.localeCompare(o2) || Number(c1) - Number(c2))
       .map(([office, counter]) => ({
         office,
+        officeName: OFFICE_NAMES[office],
         counter: Number(counter),
         ...figuresOf(byCounter.get(`${office}/${counter}`) as Tally, [], target, 'counter'),
       })),
@@ -331,6 +347,7 @@ function expectedReport(
       .map(split)
       .map(([office, clerk]) => ({
         office,
+        officeName: OFFICE_NAMES[office],
         clerk,
         name: CLERK_NAMES.get(clerk),
         ...figuresOf(byClerk.get(`${office}/${clerk}`) as Tally, [], target, 'counter'),
@@ -372,6 +389,23 @@ for (const kind of DATABASES) {
         { name: 'MCĐT', unitId: 'dn' },
         Date.now(),
       );
+      // Every office's config names the services (a managed office's effective config in the fleet).
+      const effective = JSON.stringify({
+        services: Object.entries(SERVICE_NAMES).map(([id, name]) => ({ id, name })),
+      });
+      for (const office of Object.keys(PLAN))
+        await cloud.store.db
+          .insertInto('fleet_offices')
+          .values({
+            office_id: office,
+            overrides: '{}',
+            revision: 1,
+            effective,
+            hash: 'test',
+            updated_at: Date.now(),
+            updated_by: 'test',
+          })
+          .execute();
       const rnd = seededRandom(99);
       for (const [office, plan] of Object.entries(PLAN)) {
         const events = simulateOfficeDays(plan.days, {
@@ -479,8 +513,9 @@ for (const kind of DATABASES) {
         expect(x.totals.issued).toBeGreaterThan(0);
         // Part by part, so a failure names the breakdown; together they are the whole report.
         const { totals, byOffice, byService, byCounter, byClerk, byHour, ...rest } = r;
-        expect(rest, 'period, target, buckets, cross-unit links').toStrictEqual({
+        expect(rest, 'unit, period, target, buckets, cross-unit links').toStrictEqual({
           unit: x.unit,
+          unitName: x.unitName,
           from: x.from,
           to: x.to,
           waitTargetMin: x.waitTargetMin,
@@ -589,17 +624,17 @@ for (const kind of DATABASES) {
         ...rep.byOffice.map((x) => [x.office, x.name, ...figures(x)]),
       ]);
       expect(await csv('service')).toEqual([
-        ['service', ...figureHeader],
-        ...rep.byService.map((x) => [x.service, ...figures(x)]),
+        ['service', 'name', ...figureHeader],
+        ...rep.byService.map((x) => [x.service, x.name, ...figures(x)]),
       ]);
       expect(await csv('counter')).toEqual([
-        ['office', 'counter', ...figureHeader],
-        ...rep.byCounter.map((x) => [x.office, String(x.counter), ...figures(x)]),
+        ['office', 'office_name', 'counter', ...figureHeader],
+        ...rep.byCounter.map((x) => [x.office, x.officeName, String(x.counter), ...figures(x)]),
       ]);
       const clerks = await csv('clerk');
       expect(clerks).toEqual([
-        ['office', 'clerk', 'name', ...figureHeader],
-        ...rep.byClerk.map((x) => [x.office, x.clerk, x.name, ...figures(x)]),
+        ['office', 'office_name', 'clerk', 'name', ...figureHeader],
+        ...rep.byClerk.map((x) => [x.office, x.officeName, x.clerk, x.name, ...figures(x)]),
       ]);
       expect(clerks).toHaveLength(1 + 12); // 3 offices × 4 clerks
       expect(await csv('hour')).toEqual([
