@@ -169,6 +169,11 @@ function renderKpis(r) {
     ],
     ['serviceMean', SERVICE_TIME_LABEL, fmt(t.serviceMeanMin)],
     [
+      'serviceFromCall',
+      'Phục vụ tính từ lúc gọi số (không bấm "phục vụ")',
+      t.serviceFromCallPct === null ? '–' : `${fmt(t.serviceFromCallPct)}%`,
+    ],
+    [
       'satisfaction',
       'Chỉ số hài lòng (% Hài lòng và Rất hài lòng)',
       t.satisfaction.indexPct === null ? '–' : `${fmt(t.satisfaction.indexPct)}%`,

@@ -55,12 +55,14 @@ export async function backfillReportDefinitions(db: AnyDb): Promise<void> {
   // Received at a counter: every call but a no-show's call back at the counter that marked it (the
   // ticket's previous state change).
   const changes = sql`SELECT office_id, day, type, at, seq, ${text('ticketId')} AS ticket, ${text('service')} AS service,
-      ${int('counter')} AS counter, COALESCE(${text('clerk.id')}, '') AS clerk
+      ${int('counter')} AS counter, COALESCE(${text('clerk.id')}, '') AS clerk,
+      ${pg ? sql`${text('implicit')} = 'true'` : sql`${text('implicit')} = 1`} AS implicit
     FROM events WHERE type IN ('ticket.issued', 'ticket.called', 'ticket.serving', 'ticket.finished',
       'ticket.no_show', 'ticket.transferred')`;
   const calls = sql`SELECT c.*,
       LAG(c.type) OVER (PARTITION BY c.office_id, c.ticket ORDER BY c.at, c.seq) AS prev,
-      LAG(c.counter) OVER (PARTITION BY c.office_id, c.ticket ORDER BY c.at, c.seq) AS prev_counter
+      LAG(c.counter) OVER (PARTITION BY c.office_id, c.ticket ORDER BY c.at, c.seq) AS prev_counter,
+      LAG(c.clerk) OVER (PARTITION BY c.office_id, c.ticket ORDER BY c.at, c.seq) AS prev_clerk
     FROM (${changes}) c`;
   for (const [grain, period] of GRAINS)
     await setRollups(
@@ -71,6 +73,16 @@ export async function backfillReportDefinitions(db: AnyDb): Promise<void> {
         WHERE x.type = 'ticket.called'
           AND NOT (COALESCE(x.prev, '') = 'ticket.no_show' AND COALESCE(x.prev_counter, -1) = x.counter)
         GROUP BY ${period(sql`x.day`)}, x.office_id, x.service, x.counter, x.clerk`,
+    );
+
+  // Services timed from the call (serve not pressed), for the clerk of the call before (a serving names none).
+  for (const [grain, period] of GRAINS)
+    await setRollups(
+      db,
+      ['service_from_call'],
+      sql`SELECT ${sql.lit(grain)}, ${period(sql`x.day`)}, x.office_id, x.service, x.counter, COALESCE(x.prev_clerk, ''), COUNT(*)
+        FROM (${calls}) x WHERE x.type = 'ticket.serving' AND x.implicit
+        GROUP BY ${period(sql`x.day`)}, x.office_id, x.service, x.counter, COALESCE(x.prev_clerk, '')`,
     );
 
   // Ratings by the five levels, from each rating's score and its box's scale.

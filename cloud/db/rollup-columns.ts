@@ -42,13 +42,14 @@ export const ROLLUP_METRICS_0001: readonly string[] = [
  * Metrics added by migration 0009 (report definitions, issue 13). `no_show` itself changed meaning there: it
  * counts citizens whose ticket ended as a no-show (+1 when marked, −1 when called again); `no_show_marks`
  * counts the marks. `transferred_in` is at the service a ticket was transferred to (counter 0, no clerk);
- * `received_at_counter` counts calls at a counter except a no-show's call back; `level_1..5` the ratings on
- * the five-level scale.
+ * `received_at_counter` counts calls at a counter except a no-show's call back; `service_from_call` the
+ * services timed from the call (serve not pressed); `level_1..5` the ratings on the five-level scale.
  */
 export const ROLLUP_METRICS_0009: readonly string[] = [
   'no_show_marks',
   'transferred_in',
   'received_at_counter',
+  'service_from_call',
   ...LEVEL_COLUMNS,
 ];
 

@@ -177,6 +177,8 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
       const x = data(e, 'ticket.serving');
       const t = ticket(x.ticketId, x);
       leaveNoShow(t);
+      // Serve not pressed: the service time runs from the call, the walk to the counter included.
+      if (x.implicit) roll(x.service, x.counter, t.clerk_id, { service_from_call: 1 });
       t.state = 'serving';
       break;
     }

@@ -54,6 +54,8 @@ export interface Figures {
    * (then it includes the citizen's walk to the counter).
    */
   serviceMeanMin: number | null;
+  /** The share (%) of those service times that ran from the call because serve was not pressed. */
+  serviceFromCallPct: number | null;
   satisfaction: {
     ratings: number;
     /** Ratings per level of the five-level scale: index 0 Rất không hài lòng … 4 Rất hài lòng. */
@@ -210,6 +212,7 @@ function figures(s: Sums, d: Sums | undefined, targetMin: number, kind: GroupKin
       withinTargetPct: withinTarget(waits, targetMin),
     },
     serviceMeanMin: ratio(s.service_sum_ms ?? 0, s.service_count ?? 0, 1 / 60_000),
+    serviceFromCallPct: ratio(s.service_from_call ?? 0, s.service_count ?? 0, 100),
     satisfaction: {
       ratings: rated,
       levels,
@@ -458,6 +461,7 @@ export function reportRows(
     wait_mean_min: round(f.wait.meanMin),
     [`within_${r.waitTargetMin}_min_pct`]: round(f.wait.withinTargetPct),
     service_mean_min: round(f.serviceMeanMin),
+    service_from_call_pct: round(f.serviceFromCallPct),
     ratings: f.satisfaction.ratings,
     ...Object.fromEntries(f.satisfaction.levels.map((n, i) => [LEVEL_CSV_COLUMNS[i] as string, n])),
     satisfaction_index_pct: round(f.satisfaction.indexPct),

@@ -38,6 +38,8 @@ export interface SimOptions {
   returnRate?: number;
   /** Share of served tickets the clerk transfers to another service before finishing. Default 0. */
   transferRate?: number;
+  /** Share of services where the clerk does not press serve (timed from the call). Default 0. */
+  implicitRate?: number;
   /** Dossier codes are `<agency>-<YYMMDD>-<serial>`; the agency part keeps offices apart. */
   agency?: string;
 }
@@ -151,7 +153,16 @@ export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
     calledAt: number,
   ) {
     const servingAt = calledAt + 30_000;
-    emit(servingAt, 'ticket.serving', { ...ref, counter: counter.number, since: servingAt, implicit: false });
+    if (o.implicitRate && more() < o.implicitRate)
+      // Serve not pressed: the box marks the service begun at the call when the clerk finishes.
+      emit(servingAt, 'ticket.serving', { ...ref, counter: counter.number, since: calledAt, implicit: true });
+    else
+      emit(servingAt, 'ticket.serving', {
+        ...ref,
+        counter: counter.number,
+        since: servingAt,
+        implicit: false,
+      });
     if (o.transferRate && more() < o.transferRate) {
       const others = o.services.filter(
         (s) => s !== ref.service && o.counters.some((c) => c.services.includes(s)),

@@ -1,5 +1,5 @@
 // Migration 0009 changed what some rollup figures mean (issue 13: no-shows count citizens, tickets received at
-// a service and at a counter, ratings on the five-level scale). Data ingested before it is recomputed from the
+// a service and at a counter, services timed from the call, ratings on the five-level scale). Data ingested before it is recomputed from the
 // tickets and the raw events: here a database holding simulated days is put back as the old code left it, and
 // the recompute must give every rollup row exactly as ingest now writes it. SQLite and PostgreSQL.
 import { sql } from 'kysely';
@@ -38,6 +38,7 @@ for (const kind of DATABASES) {
           noShowRate: 0.2,
           returnRate: 0.5,
           transferRate: 0.15,
+          implicitRate: 0.4,
           scaleMax,
         });
         const box = await enrolledBox(cloud, office);
@@ -72,6 +73,7 @@ for (const kind of DATABASES) {
       expect(sum('transferred_in')).toBeGreaterThan(0);
       expect(sum('received_at_counter')).toBeLessThan(sum('called'));
       expect(sum('level_1')).toBeGreaterThan(0);
+      expect(sum('service_from_call')).toBeGreaterThan(0);
 
       // As the old code left it: no_show counted marks, the new columns did not exist (zero), and a row only
       // they fill (a transfer to a service that issued nothing that day) was never written.

@@ -173,6 +173,7 @@ for (const kind of DATABASES) {
         noShowMarks: 0,
         wait: { count: 0, meanMin: null, p50AtMostMin: null, p90AtMostMin: null, withinTargetPct: null },
         serviceMeanMin: null,
+        serviceFromCallPct: null,
         satisfaction: { ratings: 0, levels: [0, 0, 0, 0, 0], indexPct: null, meanScore: null },
         dossiers: { received: 2, returned: 0, onTime: 0, late: 0, onTimeRate: null },
       };

@@ -105,6 +105,8 @@ interface Tally {
   noShowMarks: number;
   waits: number[];
   serviceMs: number[];
+  /** Serve not pressed: the service timed from the call. */
+  fromCall: number;
   /** Each rating's level on the five-level scale. */
   levels: number[];
 }
@@ -118,6 +120,7 @@ const empty = (): Tally => ({
   noShowMarks: 0,
   waits: [],
   serviceMs: [],
+  fromCall: 0,
   levels: [],
 });
 
@@ -188,6 +191,7 @@ function tally(
       get(k).called++;
       if (!history.callBacks.has(e)) get(k).receivedAtCounter++;
     }
+    if (e.type === 'ticket.serving' && d.implicit === true) get(k).fromCall++;
     if (e.type === 'ticket.finished') {
       get(k).served++;
       get(k).serviceMs.push(d.serviceMs as number);
@@ -240,6 +244,7 @@ function figuresOf(x: Tally, ds: Dossier[], target: number, kind: 'office' | 'se
       withinTargetPct: close(pct(waits.filter((w) => bucketOf(w) <= target).length, waits.length)),
     },
     serviceMeanMin: close(serviceMs === null ? null : serviceMs / 60_000),
+    serviceFromCallPct: close(pct(x.fromCall, x.serviceMs.length)),
     satisfaction: {
       ratings: x.levels.length,
       levels: [1, 2, 3, 4, 5].map((l) => x.levels.filter((y) => y === l).length),
@@ -418,6 +423,8 @@ for (const kind of DATABASES) {
           // Half the no-shows come back and are served; one ticket in ten is transferred to another service.
           returnRate: 0.5,
           transferRate: 0.1,
+          // Three services in ten are timed from the call (serve not pressed).
+          implicitRate: 0.3,
           // o-hkb's rating tablets have the five levels, the others are 4-button boxes.
           scaleMax: office === 'o-hkb' ? 5 : 4,
         });
@@ -586,6 +593,7 @@ for (const kind of DATABASES) {
         cell(f.wait.meanMin),
         cell(f.wait.withinTargetPct),
         cell(f.serviceMeanMin),
+        cell(f.serviceFromCallPct),
         String(f.satisfaction.ratings),
         ...f.satisfaction.levels.map(String),
         cell(f.satisfaction.indexPct),
@@ -606,6 +614,7 @@ for (const kind of DATABASES) {
         'wait_mean_min',
         'within_16_min_pct',
         'service_mean_min',
+        'service_from_call_pct',
         'ratings',
         'level_1_very_dissatisfied',
         'level_2_dissatisfied',
