@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './validate.js';
 export * from './led-frame.js';
 export * from './cloud-api.js';
+export * from './satisfaction.js';

@@ -147,27 +147,38 @@ async function loadReport() {
   }
 }
 
+/** A percentile read from histogram buckets: at most the bucket's upper bound (1440: above 4 hours). */
+const atMost = (v) => (v === null ? '–' : v >= 1440 ? '> 240' : `≤ ${fmt(v, 0)}`);
+const SERVICE_TIME_LABEL =
+  'Thời gian phục vụ TB (phút; từ lúc bấm "phục vụ", không bấm thì từ lúc gọi số, gồm cả lúc đi tới quầy)';
+
 function renderKpis(r) {
   const t = r.totals;
   const onTime = t.dossiers.onTimeRate;
   const kpis = [
     ['issued', 'Số phiếu đã cấp', fmt(t.issued, 0)],
     ['served', 'Đã phục vụ', fmt(t.served, 0)],
-    ['noShow', 'Vắng mặt', fmt(t.noShow, 0)],
-    ['p50', 'Chờ trung vị (phút, ≤)', fmt(t.wait.p50Min, 0)],
-    ['p90', 'Chờ P90 (phút, ≤)', fmt(t.wait.p90Min, 0)],
+    ['noShow', 'Vắng mặt (công dân không quay lại)', fmt(t.noShow, 0)],
+    ['noShowMarks', 'Lượt gọi vắng (kể cả người quay lại)', fmt(t.noShowMarks, 0)],
+    ['p50', 'Chờ trung vị (phút, không quá)', atMost(t.wait.p50AtMostMin)],
+    ['p90', 'Chờ P90 (phút, không quá)', atMost(t.wait.p90AtMostMin)],
     [
       'within',
       `Được phục vụ trong ${r.waitTargetMin} phút`,
       t.wait.withinTargetPct === null ? '–' : `${fmt(t.wait.withinTargetPct)}%`,
     ],
-    ['serviceMean', 'Thời gian phục vụ TB (phút)', fmt(t.serviceMeanMin)],
-    ['satisfaction', 'Chỉ số hài lòng (0–100)', fmt(t.satisfaction.index)],
+    ['serviceMean', SERVICE_TIME_LABEL, fmt(t.serviceMeanMin)],
     [
-      'satisfied',
-      'Tỷ lệ hài lòng',
-      t.satisfaction.satisfiedPct === null ? '–' : `${fmt(t.satisfaction.satisfiedPct)}%`,
+      'serviceFromCall',
+      'Phục vụ tính từ lúc gọi số (không bấm "phục vụ")',
+      t.serviceFromCallPct === null ? '–' : `${fmt(t.serviceFromCallPct)}%`,
     ],
+    [
+      'satisfaction',
+      'Chỉ số hài lòng (% Hài lòng và Rất hài lòng)',
+      t.satisfaction.indexPct === null ? '–' : `${fmt(t.satisfaction.indexPct)}%`,
+    ],
+    ['meanScore', 'Điểm hài lòng bình quân (0–100)', fmt(t.satisfaction.meanScore)],
     ['dossiers', 'Hồ sơ tiếp nhận', fmt(t.dossiers.received, 0)],
     ['onTime', 'Tỷ lệ đúng hạn', onTime === null ? '–' : `${fmt(onTime)}%`, onTime !== null && onTime <= 95],
   ];
@@ -193,19 +204,27 @@ function renderCharts(r) {
     data: {
       labels: r.byHour.map((h) => `${h.hour}h`),
       datasets: [
-        { label: 'Trung vị', data: r.byHour.map((h) => h.waitP50Min), backgroundColor: '#60a5fa' },
-        { label: 'P90', data: r.byHour.map((h) => h.waitP90Min), backgroundColor: '#1d4ed8' },
+        {
+          label: 'Trung vị (không quá)',
+          data: r.byHour.map((h) => h.waitP50AtMostMin),
+          backgroundColor: '#60a5fa',
+        },
+        {
+          label: 'P90 (không quá)',
+          data: r.byHour.map((h) => h.waitP90AtMostMin),
+          backgroundColor: '#1d4ed8',
+        },
       ],
     },
   });
   chart('chart-clerk', {
     type: 'bar',
     data: {
-      labels: r.byClerk.map((c) => `${c.name} (${c.office})`),
+      labels: r.byClerk.map((c) => `${c.name} (${c.officeName})`),
       datasets: [
         {
-          label: 'Chỉ số hài lòng',
-          data: r.byClerk.map((c) => c.satisfaction.index),
+          label: 'Chỉ số hài lòng (%)',
+          data: r.byClerk.map((c) => c.satisfaction.indexPct),
           backgroundColor: '#10b981',
         },
       ],
@@ -216,7 +235,7 @@ function renderCharts(r) {
   chart('chart-ontime', {
     type: 'bar',
     data: {
-      labels: services.map((s) => s.service),
+      labels: services.map((s) => s.name),
       datasets: [
         {
           label: 'Đúng hạn (%)',
@@ -242,29 +261,50 @@ function table(el, head, rows) {
     `<tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody>`;
 }
 
-const figureCols = [
-  'Cấp',
+/**
+ * The columns of a breakdown. What "received" means depends on it: a ticket is issued for a service, received
+ * by the service it is transferred to as well, and received at each counter that calls it.
+ */
+const RECEIVED_COLS = {
+  office: ['Cấp'],
+  service: ['Cấp cho lĩnh vực', 'Tiếp nhận (cấp + chuyển đến)'],
+  counter: ['Tiếp nhận tại quầy (phiếu được gọi)'],
+};
+/** The five levels (1 Rất không hài lòng … 5 Rất hài lòng), short for a table head. */
+const SATISFACTION_LEVELS = ['Rất không HL', 'Không HL', 'Bình thường', 'Hài lòng', 'Rất HL'];
+const figureCols = (kind) => [
+  ...RECEIVED_COLS[kind],
   'Phục vụ',
-  'Vắng',
-  'Chờ TV',
-  'Chờ P90',
+  'Vắng mặt',
+  'Lượt gọi vắng',
+  'Chờ TV (phút, ≤)',
+  'Chờ P90 (phút, ≤)',
   'Trong chỉ tiêu',
-  'Phục vụ TB',
+  'Phục vụ TB (phút)',
   'Đánh giá',
-  'Chỉ số HL',
+  ...SATISFACTION_LEVELS,
+  'Chỉ số HL (%)',
   'Hồ sơ',
   'Đúng hạn',
 ];
-const figureCells = (f) => [
-  fmt(f.issued, 0),
+const receivedCells = (f, kind) =>
+  kind === 'office'
+    ? [fmt(f.issued, 0)]
+    : kind === 'service'
+      ? [fmt(f.issued, 0), fmt(f.received, 0)]
+      : [fmt(f.received, 0)];
+const figureCells = (f, kind) => [
+  ...receivedCells(f, kind),
   fmt(f.served, 0),
   fmt(f.noShow, 0),
-  fmt(f.wait.p50Min, 0),
-  fmt(f.wait.p90Min, 0),
+  fmt(f.noShowMarks, 0),
+  atMost(f.wait.p50AtMostMin),
+  atMost(f.wait.p90AtMostMin),
   f.wait.withinTargetPct === null ? '–' : `${fmt(f.wait.withinTargetPct)}%`,
   fmt(f.serviceMeanMin),
   fmt(f.satisfaction.ratings, 0),
-  fmt(f.satisfaction.index),
+  ...f.satisfaction.levels.map((n) => fmt(n, 0)),
+  f.satisfaction.indexPct === null ? '–' : `${fmt(f.satisfaction.indexPct)}%`,
   fmt(f.dossiers.received, 0),
   f.dossiers.onTimeRate === null ? '–' : `${fmt(f.dossiers.onTimeRate)}%`,
 ];
@@ -272,23 +312,23 @@ const figureCells = (f) => [
 function renderTables(r) {
   table(
     $('#by-office'),
-    ['Mã', 'Đơn vị', ...figureCols],
-    r.byOffice.map((x) => [x.office, x.name, ...figureCells(x)]),
+    ['Mã', 'Đơn vị', ...figureCols('office')],
+    r.byOffice.map((x) => [x.office, x.name, ...figureCells(x, 'office')]),
   );
   table(
     $('#by-service'),
-    ['Lĩnh vực', '', ...figureCols],
-    r.byService.map((x) => [x.service, '', ...figureCells(x)]),
+    ['Mã', 'Lĩnh vực', ...figureCols('service')],
+    r.byService.map((x) => [x.service, x.name, ...figureCells(x, 'service')]),
   );
   table(
     $('#by-counter'),
-    ['Đơn vị', 'Quầy', ...figureCols],
-    r.byCounter.map((x) => [x.office, x.counter, ...figureCells(x)]),
+    ['Đơn vị', 'Quầy', ...figureCols('counter')],
+    r.byCounter.map((x) => [x.officeName, x.counter, ...figureCells(x, 'counter')]),
   );
   table(
     $('#by-clerk'),
-    ['Đơn vị', 'Công chức', ...figureCols],
-    r.byClerk.map((x) => [x.office, x.name, ...figureCells(x)]),
+    ['Đơn vị', 'Công chức', ...figureCols('counter')],
+    r.byClerk.map((x) => [x.officeName, x.name, ...figureCells(x, 'counter')]),
   );
 }
 

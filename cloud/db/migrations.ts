@@ -7,9 +7,11 @@ import {
   HOUR_KEYS,
   HOUR_METRICS,
   ROLLUP_KEYS,
-  ROLLUP_METRICS,
+  ROLLUP_METRICS_0001,
+  ROLLUP_METRICS_0009,
 } from './rollup-columns.js';
 import { chainExistingRows } from '../audit/chain.js';
+import { backfillReportDefinitions } from './backfill-definitions.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
@@ -131,7 +133,7 @@ const initial: Migration = {
       db,
       'rollups',
       ROLLUP_KEYS.map((k) => [k, k === 'counter' ? 'integer' : 'text']),
-      ROLLUP_METRICS,
+      [...ROLLUP_METRICS_0001],
     );
     await rollupTable(
       db,
@@ -526,6 +528,22 @@ const releases: Migration = {
   },
 };
 
+/**
+ * Report definitions a province can sign (issue 13): no-show counts citizens (the marks kept apart), tickets
+ * received at a service and at a counter, ratings on the five-level scale. The new figures of the data already
+ * here are recomputed from the tickets and the raw events (`backfill-definitions.ts`).
+ */
+const reportDefinitions: Migration = {
+  async up(db: AnyDb) {
+    for (const m of ROLLUP_METRICS_0009)
+      await db.schema
+        .alterTable('rollups')
+        .addColumn(m, 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+    await backfillReportDefinitions(db);
+  },
+};
+
 /** An office's dossiers by time of receipt: the box's dossier-status board reads them (issue 15). */
 const dossiersByOffice: Migration = {
   async up(db: AnyDb) {
@@ -546,7 +564,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006-fleet-commands': fleetCommands,
   '0007-releases': releases,
   '0008-fleet-peripherals': fleetPeripherals,
-  '0011-dossiers-by-office': dossiersByOffice,
+  '0009-report-definitions': reportDefinitions,
+  '0010-dossiers-by-office': dossiersByOffice,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,8 +8,11 @@ export const WAIT_BOUNDS_MIN = [
 
 export const WAIT_COLUMNS: string[] = [...WAIT_BOUNDS_MIN, Infinity].map((_, i) => `w${i}`);
 
-/** Rating scores 1..10 (a box's scale has 2 to 10 levels). */
+/** Rating scores 1..10 (a box's scale has 2 to 10 levels), as the box sent them. */
 export const RATING_COLUMNS: string[] = Array.from({ length: 10 }, (_, i) => `r${i + 1}`);
+
+/** Ratings per level of the five-level scale (1 Rất không hài lòng … 5 Rất hài lòng), whatever the box's scale. */
+export const LEVEL_COLUMNS: string[] = Array.from({ length: 5 }, (_, i) => `level_${i + 1}`);
 
 /** The bucket a wait falls in: the first bound it does not exceed. */
 export function waitBucket(waitMs: number): number {
@@ -18,8 +21,8 @@ export function waitBucket(waitMs: number): number {
   return WAIT_BOUNDS_MIN.length;
 }
 
-/** Additive metrics of `rollups` (per grain, period, office, service, counter, clerk). */
-export const ROLLUP_METRICS: string[] = [
+/** The metrics of `rollups` as migration 0001 created them (frozen: later ones are added by their migration). */
+export const ROLLUP_METRICS_0001: readonly string[] = [
   'issued',
   'called',
   'served',
@@ -34,6 +37,24 @@ export const ROLLUP_METRICS: string[] = [
   'rating_norm_sum',
   ...RATING_COLUMNS,
 ];
+
+/**
+ * Metrics added by migration 0009 (report definitions, issue 13). `no_show` itself changed meaning there: it
+ * counts citizens whose ticket ended as a no-show (+1 when marked, −1 when called again); `no_show_marks`
+ * counts the marks. `transferred_in` is at the service a ticket was transferred to (counter 0, no clerk);
+ * `received_at_counter` counts calls at a counter except a no-show's call back; `service_from_call` the
+ * services timed from the call (serve not pressed); `level_1..5` the ratings on the five-level scale.
+ */
+export const ROLLUP_METRICS_0009: readonly string[] = [
+  'no_show_marks',
+  'transferred_in',
+  'received_at_counter',
+  'service_from_call',
+  ...LEVEL_COLUMNS,
+];
+
+/** Additive metrics of `rollups` (per grain, period, office, service, counter, clerk). */
+export const ROLLUP_METRICS: string[] = [...ROLLUP_METRICS_0001, ...ROLLUP_METRICS_0009];
 export const ROLLUP_KEYS = ['grain', 'period', 'office_id', 'service', 'counter', 'clerk_id'];
 
 /** Additive metrics of `rollup_hours` (per grain, period, office, local hour of issue). */

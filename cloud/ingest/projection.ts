@@ -1,8 +1,13 @@
 // What one box event changes in the cloud's read models: the ticket it concerns, and additive deltas to the
 // rollups. Pure: the caller loads the tickets a batch mentions, folds every event through `applyEvent`, and
 // writes the results in the same transaction as the events themselves.
-import type { EventDataOf, EventEnvelope, EventType } from '../../protocol/index.js';
-import { RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
+import {
+  satisfactionLevel,
+  type EventDataOf,
+  type EventEnvelope,
+  type EventType,
+} from '../../protocol/index.js';
+import { LEVEL_COLUMNS, RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
 import type { DossierLinkTable, TicketTable } from '../db/schema.js';
 
 /** A ticket as the `tickets` table stores it. */
@@ -122,6 +127,10 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
     if (c) d.clerks.set(c.id, c.name);
     return c?.id ?? null;
   };
+  // A no-show counts citizens, not marks: the ticket leaves the count (where it entered it) when it moves on.
+  const leaveNoShow = (t: TicketRow) => {
+    if (t.state === 'no_show') roll(t.service, t.counter ?? 0, t.clerk_id, { no_show: -1 });
+  };
 
   switch (e.type) {
     case 'ticket.issued': {
@@ -146,6 +155,9 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
       const x = data(e, 'ticket.called');
       const t = ticket(x.ticketId, x);
       const clerkId = clerk(x.clerk);
+      // Received at the counter: each call, except a no-show's call back at the counter that marked it.
+      const received = t.state === 'no_show' && t.counter === x.counter ? 0 : 1;
+      leaveNoShow(t);
       if (t.first_called_at === null) {
         // The wait is the first call's: a no-show called back later is not waiting again.
         if (t.issued_at === at) t.issued_at = at - x.waitedMs;
@@ -154,21 +166,26 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
           wait_sum_ms: x.waitedMs,
           [WAIT_COLUMNS[waitBucket(x.waitedMs)] as string]: 1,
         };
-        roll(x.service, x.counter, clerkId, { called: 1, ...w });
+        roll(x.service, x.counter, clerkId, { called: 1, received_at_counter: received, ...w });
         hour(t.issued_at, w);
         t.first_called_at = at;
-      } else roll(x.service, x.counter, clerkId, { called: 1 });
+      } else roll(x.service, x.counter, clerkId, { called: 1, received_at_counter: received });
       Object.assign(t, { state: 'called', counter: x.counter, clerk_id: clerkId, service: x.service });
       break;
     }
     case 'ticket.serving': {
       const x = data(e, 'ticket.serving');
-      ticket(x.ticketId, x).state = 'serving';
+      const t = ticket(x.ticketId, x);
+      leaveNoShow(t);
+      // Serve not pressed: the service time runs from the call, the walk to the counter included.
+      if (x.implicit) roll(x.service, x.counter, t.clerk_id, { service_from_call: 1 });
+      t.state = 'serving';
       break;
     }
     case 'ticket.finished': {
       const x = data(e, 'ticket.finished');
       const t = ticket(x.ticketId, x);
+      leaveNoShow(t);
       const clerkId = clerk(x.clerk) ?? t.clerk_id;
       roll(x.service, x.counter, clerkId, { served: 1, service_count: 1, service_sum_ms: x.serviceMs });
       t.state = 'finished';
@@ -177,13 +194,18 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
     case 'ticket.no_show': {
       const x = data(e, 'ticket.no_show');
       const t = ticket(x.ticketId, x);
-      roll(x.service, x.counter, t.clerk_id, { no_show: 1 });
+      // Marked twice without a call between (never from a box): still one citizen.
+      roll(x.service, x.counter, t.clerk_id, { no_show: t.state === 'no_show' ? 0 : 1, no_show_marks: 1 });
       t.state = 'no_show';
       break;
     }
     case 'ticket.transferred': {
       const x = data(e, 'ticket.transferred');
-      Object.assign(ticket(x.ticketId, x), { state: 'waiting', service: x.toService, counter: null });
+      const t = ticket(x.ticketId, x);
+      leaveNoShow(t);
+      // Received by the service it goes to (a ticket sent on to another counter of its own service is not).
+      if (x.toService !== t.service) roll(x.toService, 0, null, { transferred_in: 1 });
+      Object.assign(t, { state: 'waiting', service: x.toService, counter: null });
       break;
     }
     case 'rating.submitted': {
@@ -194,6 +216,7 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
         rating_satisfied: isSatisfied(score, x.scaleMax) ? 1 : 0,
         rating_norm_sum: normalizedScore(score, x.scaleMax),
         [RATING_COLUMNS[score - 1] as string]: 1,
+        [LEVEL_COLUMNS[satisfactionLevel(score, x.scaleMax) - 1] as string]: 1,
       });
       break;
     }

@@ -1,6 +1,6 @@
 // The day's KPIs, from what the simulator observed (its own timings and the replies it got), and how
 // they compare with the box's own record of the day.
-import { EVENT_TYPES } from '../../protocol/index.js';
+import { EVENT_TYPES, SATISFIED_FROM_LEVEL, satisfactionLevel } from '../../protocol/index.js';
 import type { DayObservation } from './day.js';
 
 const MINUTE = 60_000;
@@ -33,8 +33,13 @@ export interface DayKpis {
     count: number;
     /** Count per score, index 0 = score 1. */
     distribution: number[];
+    /** Count per level of the five-level scale (index 0 Rất không hài lòng … 4 Rất hài lòng). */
+    levels: number[];
     mean: number | null;
-    /** Share of ratings in the upper half of the scale (Hài lòng, Rất hài lòng), percent. */
+    /**
+     * Chỉ số hài lòng, as the cloud's reports define it: the share (%) of ratings at Hài lòng or Rất hài lòng
+     * on the five-level scale (a 4-button box's top two, a 5-level tablet's top two).
+     */
     satisfactionIndex: number | null;
   };
   /** Unexpected error replies. */
@@ -69,7 +74,12 @@ export function dayKpis(o: DayObservation): DayKpis {
   const distribution = Array.from({ length: o.scaleMax }, () => 0);
   const scores = t.map((x) => x.rating).filter((r): r is number => r !== null);
   for (const s of scores) distribution[s - 1] = (distribution[s - 1] ?? 0) + 1;
-  const satisfied = scores.filter((s) => s > o.scaleMax / 2).length;
+  const levels = [0, 0, 0, 0, 0];
+  for (const s of scores) {
+    const i = satisfactionLevel(s, o.scaleMax) - 1;
+    levels[i] = (levels[i] ?? 0) + 1;
+  }
+  const satisfied = levels.slice(SATISFIED_FROM_LEVEL - 1).reduce((a, b) => a + b, 0);
   return {
     citizens: o.citizens,
     issued: t.length,
@@ -93,6 +103,7 @@ export function dayKpis(o: DayObservation): DayKpis {
     ratings: {
       count: scores.length,
       distribution,
+      levels,
       mean: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null,
       satisfactionIndex: scores.length ? (100 * satisfied) / scores.length : null,
     },
@@ -192,7 +203,7 @@ export function formatReport(
     `  ratings (đánh giá)                 ${k.ratings.count}  [${dist}]  mean ${fmt(k.ratings.mean, 2)}`,
   );
   lines.push(
-    `  satisfaction index (chỉ số hài lòng) ${fmt(k.ratings.satisfactionIndex)}%  (share of ratings in the upper half of the scale)`,
+    `  satisfaction index (chỉ số hài lòng) ${fmt(k.ratings.satisfactionIndex)}%  (share of ratings at Hài lòng or Rất hài lòng)`,
   );
   const errors = Object.entries(k.errors);
   if (errors.length)

@@ -2,6 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_ID_PATTERN, ROLES } from '../index.js';
 import { DriverConfig, HardwareConfig } from './drivers.js';
+import { FOUR_BUTTON_LEVELS, SATISFACTION_LEVELS } from '../satisfaction.js';
 
 const Time = Type.String({
   pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
@@ -32,12 +33,20 @@ export type Numbering = Static<typeof Numbering>;
 
 const Label = Type.Object({ vi: Type.String({ minLength: 1 }), en: Type.String({ minLength: 1 }) });
 
-export const DEFAULT_RATING_SCALE = [
-  { score: 1, label: { vi: 'Không hài lòng', en: 'Dissatisfied' } },
-  { score: 2, label: { vi: 'Bình thường', en: 'Neutral' } },
-  { score: 3, label: { vi: 'Hài lòng', en: 'Satisfied' } },
-  { score: 4, label: { vi: 'Rất hài lòng', en: 'Very satisfied' } },
-];
+/** The five levels of public-service satisfaction surveys, 1 Rất không hài lòng … 5 Rất hài lòng. */
+export const DEFAULT_RATING_SCALE = SATISFACTION_LEVELS.map((l) => ({
+  score: l.level,
+  label: { vi: l.label.vi, en: l.label.en },
+}));
+
+/**
+ * The scale of the older 4-button boxes (the default before issue 13), for an office whose devices all have
+ * four buttons: Không hài lòng, Bình thường, Hài lòng, Rất hài lòng. Reports map it onto the five levels.
+ */
+export const FOUR_BUTTON_RATING_SCALE = FOUR_BUTTON_LEVELS.map((level, i) => {
+  const l = SATISFACTION_LEVELS[level - 1] as (typeof SATISFACTION_LEVELS)[number];
+  return { score: i + 1, label: { vi: l.label.vi, en: l.label.en } };
+});
 
 export const PeripheralConfig = Type.Object(
   {

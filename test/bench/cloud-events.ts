@@ -34,6 +34,12 @@ export interface SimOptions {
   ratingRate?: number;
   dossierRate?: number;
   scaleMax?: number;
+  /** Share of no-shows who come back: called again by number at the same counter, then served. Default 0. */
+  returnRate?: number;
+  /** Share of served tickets the clerk transfers to another service before finishing. Default 0. */
+  transferRate?: number;
+  /** Share of services where the clerk does not press serve (timed from the call). Default 0. */
+  implicitRate?: number;
   /** Dossier codes are `<agency>-<YYMMDD>-<serial>`; the agency part keeps offices apart. */
   agency?: string;
 }
@@ -64,6 +70,8 @@ interface Draft {
 /** One office day: tickets issued 07:30–16:30, called FIFO per service at the earliest free counter. */
 export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
   const rnd = seededRandom(o.seed);
+  // Returns and transfers draw from a stream of their own: without them, a seed gives the same day as before.
+  const more = seededRandom(o.seed ^ 0x5bd1e995);
   const drafts: Draft[] = [];
   let order = 0;
   const emit = (at: number, type: EventType, data: Record<string, unknown>) =>
@@ -96,9 +104,7 @@ export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
     });
     const able = o.counters.filter((c) => c.services.includes(service));
     if (able.length === 0) continue; // nobody serves it: stays waiting
-    const counter = able.reduce((best, c) =>
-      (free.get(c.number) as number) < (free.get(best.number) as number) ? c : best,
-    );
+    const counter = earliest(able);
     const calledAt = Math.max(issuedAt, free.get(counter.number) as number) + Math.floor(rnd() * 20_000);
     if (calledAt > localTime(o.day, 17 * 60 + 30)) continue; // the day ended before their turn
     emit(calledAt, 'ticket.called', {
@@ -117,10 +123,74 @@ export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
         reason: 'recalls_exhausted',
       });
       free.set(counter.number, calledAt + 2 * MIN);
+      if (!(o.returnRate && more() < o.returnRate)) continue;
+      // Back at the counter a few minutes later: the clerk calls the number again.
+      const backAt = calledAt + 2 * MIN + Math.floor((1 + more() * 10) * MIN);
+      emit(backAt, 'ticket.called', {
+        ...ref,
+        counter: counter.number,
+        clerk: counter.clerk,
+        how: 'number',
+        waitedMs: backAt - issuedAt,
+      });
+      serve(ref, counter, backAt);
       continue;
     }
+    serve(ref, counter, calledAt);
+  }
+
+  /** The counter among `able` that is free first. */
+  function earliest(able: SimCounter[]): SimCounter {
+    return able.reduce((best, c) =>
+      (free.get(c.number) as number) < (free.get(best.number) as number) ? c : best,
+    );
+  }
+
+  /** Serves a called ticket: maybe a transfer to another service first, then a finish, a dossier, a rating. */
+  function serve(
+    ref: { ticketId: string; number: string; service: string },
+    counter: SimCounter,
+    calledAt: number,
+  ) {
     const servingAt = calledAt + 30_000;
-    emit(servingAt, 'ticket.serving', { ...ref, counter: counter.number, since: servingAt, implicit: false });
+    if (o.implicitRate && more() < o.implicitRate)
+      // Serve not pressed: the box marks the service begun at the call when the clerk finishes.
+      emit(servingAt, 'ticket.serving', { ...ref, counter: counter.number, since: calledAt, implicit: true });
+    else
+      emit(servingAt, 'ticket.serving', {
+        ...ref,
+        counter: counter.number,
+        since: servingAt,
+        implicit: false,
+      });
+    if (o.transferRate && more() < o.transferRate) {
+      const others = o.services.filter(
+        (s) => s !== ref.service && o.counters.some((c) => c.services.includes(s)),
+      );
+      const toService = others[Math.floor(more() * others.length)];
+      if (toService !== undefined) {
+        const transferredAt = servingAt + 2 * MIN;
+        emit(transferredAt, 'ticket.transferred', {
+          ...ref,
+          fromCounter: counter.number,
+          toService,
+          toCounter: null,
+        });
+        free.set(counter.number, transferredAt);
+        const next = earliest(o.counters.filter((c) => c.services.includes(toService)));
+        const to = { ...ref, service: toService };
+        const at = Math.max(transferredAt, free.get(next.number) as number) + Math.floor(more() * 20_000);
+        emit(at, 'ticket.called', {
+          ...to,
+          counter: next.number,
+          clerk: next.clerk,
+          how: 'number',
+          waitedMs: at - transferredAt,
+        });
+        serve(to, next, at);
+        return;
+      }
+    }
     const serviceMs = Math.floor((2 + rnd() * 13) * MIN);
     const finishedAt = servingAt + serviceMs;
     const dossiers: string[] = [];

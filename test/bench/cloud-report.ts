@@ -79,8 +79,8 @@ async function seed(store: CloudDatabase): Promise<void> {
     SELECT 'd', ${day}, o.id, 'svc' || s.i, 0, '', 5 + ((${oi} * 31 + n.i * 17 + s.i * 7) % 20), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     FROM offices o, n, s`.execute(store.db);
   await sql`WITH RECURSIVE ${series('n', 0, 364)}, ${series('s', 0, 5)}
-    INSERT INTO rollups (grain, period, office_id, service, counter, clerk_id, issued, called, served, no_show, wait_count, wait_sum_ms, w2, w5, w11, service_count, service_sum_ms, ratings, rating_satisfied, rating_norm_sum, r3, r4)
-    SELECT 'd', ${day}, o.id, 'svc' || s.i, 1 + s.i % 4, 'cc0' || (1 + s.i % 4), 0, 10, 9, 1, 10, 4200000, 5, 3, 2, 9, 3600000, 6, 5, 45000, 2, 4
+    INSERT INTO rollups (grain, period, office_id, service, counter, clerk_id, issued, called, served, no_show, wait_count, wait_sum_ms, w2, w5, w11, service_count, service_sum_ms, ratings, rating_satisfied, rating_norm_sum, r3, r4, no_show_marks, received_at_counter, level_4, level_5)
+    SELECT 'd', ${day}, o.id, 'svc' || s.i, 1 + s.i % 4, 'cc0' || (1 + s.i % 4), 0, 10, 9, 1, 10, 4200000, 5, 3, 2, 9, 3600000, 6, 5, 45000, 2, 4, 1, 10, 2, 4
     FROM offices o, n, s`.execute(store.db);
   await sql`WITH RECURSIVE ${series('n', 0, 364)}, ${series('h', 7, 16)}
     INSERT INTO rollup_hours (grain, period, office_id, hour, issued, wait_count, wait_sum_ms, w2, w5, w11)

@@ -43,26 +43,33 @@ interface ChartDataset {
   borderColor?: unknown;
 }
 
-/** A figure as the console shows it (vi-VN: '.' groups thousands, ',' before decimals; '–' for none). */
+/**
+ * A figure as the console shows it (vi-VN: '.' groups thousands, ',' before decimals; '–' for none); a
+ * percentile read from buckets shows as "≤ 15" (at most), "> 240" above the last bound (the API's 1440).
+ */
 const shown = (text: string | null): number | null =>
   text === null || text.trim() === '–'
     ? null
-    : Number(text.replace(/\./g, '').replace(',', '.').replace('%', '').trim());
+    : text.trim() === '> 240'
+      ? 1440
+      : Number(text.replace('≤', '').replace(/\./g, '').replace(',', '.').replace('%', '').trim());
 /** The API's figure to the digits the console shows. */
 const rounded = (v: number | null, digits: number): number | null =>
   v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** The figures of one table row, in the console's column order, as numbers. */
-const rowFigures = (f: Figures) => [
-  rounded(f.issued, 0),
+/** The figures of one table row, in the console's column order, as numbers: what is received first. */
+const rowFigures = (f: Figures, kind: 'office' | 'service' | 'counter') => [
+  ...(kind === 'office' ? [f.issued] : kind === 'service' ? [f.issued, f.received] : [f.received]),
   rounded(f.served, 0),
   rounded(f.noShow, 0),
-  rounded(f.wait.p50Min, 0),
-  rounded(f.wait.p90Min, 0),
+  rounded(f.noShowMarks, 0),
+  rounded(f.wait.p50AtMostMin, 0),
+  rounded(f.wait.p90AtMostMin, 0),
   rounded(f.wait.withinTargetPct, 1),
   rounded(f.serviceMeanMin, 1),
   rounded(f.satisfaction.ratings, 0),
-  rounded(f.satisfaction.index, 1),
+  ...f.satisfaction.levels,
+  rounded(f.satisfaction.indexPct, 1),
   rounded(f.dossiers.received, 0),
   rounded(f.dossiers.onTimeRate, 1),
 ];
@@ -203,27 +210,37 @@ for (const kind of DATABASES) {
           issued: await kpi('issued'),
           served: await kpi('served'),
           noShow: await kpi('noShow'),
+          noShowMarks: await kpi('noShowMarks'),
           p50: await kpi('p50'),
           p90: await kpi('p90'),
           within: await kpi('within'),
           serviceMean: await kpi('serviceMean'),
+          serviceFromCall: await kpi('serviceFromCall'),
           satisfaction: await kpi('satisfaction'),
-          satisfied: await kpi('satisfied'),
+          meanScore: await kpi('meanScore'),
           dossiers: await kpi('dossiers'),
           onTime: await kpi('onTime'),
         }).toEqual({
           issued: 160,
           served: t.served,
           noShow: t.noShow,
-          p50: t.wait.p50Min,
-          p90: t.wait.p90Min,
+          noShowMarks: t.noShowMarks,
+          p50: t.wait.p50AtMostMin,
+          p90: t.wait.p90AtMostMin,
           within: rounded(t.wait.withinTargetPct, 1),
           serviceMean: rounded(t.serviceMeanMin, 1),
-          satisfaction: rounded(t.satisfaction.index, 1),
-          satisfied: rounded(t.satisfaction.satisfiedPct, 1),
+          serviceFromCall: rounded(t.serviceFromCallPct, 1),
+          satisfaction: rounded(t.satisfaction.indexPct, 1),
+          meanScore: rounded(t.satisfaction.meanScore, 1),
           dossiers: sent.length,
           onTime: rounded(t.dossiers.onTimeRate, 1),
         });
+        // Percentiles from buckets say they are upper bounds; the satisfaction index says what it counts.
+        expect(await page.textContent('[data-kpi=p90] .v')).toMatch(/^(≤ \d+|> 240)$/);
+        expect(await page.textContent('[data-kpi=satisfaction] .k')).toBe(
+          'Chỉ số hài lòng (% Hài lòng và Rất hài lòng)',
+        );
+        expect(await page.textContent('[data-kpi=serviceMean] .k')).toContain('gồm cả lúc đi tới quầy');
         expect(await page.textContent('[data-kpi=within] .k')).toBe('Được phục vụ trong 20 phút');
         expect(await page.getAttribute('[data-kpi=onTime]', 'class')).toBe(
           (t.dossiers.onTimeRate as number) <= 95 ? 'kpi bad' : 'kpi',
@@ -237,19 +254,32 @@ for (const kind of DATABASES) {
         const figures = (cells: string[]) => cells.slice(2).map(shown);
         const byOffice = await rows('by-office');
         expect(byOffice.map((c) => [c[0], c[1], ...figures(c)])).toEqual(
-          api.byOffice.map((x) => [x.office, x.name, ...rowFigures(x)]),
+          api.byOffice.map((x) => [x.office, x.name, ...rowFigures(x, 'office')]),
         );
         expect(byOffice).toHaveLength(2);
-        expect((await rows('by-service')).map((c) => [c[0], ...figures(c)])).toEqual(
-          api.byService.map((x) => [x.service, ...rowFigures(x)]),
+        // Names, not ids: the service's, the office's.
+        expect((await rows('by-service')).map((c) => [c[0], c[1], ...figures(c)])).toEqual(
+          api.byService.map((x) => [x.service, x.name, ...rowFigures(x, 'service')]),
         );
         expect((await rows('by-counter')).map((c) => [c[0], Number(c[1]), ...figures(c)])).toEqual(
-          api.byCounter.map((x) => [x.office, x.counter, ...rowFigures(x)]),
+          api.byCounter.map((x) => [x.officeName, x.counter, ...rowFigures(x, 'counter')]),
         );
+        expect(api.byCounter.every((x) => x.officeName.startsWith('Một cửa'))).toBe(true);
         const byClerk = await rows('by-clerk');
         expect(byClerk.map((c) => [c[0], c[1], ...figures(c)])).toEqual(
-          api.byClerk.map((x) => [x.office, x.name, ...rowFigures(x)]),
+          api.byClerk.map((x) => [x.officeName, x.name, ...rowFigures(x, 'counter')]),
         );
+        // Each breakdown's head says what its first figures count.
+        const head = (id: string) =>
+          page.$$eval(`#${id} thead th`, (ths: { textContent: string | null }[]) =>
+            ths.map((th) => th.textContent as string),
+          );
+        expect((await head('by-service')).slice(2, 4)).toEqual([
+          'Cấp cho lĩnh vực',
+          'Tiếp nhận (cấp + chuyển đến)',
+        ]);
+        expect((await head('by-counter'))[2]).toBe('Tiếp nhận tại quầy (phiếu được gọi)');
+        expect((await head('by-clerk'))[2]).toBe('Tiếp nhận tại quầy (phiếu được gọi)');
         expect(byClerk).toHaveLength(8);
 
         // The three charts drawn by Chart.js, read back from the page.
@@ -277,16 +307,20 @@ for (const kind of DATABASES) {
         expect(charts['chart-wait-hour']).toEqual({
           labels: api.byHour.map((h) => `${h.hour}h`),
           datasets: [
-            { label: 'Trung vị', data: api.byHour.map((h) => h.waitP50Min), color: '#60a5fa' },
-            { label: 'P90', data: api.byHour.map((h) => h.waitP90Min), color: '#1d4ed8' },
+            {
+              label: 'Trung vị (không quá)',
+              data: api.byHour.map((h) => h.waitP50AtMostMin),
+              color: '#60a5fa',
+            },
+            { label: 'P90 (không quá)', data: api.byHour.map((h) => h.waitP90AtMostMin), color: '#1d4ed8' },
           ],
         });
         expect(charts['chart-clerk']).toEqual({
-          labels: api.byClerk.map((c) => `${c.name} (${c.office})`),
+          labels: api.byClerk.map((c) => `${c.name} (${c.officeName})`),
           datasets: [
             {
-              label: 'Chỉ số hài lòng',
-              data: api.byClerk.map((c) => c.satisfaction.index),
+              label: 'Chỉ số hài lòng (%)',
+              data: api.byClerk.map((c) => c.satisfaction.indexPct),
               color: '#10b981',
             },
           ],
@@ -303,7 +337,9 @@ for (const kind of DATABASES) {
           .filter((s) => s.returned > 0);
         expect(onTime.some((s) => s.rate > 95) && onTime.some((s) => s.rate <= 95)).toBe(true);
         const ontime = charts['chart-ontime'] as (typeof charts)[string];
-        expect(ontime.labels).toEqual(onTime.map((s) => s.service));
+        expect(ontime.labels).toEqual(
+          onTime.map((s) => api.byService.find((x) => x.service === s.service)?.name),
+        );
         expect(ontime.datasets.map((d) => d.label)).toEqual(['Đúng hạn (%)', 'Mục tiêu 95%']);
         expect(ontime.datasets[0]?.data.map((v) => rounded(v, 6))).toEqual(
           onTime.map((s) => rounded(s.rate, 6)),

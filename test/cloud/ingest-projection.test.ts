@@ -1,5 +1,6 @@
 // What an uplinked office day becomes in the cloud, for the cases a simulated day never has, written out by
-// hand with the figures a clerk would count on paper: a no-show called back (one wait, two calls), a finish
+// hand with the figures a clerk would count on paper: a no-show called back (one wait, two calls, no citizen
+// absent), a finish
 // without a clerk (the calling clerk's), a transfer, a ticket whose issue the cloud never saw, rating scales
 // of 5 and 10, a clerk renamed, an office in another time zone, and a day sent in several batches. Checked
 // where people see it: the report, the ticket's QR page (JSON), and the box's own events read back.
@@ -175,128 +176,124 @@ for (const kind of DATABASES) {
       return { box, sent };
     };
 
-    it('counts a no-show called back once as a wait and twice as a call, for the clerks who did each', async () => {
+    it('counts a no-show called back once as a wait, twice as a call and not as a no-show, for the clerks who did each', async () => {
       await sendDay('o-hkb');
       const r = await report('hkb');
-      // Waits: A001 5 min (its first call), C007 40 min. Service: 15 and 8 min. Ratings: 10/10 and 3/5.
+      // Waits: A001 5 min (its first call), C007 40 min. Service: 15 and 8 min. Ratings: 10/10 (Rất hài lòng)
+      // and 3/5 (Bình thường). A001 was marked a no-show, came back and was served: no citizen was absent.
       expect(r.totals).toEqual({
         issued: 3,
+        received: 3,
         called: 3,
         served: 2,
-        noShow: 1,
-        wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
+        noShow: 0,
+        noShowMarks: 1,
+        wait: { count: 2, meanMin: 22.5, p50AtMostMin: 5, p90AtMostMin: 40, withinTargetPct: 50 },
         serviceMeanMin: 11.5,
+        serviceFromCallPct: 50, // C007's serve was not pressed: timed from its call
         satisfaction: {
           ratings: 2,
-          distribution: [0, 0, 1, 0, 0, 0, 0, 0, 0, 1],
-          satisfiedPct: 50, // 10 of 10 is; 3 of 5 is the middle, not the upper half
-          index: 75, // (100 + 50) / 2
+          levels: [0, 0, 1, 0, 1],
+          indexPct: 50, // Rất hài lòng is satisfied; Bình thường, the middle of five, is not
+          meanScore: 75, // (100 + 50) / 2
         },
         dossiers: { received: 0, returned: 0, onTime: 0, late: 0, onTimeRate: null },
       });
       const pick = (f: Report['totals']) => ({
         issued: f.issued,
+        received: f.received,
         called: f.called,
         served: f.served,
-        noShow: f.noShow,
+        noShow: [f.noShow, f.noShowMarks],
         wait: f.wait,
         serviceMeanMin: f.serviceMeanMin,
-        ratings: f.satisfaction.distribution.flatMap((n, i) => Array(n).fill(i + 1)),
-        satisfied: [f.satisfaction.satisfiedPct, f.satisfaction.index],
+        levels: f.satisfaction.levels.flatMap((n, i) => Array<number>(n).fill(i + 1)),
+        satisfied: [f.satisfaction.indexPct, f.satisfaction.meanScore],
       });
+      const noWait = {
+        count: 0,
+        meanMin: null,
+        p50AtMostMin: null,
+        p90AtMostMin: null,
+        withinTargetPct: null,
+      };
       // A001 waited 5 min for Lan at counter 1, who then marked it absent; Minh called it back at counter 2
-      // and served it. C007 waited 40 min for Lan at counter 1. Satisfied share and index: Lan's 3 of 5 is
-      // not satisfied (0 %, index 50), Minh's 10 of 10 is (100 %, index 100).
+      // (received there too) and served it. C007 waited 40 min for Lan at counter 1. Lan's 3 of 5 is not
+      // satisfied (0 %, mean 50), Minh's 10 of 10 is (100 %, mean 100). No ticket is issued at a counter.
+      const lan = {
+        issued: null,
+        received: 2,
+        called: 2,
+        served: 1,
+        noShow: [0, 1],
+        wait: { count: 2, meanMin: 22.5, p50AtMostMin: 5, p90AtMostMin: 40, withinTargetPct: 50 },
+        serviceMeanMin: 8,
+        levels: [3],
+        satisfied: [0, 50],
+      };
+      const minh = {
+        issued: null,
+        received: 1,
+        called: 1,
+        served: 1,
+        noShow: [0, 0],
+        wait: noWait,
+        serviceMeanMin: 15,
+        levels: [5],
+        satisfied: [100, 100],
+      };
       expect(r.byClerk.map((c) => ({ clerk: c.clerk, name: c.name, ...pick(c) }))).toEqual([
-        {
-          clerk: 'cc01',
-          name: LAN.name,
-          issued: 0,
-          called: 2,
-          served: 1,
-          noShow: 1,
-          wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
-          serviceMeanMin: 8,
-          ratings: [3],
-          satisfied: [0, 50],
-        },
-        {
-          clerk: 'cc02',
-          name: MINH.name,
-          issued: 0,
-          called: 1,
-          served: 1,
-          noShow: 0,
-          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
-          serviceMeanMin: 15,
-          ratings: [10],
-          satisfied: [100, 100],
-        },
+        { clerk: 'cc01', name: LAN.name, ...lan },
+        { clerk: 'cc02', name: MINH.name, ...minh },
       ]);
       expect(r.byCounter.map((c) => ({ counter: c.counter, ...pick(c) }))).toEqual([
-        {
-          counter: 1,
-          issued: 0,
-          called: 2,
-          served: 1,
-          noShow: 1,
-          wait: { count: 2, meanMin: 22.5, p50Min: 5, p90Min: 40, withinTargetPct: 50 },
-          serviceMeanMin: 8,
-          ratings: [3],
-          satisfied: [0, 50],
-        },
-        {
-          counter: 2,
-          issued: 0,
-          called: 1,
-          served: 1,
-          noShow: 0,
-          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
-          serviceMeanMin: 15,
-          ratings: [10],
-          satisfied: [100, 100],
-        },
+        { counter: 1, ...lan },
+        { counter: 2, ...minh },
       ]);
-      // By the service each event named: B001 was issued for chung-thuc (its transfer counts nothing).
+      // By service: B001 was issued for chung-thuc and transferred to ho-tich, so both received it; C007's
+      // issue was never seen, so ho-tich served one ticket it received by transfer.
       expect(r.byService.map((s) => ({ service: s.service, ...pick(s) }))).toEqual([
         {
           service: 'chung-thuc',
           issued: 1,
+          received: 1,
           called: 0,
           served: 0,
-          noShow: 0,
-          wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+          noShow: [0, 0],
+          wait: noWait,
           serviceMeanMin: null,
-          ratings: [],
+          levels: [],
           satisfied: [null, null],
         },
         {
           service: 'ho-tich',
           issued: 0,
+          received: 1,
           called: 1,
           served: 1,
-          noShow: 0,
-          wait: { count: 1, meanMin: 40, p50Min: 40, p90Min: 40, withinTargetPct: 0 },
+          noShow: [0, 0],
+          wait: { count: 1, meanMin: 40, p50AtMostMin: 40, p90AtMostMin: 40, withinTargetPct: 0 },
           serviceMeanMin: 8,
-          ratings: [3],
+          levels: [3],
           satisfied: [0, 50],
         },
         {
           service: 'van-thu',
           issued: 2,
+          received: 2,
           called: 2,
           served: 1,
-          noShow: 1,
-          wait: { count: 1, meanMin: 5, p50Min: 5, p90Min: 5, withinTargetPct: 100 },
+          noShow: [0, 1],
+          wait: { count: 1, meanMin: 5, p50AtMostMin: 5, p90AtMostMin: 5, withinTargetPct: 100 },
           serviceMeanMin: 15,
-          ratings: [10],
+          levels: [5],
           satisfied: [100, 100],
         },
       ]);
       // By hour of issue: A001, B001 and A002 at 8, and C007's wait at 9 (called 10:20 after 40 min).
       expect(r.byHour).toEqual([
-        { hour: 8, issued: 3, waitCount: 1, waitMeanMin: 5, waitP50Min: 5, waitP90Min: 5 },
-        { hour: 9, issued: 0, waitCount: 1, waitMeanMin: 40, waitP50Min: 40, waitP90Min: 40 },
+        { hour: 8, issued: 3, waitCount: 1, waitMeanMin: 5, waitP50AtMostMin: 5, waitP90AtMostMin: 5 },
+        { hour: 9, issued: 0, waitCount: 1, waitMeanMin: 40, waitP50AtMostMin: 40, waitP90AtMostMin: 40 },
       ]);
       // The month reads the same from the month grain.
       const month = await report('hkb', '2026-03-01', '2026-03-31');
@@ -486,13 +483,20 @@ for (const kind of DATABASES) {
       expect(r.json()).toMatchObject({ applied: 4 });
       const hc = await report('hc');
       expect(hc.byHour).toEqual([
-        { hour: 10, issued: 2, waitCount: 2, waitMeanMin: 151.5, waitP50Min: 3, waitP90Min: 1440 },
+        {
+          hour: 10,
+          issued: 2,
+          waitCount: 2,
+          waitMeanMin: 151.5,
+          waitP50AtMostMin: 3,
+          waitP90AtMostMin: 1440,
+        },
       ]);
       expect(hc.totals.wait).toEqual({
         count: 2,
         meanMin: 151.5,
-        p50Min: 3,
-        p90Min: 1440,
+        p50AtMostMin: 3,
+        p90AtMostMin: 1440,
         withinTargetPct: 50,
       });
     });

@@ -127,6 +127,10 @@ for (const kind of DATABASES) {
         office,
         ticketId,
         linkedAt: iso(at),
+        // And in the linking office's time (Asia/Ho_Chi_Minh, UTC+7), as a reader there says it.
+        linkedAtLocal: iso(at + 7 * 3_600_000)
+          .slice(0, 16)
+          .replace('T', ' '),
         dossierOffice: 'o-hkb',
       });
       // Ordered by time, then code, then office.
@@ -162,23 +166,21 @@ for (const kind of DATABASES) {
       });
       const none = {
         issued: 0,
+        received: 0,
         called: 0,
         served: 0,
         noShow: 0,
-        wait: { count: 0, meanMin: null, p50Min: null, p90Min: null, withinTargetPct: null },
+        noShowMarks: 0,
+        wait: { count: 0, meanMin: null, p50AtMostMin: null, p90AtMostMin: null, withinTargetPct: null },
         serviceMeanMin: null,
-        satisfaction: {
-          ratings: 0,
-          distribution: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-          satisfiedPct: null,
-          index: null,
-        },
+        serviceFromCallPct: null,
+        satisfaction: { ratings: 0, levels: [0, 0, 0, 0, 0], indexPct: null, meanScore: null },
         dossiers: { received: 2, returned: 0, onTime: 0, late: 0, onTimeRate: null },
       };
       const hkb = r.json<Report>();
       expect(hkb.totals).toStrictEqual(none);
       expect(hkb.byOffice).toStrictEqual([{ office: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', ...none }]);
-      expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', ...none }]);
+      expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', name: 'ho-tich', ...none }]);
       expect([hkb.byCounter, hkb.byClerk, hkb.byHour]).toStrictEqual([[], [], []]);
       expect((await cross('hkb', '2026-03-01', '2026-03-04')).links).toEqual([]);
     });
@@ -228,7 +230,7 @@ for (const kind of DATABASES) {
         headers: { authorization: `Bearer ${viewer}` },
       });
       const report = r.json<Report>();
-      const shown = (rows: { issued: number; dossiers: { received: number } }[]) =>
+      const shown = (rows: { issued: number | null; dossiers: { received: number } }[]) =>
         rows.map((x) => [x.issued, x.dossiers.received]);
       expect(report.byOffice.map((o) => o.office)).toEqual(['o-hc', 'o-hkb']);
       expect(shown(report.byOffice)).toEqual([

@@ -63,6 +63,19 @@ const OFFICE_NAMES: Record<string, string> = {
   'o-hhb': 'Một cửa Hòa Hiệp Bắc',
 };
 const CLERK_NAMES = new Map(DEFAULT_COUNTERS.map((c) => [c.clerk.id, c.clerk.name]));
+const UNIT_NAMES: Record<string, string> = {
+  dn: 'Thành phố Đà Nẵng',
+  lc: 'Quận Liên Chiểu',
+  hkb: 'Phường Hòa Khánh Bắc',
+  hc: 'Phường Hải Châu',
+};
+// The services as the offices' configs name them (xay-dung is in none: the report shows its id).
+const SERVICE_NAMES: Record<string, string> = {
+  'van-thu': 'Văn thư',
+  'chung-thuc': 'Chứng thực',
+  'ho-tich': 'Hộ tịch',
+  'dat-dai': 'Đất đai',
+};
 
 const bucketOf = (min: number) => WAIT_BOUNDS_MIN.find((b) => min <= b) ?? 1440;
 function nearestRank(sorted: number[], p: number): number | null {
@@ -81,26 +94,82 @@ const close = (v: number | null, digits = 6) => (v === null ? null : expect.clos
 
 interface Tally {
   issued: number;
+  /** Tickets transferred to this service from another. */
+  transferredIn: number;
+  /** Calls but a no-show's call back at the counter that marked it. */
+  receivedAtCounter: number;
   called: number;
   served: number;
+  /** Tickets whose last state is no-show. */
   noShow: number;
+  noShowMarks: number;
   waits: number[];
   serviceMs: number[];
-  scores: { score: number; max: number }[];
+  /** Serve not pressed: the service timed from the call. */
+  fromCall: number;
+  /** Each rating's level on the five-level scale. */
+  levels: number[];
 }
 const empty = (): Tally => ({
   issued: 0,
+  transferredIn: 0,
+  receivedAtCounter: 0,
   called: 0,
   served: 0,
   noShow: 0,
+  noShowMarks: 0,
   waits: [],
   serviceMs: [],
-  scores: [],
+  fromCall: 0,
+  levels: [],
 });
+
+/**
+ * The five levels (1 Rất không hài lòng … 5 Rất hài lòng) of a score: written out for the scales the older
+ * devices have (a 4-button box is Không hài lòng … Rất hài lòng), spread evenly for 6 to 10.
+ */
+function levelOf(score: number, scaleMax: number): number {
+  const table: Record<number, number[]> = { 2: [2, 4], 3: [2, 3, 4], 4: [2, 3, 4, 5], 5: [1, 2, 3, 4, 5] };
+  return table[scaleMax]?.[score - 1] ?? 1 + Math.round(((score - 1) * 4) / (scaleMax - 1));
+}
+
+const STATE_CHANGES = new Set([
+  'ticket.issued',
+  'ticket.called',
+  'ticket.serving',
+  'ticket.finished',
+  'ticket.no_show',
+  'ticket.transferred',
+]);
+
+/**
+ * What only a ticket's history tells: the no-show marks that are its last state (the citizen never came
+ * back), and the calls that are a no-show's call back at the counter that marked it.
+ */
+function ticketHistory(events: { office: string; e: EventEnvelope }[]) {
+  const last = new Map<string, EventEnvelope>();
+  const callBacks = new Set<EventEnvelope>();
+  for (const { office, e } of events) {
+    if (!STATE_CHANGES.has(e.type)) continue;
+    const d = e.data as { ticketId: string; counter?: number };
+    const id = `${office}/${d.ticketId}`;
+    const before = last.get(id);
+    if (
+      e.type === 'ticket.called' &&
+      before?.type === 'ticket.no_show' &&
+      (before.data as { counter: number }).counter === d.counter
+    )
+      callBacks.add(e);
+    last.set(id, e);
+  }
+  const finalNoShows = new Set([...last.values()].filter((e) => e.type === 'ticket.no_show'));
+  return { finalNoShows, callBacks };
+}
 
 /** Counts the events per key; a key exists once an event counted towards it. */
 function tally(
   events: { office: string; e: EventEnvelope }[],
+  history: ReturnType<typeof ticketHistory>,
   key: (office: string, e: EventEnvelope, firstCall: boolean) => string | null,
 ): Map<string, Tally> {
   const out = new Map<string, Tally>();
@@ -117,15 +186,22 @@ function tally(
     const k = key(office, e, first);
     if (k === null) continue;
     if (e.type === 'ticket.issued') get(k).issued++;
-    if (e.type === 'ticket.called') get(k).called++;
+    if (e.type === 'ticket.transferred' && d.toService !== d.service) get(k).transferredIn++;
+    if (e.type === 'ticket.called') {
+      get(k).called++;
+      if (!history.callBacks.has(e)) get(k).receivedAtCounter++;
+    }
+    if (e.type === 'ticket.serving' && d.implicit === true) get(k).fromCall++;
     if (e.type === 'ticket.finished') {
       get(k).served++;
       get(k).serviceMs.push(d.serviceMs as number);
     }
-    if (e.type === 'ticket.no_show') get(k).noShow++;
+    if (e.type === 'ticket.no_show') {
+      get(k).noShowMarks++;
+      if (history.finalNoShows.has(e)) get(k).noShow++;
+    }
     if (first) get(k).waits.push(d.waitedMs as number);
-    if (e.type === 'rating.submitted')
-      get(k).scores.push({ score: d.score as number, max: d.scaleMax as number });
+    if (e.type === 'rating.submitted') get(k).levels.push(levelOf(d.score as number, d.scaleMax as number));
   }
   return out;
 }
@@ -142,32 +218,38 @@ function dossierFigures(ds: Dossier[]) {
   };
 }
 
-/** Every figure of a group as the report gives it. `target`: the wait target (minutes). */
-function figuresOf(x: Tally, ds: Dossier[], target: number) {
+/**
+ * Every figure of a group as the report gives it. `target`: the wait target (minutes); `kind`: what the
+ * group is, for what "received" means (issued in an office; issued for or transferred to a service; called
+ * at a counter or by a clerk, where no ticket is issued).
+ */
+function figuresOf(x: Tally, ds: Dossier[], target: number, kind: 'office' | 'service' | 'counter') {
   const waits = x.waits.map((w) => w / 60_000).sort((a, b) => a - b);
   const serviceMs = mean(x.serviceMs);
-  const satisfied = x.scores.filter((s) => s.score > (s.max + 1) / 2).length;
-  const index = mean(x.scores.map((s) => ((s.score - 1) / (s.max - 1)) * 100));
+  const satisfied = x.levels.filter((l) => l >= 4).length;
   return {
-    issued: x.issued,
+    issued: kind === 'counter' ? null : x.issued,
+    received:
+      kind === 'counter' ? x.receivedAtCounter : kind === 'service' ? x.issued + x.transferredIn : x.issued,
     called: x.called,
     served: x.served,
     noShow: x.noShow,
+    noShowMarks: x.noShowMarks,
     wait: {
       count: waits.length,
       meanMin: close(mean(waits)),
-      p50Min: bucketAt(waits, 50),
-      p90Min: bucketAt(waits, 90),
+      p50AtMostMin: bucketAt(waits, 50),
+      p90AtMostMin: bucketAt(waits, 90),
       // Exact to the bucket: the waits whose bucket's upper bound is within the target.
       withinTargetPct: close(pct(waits.filter((w) => bucketOf(w) <= target).length, waits.length)),
     },
     serviceMeanMin: close(serviceMs === null ? null : serviceMs / 60_000),
+    serviceFromCallPct: close(pct(x.fromCall, x.serviceMs.length)),
     satisfaction: {
-      ratings: x.scores.length,
-      distribution: Array.from({ length: 10 }, (_, i) => x.scores.filter((s) => s.score === i + 1).length),
-      satisfiedPct: close(pct(satisfied, x.scores.length)),
-      // The cloud sums each score in basis points (rounded): equal to the hundredth.
-      index: close(index, 2),
+      ratings: x.levels.length,
+      levels: [1, 2, 3, 4, 5].map((l) => x.levels.filter((y) => y === l).length),
+      indexPct: close(pct(satisfied, x.levels.length)),
+      meanScore: close(mean(x.levels.map((l) => (l - 1) * 25))),
     },
     dossiers: dossierFigures(ds),
   };
@@ -189,24 +271,30 @@ function expectedReport(
   // Dossiers: received in the period at an office of the subtree.
   const ds = dossiers.filter((d) => offices.includes(d.office) && d.day >= from && d.day <= to);
 
-  const byOffice = tally(inScope, (o) => o);
-  const byService = tally(inScope, (_o, e) => String((e.data as { service?: string }).service ?? ''));
+  const history = ticketHistory(all);
+  const byOffice = tally(inScope, history, (o) => o);
+  // A transfer is received by the service it goes to.
+  const byService = tally(inScope, history, (_o, e) =>
+    e.type === 'ticket.transferred'
+      ? String(e.data.toService)
+      : String((e.data as { service?: string }).service ?? ''),
+  );
   // Issues have no counter yet; calls, finishes, no-shows and ratings happen at one.
-  const byCounter = tally(inScope, (o, e) =>
+  const byCounter = tally(inScope, history, (o, e) =>
     e.type === 'ticket.issued' || !('counter' in e.data) ? null : `${o}/${String(e.data.counter)}`,
   );
   // A no-show counts for the clerk who called the ticket.
   const clerkOf = new Map<string, string>();
-  const byClerk = tally(inScope, (o, e) => {
+  const byClerk = tally(inScope, history, (o, e) => {
     const d = e.data as { ticketId?: string; clerk?: { id: string } | null };
     if (e.type === 'ticket.called' && d.clerk) clerkOf.set(`${o}/${d.ticketId}`, d.clerk.id);
-    if (e.type === 'ticket.issued') return null;
+    if (e.type === 'ticket.issued' || e.type === 'ticket.transferred') return null;
     const clerk = d.clerk?.id ?? clerkOf.get(`${o}/${d.ticketId}`);
     return clerk ? `${o}/${clerk}` : null;
   });
   // By hour of issue: issued, and the waits of the tickets issued in that hour.
   const issuedAt = new Map<string, string>();
-  const byHour = tally(inScope, (o, e, first) => {
+  const byHour = tally(inScope, history, (o, e, first) => {
     const id = `${o}/${String((e.data as { ticketId?: string }).ticketId)}`;
     if (e.type === 'ticket.issued') {
       issuedAt.set(id, e.at);
@@ -218,12 +306,13 @@ function expectedReport(
   const split = (k: string) => k.split('/') as [string, string];
   return {
     unit,
+    unitName: UNIT_NAMES[unit],
     from,
     to,
     waitTargetMin: target,
     waitTargetExact: (WAIT_BOUNDS_MIN as readonly number[]).includes(target),
     waitBucketsMin: [...WAIT_BOUNDS_MIN],
-    totals: figuresOf(tally(inScope, () => 'all').get('all') ?? empty(), ds, target),
+    totals: figuresOf(tally(inScope, history, () => 'all').get('all') ?? empty(), ds, target, 'office'),
     byOffice: keysOf(
       byOffice.keys(),
       ds.map((d) => d.office),
@@ -234,6 +323,7 @@ function expectedReport(
         byOffice.get(office) ?? empty(),
         ds.filter((d) => d.office === office),
         target,
+        'office',
       ),
     })),
     byService: keysOf(
@@ -241,10 +331,12 @@ function expectedReport(
       ds.map((d) => d.service),
     ).map((service) => ({
       service,
+      name: SERVICE_NAMES[service] ?? service,
       ...figuresOf(
         byService.get(service) ?? empty(),
         ds.filter((d) => d.service === service),
         target,
+        'service',
       ),
     })),
     byCounter: [...byCounter.keys()]
@@ -252,16 +344,18 @@ function expectedReport(
       .sort(([o1, c1], [o2, c2]) => o1.localeCompare(o2) || Number(c1) - Number(c2))
       .map(([office, counter]) => ({
         office,
+        officeName: OFFICE_NAMES[office],
         counter: Number(counter),
-        ...figuresOf(byCounter.get(`${office}/${counter}`) as Tally, [], target),
+        ...figuresOf(byCounter.get(`${office}/${counter}`) as Tally, [], target, 'counter'),
       })),
     byClerk: keysOf(byClerk.keys())
       .map(split)
       .map(([office, clerk]) => ({
         office,
+        officeName: OFFICE_NAMES[office],
         clerk,
         name: CLERK_NAMES.get(clerk),
-        ...figuresOf(byClerk.get(`${office}/${clerk}`) as Tally, [], target),
+        ...figuresOf(byClerk.get(`${office}/${clerk}`) as Tally, [], target, 'counter'),
       })),
     // Each office sends dossiers of its own agency: no link crosses units here (dossiers.test.ts has them).
     crossUnitLinks: [],
@@ -274,8 +368,8 @@ function expectedReport(
         issued: x.issued,
         waitCount: waits.length,
         waitMeanMin: close(mean(waits)),
-        waitP50Min: bucketAt(waits, 50),
-        waitP90Min: bucketAt(waits, 90),
+        waitP50AtMostMin: bucketAt(waits, 50),
+        waitP90AtMostMin: bucketAt(waits, 90),
       };
     }),
   };
@@ -300,6 +394,23 @@ for (const kind of DATABASES) {
         { name: 'MCĐT', unitId: 'dn' },
         Date.now(),
       );
+      // Every office's config names the services (a managed office's effective config in the fleet).
+      const effective = JSON.stringify({
+        services: Object.entries(SERVICE_NAMES).map(([id, name]) => ({ id, name })),
+      });
+      for (const office of Object.keys(PLAN))
+        await cloud.store.db
+          .insertInto('fleet_offices')
+          .values({
+            office_id: office,
+            overrides: '{}',
+            revision: 1,
+            effective,
+            hash: 'test',
+            updated_at: Date.now(),
+            updated_by: 'test',
+          })
+          .execute();
       const rnd = seededRandom(99);
       for (const [office, plan] of Object.entries(PLAN)) {
         const events = simulateOfficeDays(plan.days, {
@@ -309,6 +420,13 @@ for (const kind of DATABASES) {
           services: [...DEFAULT_SERVICES, 'xay-dung'],
           counters: DEFAULT_COUNTERS,
           agency: plan.agency,
+          // Half the no-shows come back and are served; one ticket in ten is transferred to another service.
+          returnRate: 0.5,
+          transferRate: 0.1,
+          // Three services in ten are timed from the call (serve not pressed).
+          implicitRate: 0.3,
+          // o-hkb's rating tablets have the five levels, the others are 4-button boxes.
+          scaleMax: office === 'o-hkb' ? 5 : 4,
         });
         for (const e of events) all.push({ office, e });
         const box = await enrolledBox(cloud, office);
@@ -402,8 +520,9 @@ for (const kind of DATABASES) {
         expect(x.totals.issued).toBeGreaterThan(0);
         // Part by part, so a failure names the breakdown; together they are the whole report.
         const { totals, byOffice, byService, byCounter, byClerk, byHour, ...rest } = r;
-        expect(rest, 'period, target, buckets, cross-unit links').toStrictEqual({
+        expect(rest, 'unit, period, target, buckets, cross-unit links').toStrictEqual({
           unit: x.unit,
+          unitName: x.unitName,
           from: x.from,
           to: x.to,
           waitTargetMin: x.waitTargetMin,
@@ -420,6 +539,19 @@ for (const kind of DATABASES) {
         expect(byHour, 'by hour').toStrictEqual(x.byHour);
       });
     }
+
+    it('no group serves or misses more citizens than it received; no-shows count citizens, not marks', async () => {
+      const r = await report('dn', '2026-01-30', '2026-03-01');
+      const groups = [r.totals, ...r.byOffice, ...r.byService, ...r.byCounter, ...r.byClerk];
+      const over = groups.filter((g) => g.served + g.noShow > g.received);
+      expect(over, 'groups with served + no-show > received').toEqual([]);
+      // The simulated days have no-shows who came back: fewer citizens absent than no-show marks.
+      expect(r.totals.noShowMarks).toBeGreaterThan(r.totals.noShow);
+      // and transfers: some service received more tickets than were issued for it.
+      expect(r.byService.some((x) => x.received > (x.issued as number))).toBe(true);
+      // Both kinds of rating device: 4-button boxes have no "Rất không hài lòng", the 5-level tablets do.
+      expect(r.totals.satisfaction.levels.every((n) => n > 0)).toBe(true);
+    });
 
     it('exports each breakdown as CSV with the figures of the report, rounded to the hundredth', async () => {
       const q = 'unit=dn&from=2026-01-30&to=2026-03-01&waitTargetMin=16';
@@ -451,18 +583,21 @@ for (const kind of DATABASES) {
       // A ratio to the hundredth, as a spreadsheet reads it; an empty cell where there is nothing to divide.
       const cell = (v: number | null) => (v === null ? '' : String(Math.round(v * 100) / 100));
       const figures = (f: Report['totals']) => [
-        String(f.issued),
+        f.issued === null ? '' : String(f.issued),
+        String(f.received),
         String(f.served),
         String(f.noShow),
-        cell(f.wait.p50Min),
-        cell(f.wait.p90Min),
+        String(f.noShowMarks),
+        cell(f.wait.p50AtMostMin),
+        cell(f.wait.p90AtMostMin),
         cell(f.wait.meanMin),
         cell(f.wait.withinTargetPct),
         cell(f.serviceMeanMin),
+        cell(f.serviceFromCallPct),
         String(f.satisfaction.ratings),
-        ...f.satisfaction.distribution.map(String),
-        cell(f.satisfaction.satisfiedPct),
-        cell(f.satisfaction.index),
+        ...f.satisfaction.levels.map(String),
+        cell(f.satisfaction.indexPct),
+        cell(f.satisfaction.meanScore),
         String(f.dossiers.received),
         String(f.dossiers.returned),
         String(f.dossiers.onTime),
@@ -470,17 +605,24 @@ for (const kind of DATABASES) {
       ];
       const figureHeader = [
         'issued',
+        'received',
         'served',
-        'no_show',
-        'wait_p50_min',
-        'wait_p90_min',
+        'no_show_citizens',
+        'no_show_marks',
+        'wait_p50_at_most_min',
+        'wait_p90_at_most_min',
         'wait_mean_min',
         'within_16_min_pct',
         'service_mean_min',
+        'service_from_call_pct',
         'ratings',
-        ...Array.from({ length: 10 }, (_, i) => `score_${i + 1}`),
-        'satisfied_pct',
-        'satisfaction_index',
+        'level_1_very_dissatisfied',
+        'level_2_dissatisfied',
+        'level_3_neutral',
+        'level_4_satisfied',
+        'level_5_very_satisfied',
+        'satisfaction_index_pct',
+        'mean_score_0_100',
         'dossiers_received',
         'dossiers_returned',
         'dossiers_on_time',
@@ -491,28 +633,28 @@ for (const kind of DATABASES) {
         ...rep.byOffice.map((x) => [x.office, x.name, ...figures(x)]),
       ]);
       expect(await csv('service')).toEqual([
-        ['service', ...figureHeader],
-        ...rep.byService.map((x) => [x.service, ...figures(x)]),
+        ['service', 'name', ...figureHeader],
+        ...rep.byService.map((x) => [x.service, x.name, ...figures(x)]),
       ]);
       expect(await csv('counter')).toEqual([
-        ['office', 'counter', ...figureHeader],
-        ...rep.byCounter.map((x) => [x.office, String(x.counter), ...figures(x)]),
+        ['office', 'office_name', 'counter', ...figureHeader],
+        ...rep.byCounter.map((x) => [x.office, x.officeName, String(x.counter), ...figures(x)]),
       ]);
       const clerks = await csv('clerk');
       expect(clerks).toEqual([
-        ['office', 'clerk', 'name', ...figureHeader],
-        ...rep.byClerk.map((x) => [x.office, x.clerk, x.name, ...figures(x)]),
+        ['office', 'office_name', 'clerk', 'name', ...figureHeader],
+        ...rep.byClerk.map((x) => [x.office, x.officeName, x.clerk, x.name, ...figures(x)]),
       ]);
       expect(clerks).toHaveLength(1 + 12); // 3 offices × 4 clerks
       expect(await csv('hour')).toEqual([
-        ['hour', 'issued', 'waits', 'wait_mean_min', 'wait_p50_min', 'wait_p90_min'],
+        ['hour', 'issued', 'waits', 'wait_mean_min', 'wait_p50_at_most_min', 'wait_p90_at_most_min'],
         ...rep.byHour.map((h) => [
           String(h.hour),
           String(h.issued),
           String(h.waitCount),
           cell(h.waitMeanMin),
-          cell(h.waitP50Min),
-          cell(h.waitP90Min),
+          cell(h.waitP50AtMostMin),
+          cell(h.waitP90AtMostMin),
         ]),
       ]);
       // The figures really are fractions somewhere, so the rounding is seen.

@@ -394,7 +394,7 @@ describe('rating and dossier scan', () => {
     const linked = await request(scanner, 'lobby/v1/counters/1/scan', { code: '000.00.04.H12-261122-0001' });
     expect(linked.data?.events).toEqual(['ticket.serving', 'dossier.linked']);
     expect(((await session).body as RatingSession).open).toBe(true);
-    expect(((await session).body as RatingSession).scale).toHaveLength(4);
+    expect(((await session).body as RatingSession).scale).toHaveLength(5);
 
     const rated = await request(tablet, 'lobby/v1/counters/1/rating', { score: 4 });
     expect(rated.data?.events).toEqual(['rating.submitted']);

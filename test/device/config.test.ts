@@ -44,11 +44,13 @@ describe('config validation', () => {
     const cfg = loadConfigFile(EXAMPLE);
     expect(cfg.office.timezone).toBe('Asia/Ho_Chi_Minh');
     expect(cfg.counters[0]?.policy).toBe('priority-first');
-    expect(cfg.rating.scale.map((s) => s.label.vi)).toEqual([
-      'Không hài lòng',
-      'Bình thường',
-      'Hài lòng',
-      'Rất hài lòng',
+    // The five levels of public-service satisfaction surveys, worst first.
+    expect(cfg.rating.scale.map((s) => [s.score, s.label.vi])).toEqual([
+      [1, 'Rất không hài lòng'],
+      [2, 'Không hài lòng'],
+      [3, 'Bình thường'],
+      [4, 'Hài lòng'],
+      [5, 'Rất hài lòng'],
     ]);
     expect(loadConfigFile(join(ROOT, 'config/demo-office.yaml')).counters).toHaveLength(8);
   });

@@ -858,7 +858,7 @@ describe('rate: the citizen rates the clerk', () => {
           counter: 2,
           clerk: LAN,
           score: 4,
-          scaleMax: 4,
+          scaleMax: 5,
           reasons: ['nhanh'],
         },
       },
@@ -908,15 +908,15 @@ describe('rate: the citizen rates the clerk', () => {
     expect(l.refuse(cmd.rate(20, 4)).code).toBe('unknown_counter');
   });
 
-  it('refuses a score above the scale: score_out_of_scale', () => {
+  it('refuses a score above the scale (five levels by default): score_out_of_scale', () => {
     const l = withCitizenAtCounter2();
     l.do(cmd.finish(2));
-    expect(l.refuse(cmd.rate(2, 5))).toEqual({ code: 'score_out_of_scale', params: { max: 4 } });
+    expect(l.refuse(cmd.rate(2, 6))).toEqual({ code: 'score_out_of_scale', params: { max: 5 } });
     expect(l.ticket('A001').rated).toBe(false);
   });
 
-  it('follows a configured 5-point scale', () => {
-    const scale = [1, 2, 3, 4, 5].map((score) => ({
+  it('follows a configured 4-button scale', () => {
+    const scale = [1, 2, 3, 4].map((score) => ({
       score,
       label: { vi: `Mức ${score}`, en: `Level ${score}` },
     }));
@@ -928,8 +928,8 @@ describe('rate: the citizen rates the clerk', () => {
     l.issue('ho-tich');
     l.next(2);
     l.do(cmd.finish(2));
-    expect(l.refuse(cmd.rate(2, 6)).params).toEqual({ max: 5 });
-    expect(ofType(l.do(cmd.rate(2, 5)), 'rating.submitted')[0]).toMatchObject({ score: 5, scaleMax: 5 });
+    expect(l.refuse(cmd.rate(2, 5)).params).toEqual({ max: 4 });
+    expect(ofType(l.do(cmd.rate(2, 4)), 'rating.submitted')[0]).toMatchObject({ score: 4, scaleMax: 4 });
   });
 
   // ENGINE BUG: only the upper bound is checked (`cmd.score > scaleMax`); 0, negative and fractional scores

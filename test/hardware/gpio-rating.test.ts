@@ -1,5 +1,7 @@
 // A four-button rating box the box drives on GPIO (simulator backend), against a real box: it rates the
-// ticket of the open rating session exactly once, and counts (never sends) presses outside a session.
+// ticket of the open rating session exactly once, and counts (never sends) presses outside a session. The
+// office has the default five-level scale; the box's buttons are the older four (Không hài lòng … Rất hài
+// lòng), so button n sends level n + 1.
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { topics } from '../../protocol/index.js';
@@ -82,7 +84,10 @@ describe('a GPIO rating box driven by the box', () => {
     const ratings = () =>
       [...tb!.box.store.eventsAfter(0)]
         .filter((e) => e.event.type === 'rating.submitted')
-        .map((e) => e.event.data as { number: string; score: number; clerk: { id: string } | null });
+        .map(
+          (e) =>
+            e.event.data as { number: string; score: number; scaleMax: number; clerk: { id: string } | null },
+        );
     await lamp(false);
     let thanks = 0;
     sim.on('line', (l) => {
@@ -108,8 +113,14 @@ describe('a GPIO rating box driven by the box', () => {
     await press(1);
     await status(tv, 3);
     await lamp(false);
+    // Its top button is Rất hài lòng, level 5 of 5 (not 4 of 5, Hài lòng).
     expect(ratings()).toEqual([
-      expect.objectContaining({ number: 'A001', score: 4, clerk: expect.objectContaining({ id: 'cc01' }) }),
+      expect.objectContaining({
+        number: 'A001',
+        score: 5,
+        scaleMax: 5,
+        clerk: expect.objectContaining({ id: 'cc01' }),
+      }),
     ]);
     await expect.poll(() => thanks).toBe(1); // the thank-you light flashed once
 
@@ -122,7 +133,8 @@ describe('a GPIO rating box driven by the box', () => {
     await press(2);
     await lamp(false);
     await expect.poll(() => ratings().length).toBe(2);
-    expect(ratings()[1]).toMatchObject({ number: 'A002', score: 2, clerk: { id: 'cc01' } });
+    // Its second button is Bình thường, level 3.
+    expect(ratings()[1]).toMatchObject({ number: 'A002', score: 3, clerk: { id: 'cc01' } });
     const last = await nextMessage(
       tv,
       topics.status('rating-hw-1'),

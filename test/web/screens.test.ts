@@ -147,12 +147,19 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
       'Không còn người chờ cho quầy 1.',
     );
 
-    const best = rating.locator('button[data-score="4"]');
+    const best = rating.locator('button[data-score="5"]');
     await best.waitFor();
     expect(await rating.locator('.question').textContent()).toContain('A001');
     expect(await rating.locator('.clerk-name').textContent()).toBe('Nguyễn Thị Lan');
     expect(await best.textContent()).toBe('Rất hài lòng');
-    expect(await rating.locator('.scale button').count()).toBe(4);
+    // The five levels of the default scale, Rất hài lòng first, Rất không hài lòng last.
+    expect(await rating.locator('.scale button').allTextContents()).toEqual([
+      'Rất hài lòng',
+      'Hài lòng',
+      'Bình thường',
+      'Không hài lòng',
+      'Rất không hài lòng',
+    ]);
     await screenshot(rating, 'rating-tablet');
     await best.click();
     await rating.locator('.thanks').waitFor();
@@ -163,8 +170,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(stored[0]?.event.data).toMatchObject({
       number: 'A001',
       counter: 1,
-      score: 4,
-      scaleMax: 4,
+      score: 5,
+      scaleMax: 5,
       clerk: { id: 'cc01', name: 'Nguyễn Thị Lan' },
     });
     expect(stored[0]?.source).toBe('rating-1');

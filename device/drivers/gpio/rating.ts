@@ -1,7 +1,9 @@
 // A rating box of physical buttons on GPIO (kind `gpio-rating`): one button per score. A press rates the
 // ticket of the open rating session the box publishes for this device, once; a press with no open session
 // (nobody to rate, already rated) is counted and never sent, so it cannot land on the next citizen.
-import { isValid, RatingSession, topics, type Reply } from '../../../protocol/index.js';
+// An older 4-button box (buttons scored 1–4) in an office on the five-level scale sends its buttons' levels,
+// 2–5 (Không hài lòng … Rất hài lòng): its top button is Rất hài lòng, not Hài lòng.
+import { FOUR_BUTTON_LEVELS, isValid, RatingSession, topics, type Reply } from '../../../protocol/index.js';
 import type { PeripheralConfig } from '../../config/schema.js';
 import type { Driver, DriverHost } from '../host.js';
 import { DebouncedButton, Flasher } from './button.js';
@@ -39,6 +41,13 @@ export async function runGpioRating(
   let lamp: OutputLine | undefined;
   let feedback: Flasher | undefined;
 
+  const fourButtons =
+    cfg.buttons.length === 4 &&
+    [...cfg.buttons.map((b) => b.score)].sort((a, b) => a - b).join() === '1,2,3,4';
+  /** The score a button sends on the office's scale. */
+  const onScale = (button: number) =>
+    fourButtons && session?.scale.length === 5 ? (FOUR_BUTTON_LEVELS[button - 1] as number) : button;
+
   const open = () => session?.open === true && session.ticketId !== null && session.ticketId !== ratedTicket;
   const showLamp = () => lamp?.write(open());
 
@@ -50,7 +59,8 @@ export async function runGpioRating(
       .catch((err: unknown) => log.warn({ err }, 'status not published'));
   };
 
-  const press = async (score: number) => {
+  const press = async (button: number) => {
+    const score = onScale(button);
     if (!open() || !session?.ticketId) {
       ignoredPresses++;
       log.info(
