@@ -121,8 +121,8 @@ export const ERRORS = {
     en: 'The score must be between 1 and {max}.',
   },
   invalid_dossier_code: {
-    vi: 'Mã hồ sơ "{code}" không đúng định dạng.',
-    en: 'Dossier code "{code}" is not in a recognised format.',
+    vi: 'Mã hồ sơ "{code}" không đúng định dạng. Mã hồ sơ có dạng 000.00.04.H12-261122-0015: mã cơ quan, ngày nhận (năm, tháng, ngày: 6 chữ số) và số thứ tự (4 chữ số).',
+    en: 'Dossier code "{code}" is not in a recognised format. A dossier code looks like 000.00.04.H12-261122-0015: the agency code (XXX.XX.XX.XXX), the receipt date (YYMMDD) and a 4-digit serial.',
   },
 } as const satisfies Record<string, Text>;
 

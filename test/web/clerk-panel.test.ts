@@ -56,6 +56,20 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
   beforeAll(async () => {
     browser = await launchChromium();
   });
+  /** The clerk panel of counter 1, signed in as `clerkId`, ready to call. */
+  async function signedInPanel(box: WebBox, clerkId: string) {
+    const clerk = await pairedPage(
+      await browser.newContext({ viewport: DESKTOP }),
+      box,
+      'clerk-panel-1',
+      '/clerk',
+    );
+    await eventually(() => clerk.locator(`#clerk option[value="${clerkId}"]`).count()).toBe(1);
+    await clerk.locator('#clerk').selectOption(clerkId);
+    await clerk.getByRole('button', { name: 'Đăng nhập' }).click();
+    await eventually(() => clerk.locator('button[data-action="next"]').isEnabled()).toBe(true);
+    return clerk;
+  }
   afterAll(async () => {
     await browser?.close();
     for (const b of boxes) await b.close().catch(() => undefined);
@@ -273,5 +287,43 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       await clerk.locator('body').press('p');
     }, [{ type: 'counter.resumed', data: { counter: 1 } }]);
     await eventually(() => clerk.locator('.status').textContent()).toBe('Đang mở');
+  });
+  it('a refused dossier code does not block Finish, and the error says what a code looks like', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const clerk = await signedInPanel(box, 'cc01');
+    const kiosk = await box.connect('kiosk-2');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    await causes(box, () => clerk.locator('button[data-action="next"]').click(), [
+      { type: 'ticket.called', data: { number: 'A001', counter: 1 } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A001');
+
+    // Scanned, refused: the message shows the accepted format.
+    await clerk.locator('#dossier').fill('H31.24-251206-0001');
+    await clerk.locator('#dossier').press('Enter');
+    const error = clerk.locator('.message.error');
+    await eventually(() => error.textContent()).toContain('H31.24-251206-0001');
+    expect(await error.textContent()).toContain('000.00.04.H12-261122-0015');
+    // Finish works: the ticket is finished without the refused code, and the panel says it was left out.
+    await causes(box, () => clerk.locator('button[data-action="finish"]').click(), [
+      { type: 'ticket.serving', data: { number: 'A001', implicit: true } },
+      { type: 'ticket.finished', data: { number: 'A001', counter: 1, dossiers: [] } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
+    expect(await clerk.locator('.message').textContent()).toContain('H31.24-251206-0001');
+
+    // Typed and never scanned: the first Finish is refused with the format, the second finishes.
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    await eventually(() => clerk.locator('button[data-action="next"]:enabled').count()).toBe(1);
+    await clerk.locator('button[data-action="next"]').click();
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+    await clerk.locator('#dossier').fill('HS-12345');
+    await clerk.locator('button[data-action="finish"]').click();
+    await eventually(() => error.textContent()).toContain('Kết thúc lần nữa');
+    await causes(box, () => clerk.locator('button[data-action="finish"]').click(), [
+      { type: 'ticket.serving', data: { number: 'A002', implicit: true } },
+      { type: 'ticket.finished', data: { number: 'A002', counter: 1, dossiers: [] } },
+    ]);
   });
 });

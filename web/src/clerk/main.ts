@@ -66,6 +66,14 @@ const t = dictionary({
   },
   priority: { vi: 'ưu tiên', en: 'priority' },
   scan: { vi: 'Gắn hồ sơ', en: 'Dossier linked' },
+  finishedWithout: {
+    vi: 'Đã kết thúc; mã hồ sơ không đúng định dạng chưa được gắn: {codes}',
+    en: 'Finished; the dossier codes in no accepted format were not linked: {codes}',
+  },
+  finishAgain: {
+    vi: 'Sửa mã, hoặc nhấn Kết thúc lần nữa để kết thúc mà không gắn mã này.',
+    en: 'Correct the code, or press Finish again to finish without it.',
+  },
 });
 
 interface CounterInfo {
@@ -91,6 +99,9 @@ async function main(): Promise<void> {
   let info: CounterInfo | null = null;
   let message: { text: string; error: boolean } | null = null;
   let linked: { ticketId: string; codes: string[] } | null = null;
+  // Codes the box refused for the current ticket: Finish never sends them again (it would be refused the
+  // same way and the clerk could not finish the ticket at all).
+  let refused: { ticketId: string; codes: Set<string> } | null = null;
   let busy = false;
 
   // Inputs live across renders, so typing is never lost when state changes.
@@ -154,6 +165,7 @@ async function main(): Promise<void> {
     if (!code || !counter?.current) return;
     const ticketId = counter.current.ticketId;
     const reply = await send('scan', { code });
+    if (reply?.error?.code === 'invalid_dossier_code') refuse(ticketId, code);
     if (reply?.status === 'ok') {
       dossierInput.value = '';
       if (linked?.ticketId !== ticketId) linked = { ticketId, codes: [] };
@@ -162,10 +174,31 @@ async function main(): Promise<void> {
     }
   }
 
+  function refuse(ticketId: string, code: string): void {
+    if (refused?.ticketId !== ticketId) refused = { ticketId, codes: new Set() };
+    refused.codes.add(code);
+  }
+
   async function finish(): Promise<void> {
-    const dossiers = codesIn(dossierInput.value);
+    const ticketId = counter?.current?.ticketId;
+    const typed = codesIn(dossierInput.value);
+    const skipped = typed.filter((c) => refused?.ticketId === ticketId && refused.codes.has(c));
+    const dossiers = typed.filter((c) => !skipped.includes(c));
     const reply = await send('finish', dossiers.length ? { dossiers } : {});
-    if (reply?.status === 'ok') dossierInput.value = '';
+    if (reply?.status === 'ok') {
+      dossierInput.value = '';
+      if (skipped.length) {
+        message = { text: t('finishedWithout', { codes: skipped.join(', ') }), error: false };
+        render();
+      }
+    } else if (reply?.error?.code === 'invalid_dossier_code' && ticketId) {
+      // The next press finishes without the refused code; the message says what a code looks like.
+      // The reply names the refused code in its message (replies carry no parameters).
+      const bad = dossiers.find((c) => reply.error?.message.en.includes(`"${c}"`));
+      if (bad) refuse(ticketId, bad);
+      message = { text: `${pick(reply.error.message)} ${t('finishAgain')}`, error: true };
+      render();
+    }
   }
 
   async function callNumber(): Promise<void> {
