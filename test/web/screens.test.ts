@@ -428,4 +428,37 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await eventually(() => clerk.locator('.box-banner').isVisible()).toBe(false);
     device.end(true);
   });
+  it('the kiosk serves the next citizen in Vietnamese: the idle reset and "Xong" drop English, a reload does not bring it back', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        cfg.screens = { ...(cfg.screens as object), kioskIdleSeconds: 5 };
+      },
+    });
+    boxes.push(box);
+    const context = await browser.newContext({ viewport: KIOSK });
+    const kiosk = await pairedPage(context, box, 'kiosk-1', '/kiosk');
+    const title = kiosk.locator('h1');
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+
+    // A citizen presses English and walks away: after the idle time the kiosk is Vietnamese again.
+    await kiosk.locator('.lang-toggle').click();
+    await eventually(() => title.textContent()).toBe('Please choose a service');
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+    expect(await kiosk.evaluate(() => document.documentElement.lang)).toBe('vi');
+
+    // ?lang=en is for that page load only.
+    await kiosk.goto(`${box.base}/kiosk?lang=en`);
+    await eventually(() => title.textContent()).toBe('Please choose a service');
+    await kiosk.goto(`${box.base}/kiosk`);
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+
+    // English for a ticket, then "Xong": the next citizen reads Vietnamese.
+    await kiosk.locator('.lang-toggle').click();
+    const vanThu = kiosk.locator('button[data-service="van-thu"]');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await vanThu.click();
+    await eventually(() => kiosk.locator('.ticket-label').textContent()).toBe('Your number');
+    await kiosk.locator('button.done').click();
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+  });
 });

@@ -10,7 +10,7 @@ import type {
 } from '../../../protocol/messages.js';
 import { ticketStatusUrl, topics } from '../../../protocol/topics.js';
 import { el, fill } from '../shared/dom.js';
-import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
+import { currentLang, dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
   boxStateBanner,
@@ -131,12 +131,18 @@ async function main(): Promise<void> {
     render();
   }
 
-  /** Anything but the untouched start screen goes back to it after the idle time. */
+  /** After the idle time, or "Xong" on a ticket, the next citizen finds the start screen in Vietnamese. */
+  function nextCitizen(): void {
+    setLang('vi'); // renders through onLangChange
+    goStart();
+  }
+
+  /** Anything but the untouched start screen (in Vietnamese) goes back to it after the idle time. */
   function armIdle(): void {
     clearTimeout(idleTimer);
-    if (view.kind === 'start' && priority === null) return;
+    if (view.kind === 'start' && priority === null && currentLang() === 'vi') return;
     if (view.kind === 'issuing') return;
-    idleTimer = setTimeout(goStart, (settings?.kioskIdleSeconds ?? 20) * 1000);
+    idleTimer = setTimeout(nextCitizen, (settings?.kioskIdleSeconds ?? 20) * 1000);
   }
   document.addEventListener('pointerdown', armIdle, { capture: true });
 
@@ -319,7 +325,7 @@ async function main(): Promise<void> {
             }),
             view.qr && qr,
             view.qr && el('p', { class: 'ticket-qr-help', text: t('scanQr') }),
-            el('button', { class: 'primary done', text: t('done'), on: { click: goStart } }),
+            el('button', { class: 'primary done', text: t('done'), on: { click: nextCitizen } }),
           ),
         );
         break;
