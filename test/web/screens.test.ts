@@ -461,4 +461,33 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await kiosk.locator('button.done').click();
     await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
   });
+  it('the TV shows a paused counter as paused, not its last number and clerk', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    const card = tv.locator('[data-counter="1"]');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('A001');
+    await eventually(() => card.locator('.counter-clerk').textContent()).toBe('Nguyễn Thị Lan');
+
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/pause')).status).toBe('ok');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('Tạm dừng');
+    expect(await card.textContent()).not.toContain('Nguyễn Thị Lan');
+    expect(await card.locator('.counter-clerk').textContent()).toBe('Đang tiếp số A001');
+    await screenshot(tv, 'tv-paused');
+
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/resume')).status).toBe('ok');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('A001');
+    await eventually(() => card.locator('.counter-clerk').textContent()).toBe('Nguyễn Thị Lan');
+  });
 });

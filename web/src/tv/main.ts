@@ -20,6 +20,7 @@ const t = dictionary({
   counter: { vi: 'Quầy {n}', en: 'Counter {n}' },
   closed: { vi: 'Đóng', en: 'Closed' },
   paused: { vi: 'Tạm dừng', en: 'Paused' },
+  pausedWith: { vi: 'Đang tiếp số {number}', en: 'Still with number {number}' },
   idle: { vi: 'Chưa gọi số', en: 'Waiting to call' },
   recent: { vi: 'Số vừa gọi', en: 'Recent calls' },
   noCalls: { vi: 'Chưa có số nào được gọi', en: 'No calls yet' },
@@ -108,14 +109,16 @@ async function main(): Promise<void> {
         const s = counters.get(n);
         const current = s?.current ?? null;
         const status = s?.status ?? 'closed';
-        const hot = highlighted(current?.ticketId);
+        const hot = status !== 'paused' && highlighted(current?.ticketId);
+        // A paused counter says so in its big line, whoever is still at it: citizens must not wait for a
+        // call from it. The number still with the clerk stays, smaller, for its owner.
         const big =
           status === 'closed'
             ? t('closed')
-            : current
-              ? current.number
-              : status === 'paused'
-                ? t('paused')
+            : status === 'paused'
+              ? t('paused')
+              : current
+                ? current.number
                 : '—';
         return el(
           'div',
@@ -128,7 +131,12 @@ async function main(): Promise<void> {
           el('div', { class: 'counter-name', text: s?.name ?? '' }),
           el('div', {
             class: 'counter-clerk',
-            text: s?.clerk?.name ?? (status === 'paused' && current ? t('paused') : ''),
+            text:
+              status === 'paused'
+                ? current
+                  ? t('pausedWith', { number: current.number })
+                  : ''
+                : (s?.clerk?.name ?? ''),
           }),
         );
       }),
