@@ -186,6 +186,13 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   deps.broker.aedes.on('client', (c) => seen(c.id));
   deps.broker.aedes.on('ping', (_packet, c) => seen(c.id));
   deps.broker.aedes.on('clientDisconnect', (c) => seen(c.id));
+  // A peripheral the box drives (an LED board on a serial line) has no connection: its driver's reports
+  // (presence, status, published by the box itself) are when it was last heard from.
+  deps.broker.aedes.on('publish', (packet, client) => {
+    if (client) return;
+    const m = /^lobby\/v1\/(?:presence|status)\/([^/]+)$/.exec(packet.topic);
+    if (m?.[1] && deps.directory.get(m[1])) lastSeen.set(m[1], deps.clock());
+  });
 
   // ---- pages and bundles --------------------------------------------------------------------------
 
@@ -482,7 +489,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     const port = req.socket.localPort ?? 0;
     return {
-      office: { id: cfg.office.id, name: cfg.office.name },
+      office: { id: cfg.office.id, name: cfg.office.name, timezone: cfg.office.timezone },
       configFile: deps.configFile ?? null,
       managedBy: deps.managedBy?.() ?? null,
       lanOrigins: lanOrigins(port),

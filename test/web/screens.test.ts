@@ -490,4 +490,51 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await eventually(() => card.locator('.counter-ticket').textContent()).toBe('A001');
     await eventually(() => card.locator('.counter-clerk').textContent()).toBe('Nguyễn Thị Lan');
   });
+  it('admin page: Vietnamese words, times on the office clock, what is offline at the top', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    // The admin's computer is on UTC; the office on Asia/Ho_Chi_Minh (UTC+7).
+    const page = await (await browser.newContext({ viewport: DESKTOP, timezoneId: 'UTC' })).newPage();
+    await page.goto(`${box.base}/admin`);
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    const tv = page.locator('tr[data-id="tv-2"]');
+    await tv.waitFor();
+
+    // Kinds and printer states in words; a name for every device; no AM/PM.
+    expect(await tv.locator('td.role').textContent()).toBe('Màn hình TV');
+    expect(await page.locator('tr[data-id="led-1"] td.role').textContent()).toBe('Bảng LED');
+    expect(await page.locator('tr[data-id="led-1"] td.name').textContent()).toBe('Bảng LED quầy 1');
+    const options = await page.locator('#new-role option').allTextContents();
+    expect(options).toContain('Bảng LED');
+    expect(options).not.toContain('ledboard');
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: true,
+      printer: { state: 'ready', canPrint: true },
+    });
+    const device = await box.connect('kiosk-1');
+    const kiosk = page.locator('tr[data-id="kiosk-1"]');
+    await eventually(() => kiosk.locator('td.state').textContent()).toContain('Máy in: sẵn sàng');
+    expect(await kiosk.locator('td.last-seen').textContent()).toBe('đang kết nối');
+
+    // A device that was there and left: its last time on the office clock.
+    device.end(true);
+    await eventually(() => kiosk.getAttribute('class')).toBe('offline');
+    const seen = (await kiosk.locator('td.last-seen').textContent()) ?? '';
+    const officeNow = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Asia/Ho_Chi_Minh',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    const near = [-60_000, 0, 60_000].map((d) => officeNow.format(new Date(Date.now() + d)));
+    expect(near).toContain(seen);
+    expect(await page.locator('body').textContent()).not.toMatch(/\b[AP]M\b/);
+
+    // The summary at the top names what is offline.
+    const summary = page.locator('.summary');
+    await eventually(() => summary.textContent()).toContain('Máy cấp số (kiosk-1)');
+    expect(await summary.textContent()).toContain('Ngoại tuyến');
+  });
 });
