@@ -263,8 +263,17 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   app.get('/api/screens/settings', async (req, reply) => {
     const cfg = deps.config();
     const paired = req.headers.authorization !== undefined;
-    if (paired && !(await screenDevice(req, reply))) return reply;
+    const who = paired ? await screenDevice(req, reply) : null;
+    if (paired && !who) return reply;
+    // Whether a kiosk has a ticket printer at all: the box drives one, or something reported its state. A
+    // browser kiosk without either shows every ticket on screen instead of promising paper.
+    const kioskPrinter =
+      who?.role === 'kiosk'
+        ? deps.directory.get(who.id)?.driver !== undefined ||
+          deps.broker.statusOf(who.id)?.printer !== undefined
+        : null;
     return {
+      kioskPrinter,
       officeId: cfg.office.id,
       officeName: cfg.office.name,
       publicUrl: cfg.office.publicUrl ?? null,

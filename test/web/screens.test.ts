@@ -96,6 +96,12 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     for (const service of ['chung-thuc', 'ho-tich', 'chung-thuc'])
       expect((await request(other, 'lobby/v1/tickets/request', { service })).status).toBe('ok');
 
+    // The kiosk's printer (a local print agent here) reports it is ready: tickets go on paper.
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: true,
+      printer: { state: 'ready', canPrint: true },
+    });
     // The citizen takes a ticket for Văn thư.
     const vanThu = kiosk.locator('button[data-service="van-thu"]');
     await eventually(() => vanThu.isEnabled()).toBe(true);
@@ -536,5 +542,26 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     const summary = page.locator('.summary');
     await eventually(() => summary.textContent()).toContain('Máy cấp số (kiosk-1)');
     expect(await summary.textContent()).toContain('Ngoại tuyến');
+  });
+  it('a kiosk without a printer shows every ticket on screen with a QR code to keep, and promises no paper', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    await eventually(() => kiosk.locator('.printer-notice').textContent()).toContain('không in phiếu');
+    const vanThu = kiosk.locator('button[data-service="van-thu"]');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await vanThu.click();
+    await kiosk.locator('.ticket-number').waitFor();
+    expect(await kiosk.locator('.ticket-number').textContent()).toBe('A001');
+    const how = (await kiosk.locator('.ticket-how').textContent()) ?? '';
+    expect(how).toContain('chụp ảnh');
+    expect(how).not.toContain('phiếu in');
+    const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
+    expect(issued?.event.data).toMatchObject({ number: 'A001', delivery: 'screen' });
+    // No public URL in this office: the QR code holds the ticket itself, which a phone keeps.
+    const qr = (await readQr(kiosk.locator('.qr'))) ?? '';
+    expect(qr).toContain('Số thứ tự: A001');
+    expect(qr).toContain('Văn thư');
+    await screenshot(kiosk, 'kiosk-screen-only');
   });
 });

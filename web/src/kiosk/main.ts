@@ -55,6 +55,18 @@ const t = dictionary({
     vi: 'Máy in không in được phiếu: hãy ghi nhớ hoặc chụp lại số này.',
     en: 'The printer cannot print: please note or photograph this number.',
   },
+  screenKiosk: {
+    vi: 'Máy này không in phiếu: số thứ tự hiện trên màn hình để bạn ghi lại hoặc chụp ảnh.',
+    en: 'This kiosk prints no tickets: your number is shown on screen to note or photograph.',
+  },
+  photograph: {
+    vi: 'Hãy ghi nhớ hoặc chụp ảnh số này (hoặc quét mã QR).',
+    en: 'Please note or photograph this number (or scan the QR code).',
+  },
+  scanQrText: {
+    vi: 'Quét mã QR để lưu số thứ tự vào điện thoại.',
+    en: 'Scan the QR code to keep your number on your phone.',
+  },
   scanQr: {
     vi: 'Quét mã QR để theo dõi số của bạn trên điện thoại.',
     en: 'Scan the QR code to follow your number on your phone.',
@@ -123,7 +135,9 @@ async function main(): Promise<void> {
     ),
   );
 
-  const canPrint = () => printer?.canPrint !== false;
+  /** A kiosk with no printer at all (a browser kiosk): every ticket is on screen, with its QR code. */
+  const screenOnly = () => settings?.kioskPrinter === false && printer === null;
+  const canPrint = () => !screenOnly() && printer?.canPrint !== false;
 
   function goStart(): void {
     view = { kind: 'start' };
@@ -182,13 +196,15 @@ async function main(): Promise<void> {
         const ticket = (reply.data?.ticket ?? {}) as IssuedTicket;
         const onScreen = delivery === 'screen';
         let qr: string | null = null;
-        // Without a public status page there is nothing a phone could open: no QR code then.
-        if (onScreen && settings?.publicUrl && office)
-          qr = await QRCode.toString(ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId), {
-            type: 'svg',
-            margin: 1,
-            errorCorrectionLevel: 'M',
-          });
+        // With a public status page the QR code opens it; without one (a box-local URL would work only on
+        // the office LAN) it holds the ticket itself as text, which a phone's camera keeps.
+        if (onScreen)
+          qr = await QRCode.toString(
+            settings?.publicUrl && office
+              ? ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId)
+              : ticketText(ticket),
+            { type: 'svg', margin: 1, errorCorrectionLevel: 'M' },
+          );
         view = { kind: 'ticket', ticket, onScreen, qr };
       }
     } catch (err) {
@@ -197,7 +213,15 @@ async function main(): Promise<void> {
     render();
   }
 
+  /** The ticket as a QR code's text: office, number, service, date and time on the office clock. */
+  function ticketText(tk: IssuedTicket): string {
+    const { time, date } = officeClock(new Date(), office?.timezone, 'vi');
+    const name = office?.name ?? settings?.officeName ?? '';
+    return `${name}\nSố thứ tự: ${tk.number}\n${tk.serviceName}\n${time} ${date}`;
+  }
+
   function printerNotice(): HTMLElement | null {
+    if (screenOnly()) return el('div', { class: 'printer-notice', text: t('screenKiosk') });
     if (!printer) return null;
     if (!printer.canPrint) {
       const problem =
@@ -321,10 +345,11 @@ async function main(): Promise<void> {
               el('div', { class: 'ticket-wait', text: t('estimate', { n: tk.estimatedWaitMin }) }),
             el('p', {
               class: view.onScreen ? 'ticket-how warn' : 'ticket-how',
-              text: view.onScreen ? t('screenOnly') : t('takePaper'),
+              text: !view.onScreen ? t('takePaper') : screenOnly() ? t('photograph') : t('screenOnly'),
             }),
             view.qr && qr,
-            view.qr && el('p', { class: 'ticket-qr-help', text: t('scanQr') }),
+            view.qr &&
+              el('p', { class: 'ticket-qr-help', text: settings?.publicUrl ? t('scanQr') : t('scanQrText') }),
             el('button', { class: 'primary done', text: t('done'), on: { click: nextCitizen } }),
           ),
         );

@@ -20,6 +20,8 @@ export interface Settings {
   notice: string | null;
   chime: boolean;
   kioskIdleSeconds: number;
+  /** For a kiosk: whether it has a ticket printer (false: a screen-only kiosk); null for other screens. */
+  kioskPrinter: boolean | null;
   lowRatingReasons: string[];
   clerks: { id: string; name: string; photo: boolean }[];
 }
