@@ -564,4 +564,42 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(qr).toContain('Văn thư');
     await screenshot(kiosk, 'kiosk-screen-only');
   });
+  it('waits in words that are true: never "0 phút" with people waiting, nothing when no counter is open', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    const device = await box.connect('kiosk-2');
+    for (let i = 0; i < 4; i++)
+      expect((await request(device, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    const kioskWait = kiosk.locator('button[data-service="van-thu"] .service-detail');
+    const tvWait = tv.locator('[data-service="van-thu"] .service-wait');
+    // Nobody at counter 1 yet: the kiosk still issues, and no screen claims anything about counters.
+    await eventually(() =>
+      kiosk.locator('button[data-service="van-thu"] .service-waiting').textContent(),
+    ).toBe('Đang chờ: 4');
+    expect(await kioskWait.textContent()).toBe('');
+    expect(await tvWait.textContent()).toBe('');
+
+    // Two citizens served in no time: the estimate rounds to 0 minutes for the two still waiting.
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    for (let i = 0; i < 2; i++) {
+      expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+      expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    }
+    await eventually(() =>
+      kiosk.locator('button[data-service="van-thu"] .service-waiting').textContent(),
+    ).toBe('Đang chờ: 2');
+    await eventually(() => kioskWait.textContent()).toBe('Chờ dưới 5 phút');
+    await eventually(() => tvWait.textContent()).toBe('Chờ < 5 phút');
+    for (const text of [await kiosk.locator('body').textContent(), await tv.locator('body').textContent()])
+      expect(text).not.toMatch(/\b0 phút|Chưa có quầy mở/);
+  });
 });

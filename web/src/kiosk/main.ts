@@ -19,6 +19,7 @@ import {
   loadSettings,
   officeClock,
   startLink,
+  waitWords,
   type Settings,
 } from '../shared/screen.js';
 import '../shared/base.css';
@@ -27,8 +28,6 @@ import './kiosk.css';
 const t = dictionary({
   choose: { vi: 'Mời chọn lĩnh vực cần giải quyết', en: 'Please choose a service' },
   waiting: { vi: 'Đang chờ: {n}', en: 'Waiting: {n}' },
-  wait: { vi: 'Chờ khoảng {n} phút', en: 'About {n} min wait' },
-  noCounter: { vi: 'Chưa có quầy mở', en: 'No counter open yet' },
   office_closed: { vi: 'Ngoài giờ cấp số', en: 'Not issuing now' },
   after_cutoff: { vi: 'Đã hết giờ cấp số buổi này', en: 'No more tickets this session' },
   quota_reached: { vi: 'Đã hết số trong ngày', en: 'Daily quota reached' },
@@ -49,6 +48,7 @@ const t = dictionary({
   issuing: { vi: 'Đang cấp số…', en: 'Issuing your ticket…' },
   yourNumber: { vi: 'Số thứ tự của bạn', en: 'Your number' },
   ahead: { vi: 'Số người chờ trước bạn: {n}', en: 'People ahead of you: {n}' },
+  estimateUnder: { vi: 'Thời gian chờ dự kiến: dưới 5 phút', en: 'Estimated wait: under 5 min' },
   estimate: { vi: 'Thời gian chờ dự kiến: khoảng {n} phút', en: 'Estimated wait: about {n} min' },
   takePaper: { vi: 'Vui lòng nhận phiếu in bên dưới.', en: 'Please take your printed ticket below.' },
   screenOnly: {
@@ -249,9 +249,7 @@ async function main(): Promise<void> {
           s.refusal in { office_closed: 1, after_cutoff: 1, quota_reached: 1, numbers_exhausted: 1 }
           ? t(s.refusal as 'office_closed')
           : t('notAccepting')
-        : s.estimatedWaitMin === null
-          ? t('noCounter')
-          : t('wait', { n: s.estimatedWaitMin });
+        : (waitWords(s.estimatedWaitMin, s.waiting) ?? '');
     const b = el(
       'button',
       {
@@ -342,7 +340,12 @@ async function main(): Promise<void> {
             tk.priority && el('div', { class: 'ticket-priority', text: t(tk.priority) }),
             el('div', { class: 'ticket-ahead', text: t('ahead', { n: tk.ahead }) }),
             tk.estimatedWaitMin !== null &&
-              el('div', { class: 'ticket-wait', text: t('estimate', { n: tk.estimatedWaitMin }) }),
+              tk.ahead > 0 &&
+              el('div', {
+                class: 'ticket-wait',
+                text:
+                  tk.estimatedWaitMin < 5 ? t('estimateUnder') : t('estimate', { n: tk.estimatedWaitMin }),
+              }),
             el('p', {
               class: view.onScreen ? 'ticket-how warn' : 'ticket-how',
               text: !view.onScreen ? t('takePaper') : screenOnly() ? t('photograph') : t('screenOnly'),

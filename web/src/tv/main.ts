@@ -10,6 +10,7 @@ import {
   loadSettings,
   officeClock,
   startLink,
+  waitWords,
   type Settings,
 } from '../shared/screen.js';
 import '../shared/base.css';
@@ -25,8 +26,6 @@ const t = dictionary({
   recent: { vi: 'Số vừa gọi', en: 'Recent calls' },
   noCalls: { vi: 'Chưa có số nào được gọi', en: 'No calls yet' },
   waiting: { vi: 'Đang chờ: {n}', en: 'Waiting: {n}' },
-  wait: { vi: '~{n} phút', en: '~{n} min' },
-  noWait: { vi: 'Chưa có quầy mở', en: 'No counter open' },
   notAccepting: { vi: 'Ngừng cấp số', en: 'Not issuing' },
   services: { vi: 'Lĩnh vực', en: 'Services' },
   welcome: { vi: 'Xin kính chào quý khách', en: 'Welcome' },
@@ -173,9 +172,7 @@ async function main(): Promise<void> {
           ? ''
           : !s.accepting
             ? t('notAccepting')
-            : s.estimatedWaitMin === null
-              ? t('noWait')
-              : t('wait', { n: s.estimatedWaitMin });
+            : (waitWords(s.estimatedWaitMin, s.waiting, true) ?? '');
         return el(
           'div',
           { class: `service${s && !s.accepting ? ' closed' : ''}`, attrs: { 'data-service': id } },
