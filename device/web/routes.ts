@@ -120,12 +120,20 @@ function cookieOf(req: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" ' +
+  'fill="#0b1f3a"/><rect x="7" y="5" width="18" height="22" rx="2" fill="#ffd23f"/><path d="M11 12h10M11 ' +
+  '17h10M11 22h6" stroke="#0b1f3a" stroke-width="2.5"/></svg>';
+
 /** Pages run only our own code and talk only to this box. */
 function secureHeaders(reply: FastifyReply, req: FastifyRequest): void {
   const host = req.headers.host ?? '';
   reply.header(
     'content-security-policy',
+    // worker-src blob: mqtt.js runs its keep-alive timer in a worker it makes from a blob, so a clerk panel
+    // in a background tab (timers throttled to one a minute) keeps its connection; scripts stay 'self'.
     `default-src 'self'; connect-src 'self' ws://${host} wss://${host}; img-src 'self' data: blob:; ` +
+      "worker-src 'self' blob:; " +
       "style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   );
   reply.header('x-content-type-options', 'nosniff');
@@ -140,7 +148,7 @@ function pageHtml(assets: WebAssets, screen: Screen): string {
   return (
     `<!doctype html><html lang="vi"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${TITLES[screen]}</title>${css}${preload}</head>` +
+    `<title>${TITLES[screen]}</title><link rel="icon" href="/favicon.svg">${css}${preload}</head>` +
     `<body><noscript>Cần bật JavaScript. JavaScript is required.</noscript>` +
     `<script type="module" src="/assets/${m.js}"></script></body></html>`
   );
@@ -197,6 +205,11 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   // ---- pages and bundles --------------------------------------------------------------------------
 
   app.get('/', async (_req, reply) => reply.redirect('/pair'));
+  // The icon a browser asks for on every page (a 404 in each screen's log otherwise): a queue ticket.
+  for (const path of ['/favicon.svg', '/favicon.ico'])
+    app.get(path, async (_req, reply) =>
+      reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON),
+    );
   for (const screen of ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair'] as const) {
     app.get(`/${screen}`, async (req, reply) => {
       secureHeaders(reply, req);

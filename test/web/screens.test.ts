@@ -26,6 +26,7 @@ const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).d
 async function decodeQr(element: Locator): Promise<string | null> {
   // A picture of the page where the element is: a page that re-renders (the admin page polls) may replace
   // the element itself between finding it and taking the picture, but draws it in the same place.
+  await element.scrollIntoViewIfNeeded().catch(() => undefined); // the page may have grown above it
   const where = await element.boundingBox();
   if (!where) return null;
   const png = PNG.sync.read(await element.page().screenshot({ clip: where }));

@@ -43,6 +43,7 @@ const t = dictionary({
   transfer: { vi: 'Chuyển', en: 'Transfer' },
   toService: { vi: '— lĩnh vực —', en: '— service —' },
   toCounter: { vi: '— quầy —', en: '— counter —' },
+  toCounterLabel: { vi: 'Chuyển đến quầy', en: 'Transfer to counter' },
   dossier: { vi: 'Mã hồ sơ (gõ hoặc quét, Enter để gắn)', en: 'Dossier code (type or scan, Enter to link)' },
   linked: { vi: 'Hồ sơ đã gắn: {codes}', en: 'Linked dossiers: {codes}' },
   queue: { vi: 'Hàng chờ của quầy ({n})', en: "This counter's queue ({n})" },
@@ -108,7 +109,9 @@ async function main(): Promise<void> {
   const clerkSelect = el('select', { attrs: { id: 'clerk', 'aria-label': t('clerk') } });
   const numberInput = el('input', { attrs: { id: 'call-number', autocomplete: 'off', maxlength: '9' } });
   const serviceSelect = el('select', { attrs: { id: 'transfer-service' } });
-  const counterSelect = el('select', { attrs: { id: 'transfer-counter' } });
+  const counterSelect = el('select', {
+    attrs: { id: 'transfer-counter', 'aria-label': t('toCounterLabel') },
+  });
   const dossierInput = el('input', { attrs: { id: 'dossier', autocomplete: 'off', maxlength: '64' } });
   const body = el('main', 'clerk-body');
   const clock = el('div', 'clock');
@@ -265,7 +268,8 @@ async function main(): Promise<void> {
     const head = el(
       'header',
       'clerk-head',
-      el('div', { class: 'counter-title', text: counter?.name ?? t('counter', { n }) }),
+      // The page's heading once signed in; before, the sign-in form's title is.
+      el(signedIn ? 'h1' : 'div', { class: 'counter-title', text: counter?.name ?? t('counter', { n }) }),
       el('div', { class: `status status-${status}`, text: t(status === 'open' ? 'open' : status) }),
       el('div', { class: 'signed-in', text: signedIn ? signedIn.name : '' }),
       clock,

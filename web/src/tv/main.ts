@@ -3,7 +3,7 @@
 import type { EventEnvelope } from '../../../protocol/events.js';
 import type { CounterStateMsg, OfficeStateMsg, ServiceStateMsg } from '../../../protocol/messages.js';
 import { el, fill } from '../shared/dom.js';
-import { currentLang, dictionary, langToggle, onLangChange } from '../shared/i18n.js';
+import { currentLang, dictionary, onLangChange } from '../shared/i18n.js';
 import {
   connectionBanner,
   credentialOrPairPage,
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   let calls: Call[] = [];
   let seededFromState = false;
 
-  const officeName = el('div', 'office-name');
+  const officeName = el('h1', 'office-name');
   const nowCalling = el('div', { class: 'now-calling', attrs: { 'aria-live': 'assertive' } });
   const clockTime = el('div', 'clock-time');
   const clockDate = el('div', 'clock-date');
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const root = el(
     'div',
     'tv',
-    el('header', 'tv-head', officeName, nowCalling, el('div', 'clock', clockTime, clockDate, langToggle())),
+    el('header', 'tv-head', officeName, nowCalling, el('div', 'clock', clockTime, clockDate)),
     el('main', 'tv-main', countersBox, el('aside', 'recent', recentTitle, recentList)),
     servicesBox,
     notice,
