@@ -603,4 +603,62 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     for (const text of [await kiosk.locator('body').textContent(), await tv.locator('body').textContent()])
       expect(text).not.toMatch(/\b0 phút|Chưa có quầy mở/);
   });
+  it('TV: a new call takes over the screen, then the board returns; the call line is as large as the cards; names wrap; no language button', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        (cfg.services as { id: string; name: string }[]).find((x) => x.id === 'dat-dai')!.name =
+          'Xây dựng nhà ở và đất đai, tài nguyên môi trường';
+        (cfg.counters as { number: number; name?: string }[])[1]!.name = 'Quầy 2 - Chứng thực, hộ tịch';
+      },
+    });
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const keypad = await box.connect('keypad-1');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="1"]').getAttribute('class')).toContain('status-open');
+    expect(await tv.locator('.lang-toggle').count()).toBe(0);
+
+    // "Quầy N" once per card: a counter named after its number shows that name alone.
+    const card2 = tv.locator('[data-counter="2"]');
+    await eventually(() => card2.locator('.counter-no').textContent()).toBe('Quầy 2 - Chứng thực, hộ tịch');
+    expect(((await card2.textContent()) ?? '').match(/Quầy 2/g)).toHaveLength(1);
+    expect(((await tv.locator('[data-counter="1"]').textContent()) ?? '').match(/Quầy 1/g)).toHaveLength(1);
+
+    // A long service name wraps inside its box instead of being cut.
+    const long = tv.locator('[data-service="dat-dai"] .service-name');
+    await eventually(() => long.textContent()).toBe('Xây dựng nhà ở và đất đai, tài nguyên môi trường');
+    const style = (selector: string, what: string) =>
+      tv.evaluate(`getComputedStyle(document.querySelector('${selector}')).${what}`) as Promise<string>;
+    expect(
+      await tv.evaluate(
+        '(e => e.scrollWidth <= e.clientWidth)(document.querySelector(\'[data-service="dat-dai"] .service-name\'))',
+      ),
+    ).toBe(true);
+    expect(await style('[data-service="dat-dai"] .service-name', 'textOverflow')).not.toBe('ellipsis');
+    expect(await style('[data-service="dat-dai"] .service-name', 'whiteSpace')).not.toBe('nowrap');
+
+    // The call takes over the screen with the number, then the board is back.
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    const takeover = tv.locator('.takeover');
+    await eventually(() => takeover.isVisible()).toBe(true);
+    expect(await takeover.locator('.call-number').textContent()).toBe('A001');
+    expect(await takeover.textContent()).toContain('Quầy 1');
+    await screenshot(tv, 'tv-call');
+    await eventually(() => takeover.isVisible()).toBe(false);
+    // The call line in the header: its number at least as large as the card's.
+    const size = async (selector: string) => parseFloat(await style(selector, 'fontSize'));
+    expect(await tv.locator('.now-calling .call-number').textContent()).toBe('A001');
+    expect(await size('.now-calling .call-number')).toBeGreaterThanOrEqual(
+      await size('[data-counter="1"] .counter-ticket'),
+    );
+  });
 });

@@ -43,6 +43,7 @@ interface Call {
 type CalledData = { ticketId: string; number: string; counter: number };
 
 const HIGHLIGHT_MS = 15_000;
+const TAKEOVER_MS = 6_000;
 
 async function main(): Promise<void> {
   const cred = credentialOrPairPage('display');
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
     notice,
     connectionBanner(link),
   );
-  fill(document.body, root);
+  const takeover = el('div', { class: 'takeover', attrs: { 'aria-hidden': 'true' } });
+  takeover.hidden = true;
+  fill(document.body, root, takeover);
 
   const counterLabel = (n: number) => t('counter', { n });
   const newest = () => calls[0];
@@ -88,11 +91,48 @@ async function main(): Promise<void> {
     const c = newest();
     if (c && Date.now() - c.at < HIGHLIGHT_MS) {
       nowCalling.className = 'now-calling active';
-      nowCalling.textContent = t('nowCalling', { number: c.number, counter: counterLabel(c.counter) });
+      fill(nowCalling, ...callWords(c));
     } else {
       nowCalling.className = 'now-calling';
       nowCalling.textContent = t('welcome');
     }
+  }
+
+  /** "Mời số A001 đến Quầy 1" with the number (and counter) as large as a card's number. */
+  function callWords(c: Call): (HTMLElement | string)[] {
+    const [before, after] = t('nowCalling', { number: '\u0000', counter: '\u0001' }).split('\u0000') as [
+      string,
+      string,
+    ];
+    const [middle, end] = after.split('\u0001') as [string, string];
+    return [
+      before,
+      el('span', { class: 'call-number', text: c.number }),
+      middle,
+      el('span', { class: 'call-counter', text: counterLabel(c.counter) }),
+      end,
+    ];
+  }
+
+  /**
+   * A new call takes over the screen for TAKEOVER_MS (as lobby displays do: a citizen looking up sees only
+   * the number and the counter), then the board comes back with the call highlighted.
+   */
+  let takeoverTimer: ReturnType<typeof setTimeout> | undefined;
+  function showTakeover(c: Call): void {
+    fill(takeover, el('div', 'takeover-call', ...callWords(c)));
+    takeover.hidden = false;
+    clearTimeout(takeoverTimer);
+    takeoverTimer = setTimeout(() => {
+      takeover.hidden = true;
+    }, TAKEOVER_MS);
+  }
+
+  /** The card's title: the counter's own name when it says its number, else "Quầy N · name". */
+  function cardTitle(n: number, name: string | undefined): string {
+    const label = counterLabel(n);
+    if (!name || name === label) return label;
+    return new RegExp(`\\b${n}\\b`).test(name) ? name : `${label} · ${name}`;
   }
 
   function renderCounters(): void {
@@ -125,9 +165,12 @@ async function main(): Promise<void> {
             class: `counter status-${status}${hot ? ' hot' : ''}${current ? ' has-ticket' : ''}`,
             attrs: { 'data-counter': String(n) },
           },
-          el('div', 'counter-no', counterLabel(n)),
+          el(
+            'div',
+            'counter-no',
+            cardTitle(n, s?.name ?? office?.counters.find((c) => c.number === n)?.name),
+          ),
           el('div', { class: 'counter-ticket', text: big }),
-          el('div', { class: 'counter-name', text: s?.name ?? '' }),
           el('div', {
             class: 'counter-clerk',
             text:
@@ -264,6 +307,8 @@ async function main(): Promise<void> {
       ...calls.filter((c) => c.ticketId !== d.ticketId),
     ].slice(0, 20);
     chime();
+    const first = calls[0];
+    if (first) showTakeover(first);
     renderHead();
     renderCounters();
     renderRecent();
