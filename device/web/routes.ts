@@ -12,7 +12,7 @@ import { peripheralSummary, type BoxConfig } from '../config/schema.js';
 import type { LobbyBroker } from '../broker/broker.js';
 import type { Identity } from '../broker/acl.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
-import { eligibleAt, waitingTickets } from '../engine/index.js';
+import { callOrder } from '../engine/index.js';
 import type { Ledger } from '../ledger.js';
 import type { EventStore } from '../store/event-store.js';
 import { deviceIdOfClientId, ROLES, type Role } from '../../protocol/index.js';
@@ -329,15 +329,14 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     if (who.role !== 'clerk-panel' || !counter)
       return reply.code(403).send(fail('forbidden', 'Chỉ dành cho màn hình quầy.', 'For clerk panels only.'));
     const state = deps.ledger.state;
-    const waiting = waitingTickets(state)
-      .filter((t) => eligibleAt(counter, t))
-      .map((t) => ({
-        number: t.number,
-        service: t.service,
-        priority: t.priority,
-        issuedAt: new Date(t.issuedAt).toISOString(),
-        transferredHere: t.targetCounter === counter.number,
-      }));
+    // In the order `next` will call them (priority first under the counter's policy), not the order of issue.
+    const waiting = callOrder(counter, state).map((t) => ({
+      number: t.number,
+      service: t.service,
+      priority: t.priority,
+      issuedAt: new Date(t.issuedAt).toISOString(),
+      transferredHere: t.targetCounter === counter.number,
+    }));
     return { counter: counter.number, day: state.day, waiting, today: tallies.of(counter.number) };
   });
 

@@ -175,6 +175,9 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       { type: 'ticket.called', data: { number: 'A002', counter: 1 } },
     ]);
     await eventually(() => panelNumber.textContent()).toBe('A002');
+    // No-show asks once more: the first press only asks.
+    await button('no_show').click();
+    await eventually(() => button('no_show').textContent()).toContain('Xác nhận vắng mặt A002?');
     await causes(box, () => button('no_show').click(), [
       { type: 'ticket.no_show', data: { number: 'A002', counter: 1, reason: 'clerk', recalls: 0 } },
     ]);
@@ -225,7 +228,8 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       '1',
       expect.stringMatching(/^[\d.]+ phút$/),
     ]);
-    expect(await clerk.locator('.queue li').allTextContents()).toEqual(['A003 · Văn thư']);
+    expect(await clerk.locator('.queue li .queue-number').allTextContents()).toEqual(['A003']);
+    expect(await clerk.locator('.queue li .queue-service').allTextContents()).toEqual(['Văn thư']);
 
     // Sign out: the panel goes back to its sign-in form, the TV drops the clerk's name, the counter closes.
     await causes(box, () => clerk.getByRole('button', { name: 'Đăng xuất' }).click(), [
@@ -278,6 +282,10 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       { type: 'ticket.called', data: { number: 'A002', counter: 1 } },
     ]);
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+    await key('v')(); // asks
+    await eventually(() => clerk.locator('button[data-action="no_show"]').textContent()).toContain(
+      'Xác nhận',
+    );
     await causes(box, key('v'), [{ type: 'ticket.no_show', data: { number: 'A002', reason: 'clerk' } }]);
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
     await causes(box, key('p'), [{ type: 'counter.paused', data: { counter: 1 } }]);
@@ -324,6 +332,60 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
     await causes(box, () => clerk.locator('button[data-action="finish"]').click(), [
       { type: 'ticket.serving', data: { number: 'A002', implicit: true } },
       { type: 'ticket.finished', data: { number: 'A002', counter: 1, dossiers: [] } },
+    ]);
+  });
+
+  it('the queue in calling order with priority marked and waiting times; no-show and calling over a citizen ask first', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const clerk = await signedInPanel(box, 'cc01');
+    const kiosk = await box.connect('kiosk-2');
+    for (const body of [{}, {}, { priority: 'elderly' }])
+      expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu', ...body })).status).toBe(
+        'ok',
+      );
+    // A003 (priority) first: the order `next` will call.
+    await eventually(() => clerk.locator('.queue li .queue-number').allTextContents()).toEqual([
+      'A003',
+      'A001',
+      'A002',
+    ]);
+    expect(await clerk.locator('.queue li').first().locator('.badge-priority').textContent()).toBe(
+      'Ưu tiên: người cao tuổi',
+    );
+    expect(await clerk.locator('.queue li .queue-wait').allTextContents()).toEqual([
+      'chờ 0 phút',
+      'chờ 0 phút',
+      'chờ 0 phút',
+    ]);
+    const button = (action: string) => clerk.locator(`button[data-action="${action}"]`);
+    await causes(box, () => button('next').click(), [
+      { type: 'ticket.called', data: { number: 'A003', counter: 1, how: 'next' } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A003');
+    await causes(box, () => button('serve').click(), [{ type: 'ticket.serving', data: { number: 'A003' } }]);
+    await eventually(() => clerk.locator('.current-state').textContent()).toBe('Đang phục vụ');
+
+    // Calling A002 while A003 is at the counter: the panel asks, nothing happens until the second press.
+    const mark = box.box.store.headSeq;
+    await clerk.locator('#call-number').fill('A002');
+    await clerk.getByRole('button', { name: 'Gọi số (G)' }).click();
+    await eventually(() => clerk.locator('.message').textContent()).toContain('Số A003 còn ở quầy');
+    expect(logSince(box, mark)).toEqual([]);
+    expect(await clerk.locator('.current-number').textContent()).toBe('A003');
+    await causes(box, () => clerk.getByRole('button', { name: 'Gọi số (G)' }).click(), [
+      { type: 'ticket.finished', data: { number: 'A003' } },
+      { type: 'ticket.called', data: { number: 'A002', counter: 1, how: 'number' } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+
+    // No-show asks once more; the first press changes nothing.
+    const before = box.box.store.headSeq;
+    await button('no_show').click();
+    await eventually(() => button('no_show').textContent()).toContain('Xác nhận vắng mặt A002?');
+    expect(logSince(box, before)).toEqual([]);
+    await causes(box, () => button('no_show').click(), [
+      { type: 'ticket.no_show', data: { number: 'A002', reason: 'clerk' } },
     ]);
   });
 });

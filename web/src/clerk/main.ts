@@ -65,7 +65,18 @@ const t = dictionary({
     vi: 'Phím tắt: N gọi tiếp · R gọi lại · V vắng mặt · S phục vụ · F kết thúc · P tạm dừng/tiếp tục · G gọi số · T chuyển · D mã hồ sơ',
     en: 'Keys: N next · R recall · V no-show · S serve · F finish · P pause/resume · G call number · T transfer · D dossier',
   },
-  priority: { vi: 'ưu tiên', en: 'priority' },
+  priority: { vi: 'Ưu tiên', en: 'Priority' },
+  elderly: { vi: 'người cao tuổi', en: 'elderly' },
+  disability: { vi: 'người khuyết tật', en: 'disability' },
+  pregnant: { vi: 'phụ nữ mang thai', en: 'pregnant' },
+  child: { vi: 'người có con nhỏ', en: 'small child' },
+  waited: { vi: 'chờ {n} phút', en: 'waiting {n} min' },
+  queueOrder: { vi: 'theo thứ tự sẽ gọi', en: 'in the order they will be called' },
+  confirmNoShow: { vi: 'Xác nhận vắng mặt {number}?', en: 'Confirm {number} is a no-show?' },
+  busyCall: {
+    vi: 'Số {current} còn ở quầy. Nhấn Gọi số lần nữa để kết thúc số {current} và gọi {number}.',
+    en: 'Number {current} is still at the counter. Press Call number again to finish {current} and call {number}.',
+  },
   scan: { vi: 'Gắn hồ sơ', en: 'Dossier linked' },
   finishedWithout: {
     vi: 'Đã kết thúc; mã hồ sơ không đúng định dạng chưa được gắn: {codes}',
@@ -77,8 +88,16 @@ const t = dictionary({
   },
 });
 
+const REASONS = { elderly: 1, disability: 1, pregnant: 1, child: 1 };
+
 interface CounterInfo {
-  waiting: { number: string; service: string; priority: string | null; transferredHere: boolean }[];
+  waiting: {
+    number: string;
+    service: string;
+    priority: string | null;
+    issuedAt: string;
+    transferredHere: boolean;
+  }[];
   today: {
     called: number;
     finished: number;
@@ -104,6 +123,8 @@ async function main(): Promise<void> {
   // same way and the clerk could not finish the ticket at all).
   let refused: { ticketId: string; codes: Set<string> } | null = null;
   let busy = false;
+  /** A press that needs a second one: no-show (the citizen may be walking up) and calling over a citizen. */
+  let confirming: { what: 'no_show' | 'call'; ticketId: string; number?: string } | null = null;
 
   // Inputs live across renders, so typing is never lost when state changes.
   const clerkSelect = el('select', { attrs: { id: 'clerk', 'aria-label': t('clerk') } });
@@ -207,8 +228,31 @@ async function main(): Promise<void> {
   async function callNumber(): Promise<void> {
     const number = numberInput.value.trim().toUpperCase();
     if (!number) return numberInput.focus();
+    // Calling a number finishes the citizen still at the counter: never silently ("served in 0 min").
+    const cur = counter?.current;
+    if (
+      cur &&
+      !(confirming?.what === 'call' && confirming.ticketId === cur.ticketId && confirming.number === number)
+    ) {
+      confirming = { what: 'call', ticketId: cur.ticketId, number };
+      message = { text: t('busyCall', { current: cur.number, number }), error: true };
+      return render();
+    }
+    confirming = null;
     const reply = await send('call', { number });
     if (reply?.status === 'ok') numberInput.value = '';
+  }
+
+  function noShow(): void {
+    const cur = counter?.current;
+    if (!cur) return;
+    if (confirming?.what === 'no_show' && confirming.ticketId === cur.ticketId) {
+      confirming = null;
+      void send('no_show');
+      return;
+    }
+    confirming = { what: 'no_show', ticketId: cur.ticketId };
+    render();
   }
 
   async function transfer(): Promise<void> {
@@ -245,6 +289,17 @@ async function main(): Promise<void> {
     b.addEventListener('click', run);
     return b;
   };
+
+  /** No-show asks once more ("Xác nhận vắng mặt A002?"): a citizen walking up must not lose their turn. */
+  function noShowButton(enabled: boolean): HTMLButtonElement {
+    const b = action('no_show', 'V', noShow, enabled);
+    const cur = counter?.current;
+    if (cur && confirming?.what === 'no_show' && confirming.ticketId === cur.ticketId) {
+      b.classList.add('confirm');
+      fill(b, el('span', { text: t('confirmNoShow', { number: cur.number }) }), el('kbd', { text: 'V' }));
+    }
+    return b;
+  }
 
   function options(select: HTMLSelectElement, first: string, list: { value: string; label: string }[]): void {
     const keep = select.value;
@@ -342,7 +397,7 @@ async function main(): Promise<void> {
         'actions',
         action('next', 'N', () => void send('next'), !paused),
         action('recall', 'R', () => void send('recall'), called),
-        action('no_show', 'V', () => void send('no_show'), called),
+        noShowButton(called),
         action('serve', 'S', () => void send('serve'), called),
         action('finish', 'F', () => void finish(), cur !== null),
         paused
@@ -382,21 +437,33 @@ async function main(): Promise<void> {
           'div',
           'queue',
           el('h2', { text: t('queue', { n: info?.waiting.length ?? 0 }) }),
+          el('p', { class: 'queue-order', text: t('queueOrder') }),
           info && info.waiting.length > 0
             ? el(
                 'ol',
                 '',
-                ...info.waiting
-                  .slice(0, 30)
-                  .map((w) =>
-                    el(
-                      'li',
-                      w.priority ? 'priority' : '',
-                      w.number,
-                      w.priority ? ` (${t('priority')})` : '',
-                      ` · ${services.get(w.service)?.name ?? w.service}`,
-                    ),
+                ...info.waiting.slice(0, 30).map((w) =>
+                  el(
+                    'li',
+                    w.priority ? 'priority' : '',
+                    el('span', { class: 'queue-number', text: w.number }),
+                    w.priority &&
+                      el('span', {
+                        class: 'badge-priority',
+                        text: `${t('priority')}: ${w.priority in REASONS ? t(w.priority as 'elderly') : w.priority}`,
+                      }),
+                    el('span', {
+                      class: 'queue-service',
+                      text: services.get(w.service)?.name ?? w.service,
+                    }),
+                    el('span', {
+                      class: 'queue-wait',
+                      text: t('waited', {
+                        n: Math.max(0, Math.floor((Date.now() - Date.parse(w.issuedAt)) / 60_000)),
+                      }),
+                    }),
                   ),
+                ),
               )
             : el('p', { text: t('queueEmpty') }),
         ),
@@ -480,6 +547,7 @@ async function main(): Promise<void> {
   });
   link.on(topics.counterState(n), (_t, b) => {
     counter = b as CounterStateMsg;
+    if (confirming && confirming.ticketId !== counter.current?.ticketId) confirming = null;
     render();
   });
   link.on('lobby/v1/state/services/+', (_t, b) => {
