@@ -160,7 +160,6 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(await rating.locator('.clerk-name').textContent()).toBe('Nguyễn Thị Lan');
     expect(await best.textContent()).toBe('Rất hài lòng');
     expect(await rating.locator('.scale button').count()).toBe(4);
-    await screenshot(rating, 'rating-tablet');
     await best.click();
     await rating.locator('.thanks').waitFor();
     expect(await rating.locator('.scale button').count()).toBe(0);
@@ -660,5 +659,37 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect(await size('.now-calling .call-number')).toBeGreaterThanOrEqual(
       await size('[data-counter="1"] .counter-ticket'),
     );
+  });
+  it('rating tablet: shows whose visit is rated (number and service), with faces; the next citizen rates their own', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const rating = await pairedPage(
+      await browser.newContext({ viewport: TABLET }),
+      box,
+      'rating-1',
+      '/rating',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    for (let i = 0; i < 2; i++)
+      expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    // The clerk calls A002 by number while A001 leaves: the tablet says the rating is for A001, Văn thư.
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/call', { number: 'A002' })).status).toBe('ok');
+    const forNumber = rating.locator('.rating-for-number');
+    await eventually(() => forNumber.textContent()).toBe('A001');
+    expect(await rating.locator('.rating-for-service').textContent()).toBe('Văn thư');
+    expect(await rating.locator('.scale button svg.face').count()).toBe(4);
+    await screenshot(rating, 'rating-tablet');
+
+    // A002 sits down and is served: the tablet now rates A002's visit, and the rating goes to A002.
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/serve')).status).toBe('ok');
+    await eventually(() => forNumber.textContent()).toBe('A002');
+    await rating.locator('button[data-score="3"]').click();
+    await rating.locator('.thanks').waitFor();
+    const rated = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
+    expect(rated.map((e) => (e.event.data as { number: string }).number)).toEqual(['A002']);
   });
 });
