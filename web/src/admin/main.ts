@@ -75,6 +75,10 @@ const PRINTER_STATES: Record<string, Bilingual> = {
   offline: { vi: 'không kết nối', en: 'offline' },
   error: { vi: 'đang lỗi', en: 'fault' },
 };
+const printerWords = (state: string) => {
+  const words = PRINTER_STATES[state];
+  return words ? pick(words) : state;
+};
 const roleName = (role: string) => (ROLE_NAMES[role] ? pick(ROLE_NAMES[role]) : role);
 
 interface Peripheral {
@@ -279,7 +283,7 @@ function row(p: Peripheral, managed: boolean): HTMLElement {
     p.driven ? `${t('driven')}: ${online ? t('online') : t('offline')}` : online ? t('online') : t('offline'),
     printer
       ? t('printer', {
-          state: PRINTER_STATES[printer.state] ? pick(PRINTER_STATES[printer.state]) : printer.state,
+          state: printerWords(printer.state),
         })
       : null,
     p.status && !p.status.ok && p.status.detail ? p.status.detail : null,

@@ -206,7 +206,9 @@ async function main(): Promise<void> {
   async function finish(): Promise<void> {
     const ticketId = counter?.current?.ticketId;
     const typed = codesIn(dossierInput.value);
-    const skipped = typed.filter((c) => refused?.ticketId === ticketId && refused.codes.has(c));
+    const r = refused;
+    const known = r !== null && r.ticketId === ticketId ? r.codes : new Set<string>();
+    const skipped = typed.filter((c) => known.has(c));
     const dossiers = typed.filter((c) => !skipped.includes(c));
     const reply = await send('finish', dossiers.length ? { dossiers } : {});
     if (reply?.status === 'ok') {
