@@ -145,6 +145,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await clerk.keyboard.press('Enter');
     await eventually(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
     await screenshot(clerk, 'clerk-panel');
+    // The board, not the takeover a new call shows for a few seconds.
+    await eventually(() => tv.locator('.takeover').isVisible()).toBe(false);
     await screenshot(tv, 'tv');
     await clerk.locator('button[data-action="finish"]').click();
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
@@ -193,6 +195,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await eventually(() => tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
     const banner = tv.locator('.link-banner');
     expect(await banner.getAttribute('data-state')).toBe('online');
+    // The board, not the takeover a new call shows for a few seconds.
+    await eventually(() => tv.locator('.takeover').isVisible()).toBe(false);
     await screenshot(tv, 'tv-1366');
 
     const { httpPort, mqttPort } = first.box;
