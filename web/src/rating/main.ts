@@ -61,7 +61,7 @@ function face(level: number): SVGSVGElement {
     return n;
   };
   const svg = node('svg', { viewBox: '0 0 100 100', class: 'face', 'aria-hidden': 'true' }) as SVGSVGElement;
-  const curve = [-18, -7, 9, 20][level] ?? 0; // the mouth: a frown for 0, a broad smile for 3
+  const curve = [-18, 0, 9, 20][level] ?? 0; // the mouth: a frown for 0, straight for 1, a broad smile for 3
   svg.append(
     node('circle', {
       cx: '50',
