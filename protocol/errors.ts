@@ -87,8 +87,8 @@ export const ERRORS = {
     en: 'Counter {counter} has no current ticket.',
   },
   ticket_not_callable: {
-    vi: 'Số {number} không thể gọi (trạng thái: {status}).',
-    en: 'Ticket {number} cannot be called (status: {status}).',
+    vi: 'Không thể gọi số {number}: số này {status}.',
+    en: 'Ticket {number} cannot be called: it is {status}.',
   },
   service_not_served: {
     vi: 'Quầy {counter} không phục vụ lĩnh vực {service}.',
@@ -126,21 +126,34 @@ export const ERRORS = {
     en: 'The score must be between 1 and {max}.',
   },
   invalid_dossier_code: {
-    vi: 'Mã hồ sơ "{code}" không đúng định dạng.',
-    en: 'Dossier code "{code}" is not in a recognised format.',
+    vi: 'Mã hồ sơ "{code}" không đúng định dạng. Mã hồ sơ có dạng 000.00.04.H12-261122-0015: mã cơ quan, ngày nhận (năm, tháng, ngày: 6 chữ số) và số thứ tự (4 chữ số).',
+    en: 'Dossier code "{code}" is not in a recognised format. A dossier code looks like 000.00.04.H12-261122-0015: the agency code (XXX.XX.XX.XXX), the receipt date (YYMMDD) and a 4-digit serial.',
   },
 } as const satisfies Record<string, Text>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
-function fill(template: string, params: Params): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+/** A ticket's status in words, for `{status}` (the engine's codes would read as English inside Vietnamese). */
+const TICKET_STATUS: Record<string, Text> = {
+  waiting: { vi: 'đang chờ', en: 'waiting' },
+  called: { vi: 'đang được mời', en: 'being called' },
+  serving: { vi: 'đang được phục vụ', en: 'being served' },
+  finished: { vi: 'đã phục vụ xong', en: 'already served' },
+  no_show: { vi: 'vắng mặt', en: 'no-show' },
+};
+
+function fill(template: string, params: Params, lang: keyof Text): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => {
+    if (!(k in params)) return m;
+    const v = String(params[k]);
+    return k === 'status' && TICKET_STATUS[v] ? TICKET_STATUS[v][lang] : v;
+  });
 }
 
 /** The error body sent to a device: machine-readable code plus both messages. */
 export function errorBody(code: ErrorCode, params: Params = {}, detail?: string): ErrorBody {
   const t: Text = ERRORS[code];
-  const body: ErrorBody = { code, message: { vi: fill(t.vi, params), en: fill(t.en, params) } };
+  const body: ErrorBody = { code, message: { vi: fill(t.vi, params, 'vi'), en: fill(t.en, params, 'en') } };
   if (detail !== undefined) body.detail = detail;
   return body;
 }

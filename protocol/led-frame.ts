@@ -249,10 +249,32 @@ export interface LedGeometry {
 }
 
 /**
- * Fits text lines to a board: folded to the board's glyphs, each cut to `columns` characters (a
- * Vietnamese letter counts as one), at most `lines` lines (the first ones: callers order by importance).
+ * Fits text lines to a board: folded to the board's glyphs, each abbreviated to `columns` characters (a
+ * Vietnamese letter counts as one; see `abbreviateLine`), at most `lines` lines (the first ones: callers
+ * order by importance).
  */
 export function fitLedText(lines: readonly string[], g: LedGeometry): string[] {
   const fold = g.glyphs === 'vi' ? viFold : asciiFold;
-  return lines.slice(0, g.lines).map((l) => [...fold(l)].slice(0, g.columns).join('').trimEnd());
+  return lines.slice(0, g.lines).map((l) => abbreviateLine(fold(l), g.columns));
+}
+
+const width = (s: string) => [...s].length;
+
+/**
+ * A line too long for the board, shortened so that what is left still reads (boards do not scroll, and a
+ * name cut mid-word — "Quay 2 - Chung t" — does not): separators become spaces ("Quầy 2 – Chứng thực, hộ
+ * tịch" → "Quầy 2 Chứng thực hộ tịch"), then "Quầy N" becomes "Q.N", then whole words go from the end
+ * ("Q.2 Chứng thực"), keeping at least the first; only a first word longer than the board is cut.
+ */
+export function abbreviateLine(text: string, columns: number): string {
+  const line = text.trim();
+  if (width(line) <= columns) return line;
+  const collapsed = line.replace(/\s*[-–—,;:|]\s*/g, ' ');
+  if (width(collapsed) <= columns) return collapsed;
+  let words = collapsed
+    .replace(/\bQu(?:ầ|a)y\s+(\d+)/gi, 'Q.$1')
+    .split(/\s+/)
+    .filter(Boolean);
+  while (words.length > 1 && width(words.join(' ')) > columns) words = words.slice(0, -1);
+  return [...words.join(' ')].slice(0, columns).join('');
 }

@@ -221,6 +221,11 @@ export const RatingSession = Type.Object({
   counter: CounterNo,
   ticketId: Type.Union([Type.String(), Type.Null()]),
   number: Type.Union([Type.String(), Type.Null()]),
+  service: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], {
+      description: "The ticket's service name, so the citizen sees whose visit is rated (null when closed)",
+    }),
+  ),
   clerk: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]),
   scale: Type.Array(Type.Object({ score: Type.Integer(), label: Bilingual })),
 });

@@ -151,6 +151,7 @@ export function ratingSessionView(cfg: BoxConfig, state: QueueState, counter: nu
     counter,
     ticketId: open ? t.id : null,
     number: open ? t.number : null,
+    service: open ? (cfg.services.find((x) => x.id === t.service)?.name ?? t.service) : null,
     clerk: state.counters[counter]?.clerk ?? null,
     scale: cfg.rating.scale,
   };

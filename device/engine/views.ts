@@ -1,6 +1,6 @@
 // Read models derived from state and config: who is waiting, who is next, how long the wait is. Pure.
 import type { BoxConfig, CounterConfig } from '../config/schema.js';
-import { candidatesAt } from './lines.js';
+import { candidatesAt, leaveLine } from './lines.js';
 import type { QueueState, Ticket } from './types.js';
 
 /** A waiting ticket this counter may call: its own transfers, or untargeted tickets of its services. */
@@ -37,6 +37,29 @@ export function pickNext(counter: CounterConfig, state: QueueState): Ticket | un
       return lastWasPriority ? (normal ?? prio) : (prio ?? normal);
     }
   }
+}
+
+/**
+ * The tickets waiting for a counter in the order its `next` would call them if nobody else came (the clerk
+ * panel's queue): `pickNext` again and again on a copy of the lines without the ones already picked.
+ */
+export function callOrder(counter: CounterConfig, state: QueueState, limit = 50): Ticket[] {
+  const out: Ticket[] = [];
+  let s = state;
+  while (out.length < limit) {
+    const t = pickNext(counter, s);
+    if (!t) break;
+    out.push(t);
+    const here = s.counters[counter.number];
+    s = {
+      ...s,
+      lines: leaveLine(s.lines, t),
+      counters: here
+        ? { ...s.counters, [counter.number]: { ...here, lastCallWasPriority: t.priority !== null } }
+        : s.counters,
+    };
+  }
+  return out;
 }
 
 /** Average recent service time for a service, in minutes; the configured default until there is data. */

@@ -12,7 +12,7 @@ import { peripheralSummary, type BoxConfig } from '../config/schema.js';
 import type { LobbyBroker } from '../broker/broker.js';
 import type { Identity } from '../broker/acl.js';
 import type { PeripheralDirectory } from '../broker/directory.js';
-import { eligibleAt, waitingTickets } from '../engine/index.js';
+import { callOrder } from '../engine/index.js';
 import type { Ledger } from '../ledger.js';
 import type { EventStore } from '../store/event-store.js';
 import { deviceIdOfClientId, ROLES, type Role } from '../../protocol/index.js';
@@ -123,12 +123,20 @@ function cookieOf(req: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" ' +
+  'fill="#0b1f3a"/><rect x="7" y="5" width="18" height="22" rx="2" fill="#ffd23f"/><path d="M11 12h10M11 ' +
+  '17h10M11 22h6" stroke="#0b1f3a" stroke-width="2.5"/></svg>';
+
 /** Pages run only our own code and talk only to this box. */
 function secureHeaders(reply: FastifyReply, req: FastifyRequest): void {
   const host = req.headers.host ?? '';
   reply.header(
     'content-security-policy',
+    // worker-src blob: mqtt.js runs its keep-alive timer in a worker it makes from a blob, so a clerk panel
+    // in a background tab (timers throttled to one a minute) keeps its connection; scripts stay 'self'.
     `default-src 'self'; connect-src 'self' ws://${host} wss://${host}; img-src 'self' data: blob:; ` +
+      "worker-src 'self' blob:; " +
       "style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   );
   reply.header('x-content-type-options', 'nosniff');
@@ -143,7 +151,7 @@ function pageHtml(assets: WebAssets, screen: Screen): string {
   return (
     `<!doctype html><html lang="vi"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${TITLES[screen]}</title>${css}${preload}</head>` +
+    `<title>${TITLES[screen]}</title><link rel="icon" href="/favicon.svg">${css}${preload}</head>` +
     `<body><noscript>Cần bật JavaScript. JavaScript is required.</noscript>` +
     `<script type="module" src="/assets/${m.js}"></script></body></html>`
   );
@@ -189,10 +197,22 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   deps.broker.aedes.on('client', (c) => seen(c.id));
   deps.broker.aedes.on('ping', (_packet, c) => seen(c.id));
   deps.broker.aedes.on('clientDisconnect', (c) => seen(c.id));
+  // A peripheral the box drives (an LED board on a serial line) has no connection: its driver's reports
+  // (presence, status, published by the box itself) are when it was last heard from.
+  deps.broker.aedes.on('publish', (packet, client) => {
+    if (client) return;
+    const m = /^lobby\/v1\/(?:presence|status)\/([^/]+)$/.exec(packet.topic);
+    if (m?.[1] && deps.directory.get(m[1])) lastSeen.set(m[1], deps.clock());
+  });
 
   // ---- pages and bundles --------------------------------------------------------------------------
 
   app.get('/', async (_req, reply) => reply.redirect('/pair'));
+  // The icon a browser asks for on every page (a 404 in each screen's log otherwise): a queue ticket.
+  for (const path of ['/favicon.svg', '/favicon.ico'])
+    app.get(path, async (_req, reply) =>
+      reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON),
+    );
   for (const screen of ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair'] as const) {
     app.get(`/${screen}`, async (req, reply) => {
       secureHeaders(reply, req);
@@ -259,8 +279,17 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
   app.get('/api/screens/settings', async (req, reply) => {
     const cfg = deps.config();
     const paired = req.headers.authorization !== undefined;
-    if (paired && !(await screenDevice(req, reply))) return reply;
+    const who = paired ? await screenDevice(req, reply) : null;
+    if (paired && !who) return reply;
+    // Whether a kiosk has a ticket printer at all: the box drives one, or something reported its state. A
+    // browser kiosk without either shows every ticket on screen instead of promising paper.
+    const kioskPrinter =
+      who?.role === 'kiosk'
+        ? deps.directory.get(who.id)?.driver !== undefined ||
+          deps.broker.statusOf(who.id)?.printer !== undefined
+        : null;
     return {
+      kioskPrinter,
       officeId: cfg.office.id,
       officeName: cfg.office.name,
       publicUrl: cfg.office.publicUrl ?? null,
@@ -303,15 +332,14 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     if (who.role !== 'clerk-panel' || !counter)
       return reply.code(403).send(fail('forbidden', 'Chỉ dành cho màn hình quầy.', 'For clerk panels only.'));
     const state = deps.ledger.state;
-    const waiting = waitingTickets(state)
-      .filter((t) => eligibleAt(counter, t))
-      .map((t) => ({
-        number: t.number,
-        service: t.service,
-        priority: t.priority,
-        issuedAt: new Date(t.issuedAt).toISOString(),
-        transferredHere: t.targetCounter === counter.number,
-      }));
+    // In the order `next` will call them (priority first under the counter's policy), not the order of issue.
+    const waiting = callOrder(counter, state).map((t) => ({
+      number: t.number,
+      service: t.service,
+      priority: t.priority,
+      issuedAt: new Date(t.issuedAt).toISOString(),
+      transferredHere: t.targetCounter === counter.number,
+    }));
     return { counter: counter.number, day: state.day, waiting, today: tallies.of(counter.number) };
   });
 
@@ -485,7 +513,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     const port = req.socket.localPort ?? 0;
     return {
-      office: { id: cfg.office.id, name: cfg.office.name },
+      office: { id: cfg.office.id, name: cfg.office.name, timezone: cfg.office.timezone },
       configFile: deps.configFile ?? null,
       managedBy: deps.managedBy?.() ?? null,
       power: deps.power?.() ?? null,

@@ -380,6 +380,7 @@ describe('a rating tablet', () => {
       counter: 2,
       ticketId: null,
       number: null,
+      service: null,
       clerk: null,
       scale: o.cfg.rating.scale,
     });
@@ -392,6 +393,7 @@ describe('a rating tablet', () => {
       counter: 2,
       ticketId: '2026-11-23/C001',
       number: 'C001',
+      service: 'Hộ tịch',
       clerk: { id: 'cc02', name: 'Trần Văn Minh' },
       scale: o.cfg.rating.scale,
     });

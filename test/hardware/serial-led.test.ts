@@ -10,6 +10,7 @@ import {
   decodeShowPayload,
   encodeLedFrame,
   encodeShowPayload,
+  abbreviateLine,
   fitLedText,
   topics,
 } from '../../protocol/index.js';
@@ -81,10 +82,20 @@ describe('LED serial frame', () => {
     );
     expect(
       fitLedText(['Quầy 2 – Chứng thực, hộ tịch', 'B012', 'x'], { columns: 12, lines: 2, glyphs: 'ascii' }),
-    ).toEqual(['Quay 2 - Chu', 'B012']);
+    ).toEqual(['Q.2 Chung', 'B012']);
+    // A name too long is shortened to what still reads, never cut mid-word ("Quầy 2 - Chứng t").
     expect(fitLedText(['Quầy 2 – Chứng thực'], { columns: 16, lines: 1, glyphs: 'vi' })).toEqual([
-      'Quầy 2 - Chứng t',
+      'Q.2 Chứng thực',
     ]);
+    expect(fitLedText(['Quầy 2 – Chứng thực'], { columns: 16, lines: 1, glyphs: 'ascii' })).toEqual([
+      'Q.2 Chung thuc',
+    ]);
+    expect(
+      fitLedText(['Quầy 1 - Văn thư', 'A001 → Quầy 12'], { columns: 16, lines: 2, glyphs: 'vi' }),
+    ).toEqual(['Quầy 1 - Văn thư', 'A001 > Quầy 12']);
+    expect(abbreviateLine('Quầy 12 - Văn thư', 16)).toBe('Quầy 12 Văn thư');
+    expect(abbreviateLine('A001 > Quay 12', 12)).toBe('A001 > Q.12');
+    expect(abbreviateLine('Xaydungnhaovadatdai', 8)).toBe('Xaydungn');
   });
 });
 
@@ -152,7 +163,7 @@ describe('LED boards on one RS-485 bus', () => {
     const { tb, sim } = await officeWithBus();
     // Closed counter: its name, blank. The entrance shows the office name.
     await sim.waitFor(1, (s) => s.blank && s.lines[0] === 'Quầy 1');
-    await sim.waitFor(9, (s) => s.lines[0] === 'Bo phan mot cua xa T' && s.brightness === 60);
+    await sim.waitFor(9, (s) => s.lines[0] === 'Bo phan mot cua xa' && s.brightness === 60);
 
     const kiosk = await tb.connect('kiosk-1');
     const keypad = await tb.connect('keypad-1');

@@ -56,6 +56,20 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
   beforeAll(async () => {
     browser = await launchChromium();
   });
+  /** The clerk panel of counter 1, signed in as `clerkId`, ready to call. */
+  async function signedInPanel(box: WebBox, clerkId: string) {
+    const clerk = await pairedPage(
+      await browser.newContext({ viewport: DESKTOP }),
+      box,
+      'clerk-panel-1',
+      '/clerk',
+    );
+    await eventually(() => clerk.locator(`#clerk option[value="${clerkId}"]`).count()).toBe(1);
+    await clerk.locator('#clerk').selectOption(clerkId);
+    await clerk.getByRole('button', { name: 'Đăng nhập' }).click();
+    await eventually(() => clerk.locator('button[data-action="next"]').isEnabled()).toBe(true);
+    return clerk;
+  }
   afterAll(async () => {
     await browser?.close();
     for (const b of boxes) await b.close().catch(() => undefined);
@@ -161,6 +175,9 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       { type: 'ticket.called', data: { number: 'A002', counter: 1 } },
     ]);
     await eventually(() => panelNumber.textContent()).toBe('A002');
+    // No-show asks once more: the first press only asks.
+    await button('no_show').click();
+    await eventually(() => button('no_show').textContent()).toContain('Xác nhận vắng mặt A002?');
     await causes(box, () => button('no_show').click(), [
       { type: 'ticket.no_show', data: { number: 'A002', counter: 1, reason: 'clerk', recalls: 0 } },
     ]);
@@ -211,7 +228,8 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       '1',
       expect.stringMatching(/^[\d.]+ phút$/),
     ]);
-    expect(await clerk.locator('.queue li').allTextContents()).toEqual(['A003 · Văn thư']);
+    expect(await clerk.locator('.queue li .queue-number').allTextContents()).toEqual(['A003']);
+    expect(await clerk.locator('.queue li .queue-service').allTextContents()).toEqual(['Văn thư']);
 
     // Sign out: the panel goes back to its sign-in form, the TV drops the clerk's name, the counter closes.
     await causes(box, () => clerk.getByRole('button', { name: 'Đăng xuất' }).click(), [
@@ -264,6 +282,10 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       { type: 'ticket.called', data: { number: 'A002', counter: 1 } },
     ]);
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+    await key('v')(); // asks
+    await eventually(() => clerk.locator('button[data-action="no_show"]').textContent()).toContain(
+      'Xác nhận',
+    );
     await causes(box, key('v'), [{ type: 'ticket.no_show', data: { number: 'A002', reason: 'clerk' } }]);
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
     await causes(box, key('p'), [{ type: 'counter.paused', data: { counter: 1 } }]);
@@ -273,5 +295,97 @@ describe.skipIf(!chromiumPresent())('clerk panel buttons in Chromium', { timeout
       await clerk.locator('body').press('p');
     }, [{ type: 'counter.resumed', data: { counter: 1 } }]);
     await eventually(() => clerk.locator('.status').textContent()).toBe('Đang mở');
+  });
+  it('a refused dossier code does not block Finish, and the error says what a code looks like', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const clerk = await signedInPanel(box, 'cc01');
+    const kiosk = await box.connect('kiosk-2');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    await causes(box, () => clerk.locator('button[data-action="next"]').click(), [
+      { type: 'ticket.called', data: { number: 'A001', counter: 1 } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A001');
+
+    // Scanned, refused: the message shows the accepted format.
+    await clerk.locator('#dossier').fill('H31.24-251206-0001');
+    await clerk.locator('#dossier').press('Enter');
+    const error = clerk.locator('.message.error');
+    await eventually(() => error.textContent()).toContain('H31.24-251206-0001');
+    expect(await error.textContent()).toContain('000.00.04.H12-261122-0015');
+    // Finish works: the ticket is finished without the refused code, and the panel says it was left out.
+    await causes(box, () => clerk.locator('button[data-action="finish"]').click(), [
+      { type: 'ticket.serving', data: { number: 'A001', implicit: true } },
+      { type: 'ticket.finished', data: { number: 'A001', counter: 1, dossiers: [] } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
+    expect(await clerk.locator('.message').textContent()).toContain('H31.24-251206-0001');
+
+    // Typed and never scanned: the first Finish is refused with the format, the second finishes.
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    await eventually(() => clerk.locator('button[data-action="next"]:enabled').count()).toBe(1);
+    await clerk.locator('button[data-action="next"]').click();
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+    await clerk.locator('#dossier').fill('HS-12345');
+    await clerk.locator('button[data-action="finish"]').click();
+    await eventually(() => error.textContent()).toContain('Kết thúc lần nữa');
+    await causes(box, () => clerk.locator('button[data-action="finish"]').click(), [
+      { type: 'ticket.serving', data: { number: 'A002', implicit: true } },
+      { type: 'ticket.finished', data: { number: 'A002', counter: 1, dossiers: [] } },
+    ]);
+  });
+
+  it('the queue in calling order with priority marked and waiting times; no-show and calling over a citizen ask first', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const clerk = await signedInPanel(box, 'cc01');
+    const kiosk = await box.connect('kiosk-2');
+    for (const body of [{}, {}, { priority: 'elderly' }])
+      expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu', ...body })).status).toBe(
+        'ok',
+      );
+    // A003 (priority) first: the order `next` will call.
+    await eventually(() => clerk.locator('.queue li .queue-number').allTextContents()).toEqual([
+      'A003',
+      'A001',
+      'A002',
+    ]);
+    expect(await clerk.locator('.queue li').first().locator('.badge-priority').textContent()).toBe(
+      'Ưu tiên: người cao tuổi',
+    );
+    expect(await clerk.locator('.queue li .queue-wait').allTextContents()).toEqual([
+      'chờ 0 phút',
+      'chờ 0 phút',
+      'chờ 0 phút',
+    ]);
+    const button = (action: string) => clerk.locator(`button[data-action="${action}"]`);
+    await causes(box, () => button('next').click(), [
+      { type: 'ticket.called', data: { number: 'A003', counter: 1, how: 'next' } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A003');
+    await causes(box, () => button('serve').click(), [{ type: 'ticket.serving', data: { number: 'A003' } }]);
+    await eventually(() => clerk.locator('.current-state').textContent()).toBe('Đang phục vụ');
+
+    // Calling A002 while A003 is at the counter: the panel asks, nothing happens until the second press.
+    const mark = box.box.store.headSeq;
+    await clerk.locator('#call-number').fill('A002');
+    await clerk.getByRole('button', { name: 'Gọi số (G)' }).click();
+    await eventually(() => clerk.locator('.message').textContent()).toContain('Số A003 còn ở quầy');
+    expect(logSince(box, mark)).toEqual([]);
+    expect(await clerk.locator('.current-number').textContent()).toBe('A003');
+    await causes(box, () => clerk.getByRole('button', { name: 'Gọi số (G)' }).click(), [
+      { type: 'ticket.finished', data: { number: 'A003' } },
+      { type: 'ticket.called', data: { number: 'A002', counter: 1, how: 'number' } },
+    ]);
+    await eventually(() => clerk.locator('.current-number').textContent()).toBe('A002');
+
+    // No-show asks once more; the first press changes nothing.
+    const before = box.box.store.headSeq;
+    await button('no_show').click();
+    await eventually(() => button('no_show').textContent()).toContain('Xác nhận vắng mặt A002?');
+    expect(logSince(box, before)).toEqual([]);
+    await causes(box, () => button('no_show').click(), [
+      { type: 'ticket.no_show', data: { number: 'A002', reason: 'clerk' } },
+    ]);
   });
 });

@@ -26,6 +26,7 @@ const jsQR = (jsQRModule as unknown as { default: typeof jsQRModule.default }).d
 async function decodeQr(element: Locator): Promise<string | null> {
   // A picture of the page where the element is: a page that re-renders (the admin page polls) may replace
   // the element itself between finding it and taking the picture, but draws it in the same place.
+  await element.scrollIntoViewIfNeeded().catch(() => undefined); // the page may have grown above it
   const where = await element.boundingBox();
   if (!where) return null;
   const png = PNG.sync.read(await element.page().screenshot({ clip: where }));
@@ -96,6 +97,12 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     for (const service of ['chung-thuc', 'ho-tich', 'chung-thuc'])
       expect((await request(other, 'lobby/v1/tickets/request', { service })).status).toBe('ok');
 
+    // The kiosk's printer (a local print agent here) reports it is ready: tickets go on paper.
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: true,
+      printer: { state: 'ready', canPrint: true },
+    });
     // The citizen takes a ticket for Văn thư.
     const vanThu = kiosk.locator('button[data-service="van-thu"]');
     await eventually(() => vanThu.isEnabled()).toBe(true);
@@ -138,6 +145,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await clerk.keyboard.press('Enter');
     await eventually(() => clerk.locator('.linked').textContent()).toContain('000.00.04.H12-261122-0015');
     await screenshot(clerk, 'clerk-panel');
+    // The board, not the takeover a new call shows for a few seconds.
+    await eventually(() => tv.locator('.takeover').isVisible()).toBe(false);
     await screenshot(tv, 'tv');
     await clerk.locator('button[data-action="finish"]').click();
     await eventually(() => clerk.locator('.current-number').textContent()).toBe('—');
@@ -194,6 +203,8 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await eventually(() => tv.locator('[data-counter="1"] .counter-ticket').textContent()).toBe('A001');
     const banner = tv.locator('.link-banner');
     expect(await banner.getAttribute('data-state')).toBe('online');
+    // The board, not the takeover a new call shows for a few seconds.
+    await eventually(() => tv.locator('.takeover').isVisible()).toBe(false);
     await screenshot(tv, 'tv-1366');
 
     const { httpPort, mqttPort } = first.box;
@@ -434,5 +445,263 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     // Live, without a reload: the clerk panel missed this update while aedes dropped out-of-order messages.
     await eventually(() => clerk.locator('.box-banner').isVisible()).toBe(false);
     device.end(true);
+  });
+  it('the kiosk serves the next citizen in Vietnamese: the idle reset and "Xong" drop English, a reload does not bring it back', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        cfg.screens = { ...(cfg.screens as object), kioskIdleSeconds: 5 };
+      },
+    });
+    boxes.push(box);
+    const context = await browser.newContext({ viewport: KIOSK });
+    const kiosk = await pairedPage(context, box, 'kiosk-1', '/kiosk');
+    const title = kiosk.locator('h1');
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+
+    // A citizen presses English and walks away: after the idle time the kiosk is Vietnamese again.
+    await kiosk.locator('.lang-toggle').click();
+    await eventually(() => title.textContent()).toBe('Please choose a service');
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+    expect(await kiosk.evaluate('document.documentElement.lang')).toBe('vi');
+
+    // ?lang=en is for that page load only.
+    await kiosk.goto(`${box.base}/kiosk?lang=en`);
+    await eventually(() => title.textContent()).toBe('Please choose a service');
+    await kiosk.goto(`${box.base}/kiosk`);
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+
+    // English for a ticket, then "Xong": the next citizen reads Vietnamese.
+    await kiosk.locator('.lang-toggle').click();
+    const vanThu = kiosk.locator('button[data-service="van-thu"]');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await vanThu.click();
+    await eventually(() => kiosk.locator('.ticket-label').textContent()).toBe('Your number');
+    await kiosk.locator('button.done').click();
+    await eventually(() => title.textContent()).toBe('Mời chọn lĩnh vực cần giải quyết');
+  });
+  it('the TV shows a paused counter as paused, not its last number and clerk', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    const card = tv.locator('[data-counter="1"]');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('A001');
+    await eventually(() => card.locator('.counter-clerk').textContent()).toBe('Nguyễn Thị Lan');
+
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/pause')).status).toBe('ok');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('Tạm dừng');
+    expect(await card.textContent()).not.toContain('Nguyễn Thị Lan');
+    expect(await card.locator('.counter-clerk').textContent()).toBe('Đang tiếp số A001');
+    await screenshot(tv, 'tv-paused');
+
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/resume')).status).toBe('ok');
+    await eventually(() => card.locator('.counter-ticket').textContent()).toBe('A001');
+    await eventually(() => card.locator('.counter-clerk').textContent()).toBe('Nguyễn Thị Lan');
+  });
+  it('admin page: Vietnamese words, times on the office clock, what is offline at the top', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    // The admin's computer is on UTC; the office on Asia/Ho_Chi_Minh (UTC+7).
+    const page = await (await browser.newContext({ viewport: DESKTOP, timezoneId: 'UTC' })).newPage();
+    await page.goto(`${box.base}/admin`);
+    await page.locator('#password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    const tv = page.locator('tr[data-id="tv-2"]');
+    await tv.waitFor();
+
+    // Kinds and printer states in words; a name for every device; no AM/PM.
+    expect(await tv.locator('td.role').textContent()).toBe('Màn hình TV');
+    expect(await page.locator('tr[data-id="led-1"] td.role').textContent()).toBe('Bảng LED');
+    expect(await page.locator('tr[data-id="led-1"] td.name').textContent()).toBe('Bảng LED quầy 1');
+    const options = await page.locator('#new-role option').allTextContents();
+    expect(options).toContain('Bảng LED');
+    expect(options).not.toContain('ledboard');
+    await box.box.broker.publishStatus('kiosk-1', {
+      ts: new Date().toISOString(),
+      ok: true,
+      printer: { state: 'ready', canPrint: true },
+    });
+    const device = await box.connect('kiosk-1');
+    const kiosk = page.locator('tr[data-id="kiosk-1"]');
+    await eventually(() => kiosk.locator('td.state').textContent()).toContain('Máy in: sẵn sàng');
+    expect(await kiosk.locator('td.last-seen').textContent()).toBe('đang kết nối');
+
+    // A device that was there and left: its last time on the office clock.
+    device.end(true);
+    await eventually(() => kiosk.getAttribute('class')).toBe('offline');
+    const seen = (await kiosk.locator('td.last-seen').textContent()) ?? '';
+    const officeNow = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Asia/Ho_Chi_Minh',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    const near = [-60_000, 0, 60_000].map((d) => officeNow.format(new Date(Date.now() + d)));
+    expect(near).toContain(seen);
+    expect(await page.locator('body').textContent()).not.toMatch(/\b[AP]M\b/);
+
+    // The summary at the top names what is offline.
+    const summary = page.locator('.summary');
+    await eventually(() => summary.textContent()).toContain('Máy cấp số (kiosk-1)');
+    expect(await summary.textContent()).toContain('Ngoại tuyến');
+  });
+  it('a kiosk without a printer shows every ticket on screen with a QR code to keep, and promises no paper', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    await eventually(() => kiosk.locator('.printer-notice').textContent()).toContain('không in phiếu');
+    const vanThu = kiosk.locator('button[data-service="van-thu"]');
+    await eventually(() => vanThu.isEnabled()).toBe(true);
+    await vanThu.click();
+    await kiosk.locator('.ticket-number').waitFor();
+    expect(await kiosk.locator('.ticket-number').textContent()).toBe('A001');
+    const how = (await kiosk.locator('.ticket-how').textContent()) ?? '';
+    expect(how).toContain('chụp ảnh');
+    expect(how).not.toContain('phiếu in');
+    const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
+    expect(issued?.event.data).toMatchObject({ number: 'A001', delivery: 'screen' });
+    // No public URL in this office: the QR code holds the ticket itself, which a phone keeps.
+    const qr = (await readQr(kiosk.locator('.qr'))) ?? '';
+    expect(qr).toContain('Số thứ tự: A001');
+    expect(qr).toContain('Văn thư');
+    await screenshot(kiosk, 'kiosk-screen-only');
+  });
+  it('waits in words that are true: never "0 phút" with people waiting, nothing when no counter is open', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await pairedPage(await browser.newContext({ viewport: KIOSK }), box, 'kiosk-1', '/kiosk');
+    const device = await box.connect('kiosk-2');
+    for (let i = 0; i < 4; i++)
+      expect((await request(device, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    const kioskWait = kiosk.locator('button[data-service="van-thu"] .service-detail');
+    const tvWait = tv.locator('[data-service="van-thu"] .service-wait');
+    // Nobody at counter 1 yet: the kiosk still issues, and no screen claims anything about counters.
+    await eventually(() =>
+      kiosk.locator('button[data-service="van-thu"] .service-waiting').textContent(),
+    ).toBe('Đang chờ: 4');
+    expect(await kioskWait.textContent()).toBe('');
+    expect(await tvWait.textContent()).toBe('');
+
+    // Two citizens served in no time: the estimate rounds to 0 minutes for the two still waiting.
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    for (let i = 0; i < 2; i++) {
+      expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+      expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    }
+    await eventually(() =>
+      kiosk.locator('button[data-service="van-thu"] .service-waiting').textContent(),
+    ).toBe('Đang chờ: 2');
+    await eventually(() => kioskWait.textContent()).toBe('Chờ dưới 5 phút');
+    await eventually(() => tvWait.textContent()).toBe('Chờ < 5 phút');
+    for (const text of [await kiosk.locator('body').textContent(), await tv.locator('body').textContent()])
+      expect(text).not.toMatch(/\b0 phút|Chưa có quầy mở/);
+  });
+  it('TV: a new call takes over the screen, then the board returns; the call line is as large as the cards; names wrap; no language button', async () => {
+    const box = await startWebBox({
+      edit: (cfg) => {
+        (cfg.services as { id: string; name: string }[]).find((x) => x.id === 'dat-dai')!.name =
+          'Xây dựng nhà ở và đất đai, tài nguyên môi trường';
+        (cfg.counters as { number: number; name?: string }[])[1]!.name = 'Quầy 2 - Chứng thực, hộ tịch';
+      },
+    });
+    boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const keypad = await box.connect('keypad-1');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    await eventually(() => tv.locator('[data-counter="1"]').getAttribute('class')).toContain('status-open');
+    expect(await tv.locator('.lang-toggle').count()).toBe(0);
+
+    // "Quầy N" once per card: a counter named after its number shows that name alone.
+    const card2 = tv.locator('[data-counter="2"]');
+    await eventually(() => card2.locator('.counter-no').textContent()).toBe('Quầy 2 - Chứng thực, hộ tịch');
+    expect(((await card2.textContent()) ?? '').match(/Quầy 2/g)).toHaveLength(1);
+    expect(((await tv.locator('[data-counter="1"]').textContent()) ?? '').match(/Quầy 1/g)).toHaveLength(1);
+
+    // A long service name wraps inside its box instead of being cut.
+    const long = tv.locator('[data-service="dat-dai"] .service-name');
+    await eventually(() => long.textContent()).toBe('Xây dựng nhà ở và đất đai, tài nguyên môi trường');
+    const style = (selector: string, what: string) =>
+      tv.evaluate(`getComputedStyle(document.querySelector('${selector}')).${what}`) as Promise<string>;
+    expect(
+      await tv.evaluate(
+        '(e => e.scrollWidth <= e.clientWidth)(document.querySelector(\'[data-service="dat-dai"] .service-name\'))',
+      ),
+    ).toBe(true);
+    expect(await style('[data-service="dat-dai"] .service-name', 'textOverflow')).not.toBe('ellipsis');
+    expect(await style('[data-service="dat-dai"] .service-name', 'whiteSpace')).not.toBe('nowrap');
+
+    // The call takes over the screen with the number, then the board is back.
+    expect((await request(keypad, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    const takeover = tv.locator('.takeover');
+    await eventually(() => takeover.isVisible()).toBe(true);
+    expect(await takeover.locator('.call-number').textContent()).toBe('A001');
+    expect(await takeover.textContent()).toContain('Quầy 1');
+    await screenshot(tv, 'tv-call');
+    await eventually(() => takeover.isVisible()).toBe(false);
+    // The call line in the header: its number at least as large as the card's.
+    const size = async (selector: string) => parseFloat(await style(selector, 'fontSize'));
+    expect(await tv.locator('.now-calling .call-number').textContent()).toBe('A001');
+    expect(await size('.now-calling .call-number')).toBeGreaterThanOrEqual(
+      await size('[data-counter="1"] .counter-ticket'),
+    );
+  });
+  it('rating tablet: shows whose visit is rated (number and service), with faces; the next citizen rates their own', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const rating = await pairedPage(
+      await browser.newContext({ viewport: TABLET }),
+      box,
+      'rating-1',
+      '/rating',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    for (let i = 0; i < 2; i++)
+      expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    // The clerk calls A002 by number while A001 leaves: the tablet says the rating is for A001, Văn thư.
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/call', { number: 'A002' })).status).toBe('ok');
+    const forNumber = rating.locator('.rating-for-number');
+    await eventually(() => forNumber.textContent()).toBe('A001');
+    expect(await rating.locator('.rating-for-service').textContent()).toBe('Văn thư');
+    expect(await rating.locator('.scale button svg.face').count()).toBe(4);
+    await screenshot(rating, 'rating-tablet');
+
+    // A002 sits down and is served: the tablet now rates A002's visit, and the rating goes to A002.
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/serve')).status).toBe('ok');
+    await eventually(() => forNumber.textContent()).toBe('A002');
+    await rating.locator('button[data-score="3"]').click();
+    await rating.locator('.thanks').waitFor();
+    const rated = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
+    expect(rated.map((e) => (e.event.data as { number: string }).number)).toEqual(['A002']);
   });
 });

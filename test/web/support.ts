@@ -1,6 +1,7 @@
 // Browser tests: a real box on ephemeral ports with a real config file (pairing writes to it), and Debian's
 // Chromium driven by playwright-core. Never a downloaded browser.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -134,4 +135,81 @@ export async function adminCookie(box: WebBox, password = ADMIN_PASSWORD): Promi
   });
   if (!r.ok) throw new Error(`admin login failed: ${r.status} ${await r.text()}`);
   return (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// What the page functions below touch (they run in the browser; the project compiles without the DOM lib).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any;
+declare const window: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export interface AccessibilityReport {
+  /** axe-core's critical and serious violations: rule, impact, first nodes. */
+  violations: { id: string; impact: string; targets: string[] }[];
+  /** Visible controls under 44 px high or wide (WCAG 2.5.5 target size). */
+  small: { text: string; height: number; width: number }[];
+  /** Visible text under 16 px (the screens are read at a distance or by the elderly). */
+  tiny: { text: string; size: number }[];
+  /** What a screen reader needs to find its way: one h1, a main landmark. */
+  structure: string[];
+}
+
+/** axe-core on the page as it is, with target and text sizes: what a check of the screen finds. */
+export async function accessibility(page: Page): Promise<AccessibilityReport> {
+  // Evaluated through the DevTools protocol: the box's CSP (script-src 'self') rightly refuses an inline tag.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const violations = (await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v: { id: string; impact: string; nodes: { target: string[] }[] }) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+    }));
+  })) as AccessibilityReport['violations'];
+  const small = (await page.$$eval(
+    'button, a[href], input:not([type=hidden]), select',
+    (els: { getBoundingClientRect(): { height: number; width: number }; textContent: string | null }[]) =>
+      els
+        .map((e) => {
+          const r = e.getBoundingClientRect();
+          return { text: (e.textContent ?? '').trim().slice(0, 40), height: r.height, width: r.width };
+        })
+        .filter((r) => r.height > 0 && (r.height < 44 || r.width < 44)),
+  )) as AccessibilityReport['small'];
+  const tiny = (await page.evaluate(() => {
+    const out: { text: string; size: number }[] = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const own = [...e.childNodes].some(
+        (n: { nodeType: number; textContent: string }) => n.nodeType === 3 && n.textContent.trim() !== '',
+      );
+      if (!own || e.getClientRects().length === 0) continue;
+      const size = parseFloat(window.getComputedStyle(e).fontSize);
+      if (size < 16) out.push({ text: e.textContent.trim().slice(0, 40), size });
+    }
+    return out;
+  })) as AccessibilityReport['tiny'];
+  const structure = (await page.evaluate(() => {
+    const missing: string[] = [];
+    if (document.querySelectorAll('h1').length !== 1) missing.push('one h1');
+    if (!document.querySelector('main, [role=main]')) missing.push('a main landmark');
+    return missing;
+  })) as string[];
+  return {
+    violations: violations.filter((v) => v.impact === 'critical' || v.impact === 'serious'),
+    small,
+    tiny,
+    structure,
+  };
+}
+
+/** Errors a page logs (CSP violations, failed loads such as a missing favicon) and its uncaught errors. */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return errors;
 }

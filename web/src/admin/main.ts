@@ -46,11 +46,40 @@ const t = dictionary({
   close: { vi: 'Đóng', en: 'Close' },
   revoked: { vi: 'Đã thu hồi {id}.', en: 'Revoked {id}.' },
   office: { vi: 'Văn phòng', en: 'Office' },
+  now: { vi: 'đang kết nối', en: 'connected now' },
+  allWell: { vi: 'Tất cả {n} thiết bị đang hoạt động.', en: 'All {n} devices are working.' },
+  offlineSummary: { vi: 'Ngoại tuyến ({n}): {list}', en: 'Offline ({n}): {list}' },
+  troubleSummary: { vi: 'Cần xử lý ({n}): {list}', en: 'Needs attention ({n}): {list}' },
+  onCounter: { vi: '{role} quầy {n}', en: '{role}, counter {n}' },
   managed: {
     vi: 'Máy chủ này do {url} quản lý: thêm, thu hồi và ghép nối thiết bị trên trang quản trị đám mây.',
     en: 'This box is managed by {url}: add, revoke and pair devices in the cloud console.',
   },
 });
+
+const ROLE_NAMES: Record<string, Bilingual> = {
+  kiosk: { vi: 'Máy cấp số', en: 'Ticket kiosk' },
+  keypad: { vi: 'Bàn phím gọi số', en: 'Counter keypad' },
+  ledboard: { vi: 'Bảng LED', en: 'LED board' },
+  display: { vi: 'Màn hình TV', en: 'Lobby TV' },
+  announcer: { vi: 'Loa gọi số', en: 'Announcer' },
+  rating: { vi: 'Máy đánh giá', en: 'Rating tablet' },
+  scanner: { vi: 'Đầu đọc mã vạch', en: 'Barcode scanner' },
+  'clerk-panel': { vi: 'Màn hình công chức', en: 'Clerk panel' },
+};
+const PRINTER_STATES: Record<string, Bilingual> = {
+  ready: { vi: 'sẵn sàng', en: 'ready' },
+  paper_near_end: { vi: 'sắp hết giấy', en: 'paper low' },
+  paper_out: { vi: 'hết giấy', en: 'out of paper' },
+  cover_open: { vi: 'nắp đang mở', en: 'cover open' },
+  offline: { vi: 'không kết nối', en: 'offline' },
+  error: { vi: 'đang lỗi', en: 'fault' },
+};
+const printerWords = (state: string) => {
+  const words = PRINTER_STATES[state];
+  return words ? pick(words) : state;
+};
+const roleName = (role: string) => (ROLE_NAMES[role] ? pick(ROLE_NAMES[role]) : role);
 
 interface Peripheral {
   id: string;
@@ -66,7 +95,7 @@ interface Peripheral {
   pairing: { code: string; expiresAt: string } | null;
 }
 interface Overview {
-  office: { id: string; name: string };
+  office: { id: string; name: string; timezone: string };
   lanOrigins: string[];
   /** The cloud's URL when the box runs a config its cloud sent: changes are made there. */
   managedBy: string | null;
@@ -197,25 +226,77 @@ async function create(): Promise<void> {
   await refresh();
 }
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString();
+/**
+ * A time on the office's clock (24-hour), whatever the admin's computer's time zone is; with the date when
+ * it is not today.
+ */
+function time(iso: string): string {
+  const timeZone = overview?.office.timezone ?? 'Asia/Ho_Chi_Minh';
+  const at = new Date(iso);
+  const day = (d: Date) => new Intl.DateTimeFormat('en-CA', { timeZone }).format(d);
+  const hm = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(at);
+  if (day(at) === day(new Date())) return hm;
+  const date = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    day: '2-digit',
+    month: '2-digit',
+    year: 'numeric',
+  });
+  return `${hm} ${date.format(at)}`;
+}
+
+const isOnline = (p: Peripheral) => p.connections > 0 || p.presence?.online === true;
+const printerTrouble = (p: Peripheral) => p.status?.printer && !p.status.printer.canPrint;
+/** What an admin calls the device: its name, else its kind and counter. */
+const displayName = (p: Peripheral) =>
+  p.name ??
+  (p.counter !== null ? t('onCounter', { role: roleName(p.role), n: p.counter }) : roleName(p.role));
+
+/** What is wrong, at the top of the page: the devices offline and the printers that cannot print. */
+function summary(list: Peripheral[]): HTMLElement {
+  const down = list.filter((p) => !isOnline(p));
+  const trouble = list.filter((p) => isOnline(p) && printerTrouble(p));
+  const named = (ps: Peripheral[]) => ps.map((p) => `${displayName(p)} (${p.id})`).join(', ');
+  if (down.length === 0 && trouble.length === 0)
+    return el(
+      'section',
+      { class: 'summary ok', attrs: { role: 'status' } },
+      t('allWell', { n: list.length }),
+    );
+  return el(
+    'section',
+    { class: 'summary bad', attrs: { role: 'status' } },
+    down.length > 0 && el('p', { text: t('offlineSummary', { n: down.length, list: named(down) }) }),
+    trouble.length > 0 && el('p', { text: t('troubleSummary', { n: trouble.length, list: named(trouble) }) }),
+  );
+}
 
 function row(p: Peripheral, managed: boolean): HTMLElement {
-  const online = p.connections > 0 || p.presence?.online === true;
+  const online = isOnline(p);
   const printer = p.status?.printer;
   const stateBits = [
-    p.driven ? t('driven') : online ? t('online') : t('offline'),
-    printer ? t('printer', { state: printer.state }) : null,
+    p.driven ? `${t('driven')}: ${online ? t('online') : t('offline')}` : online ? t('online') : t('offline'),
+    printer
+      ? t('printer', {
+          state: printerWords(printer.state),
+        })
+      : null,
     p.status && !p.status.ok && p.status.detail ? p.status.detail : null,
   ].filter(Boolean);
   return el(
     'tr',
     { class: online ? 'online' : 'offline', attrs: { 'data-id': p.id } },
     el('td', { class: 'id', text: p.id }),
-    el('td', { text: p.role }),
+    el('td', { class: 'role', text: roleName(p.role) }),
     el('td', { text: p.counter ?? '' }),
-    el('td', { text: p.name ?? '' }),
+    el('td', { class: p.name ? 'name' : 'name derived', text: displayName(p) }),
     el('td', { class: `state${printer && !printer.canPrint ? ' bad' : ''}`, text: stateBits.join(' · ') }),
-    el('td', { text: p.lastSeen ? time(p.lastSeen) : t('never') }),
+    el('td', { class: 'last-seen', text: online ? t('now') : p.lastSeen ? time(p.lastSeen) : t('never') }),
     !managed &&
       el(
         'td',
@@ -285,7 +366,7 @@ function draw(): void {
   }
   const o = overview;
   const keepRole = newRole.value;
-  fill(newRole, ...o.roles.map((r) => el('option', { text: r, attrs: { value: r } })));
+  fill(newRole, ...o.roles.map((r) => el('option', { text: roleName(r), attrs: { value: r } })));
   newRole.value = keepRole || 'display';
   const keepCounter = newCounter.value;
   fill(
@@ -313,6 +394,7 @@ function draw(): void {
         }),
       ),
       o.managedBy && el('p', { class: 'managed', text: t('managed', { url: o.managedBy }) }),
+      summary(o.peripherals),
       msg,
       shownSecret &&
         el(

@@ -43,6 +43,7 @@ const t = dictionary({
   transfer: { vi: 'Chuyển', en: 'Transfer' },
   toService: { vi: '— lĩnh vực —', en: '— service —' },
   toCounter: { vi: '— quầy —', en: '— counter —' },
+  toCounterLabel: { vi: 'Chuyển đến quầy', en: 'Transfer to counter' },
   dossier: { vi: 'Mã hồ sơ (gõ hoặc quét, Enter để gắn)', en: 'Dossier code (type or scan, Enter to link)' },
   linked: { vi: 'Hồ sơ đã gắn: {codes}', en: 'Linked dossiers: {codes}' },
   queue: { vi: 'Hàng chờ của quầy ({n})', en: "This counter's queue ({n})" },
@@ -64,12 +65,39 @@ const t = dictionary({
     vi: 'Phím tắt: N gọi tiếp · R gọi lại · V vắng mặt · S phục vụ · F kết thúc · P tạm dừng/tiếp tục · G gọi số · T chuyển · D mã hồ sơ',
     en: 'Keys: N next · R recall · V no-show · S serve · F finish · P pause/resume · G call number · T transfer · D dossier',
   },
-  priority: { vi: 'ưu tiên', en: 'priority' },
+  priority: { vi: 'Ưu tiên', en: 'Priority' },
+  elderly: { vi: 'người cao tuổi', en: 'elderly' },
+  disability: { vi: 'người khuyết tật', en: 'disability' },
+  pregnant: { vi: 'phụ nữ mang thai', en: 'pregnant' },
+  child: { vi: 'người có con nhỏ', en: 'small child' },
+  waited: { vi: 'chờ {n} phút', en: 'waiting {n} min' },
+  queueOrder: { vi: 'theo thứ tự sẽ gọi', en: 'in the order they will be called' },
+  confirmNoShow: { vi: 'Xác nhận vắng mặt {number}?', en: 'Confirm {number} is a no-show?' },
+  busyCall: {
+    vi: 'Số {current} còn ở quầy. Nhấn Gọi số lần nữa để kết thúc số {current} và gọi {number}.',
+    en: 'Number {current} is still at the counter. Press Call number again to finish {current} and call {number}.',
+  },
   scan: { vi: 'Gắn hồ sơ', en: 'Dossier linked' },
+  finishedWithout: {
+    vi: 'Đã kết thúc; mã hồ sơ không đúng định dạng chưa được gắn: {codes}',
+    en: 'Finished; the dossier codes in no accepted format were not linked: {codes}',
+  },
+  finishAgain: {
+    vi: 'Sửa mã, hoặc nhấn Kết thúc lần nữa để kết thúc mà không gắn mã này.',
+    en: 'Correct the code, or press Finish again to finish without it.',
+  },
 });
 
+const REASONS = { elderly: 1, disability: 1, pregnant: 1, child: 1 };
+
 interface CounterInfo {
-  waiting: { number: string; service: string; priority: string | null; transferredHere: boolean }[];
+  waiting: {
+    number: string;
+    service: string;
+    priority: string | null;
+    issuedAt: string;
+    transferredHere: boolean;
+  }[];
   today: {
     called: number;
     finished: number;
@@ -91,13 +119,20 @@ async function main(): Promise<void> {
   let info: CounterInfo | null = null;
   let message: { text: string; error: boolean } | null = null;
   let linked: { ticketId: string; codes: string[] } | null = null;
+  // Codes the box refused for the current ticket: Finish never sends them again (it would be refused the
+  // same way and the clerk could not finish the ticket at all).
+  let refused: { ticketId: string; codes: Set<string> } | null = null;
   let busy = false;
+  /** A press that needs a second one: no-show (the citizen may be walking up) and calling over a citizen. */
+  let confirming: { what: 'no_show' | 'call'; ticketId: string; number?: string } | null = null;
 
   // Inputs live across renders, so typing is never lost when state changes.
   const clerkSelect = el('select', { attrs: { id: 'clerk', 'aria-label': t('clerk') } });
   const numberInput = el('input', { attrs: { id: 'call-number', autocomplete: 'off', maxlength: '9' } });
   const serviceSelect = el('select', { attrs: { id: 'transfer-service' } });
-  const counterSelect = el('select', { attrs: { id: 'transfer-counter' } });
+  const counterSelect = el('select', {
+    attrs: { id: 'transfer-counter', 'aria-label': t('toCounterLabel') },
+  });
   const dossierInput = el('input', { attrs: { id: 'dossier', autocomplete: 'off', maxlength: '64' } });
   const body = el('main', 'clerk-body');
   const clock = el('div', 'clock');
@@ -154,6 +189,7 @@ async function main(): Promise<void> {
     if (!code || !counter?.current) return;
     const ticketId = counter.current.ticketId;
     const reply = await send('scan', { code });
+    if (reply?.error?.code === 'invalid_dossier_code') refuse(ticketId, code);
     if (reply?.status === 'ok') {
       dossierInput.value = '';
       if (linked?.ticketId !== ticketId) linked = { ticketId, codes: [] };
@@ -162,17 +198,63 @@ async function main(): Promise<void> {
     }
   }
 
+  function refuse(ticketId: string, code: string): void {
+    if (refused?.ticketId !== ticketId) refused = { ticketId, codes: new Set() };
+    refused.codes.add(code);
+  }
+
   async function finish(): Promise<void> {
-    const dossiers = codesIn(dossierInput.value);
+    const ticketId = counter?.current?.ticketId;
+    const typed = codesIn(dossierInput.value);
+    const r = refused;
+    const known = r !== null && r.ticketId === ticketId ? r.codes : new Set<string>();
+    const skipped = typed.filter((c) => known.has(c));
+    const dossiers = typed.filter((c) => !skipped.includes(c));
     const reply = await send('finish', dossiers.length ? { dossiers } : {});
-    if (reply?.status === 'ok') dossierInput.value = '';
+    if (reply?.status === 'ok') {
+      dossierInput.value = '';
+      if (skipped.length) {
+        message = { text: t('finishedWithout', { codes: skipped.join(', ') }), error: false };
+        render();
+      }
+    } else if (reply?.error?.code === 'invalid_dossier_code' && ticketId) {
+      // The next press finishes without the refused code; the message says what a code looks like.
+      // The reply names the refused code in its message (replies carry no parameters).
+      const bad = dossiers.find((c) => reply.error?.message.en.includes(`"${c}"`));
+      if (bad) refuse(ticketId, bad);
+      message = { text: `${pick(reply.error.message)} ${t('finishAgain')}`, error: true };
+      render();
+    }
   }
 
   async function callNumber(): Promise<void> {
     const number = numberInput.value.trim().toUpperCase();
     if (!number) return numberInput.focus();
+    // Calling a number finishes the citizen still at the counter: never silently ("served in 0 min").
+    const cur = counter?.current;
+    if (
+      cur &&
+      !(confirming?.what === 'call' && confirming.ticketId === cur.ticketId && confirming.number === number)
+    ) {
+      confirming = { what: 'call', ticketId: cur.ticketId, number };
+      message = { text: t('busyCall', { current: cur.number, number }), error: true };
+      return render();
+    }
+    confirming = null;
     const reply = await send('call', { number });
     if (reply?.status === 'ok') numberInput.value = '';
+  }
+
+  function noShow(): void {
+    const cur = counter?.current;
+    if (!cur) return;
+    if (confirming?.what === 'no_show' && confirming.ticketId === cur.ticketId) {
+      confirming = null;
+      void send('no_show');
+      return;
+    }
+    confirming = { what: 'no_show', ticketId: cur.ticketId };
+    render();
   }
 
   async function transfer(): Promise<void> {
@@ -210,6 +292,17 @@ async function main(): Promise<void> {
     return b;
   };
 
+  /** No-show asks once more ("Xác nhận vắng mặt A002?"): a citizen walking up must not lose their turn. */
+  function noShowButton(enabled: boolean): HTMLButtonElement {
+    const b = action('no_show', 'V', noShow, enabled);
+    const cur = counter?.current;
+    if (cur && confirming?.what === 'no_show' && confirming.ticketId === cur.ticketId) {
+      b.classList.add('confirm');
+      fill(b, el('span', { text: t('confirmNoShow', { number: cur.number }) }), el('kbd', { text: 'V' }));
+    }
+    return b;
+  }
+
   function options(select: HTMLSelectElement, first: string, list: { value: string; label: string }[]): void {
     const keep = select.value;
     fill(
@@ -232,7 +325,8 @@ async function main(): Promise<void> {
     const head = el(
       'header',
       'clerk-head',
-      el('div', { class: 'counter-title', text: counter?.name ?? t('counter', { n }) }),
+      // The page's heading once signed in; before, the sign-in form's title is.
+      el(signedIn ? 'h1' : 'div', { class: 'counter-title', text: counter?.name ?? t('counter', { n }) }),
       el('div', { class: `status status-${status}`, text: t(status === 'open' ? 'open' : status) }),
       el('div', { class: 'signed-in', text: signedIn ? signedIn.name : '' }),
       clock,
@@ -305,7 +399,7 @@ async function main(): Promise<void> {
         'actions',
         action('next', 'N', () => void send('next'), !paused),
         action('recall', 'R', () => void send('recall'), called),
-        action('no_show', 'V', () => void send('no_show'), called),
+        noShowButton(called),
         action('serve', 'S', () => void send('serve'), called),
         action('finish', 'F', () => void finish(), cur !== null),
         paused
@@ -345,21 +439,33 @@ async function main(): Promise<void> {
           'div',
           'queue',
           el('h2', { text: t('queue', { n: info?.waiting.length ?? 0 }) }),
+          el('p', { class: 'queue-order', text: t('queueOrder') }),
           info && info.waiting.length > 0
             ? el(
                 'ol',
                 '',
-                ...info.waiting
-                  .slice(0, 30)
-                  .map((w) =>
-                    el(
-                      'li',
-                      w.priority ? 'priority' : '',
-                      w.number,
-                      w.priority ? ` (${t('priority')})` : '',
-                      ` · ${services.get(w.service)?.name ?? w.service}`,
-                    ),
+                ...info.waiting.slice(0, 30).map((w) =>
+                  el(
+                    'li',
+                    w.priority ? 'priority' : '',
+                    el('span', { class: 'queue-number', text: w.number }),
+                    w.priority &&
+                      el('span', {
+                        class: 'badge-priority',
+                        text: `${t('priority')}: ${w.priority in REASONS ? t(w.priority as 'elderly') : w.priority}`,
+                      }),
+                    el('span', {
+                      class: 'queue-service',
+                      text: services.get(w.service)?.name ?? w.service,
+                    }),
+                    el('span', {
+                      class: 'queue-wait',
+                      text: t('waited', {
+                        n: Math.max(0, Math.floor((Date.now() - Date.parse(w.issuedAt)) / 60_000)),
+                      }),
+                    }),
                   ),
+                ),
               )
             : el('p', { text: t('queueEmpty') }),
         ),
@@ -443,6 +549,7 @@ async function main(): Promise<void> {
   });
   link.on(topics.counterState(n), (_t, b) => {
     counter = b as CounterStateMsg;
+    if (confirming && confirming.ticketId !== counter.current?.ticketId) confirming = null;
     render();
   });
   link.on('lobby/v1/state/services/+', (_t, b) => {

@@ -10,7 +10,7 @@ import type {
 } from '../../../protocol/messages.js';
 import { ticketStatusUrl, topics } from '../../../protocol/topics.js';
 import { el, fill } from '../shared/dom.js';
-import { currentLang, dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
+import { currentLang, dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
   boxStateBanner,
@@ -19,6 +19,7 @@ import {
   loadSettings,
   officeClock,
   startLink,
+  waitWords,
   type Settings,
 } from '../shared/screen.js';
 import '../shared/base.css';
@@ -27,8 +28,6 @@ import './kiosk.css';
 const t = dictionary({
   choose: { vi: 'Mời chọn lĩnh vực cần giải quyết', en: 'Please choose a service' },
   waiting: { vi: 'Đang chờ: {n}', en: 'Waiting: {n}' },
-  wait: { vi: 'Chờ khoảng {n} phút', en: 'About {n} min wait' },
-  noCounter: { vi: 'Chưa có quầy mở', en: 'No counter open yet' },
   office_closed: { vi: 'Ngoài giờ cấp số', en: 'Not issuing now' },
   after_cutoff: { vi: 'Đã hết giờ cấp số buổi này', en: 'No more tickets this session' },
   quota_reached: { vi: 'Đã hết số trong ngày', en: 'Daily quota reached' },
@@ -49,11 +48,24 @@ const t = dictionary({
   issuing: { vi: 'Đang cấp số…', en: 'Issuing your ticket…' },
   yourNumber: { vi: 'Số thứ tự của bạn', en: 'Your number' },
   ahead: { vi: 'Số người chờ trước bạn: {n}', en: 'People ahead of you: {n}' },
+  estimateUnder: { vi: 'Thời gian chờ dự kiến: dưới 5 phút', en: 'Estimated wait: under 5 min' },
   estimate: { vi: 'Thời gian chờ dự kiến: khoảng {n} phút', en: 'Estimated wait: about {n} min' },
   takePaper: { vi: 'Vui lòng nhận phiếu in bên dưới.', en: 'Please take your printed ticket below.' },
   screenOnly: {
     vi: 'Máy in không in được phiếu: hãy ghi nhớ hoặc chụp lại số này.',
     en: 'The printer cannot print: please note or photograph this number.',
+  },
+  screenKiosk: {
+    vi: 'Máy này không in phiếu: số thứ tự hiện trên màn hình để bạn ghi lại hoặc chụp ảnh.',
+    en: 'This kiosk prints no tickets: your number is shown on screen to note or photograph.',
+  },
+  photograph: {
+    vi: 'Hãy ghi nhớ hoặc chụp ảnh số này (hoặc quét mã QR).',
+    en: 'Please note or photograph this number (or scan the QR code).',
+  },
+  scanQrText: {
+    vi: 'Quét mã QR để lưu số thứ tự vào điện thoại.',
+    en: 'Scan the QR code to keep your number on your phone.',
   },
   scanQr: {
     vi: 'Quét mã QR để theo dõi số của bạn trên điện thoại.',
@@ -123,7 +135,9 @@ async function main(): Promise<void> {
     ),
   );
 
-  const canPrint = () => printer?.canPrint !== false;
+  /** A kiosk with no printer at all (a browser kiosk): every ticket is on screen, with its QR code. */
+  const screenOnly = () => settings?.kioskPrinter === false && printer === null;
+  const canPrint = () => !screenOnly() && printer?.canPrint !== false;
 
   function goStart(): void {
     view = { kind: 'start' };
@@ -131,12 +145,18 @@ async function main(): Promise<void> {
     render();
   }
 
-  /** Anything but the untouched start screen goes back to it after the idle time. */
+  /** After the idle time, or "Xong" on a ticket, the next citizen finds the start screen in Vietnamese. */
+  function nextCitizen(): void {
+    setLang('vi'); // renders through onLangChange
+    goStart();
+  }
+
+  /** Anything but the untouched start screen (in Vietnamese) goes back to it after the idle time. */
   function armIdle(): void {
     clearTimeout(idleTimer);
-    if (view.kind === 'start' && priority === null) return;
+    if (view.kind === 'start' && priority === null && currentLang() === 'vi') return;
     if (view.kind === 'issuing') return;
-    idleTimer = setTimeout(goStart, (settings?.kioskIdleSeconds ?? 20) * 1000);
+    idleTimer = setTimeout(nextCitizen, (settings?.kioskIdleSeconds ?? 20) * 1000);
   }
   document.addEventListener('pointerdown', armIdle, { capture: true });
 
@@ -176,13 +196,15 @@ async function main(): Promise<void> {
         const ticket = (reply.data?.ticket ?? {}) as IssuedTicket;
         const onScreen = delivery === 'screen';
         let qr: string | null = null;
-        // Without a public status page there is nothing a phone could open: no QR code then.
-        if (onScreen && settings?.publicUrl && office)
-          qr = await QRCode.toString(ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId), {
-            type: 'svg',
-            margin: 1,
-            errorCorrectionLevel: 'M',
-          });
+        // With a public status page the QR code opens it; without one (a box-local URL would work only on
+        // the office LAN) it holds the ticket itself as text, which a phone's camera keeps.
+        if (onScreen)
+          qr = await QRCode.toString(
+            settings?.publicUrl && office
+              ? ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId)
+              : ticketText(ticket),
+            { type: 'svg', margin: 1, errorCorrectionLevel: 'M' },
+          );
         view = { kind: 'ticket', ticket, onScreen, qr };
       }
     } catch (err) {
@@ -191,7 +213,15 @@ async function main(): Promise<void> {
     render();
   }
 
+  /** The ticket as a QR code's text: office, number, service, date and time on the office clock. */
+  function ticketText(tk: IssuedTicket): string {
+    const { time, date } = officeClock(new Date(), office?.timezone, 'vi');
+    const name = office?.name ?? settings?.officeName ?? '';
+    return `${name}\nSố thứ tự: ${tk.number}\n${tk.serviceName}\n${time} ${date}`;
+  }
+
   function printerNotice(): HTMLElement | null {
+    if (screenOnly()) return el('div', { class: 'printer-notice', text: t('screenKiosk') });
     if (!printer) return null;
     if (!printer.canPrint) {
       const problem =
@@ -219,9 +249,7 @@ async function main(): Promise<void> {
           s.refusal in { office_closed: 1, after_cutoff: 1, quota_reached: 1, numbers_exhausted: 1 }
           ? t(s.refusal as 'office_closed')
           : t('notAccepting')
-        : s.estimatedWaitMin === null
-          ? t('noCounter')
-          : t('wait', { n: s.estimatedWaitMin });
+        : (waitWords(s.estimatedWaitMin, s.waiting) ?? '');
     const b = el(
       'button',
       {
@@ -312,14 +340,20 @@ async function main(): Promise<void> {
             tk.priority && el('div', { class: 'ticket-priority', text: t(tk.priority) }),
             el('div', { class: 'ticket-ahead', text: t('ahead', { n: tk.ahead }) }),
             tk.estimatedWaitMin !== null &&
-              el('div', { class: 'ticket-wait', text: t('estimate', { n: tk.estimatedWaitMin }) }),
+              tk.ahead > 0 &&
+              el('div', {
+                class: 'ticket-wait',
+                text:
+                  tk.estimatedWaitMin < 5 ? t('estimateUnder') : t('estimate', { n: tk.estimatedWaitMin }),
+              }),
             el('p', {
               class: view.onScreen ? 'ticket-how warn' : 'ticket-how',
-              text: view.onScreen ? t('screenOnly') : t('takePaper'),
+              text: !view.onScreen ? t('takePaper') : screenOnly() ? t('photograph') : t('screenOnly'),
             }),
             view.qr && qr,
-            view.qr && el('p', { class: 'ticket-qr-help', text: t('scanQr') }),
-            el('button', { class: 'primary done', text: t('done'), on: { click: goStart } }),
+            view.qr &&
+              el('p', { class: 'ticket-qr-help', text: settings?.publicUrl ? t('scanQr') : t('scanQrText') }),
+            el('button', { class: 'primary done', text: t('done'), on: { click: nextCitizen } }),
           ),
         );
         break;

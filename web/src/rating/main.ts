@@ -23,6 +23,11 @@ const t = dictionary({
     vi: 'Quý khách có hài lòng với việc tiếp nhận hồ sơ số {number}?',
     en: 'How satisfied are you with the service for number {number}?',
   },
+  ratingFor: { vi: 'Đánh giá cho số', en: 'Rating for number' },
+  notYours: {
+    vi: 'Không phải số của quý khách? Xin chờ đến lượt mình được phục vụ.',
+    en: 'Not your number? Please wait until you are served.',
+  },
   idle: {
     vi: 'Sau khi được phục vụ, xin quý khách vui lòng đánh giá mức độ hài lòng.',
     en: 'After your service, please rate how satisfied you are.',
@@ -43,6 +48,41 @@ const t = dictionary({
 });
 
 const THANKS_MS = 6000;
+
+/**
+ * A face for a level of the scale (0 worst … 3 best), as on HappyOrNot terminals: read at a glance, in any
+ * language. Drawn as SVG: no emoji font needed on the tablet.
+ */
+function face(level: number): SVGSVGElement {
+  const NS = 'http://www.w3.org/2000/svg';
+  const node = (tag: string, attrs: Record<string, string>) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    return n;
+  };
+  const svg = node('svg', { viewBox: '0 0 100 100', class: 'face', 'aria-hidden': 'true' }) as SVGSVGElement;
+  const curve = [-18, 0, 9, 20][level] ?? 0; // the mouth: a frown for 0, straight for 1, a broad smile for 3
+  svg.append(
+    node('circle', {
+      cx: '50',
+      cy: '50',
+      r: '46',
+      fill: 'none',
+      stroke: 'currentColor',
+      'stroke-width': '7',
+    }),
+    node('circle', { cx: '34', cy: '40', r: '6', fill: 'currentColor' }),
+    node('circle', { cx: '66', cy: '40', r: '6', fill: 'currentColor' }),
+    node('path', {
+      d: `M28 ${68 - curve / 2} Q50 ${68 + curve} 72 ${68 - curve / 2}`,
+      fill: 'none',
+      stroke: 'currentColor',
+      'stroke-width': '7',
+      'stroke-linecap': 'round',
+    }),
+  );
+  return svg;
+}
 type View = 'idle' | 'rate' | 'reasons' | 'thanks';
 
 async function main(): Promise<void> {
@@ -218,21 +258,35 @@ async function main(): Promise<void> {
         body,
         head,
         clerkCard(),
+        // Whose visit: the number and service, large, so the next citizen walking up does not rate theirs.
+        el(
+          'div',
+          { class: 'rating-for', attrs: { 'data-ticket': session.ticketId ?? '' } },
+          el('span', { class: 'rating-for-label', text: t('ratingFor') }),
+          el('span', { class: 'rating-for-number', text: session.number ?? '' }),
+          session.service && el('span', { class: 'rating-for-service', text: session.service }),
+        ),
         el('h1', { class: 'question', text: t('question', { number: session.number ?? '' }) }),
         el(
           'div',
           'scale',
           ...scale.map((s) => {
-            const b = el('button', {
-              class: `level level-${Math.round(((s.score - 1) / Math.max(1, max - 1)) * 3)}`,
-              text: pick(s.label),
-              attrs: { 'data-score': String(s.score) },
-              on: { click: () => choose(s.score) },
-            });
+            const level = Math.round(((s.score - 1) / Math.max(1, max - 1)) * 3);
+            const b = el(
+              'button',
+              {
+                class: `level level-${level}`,
+                attrs: { 'data-score': String(s.score) },
+                on: { click: () => choose(s.score) },
+              },
+              face(level),
+              el('span', { class: 'level-label', text: pick(s.label) }),
+            );
             b.disabled = sending || link.state !== 'online';
             return b;
           }),
         ),
+        el('p', { class: 'not-yours', text: t('notYours') }),
         error && el('p', { class: 'error', text: error, attrs: { role: 'alert' } }),
       );
       return;
@@ -245,8 +299,14 @@ async function main(): Promise<void> {
   }
 
   link.on(topics.ratingSession(cred.deviceId), (_t, b) => {
+    const before = session?.ticketId ?? null;
     session = b as RatingSession;
-    if (view === 'reasons' && (!session.open || session.ticketId === null)) view = 'idle';
+    // A half-done rating (reasons) never carries over to another ticket.
+    if (view === 'reasons' && (!session.open || session.ticketId !== before)) {
+      view = 'idle';
+      chosen = null;
+      reasons = new Set();
+    }
     render();
   });
   link.onState(render);

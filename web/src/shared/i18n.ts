@@ -1,4 +1,6 @@
-// Vietnamese first; English by the toggle on each screen or `?lang=en`, remembered by the browser.
+// Vietnamese first; English by the toggle on each screen or `?lang=en`. Only the screens one person uses
+// (clerk panel, admin page) remember the choice: a kiosk or a rating tablet serves the next citizen in
+// Vietnamese, whatever the last one chose (and a reload never brings English back).
 export type Lang = 'vi' | 'en';
 export interface Bilingual {
   vi: string;
@@ -6,23 +8,26 @@ export interface Bilingual {
 }
 
 const KEY = 'lobby.lang';
+const PERSONAL = ['/clerk', '/admin'];
+const remembers = () => PERSONAL.includes(location.pathname);
 let lang: Lang = initialLang();
 const listeners: (() => void)[] = [];
 
 function initialLang(): Lang {
   const q = new URLSearchParams(location.search).get('lang');
   if (q === 'en' || q === 'vi') {
-    localStorage.setItem(KEY, q);
+    if (remembers()) localStorage.setItem(KEY, q);
     return q;
   }
-  return localStorage.getItem(KEY) === 'en' ? 'en' : 'vi';
+  return remembers() && localStorage.getItem(KEY) === 'en' ? 'en' : 'vi';
 }
 
 export const currentLang = (): Lang => lang;
 
 export function setLang(next: Lang): void {
+  if (next === lang) return;
   lang = next;
-  localStorage.setItem(KEY, next);
+  if (remembers()) localStorage.setItem(KEY, next);
   document.documentElement.lang = next;
   for (const fn of listeners) fn();
 }

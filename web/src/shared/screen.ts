@@ -20,6 +20,8 @@ export interface Settings {
   notice: string | null;
   chime: boolean;
   kioskIdleSeconds: number;
+  /** For a kiosk: whether it has a ticket printer (false: a screen-only kiosk); null for other screens. */
+  kioskPrinter: boolean | null;
   lowRatingReasons: string[];
   clerks: { id: string; name: string; photo: boolean }[];
 }
@@ -41,6 +43,23 @@ const t = dictionary({
   },
   seconds: { vi: '{n} giây', en: '{n} s' },
   minutes: { vi: '{n} phút', en: '{n} min' },
+});
+
+/**
+ * The estimated wait in words, or null when there is nothing true to say: no estimate (no counter open for
+ * the service: a ticket can still be taken, and the box cannot know when one opens), or nobody waiting.
+ * Estimates under 5 minutes read "under 5 minutes": "about 0 minutes" with people waiting is not true.
+ */
+export function waitWords(minutes: number | null, waiting: number, short = false): string | null {
+  if (minutes === null || waiting === 0) return null;
+  if (minutes < 5) return short ? wt('underShort') : wt('under');
+  return short ? wt('aboutShort', { n: minutes }) : wt('about', { n: minutes });
+}
+const wt = dictionary({
+  under: { vi: 'Chờ dưới 5 phút', en: 'Under 5 min wait' },
+  underShort: { vi: 'Chờ < 5 phút', en: '< 5 min wait' },
+  about: { vi: 'Chờ khoảng {n} phút', en: 'About {n} min wait' },
+  aboutShort: { vi: 'Chờ ~{n} phút', en: '~{n} min wait' },
 });
 
 export function ageText(ms: number): string {

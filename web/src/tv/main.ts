@@ -3,13 +3,14 @@
 import type { EventEnvelope } from '../../../protocol/events.js';
 import type { CounterStateMsg, OfficeStateMsg, ServiceStateMsg } from '../../../protocol/messages.js';
 import { el, fill } from '../shared/dom.js';
-import { currentLang, dictionary, langToggle, onLangChange } from '../shared/i18n.js';
+import { currentLang, dictionary, onLangChange } from '../shared/i18n.js';
 import {
   connectionBanner,
   credentialOrPairPage,
   loadSettings,
   officeClock,
   startLink,
+  waitWords,
   type Settings,
 } from '../shared/screen.js';
 import '../shared/base.css';
@@ -20,12 +21,11 @@ const t = dictionary({
   counter: { vi: 'Quầy {n}', en: 'Counter {n}' },
   closed: { vi: 'Đóng', en: 'Closed' },
   paused: { vi: 'Tạm dừng', en: 'Paused' },
+  pausedWith: { vi: 'Đang tiếp số {number}', en: 'Still with number {number}' },
   idle: { vi: 'Chưa gọi số', en: 'Waiting to call' },
   recent: { vi: 'Số vừa gọi', en: 'Recent calls' },
   noCalls: { vi: 'Chưa có số nào được gọi', en: 'No calls yet' },
   waiting: { vi: 'Đang chờ: {n}', en: 'Waiting: {n}' },
-  wait: { vi: '~{n} phút', en: '~{n} min' },
-  noWait: { vi: 'Chưa có quầy mở', en: 'No counter open' },
   notAccepting: { vi: 'Ngừng cấp số', en: 'Not issuing' },
   services: { vi: 'Lĩnh vực', en: 'Services' },
   welcome: { vi: 'Xin kính chào quý khách', en: 'Welcome' },
@@ -43,6 +43,7 @@ interface Call {
 type CalledData = { ticketId: string; number: string; counter: number };
 
 const HIGHLIGHT_MS = 15_000;
+const TAKEOVER_MS = 6_000;
 
 async function main(): Promise<void> {
   const cred = credentialOrPairPage('display');
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   let calls: Call[] = [];
   let seededFromState = false;
 
-  const officeName = el('div', 'office-name');
+  const officeName = el('h1', 'office-name');
   const nowCalling = el('div', { class: 'now-calling', attrs: { 'aria-live': 'assertive' } });
   const clockTime = el('div', 'clock-time');
   const clockDate = el('div', 'clock-date');
@@ -68,13 +69,15 @@ async function main(): Promise<void> {
   const root = el(
     'div',
     'tv',
-    el('header', 'tv-head', officeName, nowCalling, el('div', 'clock', clockTime, clockDate, langToggle())),
+    el('header', 'tv-head', officeName, nowCalling, el('div', 'clock', clockTime, clockDate)),
     el('main', 'tv-main', countersBox, el('aside', 'recent', recentTitle, recentList)),
     servicesBox,
     notice,
     connectionBanner(link),
   );
-  fill(document.body, root);
+  const takeover = el('div', { class: 'takeover', attrs: { 'aria-hidden': 'true' } });
+  takeover.hidden = true;
+  fill(document.body, root, takeover);
 
   const counterLabel = (n: number) => t('counter', { n });
   const newest = () => calls[0];
@@ -88,11 +91,48 @@ async function main(): Promise<void> {
     const c = newest();
     if (c && Date.now() - c.at < HIGHLIGHT_MS) {
       nowCalling.className = 'now-calling active';
-      nowCalling.textContent = t('nowCalling', { number: c.number, counter: counterLabel(c.counter) });
+      fill(nowCalling, ...callWords(c));
     } else {
       nowCalling.className = 'now-calling';
       nowCalling.textContent = t('welcome');
     }
+  }
+
+  /** "Mời số A001 đến Quầy 1" with the number (and counter) as large as a card's number. */
+  function callWords(c: Call): (HTMLElement | string)[] {
+    const [before, after] = t('nowCalling', { number: '\u0000', counter: '\u0001' }).split('\u0000') as [
+      string,
+      string,
+    ];
+    const [middle, end] = after.split('\u0001') as [string, string];
+    return [
+      before,
+      el('span', { class: 'call-number', text: c.number }),
+      middle,
+      el('span', { class: 'call-counter', text: counterLabel(c.counter) }),
+      end,
+    ];
+  }
+
+  /**
+   * A new call takes over the screen for TAKEOVER_MS (as lobby displays do: a citizen looking up sees only
+   * the number and the counter), then the board comes back with the call highlighted.
+   */
+  let takeoverTimer: ReturnType<typeof setTimeout> | undefined;
+  function showTakeover(c: Call): void {
+    fill(takeover, el('div', 'takeover-call', ...callWords(c)));
+    takeover.hidden = false;
+    clearTimeout(takeoverTimer);
+    takeoverTimer = setTimeout(() => {
+      takeover.hidden = true;
+    }, TAKEOVER_MS);
+  }
+
+  /** The card's title: the counter's own name when it says its number, else "Quầy N · name". */
+  function cardTitle(n: number, name: string | undefined): string {
+    const label = counterLabel(n);
+    if (!name || name === label) return label;
+    return new RegExp(`\\b${n}\\b`).test(name) ? name : `${label} · ${name}`;
   }
 
   function renderCounters(): void {
@@ -108,14 +148,16 @@ async function main(): Promise<void> {
         const s = counters.get(n);
         const current = s?.current ?? null;
         const status = s?.status ?? 'closed';
-        const hot = highlighted(current?.ticketId);
+        const hot = status !== 'paused' && highlighted(current?.ticketId);
+        // A paused counter says so in its big line, whoever is still at it: citizens must not wait for a
+        // call from it. The number still with the clerk stays, smaller, for its owner.
         const big =
           status === 'closed'
             ? t('closed')
-            : current
-              ? current.number
-              : status === 'paused'
-                ? t('paused')
+            : status === 'paused'
+              ? t('paused')
+              : current
+                ? current.number
                 : '—';
         return el(
           'div',
@@ -123,12 +165,20 @@ async function main(): Promise<void> {
             class: `counter status-${status}${hot ? ' hot' : ''}${current ? ' has-ticket' : ''}`,
             attrs: { 'data-counter': String(n) },
           },
-          el('div', 'counter-no', counterLabel(n)),
+          el(
+            'div',
+            'counter-no',
+            cardTitle(n, s?.name ?? office?.counters.find((c) => c.number === n)?.name),
+          ),
           el('div', { class: 'counter-ticket', text: big }),
-          el('div', { class: 'counter-name', text: s?.name ?? '' }),
           el('div', {
             class: 'counter-clerk',
-            text: s?.clerk?.name ?? (status === 'paused' && current ? t('paused') : ''),
+            text:
+              status === 'paused'
+                ? current
+                  ? t('pausedWith', { number: current.number })
+                  : ''
+                : (s?.clerk?.name ?? ''),
           }),
         );
       }),
@@ -165,9 +215,7 @@ async function main(): Promise<void> {
           ? ''
           : !s.accepting
             ? t('notAccepting')
-            : s.estimatedWaitMin === null
-              ? t('noWait')
-              : t('wait', { n: s.estimatedWaitMin });
+            : (waitWords(s.estimatedWaitMin, s.waiting, true) ?? '');
         return el(
           'div',
           { class: `service${s && !s.accepting ? ' closed' : ''}`, attrs: { 'data-service': id } },
@@ -259,6 +307,8 @@ async function main(): Promise<void> {
       ...calls.filter((c) => c.ticketId !== d.ticketId),
     ].slice(0, 20);
     chime();
+    const first = calls[0];
+    if (first) showTakeover(first);
     renderHead();
     renderCounters();
     renderRecent();

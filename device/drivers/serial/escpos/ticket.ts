@@ -53,7 +53,13 @@ export function ticketContent(job: PrintJob, timeZone: string, qrUrl: string | n
     service: `Lĩnh vực: ${t.serviceName}`,
     priority: t.priority ? `Ưu tiên: ${PRIORITY_LABELS[t.priority]}` : null,
     ahead: `Số người chờ trước bạn: ${t.ahead}`,
-    wait: t.estimatedWaitMin === null ? null : `Thời gian chờ dự kiến: khoảng ${t.estimatedWaitMin} phút`,
+    // Nothing rather than "khoảng 0 phút": no estimate, nobody ahead, or under 5 minutes said as such.
+    wait:
+      t.estimatedWaitMin === null || t.ahead === 0
+        ? null
+        : t.estimatedWaitMin < 5
+          ? 'Thời gian chờ dự kiến: dưới 5 phút'
+          : `Thời gian chờ dự kiến: khoảng ${t.estimatedWaitMin} phút`,
     time: `Giờ lấy số: ${formatIssuedAt(t.issuedAt, timeZone)}`,
     qrUrl,
     qrCaption: 'Quét mã để theo dõi lượt của bạn',
