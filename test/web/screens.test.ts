@@ -693,7 +693,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     const forNumber = rating.locator('.rating-for-number');
     await eventually(() => forNumber.textContent()).toBe('A001');
     expect(await rating.locator('.rating-for-service').textContent()).toBe('Văn thư');
-    expect(await rating.locator('.scale button svg.face').count()).toBe(4);
+    expect(await rating.locator('.scale button svg.face').count()).toBe(5);
     await screenshot(rating, 'rating-tablet');
 
     // A002 sits down and is served: the tablet now rates A002's visit, and the rating goes to A002.
