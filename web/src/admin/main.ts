@@ -50,6 +50,15 @@ const t = dictionary({
   allWell: { vi: 'Tất cả {n} thiết bị đang hoạt động.', en: 'All {n} devices are working.' },
   offlineSummary: { vi: 'Ngoại tuyến ({n}): {list}', en: 'Offline ({n}): {list}' },
   troubleSummary: { vi: 'Cần xử lý ({n}): {list}', en: 'Needs attention ({n}): {list}' },
+  powerBattery: {
+    vi: 'Mất điện: máy chủ đang chạy bằng UPS{charge}, từ {since}.',
+    en: 'Power cut: the box runs on its UPS{charge}, since {since}.',
+  },
+  powerLow: {
+    vi: 'Mất điện, pin UPS yếu{charge}: máy chủ đã ngừng cấp số từ {since} và chờ có điện lại.',
+    en: 'Power cut, UPS battery low{charge}: the box stopped taking requests at {since} until mains is back.',
+  },
+  powerUnknown: { vi: 'Không đọc được UPS: {reason}', en: 'The UPS cannot be read: {reason}' },
   onCounter: { vi: '{role} quầy {n}', en: '{role}, counter {n}' },
   managed: {
     vi: 'Máy chủ này do {url} quản lý: thêm, thu hồi và ghép nối thiết bị trên trang quản trị đám mây.',
@@ -103,6 +112,13 @@ interface Overview {
   screenRoles: string[];
   counters: { number: number; name: string }[];
   peripherals: Peripheral[];
+  /** The box's power through its UPS (null: it watches none). */
+  power: {
+    state: 'mains' | 'battery' | 'low_battery' | 'unknown';
+    since: string | null;
+    chargePct: number | null;
+    reason: string | null;
+  } | null;
 }
 type ApiError = { error?: { code: string; message: Bilingual; command?: string } };
 
@@ -257,12 +273,21 @@ const displayName = (p: Peripheral) =>
   p.name ??
   (p.counter !== null ? t('onCounter', { role: roleName(p.role), n: p.counter }) : roleName(p.role));
 
-/** What is wrong, at the top of the page: the devices offline and the printers that cannot print. */
-function summary(list: Peripheral[]): HTMLElement {
+/** What the UPS says, when it says something is wrong: a power cut first of all. */
+function powerLine(power: Overview['power']): string | null {
+  if (!power || power.state === 'mains') return null;
+  if (power.state === 'unknown') return t('powerUnknown', { reason: power.reason ?? '' });
+  const charge = power.chargePct === null ? '' : ` (${Math.round(power.chargePct)}%)`;
+  const since = power.since ? time(power.since) : '';
+  return t(power.state === 'battery' ? 'powerBattery' : 'powerLow', { charge, since });
+}
+
+/** What is wrong, at the top of the page: a power cut, the devices offline and the printers that cannot print. */
+function summary(list: Peripheral[], power: string | null): HTMLElement {
   const down = list.filter((p) => !isOnline(p));
   const trouble = list.filter((p) => isOnline(p) && printerTrouble(p));
   const named = (ps: Peripheral[]) => ps.map((p) => `${displayName(p)} (${p.id})`).join(', ');
-  if (down.length === 0 && trouble.length === 0)
+  if (down.length === 0 && trouble.length === 0 && power === null)
     return el(
       'section',
       { class: 'summary ok', attrs: { role: 'status' } },
@@ -271,6 +296,7 @@ function summary(list: Peripheral[]): HTMLElement {
   return el(
     'section',
     { class: 'summary bad', attrs: { role: 'status' } },
+    power !== null && el('p', { class: 'power', text: power }),
     down.length > 0 && el('p', { text: t('offlineSummary', { n: down.length, list: named(down) }) }),
     trouble.length > 0 && el('p', { text: t('troubleSummary', { n: trouble.length, list: named(trouble) }) }),
   );
@@ -394,7 +420,7 @@ function draw(): void {
         }),
       ),
       o.managedBy && el('p', { class: 'managed', text: t('managed', { url: o.managedBy }) }),
-      summary(o.peripherals),
+      summary(o.peripherals, powerLine(o.power)),
       msg,
       shownSecret &&
         el(
