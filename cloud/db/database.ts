@@ -171,7 +171,28 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
   };
 }
 
+/**
+ * Kysely's migrator looks for its own table by listing every table of every schema (and each serial column's
+ * sequence by name): another schema dropped at that moment — another deployment's, a test's, a benchmark's on
+ * the same server — fails it with `schema "<other>" does not exist`. Nothing of ours was touched: try again.
+ */
+const OTHER_SCHEMA_GONE = /schema "([^"]+)" does not exist/;
+const MIGRATE_ATTEMPTS = 10;
+
 async function migrate(db: Db, schema?: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateOnce(db, schema);
+      return;
+    } catch (err) {
+      const gone = OTHER_SCHEMA_GONE.exec(err instanceof Error ? err.message : '')?.[1];
+      if (!gone || gone === (schema ?? 'public') || attempt >= MIGRATE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+async function migrateOnce(db: Db, schema?: string): Promise<void> {
   // The migration tables in our schema: without it Kysely finds another schema's and skips creating ours.
   const { error, results } = await new Migrator({
     db,

@@ -1,8 +1,9 @@
 // Cloud replicas starting together on a new PostgreSQL database: each migrates (or finds it done) and starts;
 // none dies on the other's half-made tables. SQLite is one node, so PostgreSQL only.
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
-import { DATABASES, type TestDatabase } from './helpers.js';
+import { DATABASES, PG_URL, type TestDatabase } from './helpers.js';
 
 const postgres = DATABASES.find((d) => d.name === 'postgres')!;
 
@@ -26,4 +27,37 @@ describe.skipIf(!postgres.available)(`migrations (${postgres.title})`, () => {
     const units = await opened[0]!.db.selectFrom('units').select('id').execute();
     expect(units).toEqual([]);
   });
+
+  it("a migration while other schemas on the server are dropped starts anyway (Kysely lists every schema's tables)", async () => {
+    // Another deployment, test or benchmark on the same server creating and dropping schemas with tables: a
+    // migration that met one being dropped failed with `schema "<other>" does not exist` (CI, two workers).
+    const churn = new pg.Client({ connectionString: PG_URL });
+    await churn.connect();
+    let stop = false;
+    const churning = (async () => {
+      for (let i = 0; !stop; i++) {
+        const s = `churn_${process.pid}_${i}`;
+        await churn.query(`CREATE SCHEMA ${s}; CREATE TABLE ${s}.t (id serial PRIMARY KEY, a text)`);
+        await churn.query(`DROP SCHEMA ${s} CASCADE`);
+      }
+    })();
+    const failures: string[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const other = postgres.create();
+        try {
+          await (await openDatabase({ url: other.url, schema: other.schema as string })).close();
+        } catch (err) {
+          failures.push((err as Error).message);
+        } finally {
+          await other.cleanup();
+        }
+      }
+    } finally {
+      stop = true;
+      await churning;
+      await churn.end();
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
 });
