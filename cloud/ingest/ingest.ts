@@ -17,7 +17,6 @@ import {
   insertStatements,
   upsertAddStatements,
   type CloudDatabase,
-  type ColumnType,
   type Tx,
   type WriteStatement,
 } from '../db/database.js';
@@ -137,54 +136,48 @@ export async function ingestBatch(
   });
 }
 
-/** The columns each table of a batch is written with, and their PostgreSQL types (`insertStatements`). */
-const EVENT_COLUMNS = {
-  box_id: 'text',
-  seq: 'bigint',
-  office_id: 'text',
-  type: 'text',
-  at: 'bigint',
-  day: 'text',
-  data: 'text',
-  received_at: 'bigint',
-} as const satisfies Record<keyof EventTable, ColumnType>;
-const TICKET_COLUMNS = {
-  office_id: 'text',
-  ticket_id: 'text',
-  day: 'text',
-  number: 'text',
-  service: 'text',
-  priority: 'text',
-  issued_at: 'bigint',
-  state: 'text',
-  counter: 'integer',
-  clerk_id: 'text',
-  first_called_at: 'bigint',
-  updated_at: 'bigint',
-} as const satisfies Record<keyof TicketRow, ColumnType>;
+/** The columns each table of a batch is written with (`insertStatements`). */
+const EVENT_COLUMNS: (keyof EventTable)[] = [
+  'box_id',
+  'seq',
+  'office_id',
+  'type',
+  'at',
+  'day',
+  'data',
+  'received_at',
+];
+const TICKET_COLUMNS: (keyof TicketRow)[] = [
+  'office_id',
+  'ticket_id',
+  'day',
+  'number',
+  'service',
+  'priority',
+  'issued_at',
+  'state',
+  'counter',
+  'clerk_id',
+  'first_called_at',
+  'updated_at',
+];
 const TICKET_KEYS = ['office_id', 'ticket_id'];
-const CLERK_COLUMNS = {
-  office_id: 'text',
-  clerk_id: 'text',
-  name: 'text',
-} as const satisfies Record<keyof ClerkTable, ColumnType>;
-const LINK_COLUMNS = {
-  code: 'text',
-  office_id: 'text',
-  ticket_id: 'text',
-  service: 'text',
-  counter: 'integer',
-  clerk_id: 'text',
-  linked_at: 'bigint',
-  day: 'text',
-} as const satisfies Record<keyof LinkRow, ColumnType>;
+const CLERK_COLUMNS: (keyof ClerkTable)[] = ['office_id', 'clerk_id', 'name'];
+const LINK_COLUMNS: (keyof LinkRow)[] = [
+  'code',
+  'office_id',
+  'ticket_id',
+  'service',
+  'counter',
+  'clerk_id',
+  'linked_at',
+  'day',
+];
 
 /** An upsert whose every column but the keys takes the new row's value. */
-const overwrite = (columns: Record<string, ColumnType>, keys: string[]) =>
+const overwrite = (columns: string[], keys: string[]) =>
   sql`ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${sql.join(
-    Object.keys(columns)
-      .filter((c) => !keys.includes(c))
-      .map((c) => sql`${sql.ref(c)} = excluded.${sql.ref(c)}`),
+    columns.filter((c) => !keys.includes(c)).map((c) => sql`${sql.ref(c)} = excluded.${sql.ref(c)}`),
   )}`;
 
 /** The tickets a batch mentions, as stored before it. */
