@@ -21,6 +21,13 @@ export async function lockDossier(tx: Tx, dialect: Dialect, code: string): Promi
   await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${code}))`.execute(tx);
 }
 
+/** `lockDossier` for several codes in one statement, taken in the order given (the caller sorts them). */
+export async function lockDossiers(tx: Tx, dialect: Dialect, codes: readonly string[]): Promise<void> {
+  if (dialect !== 'postgres' || codes.length === 0) return;
+  await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(c))
+    FROM unnest(${codes}::text[]) WITH ORDINALITY AS u(c, i) ORDER BY i`.execute(tx);
+}
+
 /** The unit path of the integration that last wrote the dossier (its scope), or null without a dossier. */
 async function dossierScope(tx: Tx, code: string) {
   return tx
@@ -83,4 +90,15 @@ export async function settleDossierOffice(tx: Tx, code: string): Promise<void> {
   if (office === d.office_id) return;
   await tx.updateTable('dossiers').set({ office_id: office }).where('code', '=', code).execute();
   await moveDossierShare(tx, d, { ...d, office_id: office });
+}
+
+/**
+ * `settleDossierOffice` for each of `codes` that has a dossier (one query finds them: a code only boxes have
+ * linked has no dossier row, and settling it would do nothing). The caller holds every code's lock.
+ */
+export async function settleDossierOffices(tx: Tx, codes: readonly string[]): Promise<void> {
+  if (codes.length === 0) return;
+  const rows = await tx.selectFrom('dossiers').select('code').where('code', 'in', codes).execute();
+  const present = new Set(rows.map((r) => r.code));
+  for (const code of codes) if (present.has(code)) await settleDossierOffice(tx, code);
 }

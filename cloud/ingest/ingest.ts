@@ -11,10 +11,19 @@ import {
   type EventType,
   type UplinkAck,
 } from '../../protocol/index.js';
-import { upsertAdd, type CloudDatabase, type Tx } from '../db/database.js';
+import { sql } from 'kysely';
+import {
+  executeWrites,
+  insertStatements,
+  upsertAddStatements,
+  type CloudDatabase,
+  type Tx,
+  type WriteStatement,
+} from '../db/database.js';
 import { HOUR_KEYS, HOUR_METRICS, ROLLUP_KEYS, ROLLUP_METRICS } from '../db/rollup-columns.js';
-import { lockDossier, settleDossierOffice } from '../dossiers/ownership.js';
-import { applyEvent, newDeltas, type TicketRow } from './projection.js';
+import type { ClerkTable, EventTable } from '../db/schema.js';
+import { lockDossiers, settleDossierOffices } from '../dossiers/ownership.js';
+import { applyEvent, newDeltas, type LinkRow, type TicketRow } from './projection.js';
 
 export class IngestError extends Error {
   constructor(
@@ -80,7 +89,12 @@ export interface BoxIdentity {
   officeId: string;
 }
 
-/** Applies a checked batch (see `checkBatch`) and returns the acknowledgement for the box. */
+/**
+ * Applies a checked batch (see `checkBatch`) and returns the acknowledgement for the box. On PostgreSQL the
+ * transaction is a fixed number of round trips whatever the batch's size: the box's row (locked), the tickets
+ * the batch mentions, then every write in one statement (`executeWrites`), and the dossiers' locks when the
+ * batch links dossiers.
+ */
 export async function ingestBatch(
   store: CloudDatabase,
   box: BoxIdentity,
@@ -88,7 +102,13 @@ export async function ingestBatch(
   now: number,
 ): Promise<UplinkAck> {
   return store.db.transaction().execute(async (tx) => {
-    let lock = tx.selectFrom('boxes').select(['acked_seq', 'revoked_at']).where('id', '=', box.id);
+    let lock = tx
+      .selectFrom('boxes')
+      .select(['acked_seq', 'revoked_at'])
+      .select((eb) =>
+        eb.selectFrom('offices').select('timezone').where('offices.id', '=', box.officeId).as('timezone'),
+      )
+      .where('id', '=', box.id);
     // PostgreSQL: replicas serialise batches of one box here. SQLite writers are serialised already.
     if (store.dialect === 'postgres') lock = lock.forUpdate();
     const row = await lock.executeTakeFirst();
@@ -106,111 +126,152 @@ export async function ingestBatch(
     }
     const deferred = events.length - duplicates - apply.length;
     if (apply.length === 0) return { ackedSeq: acked, applied: 0, duplicates, deferred };
-    await applyEvents(tx, store.dialect, box, apply, now);
+    if (row.timezone === null) throw new Error(`office ${box.officeId} of box ${box.id} is missing`);
     const last = apply[apply.length - 1] as EventEnvelope;
-    await tx
-      .updateTable('boxes')
-      .set({ acked_seq: last.seq, last_event_at: Date.parse(last.at) })
-      .where('id', '=', box.id)
-      .execute();
+    // Written with the batch, in the same statement on PostgreSQL (the row is locked above).
+    const acknowledge = sql`UPDATE boxes SET acked_seq = ${last.seq}, last_event_at = ${Date.parse(last.at)}
+      WHERE id = ${box.id}`;
+    await applyEvents(tx, store.dialect, box, row.timezone, apply, now, acknowledge);
     return { ackedSeq: last.seq, applied: apply.length, duplicates, deferred };
   });
 }
 
+/** The columns each table of a batch is written with (`insertStatements`). */
+const EVENT_COLUMNS: (keyof EventTable)[] = [
+  'box_id',
+  'seq',
+  'office_id',
+  'type',
+  'at',
+  'day',
+  'data',
+  'received_at',
+];
+const TICKET_COLUMNS: (keyof TicketRow)[] = [
+  'office_id',
+  'ticket_id',
+  'day',
+  'number',
+  'service',
+  'priority',
+  'issued_at',
+  'state',
+  'counter',
+  'clerk_id',
+  'first_called_at',
+  'updated_at',
+];
+const TICKET_KEYS = ['office_id', 'ticket_id'];
+const CLERK_COLUMNS: (keyof ClerkTable)[] = ['office_id', 'clerk_id', 'name'];
+const LINK_COLUMNS: (keyof LinkRow)[] = [
+  'code',
+  'office_id',
+  'ticket_id',
+  'service',
+  'counter',
+  'clerk_id',
+  'linked_at',
+  'day',
+];
+
+/** An upsert whose every column but the keys takes the new row's value. */
+const overwrite = (columns: string[], keys: string[]) =>
+  sql`ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${sql.join(
+    columns.filter((c) => !keys.includes(c)).map((c) => sql`${sql.ref(c)} = excluded.${sql.ref(c)}`),
+  )}`;
+
+/** The tickets a batch mentions, as stored before it. */
+async function loadTickets(
+  tx: Tx,
+  dialect: CloudDatabase['dialect'],
+  officeId: string,
+  ids: string[],
+): Promise<Map<string, TicketRow>> {
+  const tickets = new Map<string, TicketRow>();
+  const q = tx.selectFrom('tickets').selectAll().where('office_id', '=', officeId);
+  // PostgreSQL: the ids as one array parameter; SQLite: IN lists under its bound-parameter limit.
+  const chunks =
+    dialect === 'postgres'
+      ? [q.where('ticket_id', '=', sql<string>`ANY(${ids}::text[])`)]
+      : Array.from({ length: Math.ceil(ids.length / 500) }, (_, k) =>
+          q.where('ticket_id', 'in', ids.slice(k * 500, k * 500 + 500)),
+        );
+  for (const chunk of chunks) for (const r of await chunk.execute()) tickets.set(r.ticket_id, r);
+  return tickets;
+}
+
+/**
+ * Writes a batch and its acknowledgement: one set-based statement per table (events, tickets, rollups, hours,
+ * clerks, dossier links), whatever the number of events, all sent together (`executeWrites`). Every table's
+ * rows are sorted by key, so concurrent batches lock in one order.
+ */
 async function applyEvents(
   tx: Tx,
   dialect: CloudDatabase['dialect'],
   box: BoxIdentity,
+  timezone: string,
   events: EventEnvelope[],
   now: number,
+  acknowledge: WriteStatement,
 ): Promise<void> {
-  const office = await tx
-    .selectFrom('offices')
-    .select('timezone')
-    .where('id', '=', box.officeId)
-    .executeTakeFirstOrThrow();
-  const ids = [
-    ...new Set(
-      events
-        .map((e) => (e.data as { ticketId?: unknown }).ticketId)
-        .filter((t): t is string => typeof t === 'string'),
-    ),
-  ];
-  const tickets = new Map<string, TicketRow>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await tx
-      .selectFrom('tickets')
-      .selectAll()
-      .where('office_id', '=', box.officeId)
-      .where('ticket_id', 'in', ids.slice(i, i + 500))
-      .execute();
-    for (const r of rows) tickets.set(r.ticket_id, r);
+  const ids = new Set<string>();
+  for (const e of events) {
+    const t = (e.data as { ticketId?: unknown }).ticketId;
+    if (typeof t === 'string') ids.add(t);
   }
-  const d = newDeltas(tickets);
-  for (const e of events) applyEvent(d, box.officeId, office.timezone, e);
-
-  const eventRows = events.map((e) => ({
-    box_id: box.id,
-    seq: e.seq,
-    office_id: box.officeId,
-    type: e.type,
-    at: Date.parse(e.at),
-    day: e.day,
-    data: JSON.stringify(e.data),
-    received_at: now,
-  }));
-  for (let i = 0; i < eventRows.length; i += 500)
-    await tx
-      .insertInto('events')
-      .values(eventRows.slice(i, i + 500))
-      .execute();
-
-  const touched = [...d.touched].sort().map((id) => d.tickets.get(id) as TicketRow);
-  for (let i = 0; i < touched.length; i += 500)
-    await tx
-      .insertInto('tickets')
-      .values(touched.slice(i, i + 500))
-      .onConflict((oc) =>
-        oc.columns(['office_id', 'ticket_id']).doUpdateSet((eb) => ({
-          day: eb.ref('excluded.day'),
-          number: eb.ref('excluded.number'),
-          service: eb.ref('excluded.service'),
-          priority: eb.ref('excluded.priority'),
-          issued_at: eb.ref('excluded.issued_at'),
-          state: eb.ref('excluded.state'),
-          counter: eb.ref('excluded.counter'),
-          clerk_id: eb.ref('excluded.clerk_id'),
-          first_called_at: eb.ref('excluded.first_called_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-
-  await upsertAdd(tx, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, d.rollups.sorted());
-  await upsertAdd(tx, 'rollup_hours', HOUR_KEYS, HOUR_METRICS, d.hours.sorted());
+  const d = newDeltas(ids.size ? await loadTickets(tx, dialect, box.officeId, [...ids]) : new Map());
+  for (const e of events) applyEvent(d, box.officeId, timezone, e);
 
   const clerks = [...d.clerks.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([clerk_id, name]) => ({ office_id: box.officeId, clerk_id, name }));
-  if (clerks.length)
-    await tx
-      .insertInto('clerks')
-      .values(clerks)
-      .onConflict((oc) =>
-        oc.columns(['office_id', 'clerk_id']).doUpdateSet((eb) => ({ name: eb.ref('excluded.name') })),
-      )
-      .execute();
+  await executeWrites(tx, [
+    ...insertStatements(
+      dialect,
+      'events',
+      EVENT_COLUMNS,
+      events.map((e) => ({
+        box_id: box.id,
+        seq: e.seq,
+        office_id: box.officeId,
+        type: e.type,
+        at: Date.parse(e.at),
+        day: e.day,
+        data: JSON.stringify(e.data),
+        received_at: now,
+      })),
+    ),
+    ...insertStatements(
+      dialect,
+      'tickets',
+      TICKET_COLUMNS,
+      [...d.touched].sort().map((id) => d.tickets.get(id) as TicketRow),
+      overwrite(TICKET_COLUMNS, TICKET_KEYS),
+    ),
+    ...upsertAddStatements(dialect, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, d.rollups.sorted()),
+    ...upsertAddStatements(dialect, 'rollup_hours', HOUR_KEYS, HOUR_METRICS, d.hours.sorted()),
+    ...insertStatements(
+      dialect,
+      'clerks',
+      CLERK_COLUMNS,
+      clerks,
+      overwrite(CLERK_COLUMNS, ['office_id', 'clerk_id']),
+    ),
+    ...insertStatements(
+      dialect,
+      'dossier_links',
+      LINK_COLUMNS,
+      d.links,
+      sql`ON CONFLICT (code, office_id, ticket_id) DO NOTHING`,
+    ),
+    acknowledge,
+  ]);
 
   if (d.links.length) {
-    await tx
-      .insertInto('dossier_links')
-      .values(d.links)
-      .onConflict((oc) => oc.columns(['code', 'office_id', 'ticket_id']).doNothing())
-      .execute();
     // The dossier's office follows from all its links by event time, not from which arrived first. Every
     // code's lock first, in sorted order, then the writes: no two batches can wait on each other.
     const codes = [...new Set(d.links.map((l) => l.code))].sort();
-    for (const code of codes) await lockDossier(tx, dialect, code);
-    for (const code of codes) await settleDossierOffice(tx, code);
+    await lockDossiers(tx, dialect, codes);
+    await settleDossierOffices(tx, codes);
   }
 }

@@ -1,6 +1,7 @@
-// Cloud benchmarks 1 and 2: ingest events per second (uplink batches over real HTTP) beside a raw batched
-// INSERT of the same rows into the same database, in alternating blocks; and the time to drain a backlog of
-// 30,000 events from a box's outbox through the real uplink (got) into the cloud.
+// Cloud benchmarks 1 and 2: ingest events per second with 1, 4, … boxes uplinking batches over real HTTP at
+// once (the load generator, `benchIngestLoad`) beside a raw batched INSERT of the same rows into the same
+// database by as many writers, in alternating rounds; and the time to drain a backlog of 30,000 events from a
+// box's outbox through the real uplink (got) into the cloud.
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { sql } from 'kysely';
@@ -47,9 +48,10 @@ async function rawInsert(
   table: string,
   events: EventEnvelope[],
   officeId: string,
+  boxId = 'raw',
 ): Promise<void> {
   const rows = events.map((e) => ({
-    box_id: 'raw',
+    box_id: boxId,
     seq: e.seq,
     office_id: officeId,
     type: e.type,
@@ -91,8 +93,8 @@ async function enroll(cloud: CloudService, officeId: string): Promise<EnrollResp
   return (await r.json()) as EnrollResponse;
 }
 
-/** Office days until at least `n` events. */
-export function eventsFor(n: number, seed: number): EventEnvelope[] {
+/** Office days until at least `n` events (dossier codes under `agency`: one per office keeps them apart). */
+export function eventsFor(n: number, seed: number, agency?: string): EventEnvelope[] {
   const days: string[] = [];
   let events: EventEnvelope[] = [];
   for (let t = Date.parse('2026-01-05T00:00:00Z'); events.length < n; t += 86_400_000 * 8) {
@@ -102,13 +104,16 @@ export function eventsFor(n: number, seed: number): EventEnvelope[] {
       tickets: 250,
       services: DEFAULT_SERVICES,
       counters: DEFAULT_COUNTERS,
+      ...(agency ? { agency } : {}),
     });
   }
   return events.slice(0, n);
 }
 
-export interface IngestResult {
+export interface IngestLoadResult {
   database: string;
+  boxes: number;
+  /** Timed events, all boxes together (each box's first batch is a warm-up, not counted). */
   events: number;
   batchSize: number;
   oursPerSec: number;
@@ -116,43 +121,96 @@ export interface IngestResult {
   ratio: number;
 }
 
-export async function benchIngest(
+/**
+ * The load generator: `boxes` boxes, each enrolled for an office of its own with its own office days, uplink
+ * batches of `batchSize` over real HTTP to one cloud, all at once, each box one batch at a time as the uplink
+ * does (the next when the last is acknowledged). Beside it, the raw floor: the same rows inserted by as many
+ * concurrent writers into a table shaped like `events`, one multi-row INSERT transaction per batch, no checks,
+ * no rollups. Ours and raw alternate in rounds of `batchesPerRound` batches per box, so both see the same
+ * machine. Request bodies are serialised before the clock starts: a box does that on its own CPU, not the
+ * cloud's. Each box's first batch (its credential's scrypt, the first statements) is a warm-up.
+ */
+interface LoadBox {
+  officeId: string;
+  boxId: string;
+  auth: string;
+  batches: { events: EventEnvelope[]; body: string }[];
+}
+
+export async function benchIngestLoad(
   db: BenchDatabase,
-  o: { events: number; batchSize: number },
-): Promise<IngestResult> {
+  o: { boxes: number; eventsPerBox: number; batchSize: number; batchesPerRound?: number },
+): Promise<IngestLoadResult> {
   const cloud = await cloudOn(db);
   try {
-    const box = await enroll(cloud, 'bench-ingest');
-    const events = eventsFor(o.events, 7);
-    await createRawTable(cloud, 'raw_events');
-    let oursMs = 0;
-    let rawMs = 0;
-    const auth = `Bearer ${boxToken(box.boxId, box.secret)}`;
-    for (let i = 0; i < events.length; i += o.batchSize) {
-      const batch = events.slice(i, i + o.batchSize);
-      // Raw floor: the same rows, one multi-row INSERT per batch in a transaction, no checks, no rollups.
-      let t0 = now();
-      await rawInsert(cloud, 'raw_events', batch, 'bench-ingest');
-      rawMs += now() - t0;
-      t0 = now();
+    const perRound = o.batchesPerRound ?? 4;
+    const boxes: LoadBox[] = [];
+    for (let b = 0; b < o.boxes; b++) {
+      const officeId = `load-${o.boxes}-${b + 1}`;
+      const box = await enroll(cloud, officeId);
+      const events = eventsFor(o.eventsPerBox, 100 + b, `agency-${o.boxes}-${b + 1}`);
+      const batches: LoadBox['batches'] = [];
+      for (let i = 0; i < events.length; i += o.batchSize) {
+        const slice = events.slice(i, i + o.batchSize);
+        batches.push({ events: slice, body: JSON.stringify({ events: slice }) });
+      }
+      boxes.push({ officeId, boxId: box.boxId, auth: `Bearer ${boxToken(box.boxId, box.secret)}`, batches });
+    }
+    await createRawTable(cloud, `raw_load_${o.boxes}`);
+    const send = async (box: LoadBox, k: number) => {
+      const batch = box.batches[k];
+      if (!batch) return 0;
       const res = await fetch(`${cloud.url}/api/v1/uplink/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: auth },
-        body: JSON.stringify({ events: batch }),
+        headers: { 'content-type': 'application/json', authorization: box.auth },
+        body: batch.body,
       });
       const ack = (await res.json()) as { applied: number };
-      oursMs += now() - t0;
-      if (ack.applied !== batch.length) throw new Error(`ingest applied ${ack.applied} of ${batch.length}`);
+      if (ack.applied !== batch.events.length)
+        throw new Error(`box ${box.boxId}: applied ${ack.applied} of ${batch.events.length} (${res.status})`);
+      return batch.events.length;
+    };
+    const raw = async (box: LoadBox, k: number) => {
+      const batch = box.batches[k];
+      if (!batch) return 0;
+      await rawInsert(cloud, `raw_load_${o.boxes}`, batch.events, box.officeId, box.boxId);
+      return batch.events.length;
+    };
+    // Each box's batches from..to, one after the other; all boxes at once.
+    const round = async (f: typeof send, from: number, to: number) => {
+      const t0 = now();
+      const counts = await Promise.all(
+        boxes.map(async (box) => {
+          let n = 0;
+          for (let k = from; k < to; k++) n += await f(box, k);
+          return n;
+        }),
+      );
+      return { ms: now() - t0, events: counts.reduce((a, b) => a + b, 0) };
+    };
+    await round(send, 0, 1);
+    await round(raw, 0, 1);
+    const most = Math.max(...boxes.map((b) => b.batches.length));
+    let oursMs = 0;
+    let rawMs = 0;
+    let events = 0;
+    for (let k = 1; k < most; k += perRound) {
+      const r = await round(raw, k, k + perRound);
+      const ours = await round(send, k, k + perRound);
+      rawMs += r.ms;
+      oursMs += ours.ms;
+      events += ours.events;
     }
-    const ours = (events.length * 1000) / oursMs;
-    const raw = (events.length * 1000) / rawMs;
+    const oursPerSec = (events * 1000) / oursMs;
+    const rawPerSec = (events * 1000) / rawMs;
     return {
       database: db.name,
-      events: events.length,
+      boxes: o.boxes,
+      events,
       batchSize: o.batchSize,
-      oursPerSec: ours,
-      rawPerSec: raw,
-      ratio: ours / raw,
+      oursPerSec,
+      rawPerSec,
+      ratio: oursPerSec / rawPerSec,
     };
   } finally {
     await cloud.close();

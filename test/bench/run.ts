@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
 import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
-import { postgresReachable, runCloudBenches } from './cloud-run.js';
+import { postgresReachable, runCloudBenches, runIngestBenches } from './cloud-run.js';
 import { runFleetBenches } from './fleet.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchRollout } from './releases.js';
@@ -231,6 +231,17 @@ async function main(): Promise<void> {
       JSON.stringify(rounded({ at: new Date().toISOString(), fleet }), null, 2) + '\n',
     );
     console.log('\nwrote bench-results-fleet.json');
+    return;
+  }
+  if (process.argv[2] === 'ingest') {
+    // `node dist/test/bench/run.js ingest`: the cloud's ingest rows alone (the load generator).
+    console.log(`motcua-lobby cloud ingest benchmarks (load ${loadavg()[0]?.toFixed(2)})`);
+    const ingest = await runIngestBenches();
+    writeFileSync(
+      'bench-results-ingest.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), ingest }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-ingest.json');
     return;
   }
   if (process.argv[2] === 'cloud') {
