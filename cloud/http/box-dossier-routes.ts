@@ -9,6 +9,7 @@ import {
   DossierLookupAnswer,
   type DossierBoard as Board,
 } from '../../protocol/index.js';
+import { publicDossier } from '../dossiers/public-view.js';
 import { localDay } from '../dossiers/rollup.js';
 import { BOARD_READY_MAX, BOX_LOOKUPS_PER_MINUTE } from '../limits.js';
 import { boxCredential } from './box-routes.js';
@@ -17,7 +18,6 @@ import { HttpError, type CloudContext } from './context.js';
 const CODE = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$' });
 const errors = { 400: ApiError, 401: ApiError, 404: ApiError, 429: ApiError };
 const DAY_MS = 24 * 3600_000;
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 const CLOSED = new Set(['returned', 'cancelled']);
 
 export async function boxDossierRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
@@ -47,38 +47,12 @@ export async function boxDossierRoutes(app: FastifyInstance, ctx: CloudContext):
     async (req) => {
       const { code } = req.params as { code: string };
       const now = ctx.clock();
-      const d = await ctx.store.db
-        .selectFrom('dossiers')
-        .leftJoin('offices', 'offices.id', 'dossiers.office_id')
-        .select([
-          'dossiers.code',
-          'dossiers.procedure',
-          'dossiers.procedure_name',
-          'dossiers.service',
-          'dossiers.status',
-          'dossiers.received_at',
-          'dossiers.due_at',
-          'dossiers.returned_at',
-          'offices.id as office_id',
-          'offices.name as office_name',
-        ])
-        .where('dossiers.code', '=', code)
-        .executeTakeFirst();
+      const d = await publicDossier(ctx.store.db, code);
       if (!d) throw new HttpError(404, 'not_found', `no dossier "${code}"`);
-      const returnedAt = d.returned_at === null ? null : Number(d.returned_at);
       return {
-        code: d.code,
-        procedure: d.procedure,
-        procedureName: d.procedure_name,
-        service: d.service,
-        status: d.status,
-        receivedAt: iso(d.received_at) as string,
-        dueAt: iso(d.due_at) as string,
-        returnedAt: iso(returnedAt),
-        office: d.office_id ? { id: d.office_id, name: d.office_name ?? d.office_id } : null,
-        onTime: returnedAt === null ? null : returnedAt <= Number(d.due_at),
+        ...d,
         readyToCollect: d.status === 'ready',
-        overdue: returnedAt === null && !CLOSED.has(d.status) && Number(d.due_at) < now,
+        overdue: d.returnedAt === null && !CLOSED.has(d.status) && Date.parse(d.dueAt) < now,
         asOf: new Date(now).toISOString(),
       } satisfies DossierLookupAnswer;
     },

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import { hmacHex, integrationKey, safeEqual } from '../auth/secrets.js';
 import { dossierOwningPath, lockDossier, settleDossierOffice } from '../dossiers/ownership.js';
+import { publicDossier } from '../dossiers/public-view.js';
 import { moveDossierShare, pruneReplays } from '../dossiers/rollup.js';
 import type { Db, Tx } from '../db/database.js';
 import { HttpError, type CloudContext } from './context.js';
@@ -83,8 +84,6 @@ async function officeInScope(db: Db | Tx, officeId: string, unitPath: string): P
     .executeTakeFirst();
   return o !== undefined && o.path.startsWith(unitPath);
 }
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Promise<void> {
   // The signed routes need the body exactly as sent: parse JSON ourselves and keep the text.
@@ -209,36 +208,9 @@ export async function dossierRoutes(app: FastifyInstance, ctx: CloudContext): Pr
     },
     async (req) => {
       const { code } = req.params as { code: string };
-      const d = await ctx.store.db
-        .selectFrom('dossiers')
-        .leftJoin('offices', 'offices.id', 'dossiers.office_id')
-        .select([
-          'dossiers.code',
-          'dossiers.procedure',
-          'dossiers.procedure_name',
-          'dossiers.service',
-          'dossiers.status',
-          'dossiers.received_at',
-          'dossiers.due_at',
-          'dossiers.returned_at',
-          'offices.id as office_id',
-          'offices.name as office_name',
-        ])
-        .where('dossiers.code', '=', code)
-        .executeTakeFirst();
+      const d = await publicDossier(ctx.store.db, code);
       if (!d) throw new HttpError(404, 'not_found', `no dossier "${code}"`);
-      return {
-        code: d.code,
-        procedure: d.procedure,
-        procedureName: d.procedure_name,
-        service: d.service,
-        status: d.status,
-        receivedAt: iso(d.received_at) as string,
-        dueAt: iso(d.due_at) as string,
-        returnedAt: iso(d.returned_at),
-        office: d.office_id ? { id: d.office_id, name: d.office_name ?? d.office_id } : null,
-        onTime: d.returned_at === null ? null : d.returned_at <= d.due_at,
-      } satisfies DossierPublic;
+      return d;
     },
   );
 
