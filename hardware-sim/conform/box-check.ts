@@ -184,6 +184,10 @@ function open(url: string, opts: IClientOptions): Promise<ConnectOutcome> {
       resolve({ refused: typeof err.code === 'number' ? err.code : null, message: err.message });
     };
     c.once('error', onError);
+    // A box that drops the connection without a CONNACK: mqtt.js emits no error, only the close.
+    c.once('close', () =>
+      resolve({ refused: null, message: 'the box closed the connection without a CONNACK' }),
+    );
   });
 }
 
@@ -639,7 +643,7 @@ async function kioskChanges(list: Checklist, a: Probe, l: Probe, id: string, t: 
     .map((m) => m.body as { service: string; accepting: boolean })
     .find((s) => s.accepting);
   const service = accepting?.service ?? office?.services[0]?.id;
-  if (!service) return list.skip('issue a ticket', 'no service is taking tickets now');
+  if (!service) return list.skip('checks that change the office', 'no service is taking tickets now');
   const reqId = `conform-${Date.now().toString(36)}-ticket`;
   const payload = JSON.stringify({ id: reqId, service });
   const askTicket = async () => {

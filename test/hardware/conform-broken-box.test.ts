@@ -147,6 +147,18 @@ const closesOn =
     },
   });
 
+/** The box drops the connection of a client id at its CONNECT, answering nothing. */
+const closesOnConnect =
+  (tag: string) =>
+  (d: DeviceSpec): Fault => ({
+    up: (p, c) => {
+      if (p.cmd === 'connect' && p.clientId === `${d.id}.${tag}`) {
+        c.cut();
+        return null;
+      }
+    },
+  });
+
 /** The box keeps the connection of a client id open when it should close it. */
 const keepsOpen =
   (tag: string) =>
@@ -185,11 +197,47 @@ function caught(
   expect(before.map(formatResult), `checks before "${name}" failed`).toEqual([]);
 }
 
+/** What the kit said for a check (its status and detail), by name. */
+const said = (results: CheckResult[], name: string) => results.find((r) => r.name === name);
+
+// A kiosk watched by the display; a display watches itself; the others have no display to watch with.
 describe.concurrent('the kit passes a correct box seen through the proxy', () => {
   for (const role of ['kiosk', 'keypad', 'rating', 'scanner', 'display', 'ledboard'] as const)
     it(role, async () => {
-      const results = await kitAgainst({ role, fault: () => ({}), changes: true, watch: true });
+      const d = AS[role] as DeviceSpec;
+      const results = await kitAgainst({ role, fault: () => ({}), changes: true, watch: role === 'kiosk' });
       expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+      // What a vendor reads beside each PASS.
+      expect(said(results, 'connect with the device id and secret (CONNACK 0)')?.detail).toBe(
+        `as ${d.id}.conform-l`,
+      );
+      expect(said(results, 'retained state/office on subscribe, valid')?.detail).toBe(
+        'lobby/v1/state/office',
+      );
+      expect(
+        said(results, 'connect with a Will and publish the birth on the same connection')?.detail,
+      ).toMatch(/^session \d+$/);
+      const watched = said(results, 'a display sees the birth and, after a cut connection, the Will');
+      if (role === 'kiosk' || role === 'display')
+        expect(watched?.detail).toMatch(/^Will seen: \{"online":false,"session":\d+\}$/);
+      else
+        caught(
+          results,
+          'a display sees the birth and the Will',
+          /needs a display to watch: give --watch-id/,
+          'skip',
+        );
+      if (role === 'kiosk')
+        expect(
+          said(results, 'a ticket request for "van-thu" is answered ok with data.ticket and a print job')
+            ?.detail,
+        ).toMatch(/^ticket A001, job \d{4}-\d{2}-\d{2}\/A001$/);
+      if (role === 'keypad')
+        expect(
+          said(results, 'next is answered: ticket.called, or queue_empty when nobody waits')?.detail,
+        ).toBe('called C001');
+      if (role === 'rating' || role === 'scanner' || role === 'display' || role === 'ledboard')
+        caught(results, 'checks that change the office', new RegExp(`^none for a ${role}: `), 'skip');
     });
 });
 
@@ -832,8 +880,10 @@ const cases: Case[] = [
               bodyOf(p)?.topic === topics.ticketRequest() &&
               ++tickets === 6 &&
               job
-            )
-              return [p, { ...job, messageId: undefined, qos: 0 }];
+            ) {
+              const again = { ...job, messageId: undefined, qos: 0 as const };
+              setTimeout(() => c.toClient(again), 100); // as a box would: after the reply
+            }
           },
         };
       },
@@ -947,6 +997,51 @@ const cases: Case[] = [
     'the same finish again is answered with duplicate:true',
     /got \{"code":"no_current_ticket"/,
   ],
+  [
+    'next answered ok with no events',
+    {
+      role: 'keypad',
+      changes: true,
+      fault: reply(
+        (d) => topics.counterCommand(d.counter as number, 'next'),
+        (r) => ({ ...r, data: { ...data(r), events: undefined } }),
+        4,
+      ),
+    },
+    'next is answered: ticket.called, or queue_empty when nobody waits',
+    /^events undefined$/,
+  ],
+  // ---- a connection refused where the kit needs it
+  [
+    'the connection dropped at a wrong secret, no CONNACK',
+    kiosk(closesOnConnect('conform-b')),
+    'a wrong secret is refused with CONNACK 4',
+    /refused with code null \(the box closed the connection without a CONNACK\), expected 4/,
+  ],
+  [
+    'the device refused on its second connection',
+    kiosk(connack('conform', 5)),
+    'connect with a Will and publish the birth on the same connection',
+    /^refused: .*Not authorized/,
+  ],
+  [
+    'the watching display refused',
+    kiosk(connack('display-tv.conform-w', 5), { watch: true }),
+    'a display sees the birth and, after a cut connection, the Will',
+    /^the watching display was refused: .*Not authorized/,
+  ],
+  [
+    'the device refused on a third connection',
+    kiosk(connack('conform-d', 5), { watch: true }),
+    'a display sees the birth and, after a cut connection, the Will',
+    /^refused: .*Not authorized/,
+  ],
+  [
+    'the device refused when it comes to publish on a box-only topic',
+    kiosk(connack('conform-x', 5)),
+    'publishing on a box-only topic gets forbidden and the connection is closed',
+    /^refused: .*Not authorized/,
+  ],
   // ---- signing off
   [
     'the connection dropped at the sign-off',
@@ -1004,5 +1099,83 @@ describe.concurrent('what the kit accepts of a correct box', () => {
     );
     expect(next).toMatchObject({ status: 'pass', detail: 'queue_empty (nothing called)' });
     caught(results, 'finish, and its retry answered with duplicate:true', /nothing was called/, 'skip');
+  });
+});
+
+describe.concurrent('the kit follows what the box says', () => {
+  const scale = (levels: number) => (d: DeviceSpec) =>
+    message(
+      () => topics.ratingSession(d.id),
+      (p) =>
+        withBody(p, (b) => {
+          b.scale = Array.from({ length: levels }, (_, i) => ({
+            score: i + 1,
+            label: { vi: `${i + 1}`, en: `${i + 1}` },
+          }));
+        }),
+    )(d);
+
+  it('a rating box with a 5-level scale: a score of 6 must be refused', async () => {
+    const results = await kitAgainst({ role: 'rating', fault: scale(5) });
+    expect(said(results, 'a score above the 5-level scale gets score_out_of_scale')?.status).toBe('pass');
+  });
+
+  it('a 10-level scale: no score above it is tried', async () => {
+    const results = await kitAgainst({ role: 'rating', fault: scale(10) });
+    expect(results.filter((r) => r.name.includes('score_out_of_scale'))).toEqual([]);
+    expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+  });
+
+  it('the kiosk asks for a ticket of a service taking tickets', async () => {
+    const results = await kitAgainst(
+      kiosk(
+        message(
+          () => topics.serviceState('van-thu'),
+          (p) => withBody(p, (b) => void Object.assign(b, { accepting: false, refusal: 'service_closed' })),
+        ),
+        { changes: true },
+      ),
+    );
+    const asked = results.filter((r) => r.name.startsWith('a ticket request for '));
+    expect(asked.map((r) => [r.name, r.status])).toEqual([
+      [expect.stringMatching(/^a ticket request for "(chung-thuc|ho-tich|dat-dai)" is answered ok/), 'pass'],
+    ]);
+  });
+
+  it('no service taking tickets, none in the office: the ticket checks are skipped, saying why', async () => {
+    const results = await kitAgainst(
+      kiosk(
+        () => ({
+          down: (p) => {
+            if (!isPublish(p)) return;
+            if (p.topic.startsWith('lobby/v1/state/services/'))
+              return withBody(
+                p,
+                (b) => void Object.assign(b, { accepting: false, refusal: 'service_closed' }),
+              );
+            if (p.topic === topics.officeState()) return withBody(p, (b) => void (b.services = []));
+          },
+        }),
+        { changes: true },
+      ),
+    );
+    caught(results, 'checks that change the office', /^no service is taking tickets now$/, 'skip');
+  });
+
+  it('next answered counter_paused: nothing called, finish skipped', async () => {
+    const results = await kitAgainst({
+      role: 'keypad',
+      changes: true,
+      fault: reply(
+        (d) => topics.counterCommand(d.counter as number, 'next'),
+        (r) => refused(r, 'counter_paused'),
+        4,
+      ),
+    });
+    expect(said(results, 'next is answered: ticket.called, or queue_empty when nobody waits')).toMatchObject({
+      status: 'pass',
+      detail: 'counter_paused (nothing called)',
+    });
+    caught(results, 'finish, and its retry answered with duplicate:true', /^nothing was called$/, 'skip');
   });
 });
