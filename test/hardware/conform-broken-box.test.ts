@@ -993,6 +993,20 @@ const cases: Case[] = [
     /got \{.*"events":\[\]/,
   ],
   [
+    'finish answered ok with no events',
+    {
+      role: 'keypad',
+      changes: true,
+      fault: reply(
+        (d) => topics.counterCommand(d.counter as number, 'finish'),
+        (r) => ({ ...r, data: { ...data(r), events: undefined } }),
+        1,
+      ),
+    },
+    'finish is answered ok with ticket.finished',
+    /^got \{"ticket"/,
+  ],
+  [
     'finish refused',
     {
       role: 'keypad',
