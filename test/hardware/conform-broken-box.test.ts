@@ -624,6 +624,28 @@ const cases: Case[] = [
     /no reply within 2000 ms/,
   ],
   [
+    'an error reply without its error object',
+    kiosk(
+      reply(
+        () => malformed,
+        (r) => ({ id: r.id, topic: r.topic, status: 'error' }),
+      ),
+    ),
+    'a request on a malformed request topic gets unknown_topic',
+    /expected error "unknown_topic", got "undefined"/,
+  ],
+  [
+    'an error code on a reply saying ok',
+    kiosk(
+      reply(
+        () => malformed,
+        (r) => ({ ...r, status: 'ok' }),
+      ),
+    ),
+    'a request on a malformed request topic gets unknown_topic',
+    /expected error "unknown_topic", got ok/,
+  ],
+  [
     'a reply never sent',
     kiosk(
       reply(
@@ -812,6 +834,73 @@ const cases: Case[] = [
     /no reply within 2000 ms/,
   ],
   [
+    'a ticket refused without its error object',
+    kiosk(
+      reply(ticketTopic, (r) => ({ id: r.id, topic: r.topic, status: 'error' }), 5),
+      { changes: true },
+    ),
+    'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
+    /^refused: undefined \(undefined\)$/,
+  ],
+  [
+    'a print job without its ticket',
+    kiosk(
+      message(printTopic, (p) => withBody(p, (b) => void delete b.ticket)),
+      { changes: true },
+    ),
+    'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
+    /no print job within 2000 ms/,
+    'spills',
+  ],
+  [
+    'the printed report answered with another id',
+    kiosk(
+      reply(
+        () => topics.ticketPrinted(),
+        (r) => ({ ...r, id: 'not-yours' }),
+      ),
+      { changes: true },
+    ),
+    'the print job is acknowledged on tickets/printed (answered ok)',
+    /^no reply within 2000 ms$/,
+  ],
+  [
+    'a retry answered ok with no data',
+    kiosk(
+      reply(ticketTopic, (r) => ({ id: r.id, topic: r.topic, status: 'ok' }), 6),
+      { changes: true },
+    ),
+    'the same request again is answered with duplicate:true and no second print job (it was acknowledged)',
+    /expected duplicate:true, got undefined/,
+  ],
+  [
+    'a retry saying duplicate:true without its ticket',
+    kiosk(
+      reply(ticketTopic, (r) => ({ ...r, data: { duplicate: true } }), 6),
+      { changes: true },
+    ),
+    'the same request again is answered with duplicate:true and no second print job (it was acknowledged)',
+    /the duplicate names another ticket/,
+  ],
+  [
+    'a retry refused, still saying duplicate:true',
+    kiosk(
+      reply(ticketTopic, (r) => ({ ...refused(r, 'service_closed'), data: data(r) }), 6),
+      { changes: true },
+    ),
+    'the same request again is answered with duplicate:true and no second print job (it was acknowledged)',
+    /expected duplicate:true, got \{"events"/,
+  ],
+  [
+    'request_id_reused answered with another id',
+    kiosk(
+      reply(ticketTopic, (r) => ({ ...r, id: 'not-yours' }), 7),
+      { changes: true },
+    ),
+    'the same id with another payload is refused with request_id_reused',
+    /^no reply within 2000 ms$/,
+  ],
+  [
     'a ticket reply without data.ticket',
     kiosk(
       reply(ticketTopic, (r) => ({ ...r, data: {} }), 5),
@@ -963,6 +1052,20 @@ const cases: Case[] = [
     },
     'next is answered: ticket.called, or queue_empty when nobody waits',
     /unexpected forbidden/,
+  ],
+  [
+    'next refused without its error object',
+    {
+      role: 'keypad',
+      changes: true,
+      fault: reply(
+        (d) => topics.counterCommand(d.counter as number, 'next'),
+        (r) => ({ id: r.id, topic: r.topic, status: 'error' }),
+        4,
+      ),
+    },
+    'next is answered: ticket.called, or queue_empty when nobody waits',
+    /^unexpected undefined$/,
   ],
   [
     'next answered ok without ticket.called',
@@ -1217,6 +1320,30 @@ describe.concurrent('the kit follows what the box says', () => {
     expect(asked.map((r) => [r.name, r.status])).toEqual([
       [expect.stringMatching(/^a ticket request for "(chung-thuc|ho-tich|dat-dai)" is answered ok/), 'pass'],
     ]);
+  });
+
+  it('no office state, no service taking tickets: the office check fails, the ticket checks are skipped', async () => {
+    const results = await kitAgainst(
+      kiosk(
+        () => ({
+          down: (p) => {
+            if (!isPublish(p)) return;
+            if (p.topic.startsWith('lobby/v1/state/services/'))
+              return withBody(
+                p,
+                (b) => void Object.assign(b, { accepting: false, refusal: 'service_closed' }),
+              );
+            if (p.topic === topics.officeState()) return null;
+          },
+        }),
+        { changes: true },
+      ),
+    );
+    caught(results, 'retained state/office on subscribe, valid', /no retained office state/);
+    expect(said(results, 'checks that change the office')).toMatchObject({
+      status: 'skip',
+      detail: 'no service is taking tickets now',
+    });
   });
 
   it('no service taking tickets, none in the office: the ticket checks are skipped, saying why', async () => {
