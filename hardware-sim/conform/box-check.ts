@@ -20,6 +20,7 @@ import {
   type Role,
   type TSchema,
 } from '../../protocol/index.js';
+import { DEFAULT_RATING_SCALE } from '../../protocol/config/index.js';
 import { CheckFailed, CheckSkipped, Checklist, expectThat, type CheckResult } from './checks.js';
 
 export interface BoxCheckOptions {
@@ -326,7 +327,8 @@ export async function checkBox(o: BoxCheckOptions): Promise<CheckResult[]> {
           expectThat((m.body as CounterStateMsg).counter === counter, 'the state is for another counter'),
         ),
       );
-    let scaleMax = 4;
+    // Until the box's rating session says otherwise, the scale every box has by default.
+    let scaleMax = DEFAULT_RATING_SCALE.length;
     if (o.role === 'rating')
       await list.check('retained rating-session on subscribe, valid', () =>
         retained(topics.ratingSession(o.id), RatingSession, 'rating session', (m) => {

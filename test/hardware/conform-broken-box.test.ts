@@ -742,7 +742,7 @@ const cases: Case[] = [
   [
     'a score off the scale accepted',
     { role: 'rating', fault: reply((d) => topics.rating(d.counter as number), answeredOk, 4) },
-    'a score above the 4-level scale gets score_out_of_scale',
+    'a score above the 5-level scale gets score_out_of_scale',
     /expected error "score_out_of_scale", got ok/,
   ],
   [
