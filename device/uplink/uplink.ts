@@ -60,6 +60,8 @@ export class Uplink {
   private readonly http: Got;
   private running = false;
   private wakeUp: (() => void) | null = null;
+  private beating: Promise<void> | null = null;
+  private beatAgain = false;
   private drainDone: Promise<void> = Promise.resolve();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly abort = new AbortController();
@@ -263,7 +265,31 @@ export class Uplink {
     };
   }
 
-  async heartbeat(): Promise<void> {
+  /**
+   * Sends a heartbeat. One at a time, so the cloud gets them in the order they were built (it keeps the last
+   * one to arrive): one asked for while another is in flight goes right after it, with the state of then.
+   * Two at once (the first at start, one for a power change) once left the cloud with the older one.
+   */
+  heartbeat(): Promise<void> {
+    if (this.beating) {
+      this.beatAgain = true;
+      return this.beating;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.beatAgain = false;
+          await this.sendHeartbeat();
+        } while (this.beatAgain);
+      } finally {
+        this.beating = null;
+      }
+    };
+    this.beating = run();
+    return this.beating;
+  }
+
+  private async sendHeartbeat(): Promise<void> {
     const body = this.heartbeatBody();
     try {
       const ack = await this.http
