@@ -241,6 +241,16 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     // stream back (read at once, delivered when the test says) so the order is certain.
     const box = await startWebBox();
     boxes.push(box);
+    const tv = await pairedPage(
+      await browser.newContext({ viewport: TV }),
+      box,
+      'display-tv',
+      '/tv',
+      '?chime=0',
+    );
+    // The page is paired and reloaded with its query: one connection, online. The box now holds back the
+    // retained stream of the TV's next subscription and cuts its connection, so the TV subscribes anew.
+    await eventually(() => tv.locator('.link-banner').getAttribute('data-state')).toBe('online');
     const persistence = (box.box.broker.aedes as unknown as { persistence: unknown }).persistence as {
       createRetainedStreamCombi(patterns: string[]): NodeJS.ReadableStream;
     };
@@ -253,13 +263,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
       original(patterns).on('data', (p: unknown) => packets.push(p));
       return held;
     };
-    const tv = await pairedPage(
-      await browser.newContext({ viewport: TV }),
-      box,
-      'display-tv',
-      '/tv',
-      '?chime=0',
-    );
+    box.box.broker.disconnect('display-tv');
     await eventually(() => held !== undefined).toBe(true);
     const kiosk = await box.connect('kiosk-2');
     const keypad = await box.connect('keypad-1');
@@ -282,7 +286,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     });
     for (const p of packets) held?.write(p);
     held?.end();
-    await eventually(() => handled).toBe(packets.length);
+    await eventually(() => handled >= packets.length).toBe(true);
     expect(await counter1.textContent()).toBe('A001');
     expect(await hoTich.textContent()).toBe('Đang chờ: 1');
     await Promise.all([kiosk.endAsync(), keypad.endAsync()]);
