@@ -71,6 +71,14 @@ export const REPORT_LAST_YEAR = 2099;
 /** Rows of one CSV export: a year by clerk in a province of a few hundred offices stays far below it. */
 export const CSV_MAX_ROWS = 100_000;
 
+/**
+ * Rows of one page of a report breakdown (GET /api/v1/reports/rows, and the offices in GET /api/v1/reports):
+ * a province has thousands of counters and clerks, and a page of them is what a screen shows. `limit` above
+ * it is refused (400); without one, a page has REPORT_PAGE_DEFAULT_ROWS.
+ */
+export const REPORT_PAGE_MAX_ROWS = 500;
+export const REPORT_PAGE_DEFAULT_ROWS = 50;
+
 /** Rows of one page of the audit log (`?limit=`). */
 export const AUDIT_PAGE_MAX_ROWS = 500;
 

@@ -125,8 +125,13 @@ function query() {
     from: f.get('from'),
     to: f.get('to'),
     waitTargetMin: f.get('waitTargetMin') || '15',
+    sort: f.get('sort') || 'name',
+    order: f.get('order') || 'asc',
   });
 }
+
+/** Rows a page of a breakdown holds in the console (the API allows up to 500). */
+const PAGE_ROWS = 50;
 
 $('#report-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -136,11 +141,16 @@ $('#report-form').addEventListener('submit', (ev) => {
 async function loadReport() {
   $('#report-error').textContent = '';
   try {
-    const r = await (await api(`/api/v1/reports?${query()}`)).json();
+    const q = query();
+    q.set('limit', String(PAGE_ROWS));
+    const r = await (await api(`/api/v1/reports?${q}`)).json();
     state.report = r;
     renderKpis(r);
     renderCharts(r);
     renderTables(r);
+    renderPage('office', { rows: r.byOffice, total: r.offices.total, offset: 0 });
+    // Counters and clerks (thousands in a province) come a page at a time.
+    await Promise.all([loadRows('counter', 0), loadRows('clerk', 0)]);
     document.body.dataset.reportLoaded = `${r.unit} ${r.from} ${r.to}`;
   } catch (e) {
     $('#report-error').textContent = e.message;
@@ -217,20 +227,6 @@ function renderCharts(r) {
       ],
     },
   });
-  chart('chart-clerk', {
-    type: 'bar',
-    data: {
-      labels: r.byClerk.map((c) => `${c.name} (${c.officeName})`),
-      datasets: [
-        {
-          label: 'Chỉ số hài lòng (%)',
-          data: r.byClerk.map((c) => c.satisfaction.indexPct),
-          backgroundColor: '#10b981',
-        },
-      ],
-    },
-    options: { indexAxis: 'y', scales: { x: { min: 0, max: 100 } } },
-  });
   const services = r.byService.filter((s) => s.dossiers.returned > 0);
   chart('chart-ontime', {
     type: 'bar',
@@ -252,6 +248,24 @@ function renderCharts(r) {
       ],
     },
     options: { scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+/** Satisfaction by clerk: the clerks of the page shown (a province has thousands). */
+function renderClerkChart(clerks) {
+  chart('chart-clerk', {
+    type: 'bar',
+    data: {
+      labels: clerks.map((c) => `${c.name} (${c.officeName})`),
+      datasets: [
+        {
+          label: 'Chỉ số hài lòng (%)',
+          data: clerks.map((c) => c.satisfaction.indexPct),
+          backgroundColor: '#10b981',
+        },
+      ],
+    },
+    options: { indexAxis: 'y', scales: { x: { min: 0, max: 100 } } },
   });
 }
 
@@ -309,27 +323,82 @@ const figureCells = (f, kind) => [
   f.dossiers.onTimeRate === null ? '–' : `${fmt(f.dossiers.onTimeRate)}%`,
 ];
 
+/** The table of each paged breakdown: its head and a row's cells. */
+const BREAKDOWN_TABLES = {
+  office: {
+    head: () => ['Mã', 'Đơn vị', ...figureCols('office')],
+    cells: (x) => [x.office, x.name, ...figureCells(x, 'office')],
+  },
+  counter: {
+    head: () => ['Đơn vị', 'Quầy', ...figureCols('counter')],
+    cells: (x) => [x.officeName, x.counter, ...figureCells(x, 'counter')],
+  },
+  clerk: {
+    head: () => ['Đơn vị', 'Công chức', ...figureCols('counter')],
+    cells: (x) => [x.officeName, x.name, ...figureCells(x, 'counter')],
+  },
+};
+
 function renderTables(r) {
+  // The child units, ranked as asked; a name opens that unit's report (drill-down, one request away).
+  $('#by-unit-title').hidden = $('#by-unit').hidden = r.byUnit.length === 0;
   table(
-    $('#by-office'),
-    ['Mã', 'Đơn vị', ...figureCols('office')],
-    r.byOffice.map((x) => [x.office, x.name, ...figureCells(x, 'office')]),
+    $('#by-unit'),
+    ['Mã', 'Đơn vị', 'Số điểm một cửa', ...figureCols('office')],
+    r.byUnit.map((x) => [x.unit, x.name, x.offices, ...figureCells(x, 'office')]),
   );
+  for (const [i, tr] of [...$('#by-unit').querySelectorAll('tbody tr')].entries()) {
+    const u = r.byUnit[i];
+    const cell = tr.children[1];
+    cell.innerHTML = `<button type="button" class="link drill" data-unit="${esc(u.unit)}">${esc(u.name)}</button>`;
+  }
   table(
     $('#by-service'),
     ['Mã', 'Lĩnh vực', ...figureCols('service')],
     r.byService.map((x) => [x.service, x.name, ...figureCells(x, 'service')]),
   );
-  table(
-    $('#by-counter'),
-    ['Đơn vị', 'Quầy', ...figureCols('counter')],
-    r.byCounter.map((x) => [x.officeName, x.counter, ...figureCells(x, 'counter')]),
-  );
-  table(
-    $('#by-clerk'),
-    ['Đơn vị', 'Công chức', ...figureCols('counter')],
-    r.byClerk.map((x) => [x.officeName, x.name, ...figureCells(x, 'counter')]),
-  );
+}
+
+$('#by-unit').addEventListener('click', (ev) => {
+  const b = ev.target.closest('button.drill');
+  if (!b) return;
+  $('#unit').value = b.dataset.unit;
+  loadReport();
+});
+
+/** Draws one page of a breakdown and its pager ("1–50 / 1.200", previous and next). */
+function renderPage(by, page) {
+  const t = BREAKDOWN_TABLES[by];
+  table($(`#by-${by}`), t.head(), page.rows.map(t.cells));
+  const pager = $(`.pager[data-by=${by}]`);
+  const last = Math.min(page.offset + page.rows.length, page.total);
+  pager.innerHTML =
+    page.total <= PAGE_ROWS
+      ? ''
+      : `<span>${fmt(page.offset + 1, 0)}–${fmt(last, 0)} / ${fmt(page.total, 0)}</span>` +
+        `<button type="button" class="secondary" data-offset="${page.offset - PAGE_ROWS}"${page.offset === 0 ? ' disabled' : ''}>Trang trước</button>` +
+        `<button type="button" class="secondary" data-offset="${page.offset + PAGE_ROWS}"${last >= page.total ? ' disabled' : ''}>Trang sau</button>`;
+  if (by === 'clerk') renderClerkChart(page.rows);
+}
+
+async function loadRows(by, offset) {
+  const q = query();
+  q.set('by', by);
+  q.set('offset', String(Math.max(0, offset)));
+  q.set('limit', String(PAGE_ROWS));
+  renderPage(by, await (await api(`/api/v1/reports/rows?${q}`)).json());
+}
+
+for (const pager of document.querySelectorAll('.pager')) {
+  pager.addEventListener('click', async (ev) => {
+    const b = ev.target.closest('button[data-offset]');
+    if (!b) return;
+    try {
+      await loadRows(pager.dataset.by, Number(b.dataset.offset));
+    } catch (e) {
+      $('#report-error').textContent = e.message;
+    }
+  });
 }
 
 for (const b of document.querySelectorAll('button.csv')) {

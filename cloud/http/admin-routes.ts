@@ -24,9 +24,20 @@ import {
   REPORT_FIRST_YEAR,
   REPORT_LAST_YEAR,
   REPORT_MAX_DAYS,
+  REPORT_PAGE_DEFAULT_ROWS,
+  REPORT_PAGE_MAX_ROWS,
 } from '../limits.js';
 import { toCsv } from '../reports/csv.js';
-import { buildReport, reportRows } from '../reports/reports.js';
+import {
+  BREAKDOWNS,
+  SORT_KEYS,
+  breakdownCsvRows,
+  breakdownRows,
+  buildReport,
+  hourCsvRows,
+  reportPage,
+  type ReportQuery as ReportRange,
+} from '../reports/reports.js';
 import { routeOf } from './audit-hooks.js';
 import { adminAccess, requireAdminSession, type AdminIdentity } from './admin-access.js';
 import { HttpError, type CloudContext } from './context.js';
@@ -43,7 +54,37 @@ const ReportQuery = Type.Object(
   { additionalProperties: false },
 );
 type ReportQuery = Static<typeof ReportQuery>;
-const BREAKDOWNS = ['office', 'service', 'counter', 'clerk', 'hour'] as const;
+/** How rows are ordered: by name or a figure (nulls last), ascending or descending. */
+const RowOrder = {
+  sort: Type.Optional(
+    Type.Union(
+      SORT_KEYS.map((k) => Type.Literal(k)),
+      { default: 'name' },
+    ),
+  ),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc' })),
+};
+const PageLimit = Type.Integer({
+  minimum: 1,
+  maximum: REPORT_PAGE_MAX_ROWS,
+  default: REPORT_PAGE_DEFAULT_ROWS,
+});
+const SummaryQuery = Type.Object(
+  { ...ReportQuery.properties, ...RowOrder, limit: Type.Optional(PageLimit) },
+  { additionalProperties: false },
+);
+const RowsQuery = Type.Object(
+  {
+    ...ReportQuery.properties,
+    ...RowOrder,
+    by: Type.Union(BREAKDOWNS.map((b) => Type.Literal(b))),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+    limit: Type.Optional(PageLimit),
+  },
+  { additionalProperties: false },
+);
+type RowsQuery = Static<typeof RowsQuery>;
+const CSV_BREAKDOWNS = [...BREAKDOWNS, 'hour'] as const;
 
 /** Days since 1970 of a YYYY-MM-DD that names a real calendar day in the years reports cover; else null. */
 function reportDay(day: string): number | null {
@@ -471,7 +512,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       },
     );
 
-    const report = async (req: FastifyRequest) => {
+    /** The unit and period a report request names, checked (a real day, at most a year, the admin's subtree). */
+    const reportRange = async (req: FastifyRequest): Promise<{ range: ReportRange; unitId: string }> => {
       const q = req.query as ReportQuery;
       const from = reportDay(q.from);
       const to = reportDay(q.to);
@@ -491,16 +533,15 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
             'ask for one year at a time',
         );
       const unit = await unitInScope(req, q.unit);
-      return buildReport(
-        db,
-        {
+      return {
+        unitId: unit.id,
+        range: {
           unitPath: unit.path,
           from: q.from,
           to: q.to,
           waitTargetMin: q.waitTargetMin ?? ctx.settings.waitTargetMin,
         },
-        unit.id,
-      );
+      };
     };
 
     admin.get(
@@ -508,17 +549,56 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       {
         schema: {
           tags: ['reports'],
-          summary: 'Figures for a unit subtree and period, by office, service, counter, clerk and hour',
+          summary:
+            'Figures for a unit subtree and period: totals, the child units ranked, services, hours, the first page of offices',
           description:
-            'Computed from rollups. Wait percentiles are bucket upper bounds (see waitBucketsMin).',
+            'Computed from rollups. Wait percentiles are bucket upper bounds (see waitBucketsMin). `byUnit` ' +
+            '(the child units) and `byOffice` are ordered by `sort`/`order`; `byOffice` holds the first `limit` ' +
+            'offices (`offices.total` says how many). Counters and clerks are at /api/v1/reports/rows.',
           security,
-          querystring: ReportQuery,
+          querystring: SummaryQuery,
         },
       },
       async (req) => {
-        const r = await report(req);
+        const { range, unitId } = await reportRange(req);
+        const q = req.query as Static<typeof SummaryQuery>;
+        const r = await buildReport(db, range, unitId, {
+          sort: q.sort ?? 'name',
+          order: q.order ?? 'asc',
+          officeLimit: q.limit ?? REPORT_PAGE_DEFAULT_ROWS,
+        });
         req.audit = { ...req.audit, action: 'report.viewed', target: `${r.unit} ${r.from}..${r.to}` };
         return r;
+      },
+    );
+
+    admin.get(
+      '/api/v1/reports/rows',
+      {
+        schema: {
+          tags: ['reports'],
+          summary:
+            'One page of one breakdown of a report: child units, offices, services, counters or clerks',
+          description: `At most ${REPORT_PAGE_MAX_ROWS} rows a page; \`total\` says how many rows the breakdown has.`,
+          security,
+          querystring: RowsQuery,
+        },
+      },
+      async (req) => {
+        const { range, unitId } = await reportRange(req);
+        const q = req.query as RowsQuery;
+        const page = await reportPage(db, range, unitId, q.by, {
+          sort: q.sort ?? 'name',
+          order: q.order ?? 'asc',
+          offset: q.offset ?? 0,
+          limit: q.limit ?? REPORT_PAGE_DEFAULT_ROWS,
+        });
+        req.audit = {
+          ...req.audit,
+          action: 'report.viewed',
+          target: `${unitId} ${range.from}..${range.to} by ${q.by}`,
+        };
+        return page;
       },
     );
 
@@ -527,23 +607,32 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
       {
         schema: {
           tags: ['reports'],
-          summary: 'The same figures as CSV, one breakdown at a time',
+          summary: 'The same figures as CSV, one breakdown at a time, every row',
           security,
           querystring: Type.Object(
-            { ...ReportQuery.properties, by: Type.Union(BREAKDOWNS.map((b) => Type.Literal(b))) },
+            {
+              ...ReportQuery.properties,
+              ...RowOrder,
+              by: Type.Union(CSV_BREAKDOWNS.map((b) => Type.Literal(b))),
+            },
             { additionalProperties: false },
           ),
         },
       },
       async (req, reply) => {
-        const r = await report(req);
-        const by = (req.query as { by: (typeof BREAKDOWNS)[number] }).by;
+        const { range, unitId } = await reportRange(req);
+        const q = req.query as { by: (typeof CSV_BREAKDOWNS)[number] } & Pick<RowsQuery, 'sort' | 'order'>;
+        const by = q.by;
         req.audit = {
           ...req.audit,
           action: 'report.exported',
-          target: `${r.unit} ${r.from}..${r.to} by ${by}`,
+          target: `${unitId} ${range.from}..${range.to} by ${by}`,
         };
-        const rows = reportRows(r, by);
+        const order = { sort: q.sort ?? 'name', order: q.order ?? 'asc' } as const;
+        const rows =
+          by === 'hour'
+            ? hourCsvRows(await buildReport(db, range, unitId, { ...order, officeLimit: 0 }))
+            : breakdownCsvRows(by, await breakdownRows(db, range, unitId, by, order), range.waitTargetMin);
         if (rows.length > CSV_MAX_ROWS)
           throw new HttpError(
             400,
@@ -555,7 +644,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: CloudContext): Prom
           .type('text/csv; charset=utf-8')
           .header(
             'content-disposition',
-            `attachment; filename="report-${r.unit}-${r.from}-${r.to}-${by}.csv"`,
+            `attachment; filename="report-${unitId}-${range.from}-${range.to}-${by}.csv"`,
           )
           .send('\ufeff' + csv); // a BOM, so spreadsheet programs read the Vietnamese as UTF-8
       },

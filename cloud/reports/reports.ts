@@ -68,6 +68,57 @@ export interface Figures {
   dossiers: { received: number; returned: number; onTime: number; late: number; onTimeRate: number | null };
 }
 
+export type OfficeRow = Figures & { office: string; name: string; unit: string; unitName: string };
+export type UnitRow = Figures & { unit: string; name: string; kind: string; offices: number };
+export type ServiceRow = Figures & { service: string; name: string };
+export type CounterRow = Figures & { office: string; officeName: string; counter: number };
+export type ClerkRow = Figures & { office: string; officeName: string; clerk: string; name: string };
+
+/** The breakdowns a report pages through (GET /api/v1/reports/rows?by=…). */
+export const BREAKDOWNS = ['unit', 'office', 'service', 'counter', 'clerk'] as const;
+export type Breakdown = (typeof BREAKDOWNS)[number];
+export interface BreakdownRow {
+  unit: UnitRow;
+  office: OfficeRow;
+  service: ServiceRow;
+  counter: CounterRow;
+  clerk: ClerkRow;
+}
+
+/** What rows can be ordered by: the name, or a figure (nulls last either way; ties by name). */
+export const SORT_KEYS = [
+  'name',
+  'received',
+  'served',
+  'noShow',
+  'waitMean',
+  'waitP90',
+  'withinTarget',
+  'serviceMean',
+  'ratings',
+  'indexPct',
+  'meanScore',
+  'onTimeRate',
+] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+export interface Order {
+  sort: SortKey;
+  order: 'asc' | 'desc';
+}
+
+/** One page of one breakdown. */
+export interface ReportPage<B extends Breakdown = Breakdown> extends Order {
+  unit: string;
+  from: string;
+  to: string;
+  by: B;
+  total: number;
+  offset: number;
+  limit: number;
+  rows: BreakdownRow[B][];
+}
+
 export interface Report {
   unit: string;
   /** The unit's name (tên đơn vị). */
@@ -79,11 +130,20 @@ export interface Report {
   waitTargetExact: boolean;
   waitBucketsMin: number[];
   totals: Figures;
-  byOffice: (Figures & { office: string; name: string })[];
+  /**
+   * The unit's direct child units (a province's communes), each with the figures of its whole subtree, in the
+   * order asked for (`sort`, `order`): the ranking a province head reads first. Drill-down is the same report
+   * for one of them.
+   */
+  byUnit: UnitRow[];
   /** `name`: the service's name in the offices' configs (the fleet's); the id where no config names it. */
-  byService: (Figures & { service: string; name: string })[];
-  byCounter: (Figures & { office: string; officeName: string; counter: number })[];
-  byClerk: (Figures & { office: string; officeName: string; clerk: string; name: string })[];
+  byService: ServiceRow[];
+  /**
+   * The subtree's offices: the first page only (`limit`, in the order asked for); `offices.total` says how many
+   * there are, and GET /api/v1/reports/rows?by=office pages through them.
+   */
+  byOffice: OfficeRow[];
+  offices: { total: number; limit: number };
   /**
    * Lobby links across units in the period: a link from an office of this subtree to a dossier of another
    * unit, or from another unit's office to a dossier of this subtree. Such a link never moves the dossier.
@@ -223,29 +283,44 @@ function figures(s: Sums, d: Sums | undefined, targetMin: number, kind: GroupKin
   };
 }
 
-/** The service names the offices' configs give (fleet_offices.effective); differing names joined by " / ". */
-async function serviceNames(db: Db, officeIds: string[]): Promise<Map<string, string>> {
-  const names = new Map<string, Set<string>>();
-  if (officeIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('fleet_offices')
-    .select('effective')
-    .where('office_id', 'in', officeIds)
-    .execute();
-  for (const r of rows) {
-    let cfg: { services?: { id?: unknown; name?: unknown }[] };
-    try {
-      cfg = JSON.parse(r.effective) as typeof cfg;
-    } catch {
-      continue;
-    }
-    for (const sv of cfg.services ?? [])
-      if (typeof sv.id === 'string' && typeof sv.name === 'string') {
-        let set = names.get(sv.id);
-        if (!set) names.set(sv.id, (set = new Set()));
-        set.add(sv.name);
-      }
+/**
+ * Service names by office config: parsed once per config (keyed by its hash), so a country's 4,000 configs are
+ * not parsed again for every report. Bounded by the number of offices.
+ */
+const configNames = new Map<string, { hash: string; names: [string, string][] }>();
+
+function namesOfConfig(effective: string): [string, string][] {
+  let cfg: { services?: { id?: unknown; name?: unknown }[] };
+  try {
+    cfg = JSON.parse(effective) as typeof cfg;
+  } catch {
+    return [];
   }
+  const out: [string, string][] = [];
+  for (const sv of cfg.services ?? [])
+    if (typeof sv.id === 'string' && typeof sv.name === 'string') out.push([sv.id, sv.name]);
+  return out;
+}
+
+/** The service names the offices' configs give (fleet_offices.effective); differing names joined by " / ". */
+async function serviceNames(db: Db, scope: RawBuilder<unknown>): Promise<Map<string, string>> {
+  const names = new Map<string, Set<string>>();
+  const rows = await sql<{ office_id: string; hash: string }>`
+    SELECT f.office_id, f.hash FROM fleet_offices f WHERE ${scope}`.execute(db);
+  const stale = rows.rows.filter((r) => configNames.get(r.office_id)?.hash !== r.hash).map((r) => r.office_id);
+  for (let i = 0; i < stale.length; i += 500)
+    for (const r of await db
+      .selectFrom('fleet_offices')
+      .select(['office_id', 'hash', 'effective'])
+      .where('office_id', 'in', stale.slice(i, i + 500))
+      .execute())
+      configNames.set(r.office_id, { hash: r.hash, names: namesOfConfig(r.effective) });
+  for (const r of rows.rows)
+    for (const [id, name] of configNames.get(r.office_id)?.names ?? []) {
+      let set = names.get(id);
+      if (!set) names.set(id, (set = new Set()));
+      set.add(name);
+    }
   return new Map([...names].map(([id, set]) => [id, [...set].sort().join(' / ')]));
 }
 
@@ -270,103 +345,343 @@ export function localMinute(at: number, timezone: string): string {
   return f.format(new Date(at));
 }
 
-export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promise<Report> {
-  const scope = sql`r.office_id IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
-  const when = periodCondition(q.from, q.to);
-  const main = await sql<Record<string, unknown>>`
-    SELECT r.office_id, r.service, r.counter, r.clerk_id, ${sumsOf(ROLLUP_METRICS)}
-    FROM rollups r WHERE ${when} AND ${scope}
-    GROUP BY r.office_id, r.service, r.counter, r.clerk_id`.execute(db);
-  const hours = await sql<Record<string, unknown>>`
-    SELECT r.hour, SUM(r.issued) AS issued, SUM(r.wait_count) AS wait_count, SUM(r.wait_sum_ms) AS wait_sum_ms, ${sumsOf(WAIT_COLUMNS)}
-    FROM rollup_hours r WHERE ${when} AND ${scope} GROUP BY r.hour ORDER BY r.hour`.execute(db);
-  const dossiers = await sql<Record<string, unknown>>`
-    SELECT r.office_id, r.service, SUM(r.received) AS received, SUM(r.returned) AS returned, SUM(r.on_time) AS on_time, SUM(r.late) AS late
-    FROM rollup_dossiers r WHERE ${when} AND ${scope} GROUP BY r.office_id, r.service`.execute(db);
+/** The subtree's offices, with their unit (what office rows name and what child unit each falls under). */
+interface ScopeOffice {
+  id: string;
+  name: string;
+  timezone: string;
+  unit: string;
+  unitName: string;
+  path: string;
+}
 
-  const inSubtree = (col: RawBuilder<unknown>) =>
-    sql`${col} IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
-  const cross = await sql<{
-    code: string;
-    office_id: string;
-    ticket_id: string;
-    linked_at: number;
-    dossier_office: string | null;
-  }>`
-    SELECT l.code, l.office_id, l.ticket_id, l.linked_at, d.office_id AS dossier_office
-    FROM dossier_links l JOIN dossiers d ON d.code = l.code
-    WHERE l.cross_unit = 1 AND l.day >= ${q.from} AND l.day <= ${q.to}
-      AND (${inSubtree(sql`l.office_id`)} OR ${inSubtree(sql`d.office_id`)})
-    ORDER BY l.linked_at, l.code, l.office_id, l.ticket_id
-    LIMIT ${REPORT_CROSS_UNIT_LINKS_MAX + 1}`.execute(db);
+/** What every breakdown reads: the offices in scope and the period condition. */
+interface Scope {
+  q: ReportQuery;
+  offices: ScopeOffice[];
+  /** `r.office_id IN (the subtree's offices)`, for a table aliased r. */
+  inScope: RawBuilder<unknown>;
+  /** The subquery of the subtree's office ids. */
+  sub: RawBuilder<unknown>;
+  when: RawBuilder<unknown>;
+}
 
-  const group = () => new Map<string, Sums>();
-  const total: Sums = {};
-  const byOffice = group();
-  const byService = group();
-  const byCounter = group();
-  const byClerk = group();
-  const put = (m: Map<string, Sums>, k: string, s: Sums) => {
-    let x = m.get(k);
-    if (!x) m.set(k, (x = {}));
-    add(x, s);
-  };
-  for (const row of main.rows) {
-    const s = num(row, ROLLUP_METRICS);
-    const office = String(row.office_id);
-    add(total, s);
-    put(byOffice, office, s);
-    put(byService, String(row.service), s);
-    if (Number(row.counter) > 0) put(byCounter, `${office}\u0000${Number(row.counter)}`, s);
-    if (row.clerk_id) put(byClerk, `${office}\u0000${String(row.clerk_id)}`, s);
-  }
-  const dTotal: Sums = {};
-  const dOffice = group();
-  const dService = group();
-  for (const row of dossiers.rows) {
-    const s = num(row, ['received', 'returned', 'on_time', 'late']);
-    add(dTotal, s);
-    put(dOffice, String(row.office_id), s);
-    put(dService, String(row.service), s);
-  }
-
+async function scopeOf(db: Db, q: ReportQuery): Promise<Scope> {
   const offices = await db
     .selectFrom('offices')
     .innerJoin('units', 'units.id', 'offices.unit_id')
-    .select(['offices.id', 'offices.name', 'offices.timezone'])
+    .select([
+      'offices.id',
+      'offices.name',
+      'offices.timezone',
+      'units.id as unit',
+      'units.name as unitName',
+      'units.path',
+    ])
     .where('units.path', 'like', `${q.unitPath}%`)
     .execute();
-  const officeName = new Map(offices.map((o) => [o.id, o.name]));
-  const unitRow = await db.selectFrom('units').select('name').where('id', '=', unitId).executeTakeFirst();
-  const serviceName = await serviceNames(
-    db,
-    offices.map((o) => o.id),
-  );
+  const sub = sql`SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`}`;
+  return { q, offices, sub, inScope: sql`r.office_id IN (${sub})`, when: periodCondition(q.from, q.to) };
+}
+
+const DOSSIER_METRICS = ['received', 'returned', 'on_time', 'late'];
+
+/** Rollup sums grouped by the given key columns (the database adds up the months and days). */
+async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unknown>) {
+  const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
+  return (
+    await sql<Record<string, unknown>>`
+      SELECT ${cols}, ${sumsOf(ROLLUP_METRICS)} FROM rollups r
+      WHERE ${s.when} AND ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db)
+  ).rows;
+}
+
+async function groupedDossiers(db: Db, s: Scope, keys: string[]) {
+  const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
+  return (
+    await sql<Record<string, unknown>>`
+      SELECT ${cols}, ${sumsOf(DOSSIER_METRICS)} FROM rollup_dossiers r
+      WHERE ${s.when} AND ${s.inScope} GROUP BY ${cols}`.execute(db)
+  ).rows;
+}
+
+const put = (m: Map<string, Sums>, k: string, s: Sums) => {
+  let x = m.get(k);
+  if (!x) m.set(k, (x = {}));
+  add(x, s);
+};
+
+/** Sums by office and by service, tickets and dossiers apart: what totals, units, offices and services need. */
+interface OfficeServiceSums {
+  total: Sums;
+  dTotal: Sums;
+  byOffice: Map<string, Sums>;
+  dOffice: Map<string, Sums>;
+  byService: Map<string, Sums>;
+  dService: Map<string, Sums>;
+}
+
+async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
+  const [main, dossiers] = await Promise.all([
+    grouped(db, s, ['office_id', 'service']),
+    groupedDossiers(db, s, ['office_id', 'service']),
+  ]);
+  const out: OfficeServiceSums = {
+    total: {},
+    dTotal: {},
+    byOffice: new Map(),
+    dOffice: new Map(),
+    byService: new Map(),
+    dService: new Map(),
+  };
+  for (const row of main) {
+    const v = num(row, ROLLUP_METRICS);
+    add(out.total, v);
+    put(out.byOffice, String(row.office_id), v);
+    put(out.byService, String(row.service), v);
+  }
+  for (const row of dossiers) {
+    const v = num(row, DOSSIER_METRICS);
+    add(out.dTotal, v);
+    put(out.dOffice, String(row.office_id), v);
+    put(out.dService, String(row.service), v);
+  }
+  return out;
+}
+
+const collator = new Intl.Collator('vi', { numeric: true });
+
+/** A figure to order rows by; null sorts last. */
+function sortValue(f: Figures, key: SortKey): number | null {
+  switch (key) {
+    case 'name':
+      return null;
+    case 'received':
+      return f.received;
+    case 'served':
+      return f.served;
+    case 'noShow':
+      return f.noShow;
+    case 'waitMean':
+      return f.wait.meanMin;
+    case 'waitP90':
+      return f.wait.p90AtMostMin;
+    case 'withinTarget':
+      return f.wait.withinTargetPct;
+    case 'serviceMean':
+      return f.serviceMeanMin;
+    case 'ratings':
+      return f.satisfaction.ratings;
+    case 'indexPct':
+      return f.satisfaction.indexPct;
+    case 'meanScore':
+      return f.satisfaction.meanScore;
+    case 'onTimeRate':
+      return f.dossiers.onTimeRate;
+  }
+}
+
+/** Orders rows by a figure (nulls last), then by their label (Vietnamese collation). */
+function ordered<T extends Figures>(rows: T[], o: Order, label: (r: T) => string): T[] {
+  const dir = o.order === 'desc' ? -1 : 1;
+  return rows
+    .map((r) => ({ r, v: sortValue(r, o.sort), l: label(r) }))
+    .sort((a, b) => {
+      if (a.v !== b.v) {
+        if (a.v === null) return 1;
+        if (b.v === null) return -1;
+        return (a.v - b.v) * dir;
+      }
+      return collator.compare(a.l, b.l) * (o.sort === 'name' ? dir : 1);
+    })
+    .map((x) => x.r);
+}
+
+/** The child units of the report's unit, each with its subtree's figures. */
+async function unitRows(db: Db, s: Scope, unitId: string, sums: OfficeServiceSums): Promise<UnitRow[]> {
+  const children = await db
+    .selectFrom('units')
+    .select(['id', 'name', 'kind', 'path'])
+    .where('parent_id', '=', unitId)
+    .execute();
+  const byPath = new Map(children.map((c) => [c.path, c]));
+  const tickets = new Map<string, Sums>();
+  const dossiers = new Map<string, Sums>();
+  const offices = new Map<string, number>();
+  const depth = s.q.unitPath.length;
+  for (const o of s.offices) {
+    // The child's path is the report's own plus one more segment.
+    const end = o.path.indexOf('/', depth);
+    const child = end < 0 ? undefined : byPath.get(o.path.slice(0, end + 1));
+    if (!child) continue;
+    offices.set(child.id, (offices.get(child.id) ?? 0) + 1);
+    put(tickets, child.id, sums.byOffice.get(o.id) ?? {});
+    put(dossiers, child.id, sums.dOffice.get(o.id) ?? {});
+  }
+  return children.map((c) => ({
+    unit: c.id,
+    name: c.name,
+    kind: c.kind,
+    offices: offices.get(c.id) ?? 0,
+    ...figures(tickets.get(c.id) ?? {}, dossiers.get(c.id), s.q.waitTargetMin, 'office'),
+  }));
+}
+
+function officeRows(s: Scope, sums: OfficeServiceSums): OfficeRow[] {
+  return s.offices.map((o) => ({
+    office: o.id,
+    name: o.name,
+    unit: o.unit,
+    unitName: o.unitName,
+    ...figures(sums.byOffice.get(o.id) ?? {}, sums.dOffice.get(o.id), s.q.waitTargetMin, 'office'),
+  }));
+}
+
+async function serviceRows(db: Db, s: Scope, sums: OfficeServiceSums): Promise<ServiceRow[]> {
+  const names = await serviceNames(db, sql`f.office_id IN (${s.sub})`);
+  const services = new Set([...sums.byService.keys(), ...sums.dService.keys()]);
+  return [...services].map((service) => ({
+    service,
+    name: names.get(service) ?? service,
+    ...figures(sums.byService.get(service) ?? {}, sums.dService.get(service), s.q.waitTargetMin, 'service'),
+  }));
+}
+
+async function counterRows(db: Db, s: Scope): Promise<CounterRow[]> {
+  const name = new Map(s.offices.map((o) => [o.id, o.name]));
+  return (await grouped(db, s, ['office_id', 'counter'], sql`r.counter > 0`)).map((row) => ({
+    office: String(row.office_id),
+    officeName: name.get(String(row.office_id)) ?? String(row.office_id),
+    counter: Number(row.counter),
+    ...figures(num(row, ROLLUP_METRICS), undefined, s.q.waitTargetMin, 'counter'),
+  }));
+}
+
+async function clerkRows(db: Db, s: Scope): Promise<ClerkRow[]> {
+  const name = new Map(s.offices.map((o) => [o.id, o.name]));
+  const [rows, clerks] = await Promise.all([
+    grouped(db, s, ['office_id', 'clerk_id'], sql`r.clerk_id <> ''`),
+    sql<{ office_id: string; clerk_id: string; name: string }>`
+      SELECT r.office_id, r.clerk_id, r.name FROM clerks r WHERE ${s.inScope}`.execute(db),
+  ]);
+  const clerkName = new Map(clerks.rows.map((c) => [`${c.office_id}\u0000${c.clerk_id}`, c.name]));
+  return rows.map((row) => {
+    const office = String(row.office_id);
+    const clerk = String(row.clerk_id);
+    return {
+      office,
+      officeName: name.get(office) ?? office,
+      clerk,
+      name: clerkName.get(`${office}\u0000${clerk}`) ?? clerk,
+      ...figures(num(row, ROLLUP_METRICS), undefined, s.q.waitTargetMin, 'counter'),
+    };
+  });
+}
+
+/** Every row of one breakdown, in the order asked for. */
+export async function breakdownRows<B extends Breakdown>(
+  db: Db,
+  q: ReportQuery,
+  unitId: string,
+  by: B,
+  o: Order,
+): Promise<BreakdownRow[B][]> {
+  const s = await scopeOf(db, q);
+  let rows: Figures[];
+  let label: (r: never) => string;
+  if (by === 'counter') {
+    rows = await counterRows(db, s);
+    label = (r: CounterRow) => `${r.officeName}\u0000${String(r.counter).padStart(6, '0')}`;
+  } else if (by === 'clerk') {
+    rows = await clerkRows(db, s);
+    label = (r: ClerkRow) => `${r.officeName}\u0000${r.name}\u0000${r.clerk}`;
+  } else {
+    const sums = await officeServiceSums(db, s);
+    if (by === 'unit') {
+      rows = await unitRows(db, s, unitId, sums);
+      label = (r: UnitRow) => `${r.name}\u0000${r.unit}`;
+    } else if (by === 'office') {
+      rows = officeRows(s, sums);
+      label = (r: OfficeRow) => `${r.name}\u0000${r.office}`;
+    } else {
+      rows = await serviceRows(db, s, sums);
+      label = (r: ServiceRow) => `${r.name}\u0000${r.service}`;
+    }
+  }
+  return ordered(rows, o, label as (r: Figures) => string) as BreakdownRow[B][];
+}
+
+/** One page of one breakdown (GET /api/v1/reports/rows). */
+export async function reportPage<B extends Breakdown>(
+  db: Db,
+  q: ReportQuery,
+  unitId: string,
+  by: B,
+  page: Order & { offset: number; limit: number },
+): Promise<ReportPage<B>> {
+  const rows = await breakdownRows(db, q, unitId, by, page);
+  return {
+    unit: unitId,
+    from: q.from,
+    to: q.to,
+    by,
+    sort: page.sort,
+    order: page.order,
+    total: rows.length,
+    offset: page.offset,
+    limit: page.limit,
+    rows: rows.slice(page.offset, page.offset + page.limit),
+  };
+}
+
+/**
+ * The report of a unit and period: totals, the child units ranked, services, hours, the first page of offices
+ * and the cross-unit links. Counters and clerks are pages of their own (reportPage): a province has thousands.
+ */
+export async function buildReport(
+  db: Db,
+  q: ReportQuery,
+  unitId: string,
+  o: Order & { officeLimit: number } = { sort: 'name', order: 'asc', officeLimit: 50 },
+): Promise<Report> {
+  const s = await scopeOf(db, q);
+  const inSubtree = (col: RawBuilder<unknown>) =>
+    sql`${col} IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
+  const [sums, hours, cross, unitRow] = await Promise.all([
+    officeServiceSums(db, s),
+    sql<Record<string, unknown>>`
+      SELECT r.hour, SUM(r.issued) AS issued, SUM(r.wait_count) AS wait_count, SUM(r.wait_sum_ms) AS wait_sum_ms, ${sumsOf(WAIT_COLUMNS)}
+      FROM rollup_hours r WHERE ${s.when} AND ${s.inScope} GROUP BY r.hour ORDER BY r.hour`.execute(db),
+    sql<{
+      code: string;
+      office_id: string;
+      ticket_id: string;
+      linked_at: number;
+      dossier_office: string | null;
+    }>`
+      SELECT l.code, l.office_id, l.ticket_id, l.linked_at, d.office_id AS dossier_office
+      FROM dossier_links l JOIN dossiers d ON d.code = l.code
+      WHERE l.cross_unit = 1 AND l.day >= ${q.from} AND l.day <= ${q.to}
+        AND (${inSubtree(sql`l.office_id`)} OR ${inSubtree(sql`d.office_id`)})
+      ORDER BY l.linked_at, l.code, l.office_id, l.ticket_id
+      LIMIT ${REPORT_CROSS_UNIT_LINKS_MAX + 1}`.execute(db),
+    db.selectFrom('units').select('name').where('id', '=', unitId).executeTakeFirst(),
+  ]);
+  const [units, services] = await Promise.all([unitRows(db, s, unitId, sums), serviceRows(db, s, sums)]);
+
   // A cross-unit link's office may lie outside the subtree: its time zone is looked up apart.
-  const linkOffices = [...new Set(cross.rows.map((l) => l.office_id))];
-  const timezones = new Map(offices.map((o) => [o.id, o.timezone]));
-  const missing = linkOffices.filter((o) => !timezones.has(o));
+  const timezones = new Map(s.offices.map((x) => [x.id, x.timezone]));
+  const missing = [...new Set(cross.rows.map((l) => l.office_id))].filter((x) => !timezones.has(x));
   if (missing.length)
-    for (const o of await db
+    for (const x of await db
       .selectFrom('offices')
       .select(['id', 'timezone'])
       .where('id', 'in', missing)
       .execute())
-      timezones.set(o.id, o.timezone);
-  const clerkRows = byClerk.size
-    ? await db
-        .selectFrom('clerks')
-        .select(['office_id', 'clerk_id', 'name'])
-        .where('office_id', 'in', [
-          ...new Set([...byClerk.keys()].map((k) => k.split('\u0000')[0] as string)),
-        ])
-        .execute()
-    : [];
-  const clerkName = new Map(clerkRows.map((c) => [`${c.office_id}\u0000${c.clerk_id}`, c.name]));
+      timezones.set(x.id, x.timezone);
   const t = q.waitTargetMin;
-  const services = new Set([...byService.keys(), ...dService.keys()]);
-  const officeIds = new Set([...byOffice.keys(), ...dOffice.keys()]);
   const crossRows = cross.rows.slice(0, REPORT_CROSS_UNIT_LINKS_MAX);
+  const offices = ordered(officeRows(s, sums), o, (r) => `${r.name}\u0000${r.office}`);
 
   return {
     unit: unitId,
@@ -376,42 +691,11 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
     waitTargetMin: t,
     waitTargetExact: (WAIT_BOUNDS_MIN as readonly number[]).includes(t),
     waitBucketsMin: [...WAIT_BOUNDS_MIN],
-    totals: figures(total, dTotal, t, 'office'),
-    byOffice: [...officeIds].sort().map((office) => ({
-      office,
-      name: officeName.get(office) ?? office,
-      ...figures(byOffice.get(office) ?? {}, dOffice.get(office), t, 'office'),
-    })),
-    byService: [...services]
-      .sort()
-      .map((service) => ({
-        service,
-        name: serviceName.get(service) ?? service,
-        ...figures(byService.get(service) ?? {}, dService.get(service), t, 'service'),
-      })),
-    byCounter: [...byCounter.entries()]
-      .map(([k, s]) => {
-        const [office, counter] = k.split('\u0000') as [string, string];
-        return {
-          office,
-          officeName: officeName.get(office) ?? office,
-          counter: Number(counter),
-          ...figures(s, undefined, t, 'counter'),
-        };
-      })
-      .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.counter - b.counter)),
-    byClerk: [...byClerk.entries()]
-      .map(([k, s]) => {
-        const [office, clerk] = k.split('\u0000') as [string, string];
-        return {
-          office,
-          officeName: officeName.get(office) ?? office,
-          clerk,
-          name: clerkName.get(k) ?? clerk,
-          ...figures(s, undefined, t, 'counter'),
-        };
-      })
-      .sort((a, b) => (a.office < b.office ? -1 : a.office > b.office ? 1 : a.clerk < b.clerk ? -1 : 1)),
+    totals: figures(sums.total, sums.dTotal, t, 'office'),
+    byUnit: ordered(units, o, (r) => `${r.name}\u0000${r.unit}`),
+    byService: ordered(services, { sort: 'name', order: 'asc' }, (r) => `${r.name}\u0000${r.service}`),
+    byOffice: offices.slice(0, o.officeLimit),
+    offices: { total: offices.length, limit: o.officeLimit },
     crossUnitLinks: crossRows.map((l) => ({
       code: l.code,
       office: l.office_id,
@@ -422,13 +706,13 @@ export async function buildReport(db: Db, q: ReportQuery, unitId: string): Promi
     })),
     crossUnitLinksTruncated: cross.rows.length > REPORT_CROSS_UNIT_LINKS_MAX,
     byHour: hours.rows.map((row) => {
-      const s = num(row, ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS]);
-      const waits = WAIT_COLUMNS.map((c) => s[c] ?? 0);
+      const v = num(row, ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS]);
+      const waits = WAIT_COLUMNS.map((c) => v[c] ?? 0);
       return {
         hour: Number(row.hour),
-        issued: s.issued ?? 0,
-        waitCount: s.wait_count ?? 0,
-        waitMeanMin: ratio(s.wait_sum_ms ?? 0, s.wait_count ?? 0, 1 / 60_000),
+        issued: v.issued ?? 0,
+        waitCount: v.wait_count ?? 0,
+        waitMeanMin: ratio(v.wait_sum_ms ?? 0, v.wait_count ?? 0, 1 / 60_000),
         waitP50AtMostMin: histogramPercentile(waits, 50),
         waitP90AtMostMin: histogramPercentile(waits, 90),
       };
@@ -445,12 +729,9 @@ export const LEVEL_CSV_COLUMNS = [
   'level_5_very_satisfied',
 ];
 
-/** Flat rows for CSV: one per group of the chosen breakdown. */
-export function reportRows(
-  r: Report,
-  by: 'office' | 'service' | 'counter' | 'clerk' | 'hour',
-): Record<string, string | number | null>[] {
-  const flat = (f: Figures) => ({
+/** Flat CSV rows of figures (shared by every breakdown). */
+function flat(f: Figures, waitTargetMin: number): Record<string, string | number | null> {
+  return {
     issued: f.issued,
     received: f.received,
     served: f.served,
@@ -459,7 +740,7 @@ export function reportRows(
     wait_p50_at_most_min: f.wait.p50AtMostMin,
     wait_p90_at_most_min: f.wait.p90AtMostMin,
     wait_mean_min: round(f.wait.meanMin),
-    [`within_${r.waitTargetMin}_min_pct`]: round(f.wait.withinTargetPct),
+    [`within_${waitTargetMin}_min_pct`]: round(f.wait.withinTargetPct),
     service_mean_min: round(f.serviceMeanMin),
     service_from_call_pct: round(f.serviceFromCallPct),
     ratings: f.satisfaction.ratings,
@@ -470,37 +751,52 @@ export function reportRows(
     dossiers_returned: f.dossiers.returned,
     dossiers_on_time: f.dossiers.onTime,
     on_time_rate_pct: round(f.dossiers.onTimeRate),
+  };
+}
+
+/** Flat rows for CSV: one per row of a breakdown. */
+export function breakdownCsvRows<B extends Breakdown>(
+  by: B,
+  rows: BreakdownRow[B][],
+  waitTargetMin: number,
+): Record<string, string | number | null>[] {
+  return rows.map((row) => {
+    const f = flat(row, waitTargetMin);
+    switch (by) {
+      case 'unit': {
+        const x = row as UnitRow;
+        return { unit: x.unit, name: x.name, kind: x.kind, offices: x.offices, ...f };
+      }
+      case 'office': {
+        const x = row as OfficeRow;
+        return { office: x.office, name: x.name, unit: x.unit, unit_name: x.unitName, ...f };
+      }
+      case 'service': {
+        const x = row as ServiceRow;
+        return { service: x.service, name: x.name, ...f };
+      }
+      case 'counter': {
+        const x = row as CounterRow;
+        return { office: x.office, office_name: x.officeName, counter: x.counter, ...f };
+      }
+      default: {
+        const x = row as ClerkRow;
+        return { office: x.office, office_name: x.officeName, clerk: x.clerk, name: x.name, ...f };
+      }
+    }
   });
-  switch (by) {
-    case 'office':
-      return r.byOffice.map((x) => ({ office: x.office, name: x.name, ...flat(x) }));
-    case 'service':
-      return r.byService.map((x) => ({ service: x.service, name: x.name, ...flat(x) }));
-    case 'counter':
-      return r.byCounter.map((x) => ({
-        office: x.office,
-        office_name: x.officeName,
-        counter: x.counter,
-        ...flat(x),
-      }));
-    case 'clerk':
-      return r.byClerk.map((x) => ({
-        office: x.office,
-        office_name: x.officeName,
-        clerk: x.clerk,
-        name: x.name,
-        ...flat(x),
-      }));
-    case 'hour':
-      return r.byHour.map((x) => ({
-        hour: x.hour,
-        issued: x.issued,
-        waits: x.waitCount,
-        wait_mean_min: round(x.waitMeanMin),
-        wait_p50_at_most_min: x.waitP50AtMostMin,
-        wait_p90_at_most_min: x.waitP90AtMostMin,
-      }));
-  }
+}
+
+/** Flat CSV rows of the report's hours. */
+export function hourCsvRows(r: Report): Record<string, string | number | null>[] {
+  return r.byHour.map((x) => ({
+    hour: x.hour,
+    issued: x.issued,
+    waits: x.waitCount,
+    wait_mean_min: round(x.waitMeanMin),
+    wait_p50_at_most_min: x.waitP50AtMostMin,
+    wait_p90_at_most_min: x.waitP90AtMostMin,
+  }));
 }
 
 const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);

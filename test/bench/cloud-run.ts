@@ -76,6 +76,64 @@ export async function runIngestBenches(): Promise<{ postgres: string; ingest: In
   return { postgres: pgOk ? 'reachable' : 'skipped', ingest };
 }
 
+/** The report rows of one database: the province with a year, and (PostgreSQL) the country with a month. */
+async function reportRows(db: BenchDatabase): Promise<ReportBenchResult[]> {
+  const repeats = Number(process.env.BENCH_REPORT_REPEATS ?? 20);
+  console.log(`  ${db.name}: a year of rollups for 300 offices, then reports over HTTP…`);
+  const out = [await benchReports(db, { repeats, scale: 'province' })];
+  if (db.name === 'postgres') {
+    console.log(`  ${db.name}: a month of rollups for 4,000 offices, then reports over HTTP…`);
+    out.push(await benchReports(db, { repeats, scale: 'country' }));
+  }
+  return out;
+}
+
+const reportTable = (reports: ReportBenchResult[]): string =>
+  table(
+    [
+      'report over HTTP',
+      'p50',
+      'p95',
+      'answer',
+      'baseline: day-grain scan (same run)',
+      'ratio',
+      'target (p95)',
+    ],
+    reports.flatMap((rep) =>
+      rep.latencies.map((l) => [
+        `${l.database}, ${l.label}`,
+        ms(l.p50Ms),
+        ms(l.p95Ms),
+        `${(l.bytes / 1024).toFixed(0)} kB`,
+        ms(l.dayGrainMs),
+        `${(l.p95Ms / l.dayGrainMs).toFixed(2)}x`,
+        `< ${l.targetMs} ms${l.database === 'postgres' ? (l.p95Ms < l.targetMs ? ' (met)' : ' (NOT met)') : ''}`,
+      ]),
+    ),
+  );
+
+/** `node dist/test/bench/run.js reports`: the report rows alone. */
+export async function runReportBenches(): Promise<ReportBenchResult[]> {
+  const pgOk = await postgresReachable();
+  if (!pgOk) console.log('  PostgreSQL not reachable: its rows are SKIPPED');
+  const dbs = benchDatabases(pgOk);
+  const reports: ReportBenchResult[] = [];
+  try {
+    for (const db of dbs) reports.push(...(await reportRows(db)));
+  } finally {
+    for (const db of dbs)
+      for (const suffix of ['_r', '_n'])
+        if (db.schema)
+          await cleanupBenchDatabase({ ...db, schema: `${db.schema}${suffix}` }).catch(() => undefined);
+  }
+  console.log('\n' + reportTable(reports));
+  for (const r of reports)
+    console.log(
+      `  ${r.database} (${r.scale}): rollups ${r.rows.rollups.toLocaleString('en')} rows, hours ${r.rows.hours.toLocaleString('en')}, dossiers ${r.rows.dossiers.toLocaleString('en')}; loaded in ${r.loadSeconds.toFixed(0)} s`,
+    );
+  return reports;
+}
+
 export async function runCloudBenches(): Promise<CloudBenchResults> {
   const pgUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const pgOk = await postgresReachable(pgUrl);
@@ -89,13 +147,14 @@ export async function runCloudBenches(): Promise<CloudBenchResults> {
       ingest.push(...(await ingestRows(db)));
       console.log(`  ${db.name}: drain of 30,000 events…`);
       drain.push(await benchDrain(db, { events: 30_000, batchSize: 500 }));
-      console.log(`  ${db.name}: a year of rollups for 300 offices, then reports…`);
-      reports.push(await benchReports(db, { repeats: 3 }));
+      reports.push(...(await reportRows(db)));
     }
   } finally {
     for (const db of dbs) await cleanupBenchDatabase(db).catch(() => undefined);
     for (const db of dbs)
-      if (db.schema) await cleanupBenchDatabase({ ...db, schema: `${db.schema}_r` }).catch(() => undefined);
+      for (const suffix of ['_r', '_n'])
+        if (db.schema)
+          await cleanupBenchDatabase({ ...db, schema: `${db.schema}${suffix}` }).catch(() => undefined);
   }
   console.log('\n' + ingestTable(ingest));
   console.log(
@@ -110,18 +169,10 @@ export async function runCloudBenches(): Promise<CloudBenchResults> {
             pct(r.rawInsertMs / r.drainMs),
             '< 60 s',
           ]),
-          ...reports.flatMap((rep) =>
-            rep.latencies.map((l) => [
-              `report, ${l.database}, ${l.label}`,
-              ms(l.oursMs),
-              `day-grain scan ${ms(l.dayGrainMs)}`,
-              `${(l.dayGrainMs / l.oursMs).toFixed(1)}x faster`,
-              '< 2 s',
-            ]),
-          ),
         ],
       ),
   );
+  console.log('\n' + reportTable(reports));
   for (const r of reports)
     console.log(
       `  ${r.database}: rollups ${r.rows.rollups.toLocaleString('en')} rows, hours ${r.rows.hours.toLocaleString('en')}, dossiers ${r.rows.dossiers.toLocaleString('en')}; loaded in ${r.loadSeconds.toFixed(0)} s`,

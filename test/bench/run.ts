@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { benchCallLatency, type CallResult } from './call-latency.js';
 import { benchHardwareCall, type HardwareCallResult } from './hardware-call.js';
-import { postgresReachable, runCloudBenches, runIngestBenches } from './cloud-run.js';
+import { postgresReachable, runCloudBenches, runIngestBenches, runReportBenches } from './cloud-run.js';
 import { runFleetBenches } from './fleet.js';
 import { benchIssueRate, type RateResult } from './issue-rate.js';
 import { benchRollout } from './releases.js';
@@ -242,6 +242,17 @@ async function main(): Promise<void> {
       JSON.stringify(rounded({ at: new Date().toISOString(), ingest }), null, 2) + '\n',
     );
     console.log('\nwrote bench-results-ingest.json');
+    return;
+  }
+  if (process.argv[2] === 'reports') {
+    // `node dist/test/bench/run.js reports`: the report rows alone (province and country, over HTTP).
+    console.log(`motcua-lobby cloud report benchmarks (load ${loadavg()[0]?.toFixed(2)})`);
+    const reports = await runReportBenches();
+    writeFileSync(
+      'bench-results-reports.json',
+      JSON.stringify(rounded({ at: new Date().toISOString(), reports }), null, 2) + '\n',
+    );
+    console.log('\nwrote bench-results-reports.json');
     return;
   }
   if (process.argv[2] === 'cloud') {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createAdmin, createIntegration } from '../../cloud/admin/provisioning.js';
 import { hmacHex } from '../../cloud/auth/secrets.js';
-import type { Figures, Report } from '../../cloud/reports/reports.js';
+import type { Figures, Report, ReportPage } from '../../cloud/reports/reports.js';
 import type { CloudService } from '../../cloud/service.js';
 import { hmacPayload } from '../../protocol/index.js';
 import { DEFAULT_COUNTERS, DEFAULT_SERVICES, simulateOfficeDay } from '../bench/cloud-events.js';
@@ -202,6 +202,18 @@ for (const kind of DATABASES) {
           })
         ).json()) as Report;
         expect(api.totals.issued).toBe(160);
+        // Counters and clerks: the first page of each, in the console's default order (by name).
+        const apiPage = async <B extends 'counter' | 'clerk'>(by: B) =>
+          (
+            (await (
+              await fetch(
+                `${cloud.url}/api/v1/reports/rows?unit=dn&from=${DAY}&to=${DAY}&waitTargetMin=20&by=${by}&limit=50`,
+                { headers: { authorization: `Bearer ${token}` } },
+              )
+            ).json()) as ReportPage<B>
+          ).rows;
+        const apiCounters = await apiPage('counter');
+        const apiClerks = await apiPage('clerk');
 
         // The KPIs: each figure of the totals, to the digits shown; the on-time rate marked when ≤ 95%.
         const t = api.totals;
@@ -256,18 +268,23 @@ for (const kind of DATABASES) {
         expect(byOffice.map((c) => [c[0], c[1], ...figures(c)])).toEqual(
           api.byOffice.map((x) => [x.office, x.name, ...rowFigures(x, 'office')]),
         );
-        expect(byOffice).toHaveLength(2);
+        // Every office of the province, the one with no ticket that day too.
+        expect(byOffice).toHaveLength(3);
+        // The child units ranked (by name here), each with its subtree's figures.
+        expect(
+          (await rows('by-unit')).map((c) => [c[0], c[1], Number(c[2]), ...c.slice(3).map(shown)]),
+        ).toEqual(api.byUnit.map((x) => [x.unit, x.name, x.offices, ...rowFigures(x, 'office')]));
         // Names, not ids: the service's, the office's.
         expect((await rows('by-service')).map((c) => [c[0], c[1], ...figures(c)])).toEqual(
           api.byService.map((x) => [x.service, x.name, ...rowFigures(x, 'service')]),
         );
         expect((await rows('by-counter')).map((c) => [c[0], Number(c[1]), ...figures(c)])).toEqual(
-          api.byCounter.map((x) => [x.officeName, x.counter, ...rowFigures(x, 'counter')]),
+          apiCounters.map((x) => [x.officeName, x.counter, ...rowFigures(x, 'counter')]),
         );
-        expect(api.byCounter.every((x) => x.officeName.startsWith('Một cửa'))).toBe(true);
+        expect(apiCounters.every((x) => x.officeName.startsWith('Một cửa'))).toBe(true);
         const byClerk = await rows('by-clerk');
         expect(byClerk.map((c) => [c[0], c[1], ...figures(c)])).toEqual(
-          api.byClerk.map((x) => [x.officeName, x.name, ...rowFigures(x, 'counter')]),
+          apiClerks.map((x) => [x.officeName, x.name, ...rowFigures(x, 'counter')]),
         );
         // Each breakdown's head says what its first figures count.
         const head = (id: string) =>
@@ -316,11 +333,11 @@ for (const kind of DATABASES) {
           ],
         });
         expect(charts['chart-clerk']).toEqual({
-          labels: api.byClerk.map((c) => `${c.name} (${c.officeName})`),
+          labels: apiClerks.map((c) => `${c.name} (${c.officeName})`),
           datasets: [
             {
               label: 'Chỉ số hài lòng (%)',
-              data: api.byClerk.map((c) => c.satisfaction.indexPct),
+              data: apiClerks.map((c) => c.satisfaction.indexPct),
               color: '#10b981',
             },
           ],

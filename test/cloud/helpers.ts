@@ -10,6 +10,7 @@ import { createAdmin, createBoxClaim, createOffice, createUnit } from '../../clo
 import { dropPostgresSchema } from '../../cloud/db/database.js';
 import { startCloud, type CloudService } from '../../cloud/service.js';
 import type { CloudSettings } from '../../cloud/http/context.js';
+import type { ClerkRow, CounterRow, Report, ReportPage } from '../../cloud/reports/reports.js';
 import { boxToken, type EnrollResponse } from '../../protocol/index.js';
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -195,4 +196,36 @@ export async function bearerRequest(
     ...(payload !== undefined ? { payload: payload as object } : {}),
   });
   return { status: res.statusCode, body: res.json() };
+}
+
+/** A report with every counter and clerk of its subtree, as the expectations of the report tests list them. */
+export type FullReport = Report & { byCounter: CounterRow[]; byClerk: ClerkRow[] };
+
+/**
+ * GET /api/v1/reports (every office on its one page) and every page of /api/v1/reports/rows for counters and
+ * clerks, ordered by office id then counter or clerk id. `query`: unit, from, to (and waitTargetMin).
+ */
+export async function fullReport(cloud: CloudService, token: string, query: string): Promise<FullReport> {
+  const get = async <T>(url: string): Promise<T> => {
+    const res = await cloud.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+    return res.json<T>();
+  };
+  const r = await get<Report>(`/api/v1/reports?${query}&limit=500`);
+  const every = async <B extends 'counter' | 'clerk'>(by: B): Promise<ReportPage<B>['rows']> => {
+    const rows: ReportPage<B>['rows'] = [];
+    for (let offset = 0; ; offset += 500) {
+      const page = await get<ReportPage<B>>(
+        `/api/v1/reports/rows?${query}&by=${by}&offset=${offset}&limit=500`,
+      );
+      rows.push(...page.rows);
+      if (offset + 500 >= page.total) return rows;
+    }
+  };
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return {
+    ...r,
+    byCounter: (await every('counter')).sort((a, b) => cmp(a.office, b.office) || a.counter - b.counter),
+    byClerk: (await every('clerk')).sort((a, b) => cmp(a.office, b.office) || cmp(a.clerk, b.clerk)),
+  };
 }

@@ -14,6 +14,8 @@ import {
   DATABASES,
   adminToken,
   enrolledBox,
+  fullReport,
+  type FullReport,
   seedTree,
   startTestCloud,
   type TestDatabase,
@@ -123,15 +125,8 @@ for (const kind of DATABASES) {
         headers: { authorization: `Bearer ${token}` },
         payload: { events },
       });
-    const report = async (unit: string, from = DAY, to = DAY): Promise<Report> => {
-      const r = await cloud.app.inject({
-        method: 'GET',
-        url: `/api/v1/reports?unit=${unit}&from=${from}&to=${to}&waitTargetMin=10`,
-        headers: { authorization: `Bearer ${admin}` },
-      });
-      expect(r.statusCode, r.body).toBe(200);
-      return r.json<Report>();
-    };
+    const report = (unit: string, from = DAY, to = DAY): Promise<FullReport> =>
+      fullReport(cloud, admin, `unit=${unit}&from=${from}&to=${to}&waitTargetMin=10`);
     const ticket = async (office: string, number: string) => {
       const r = await cloud.app.inject({ method: 'GET', url: `/t/${office}/${DAY}/${number}?format=json` });
       expect(r.statusCode, r.body).toBe(200);
@@ -414,7 +409,7 @@ for (const kind of DATABASES) {
         data,
       }));
       expect((await uplink(box.token, events)).json()).toMatchObject({ applied: events.length });
-      const clerks = (r: Report) => r.byClerk.map((c) => [c.clerk, c.name, c.called, c.wait.meanMin]);
+      const clerks = (r: FullReport) => r.byClerk.map((c) => [c.clerk, c.name, c.called, c.wait.meanMin]);
       const first = await report('xc');
       expect([first.totals.issued, first.totals.called, first.totals.wait.meanMin]).toEqual([2, 2, 7.5]);
       expect(clerks(first)).toEqual([

@@ -9,6 +9,7 @@ import type { Report } from '../../cloud/reports/reports.js';
 import type { CloudService } from '../../cloud/service.js';
 import { hmacPayload, type EventEnvelope } from '../../protocol/index.js';
 import {
+  fullReport,
   DATABASES,
   MASTER_KEY,
   adminToken,
@@ -159,11 +160,7 @@ for (const kind of DATABASES) {
       expect((await cross('hc', '2026-03-06', '2026-03-31')).links).toEqual([]);
 
       // Links count no ticket: o-hkb and ho-tich have only their two dossiers (received, not yet returned).
-      const r = await cloud.app.inject({
-        method: 'GET',
-        url: `/api/v1/reports?unit=hkb&from=${D1}&to=${D1}`,
-        headers: { authorization: `Bearer ${viewer}` },
-      });
+      const hkb = await fullReport(cloud, viewer, `unit=hkb&from=${D1}&to=${D1}`);
       const none = {
         issued: 0,
         received: 0,
@@ -177,9 +174,16 @@ for (const kind of DATABASES) {
         satisfaction: { ratings: 0, levels: [0, 0, 0, 0, 0], indexPct: null, meanScore: null },
         dossiers: { received: 2, returned: 0, onTime: 0, late: 0, onTimeRate: null },
       };
-      const hkb = r.json<Report>();
       expect(hkb.totals).toStrictEqual(none);
-      expect(hkb.byOffice).toStrictEqual([{ office: 'o-hkb', name: 'Một cửa Hòa Khánh Bắc', ...none }]);
+      expect(hkb.byOffice).toStrictEqual([
+        {
+          office: 'o-hkb',
+          name: 'Một cửa Hòa Khánh Bắc',
+          unit: 'hkb',
+          unitName: 'Phường Hòa Khánh Bắc',
+          ...none,
+        },
+      ]);
       expect(hkb.byService).toStrictEqual([{ service: 'ho-tich', name: 'ho-tich', ...none }]);
       expect([hkb.byCounter, hkb.byClerk, hkb.byHour]).toStrictEqual([[], [], []]);
       expect((await cross('hkb', '2026-03-01', '2026-03-04')).links).toEqual([]);
@@ -232,9 +236,11 @@ for (const kind of DATABASES) {
       const report = r.json<Report>();
       const shown = (rows: { issued: number | null; dossiers: { received: number } }[]) =>
         rows.map((x) => [x.issued, x.dossiers.received]);
-      expect(report.byOffice.map((o) => o.office)).toEqual(['o-hc', 'o-hkb']);
+      // Every office of the subtree, by name: o-hhb (no ticket, no dossier) too.
+      expect(report.byOffice.map((o) => o.office)).toEqual(['o-hc', 'o-hhb', 'o-hkb']);
       expect(shown(report.byOffice)).toEqual([
         [0, 1],
+        [0, 0],
         [1, 0],
       ]);
       expect(report.byService.map((x) => x.service)).toEqual(['ho-tich', 'van-thu']);

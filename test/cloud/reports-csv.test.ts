@@ -4,10 +4,10 @@
 // report come office by office, as the offices do. On SQLite and PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOffice } from '../../cloud/admin/provisioning.js';
-import type { Report } from '../../cloud/reports/reports.js';
 import type { CloudService } from '../../cloud/service.js';
 import type { EventEnvelope } from '../../protocol/index.js';
 import {
+  fullReport,
   DATABASES,
   adminToken,
   enrolledBox,
@@ -175,12 +175,8 @@ for (const kind of DATABASES) {
         expect(r.json()).toMatchObject({ applied: 4 });
       }
       const hc = await adminToken(cloud, 'hc-csv', 'hc');
-      const r = await cloud.app.inject({
-        method: 'GET',
-        url: `/api/v1/reports?unit=hc&from=${DAY}&to=${DAY}`,
-        headers: { authorization: `Bearer ${hc}` },
-      });
-      expect(r.json<Report>().byClerk.map((c) => `${c.office}/${c.clerk}`)).toEqual([
+      const r = await fullReport(cloud, hc, `unit=hc&from=${DAY}&to=${DAY}`);
+      expect(r.byClerk.map((c) => `${c.office}/${c.clerk}`)).toEqual([
         'o-hc/aa',
         'o-hc/zz',
         'o-hc2/aa',

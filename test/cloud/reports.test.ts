@@ -6,6 +6,7 @@ import { createIntegration } from '../../cloud/admin/provisioning.js';
 import { hmacHex } from '../../cloud/auth/secrets.js';
 import { WAIT_BOUNDS_MIN } from '../../cloud/db/rollup-columns.js';
 import type { Report } from '../../cloud/reports/reports.js';
+import { REPORT_PAGE_MAX_ROWS } from '../../cloud/limits.js';
 import type { CloudService } from '../../cloud/service.js';
 import { hmacPayload, type EventEnvelope } from '../../protocol/index.js';
 import {
@@ -19,7 +20,9 @@ import {
   MASTER_KEY,
   adminToken,
   enrolledBox,
+  fullReport,
   seedTree,
+  type FullReport,
   startTestCloud,
   type TestDatabase,
 } from './helpers.js';
@@ -41,8 +44,29 @@ const UNIT_OFFICES: Record<string, string[]> = {
   dn: ['o-hc', 'o-hkb', 'o-hhb'],
   lc: ['o-hkb', 'o-hhb'],
   hkb: ['o-hkb'],
+  hhb: ['o-hhb'],
   hc: ['o-hc'],
 };
+/** Each unit's child units, and each office's unit (the tree seedTree builds). */
+const UNIT_CHILDREN: Record<string, string[]> = {
+  dn: ['lc', 'hc'],
+  lc: ['hkb', 'hhb'],
+  hkb: [],
+  hhb: [],
+  hc: [],
+};
+const UNIT_KIND: Record<string, string> = {
+  dn: 'province',
+  lc: 'district',
+  hkb: 'commune',
+  hhb: 'commune',
+  hc: 'commune',
+};
+const OFFICE_UNIT: Record<string, string> = { 'o-hc': 'hc', 'o-hkb': 'hkb', 'o-hhb': 'hhb' };
+/** Rows in a report are ordered by name, as Vietnamese sorts them. */
+const vi = new Intl.Collator('vi', { numeric: true });
+const byName = <T extends { name?: string }>(rows: T[]): T[] =>
+  [...rows].sort((a, b) => vi.compare(a.name ?? '', b.name ?? ''));
 const TARGET = 15;
 
 interface Dossier {
@@ -67,6 +91,7 @@ const UNIT_NAMES: Record<string, string> = {
   dn: 'Thành phố Đà Nẵng',
   lc: 'Quận Liên Chiểu',
   hkb: 'Phường Hòa Khánh Bắc',
+  hhb: 'Phường Hòa Hiệp Bắc',
   hc: 'Phường Hải Châu',
 };
 // The services as the offices' configs name them (xay-dung is in none: the report shows its id).
@@ -313,32 +338,56 @@ function expectedReport(
     waitTargetExact: (WAIT_BOUNDS_MIN as readonly number[]).includes(target),
     waitBucketsMin: [...WAIT_BOUNDS_MIN],
     totals: figuresOf(tally(inScope, history, () => 'all').get('all') ?? empty(), ds, target, 'office'),
-    byOffice: keysOf(
-      byOffice.keys(),
-      ds.map((d) => d.office),
-    ).map((office) => ({
-      office,
-      name: OFFICE_NAMES[office],
-      ...figuresOf(
-        byOffice.get(office) ?? empty(),
-        ds.filter((d) => d.office === office),
-        target,
-        'office',
-      ),
-    })),
-    byService: keysOf(
-      byService.keys(),
-      ds.map((d) => d.service),
-    ).map((service) => ({
-      service,
-      name: SERVICE_NAMES[service] ?? service,
-      ...figuresOf(
-        byService.get(service) ?? empty(),
-        ds.filter((d) => d.service === service),
-        target,
-        'service',
-      ),
-    })),
+    // The child units, each with its subtree's figures, by name.
+    byUnit: byName(
+      (UNIT_CHILDREN[unit] as string[]).map((child) => {
+        const childOffices = UNIT_OFFICES[child] as string[];
+        const mine = inScope.filter((x) => childOffices.includes(x.office));
+        return {
+          unit: child,
+          name: UNIT_NAMES[child] as string,
+          kind: UNIT_KIND[child],
+          offices: childOffices.length,
+          ...figuresOf(
+            tally(mine, history, () => 'all').get('all') ?? empty(),
+            ds.filter((d) => childOffices.includes(d.office)),
+            target,
+            'office',
+          ),
+        };
+      }),
+    ),
+    byService: byName(
+      keysOf(
+        byService.keys(),
+        ds.map((d) => d.service),
+      ).map((service) => ({
+        service,
+        name: SERVICE_NAMES[service] ?? service,
+        ...figuresOf(
+          byService.get(service) ?? empty(),
+          ds.filter((d) => d.service === service),
+          target,
+          'service',
+        ),
+      })),
+    ),
+    // Every office of the subtree (one without tickets too), by name.
+    byOffice: byName(
+      offices.map((office) => ({
+        office,
+        name: OFFICE_NAMES[office] as string,
+        unit: OFFICE_UNIT[office],
+        unitName: UNIT_NAMES[OFFICE_UNIT[office] as string],
+        ...figuresOf(
+          byOffice.get(office) ?? empty(),
+          ds.filter((d) => d.office === office),
+          target,
+          'office',
+        ),
+      })),
+    ),
+    offices: { total: offices.length, limit: 500 },
     byCounter: [...byCounter.keys()]
       .map(split)
       .sort(([o1, c1], [o2, c2]) => o1.localeCompare(o2) || Number(c1) - Number(c2))
@@ -486,15 +535,8 @@ for (const kind of DATABASES) {
       await db?.cleanup();
     });
 
-    const report = async (unit: string, from: string, to: string, target = TARGET): Promise<Report> => {
-      const r = await cloud.app.inject({
-        method: 'GET',
-        url: `/api/v1/reports?unit=${unit}&from=${from}&to=${to}&waitTargetMin=${target}`,
-        headers: { authorization: `Bearer ${token}` },
-      });
-      expect(r.statusCode, r.body).toBe(200);
-      return r.json<Report>();
-    };
+    const report = (unit: string, from: string, to: string, target = TARGET): Promise<FullReport> =>
+      fullReport(cloud, token, `unit=${unit}&from=${from}&to=${to}&waitTargetMin=${target}`);
 
     for (const [unit, from, to, target, what] of [
       ['dn', '2026-01-30', '2026-03-01', 15, 'February by month, the days at either end by day'],
@@ -519,7 +561,7 @@ for (const kind of DATABASES) {
         const x = expectedReport(all, dossiers, unit, from, to, target);
         expect(x.totals.issued).toBeGreaterThan(0);
         // Part by part, so a failure names the breakdown; together they are the whole report.
-        const { totals, byOffice, byService, byCounter, byClerk, byHour, ...rest } = r;
+        const { totals, byUnit, byOffice, offices, byService, byCounter, byClerk, byHour, ...rest } = r;
         expect(rest, 'unit, period, target, buckets, cross-unit links').toStrictEqual({
           unit: x.unit,
           unitName: x.unitName,
@@ -532,7 +574,9 @@ for (const kind of DATABASES) {
           crossUnitLinksTruncated: x.crossUnitLinksTruncated,
         });
         expect(totals, 'totals').toStrictEqual(x.totals);
+        expect(byUnit, 'by child unit').toStrictEqual(x.byUnit);
         expect(byOffice, 'by office').toStrictEqual(x.byOffice);
+        expect(offices, 'offices').toStrictEqual(x.offices);
         expect(byService, 'by service').toStrictEqual(x.byService);
         expect(byCounter, 'by counter').toStrictEqual(x.byCounter);
         expect(byClerk, 'by clerk').toStrictEqual(x.byClerk);
@@ -540,9 +584,64 @@ for (const kind of DATABASES) {
       });
     }
 
+    it('ranks the child units by a figure, drills down to one of them, and pages the clerks', async () => {
+      const get = async (url: string) => {
+        const r = await cloud.app.inject({
+          method: 'GET',
+          url,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return { status: r.statusCode, body: r.json() };
+      };
+      const q = 'unit=dn&from=2026-01-30&to=2026-03-01';
+      const full = await fullReport(cloud, token, q);
+      // The province's two child units, best satisfaction first; a unit's row is its own report's totals.
+      const ranked = (await get(`/api/v1/reports?${q}&sort=indexPct&order=desc`)).body as Report;
+      expect(ranked.byUnit.map((u) => u.unit)).toHaveLength(2);
+      const idx = ranked.byUnit.map((u) => u.satisfaction.indexPct as number);
+      expect(idx[0]).toBeGreaterThanOrEqual(idx[1] as number);
+      const asc = (await get(`/api/v1/reports?${q}&sort=indexPct&order=asc`)).body as Report;
+      expect(asc.byUnit.map((u) => u.unit)).toEqual([...ranked.byUnit.map((u) => u.unit)].reverse());
+      for (const u of full.byUnit) {
+        const { unit, name, kind, offices, ...figures } = u;
+        const down = (await get(`/api/v1/reports?unit=${unit}&from=2026-01-30&to=2026-03-01`)).body as Report;
+        expect([down.unitName, kind, offices]).toEqual([name, UNIT_KIND[unit], UNIT_OFFICES[unit]?.length]);
+        expect(down.totals, `the ${unit} row is ${unit}'s report`).toStrictEqual(figures);
+      }
+      // The offices in the order asked for: the longest P90 wait first.
+      const slow = (await get(`/api/v1/reports?${q}&sort=waitP90&order=desc&limit=2`)).body as Report;
+      expect(slow.offices).toEqual({ total: 3, limit: 2 });
+      expect(slow.byOffice).toHaveLength(2);
+      const p90 = full.byOffice.map((o) => o.wait.p90AtMostMin as number).sort((a, b) => b - a);
+      expect(slow.byOffice.map((o) => o.wait.p90AtMostMin)).toEqual(p90.slice(0, 2));
+      // The clerks five at a time: the pages together are every clerk once, by office name then name.
+      const pages = [];
+      for (let offset = 0; offset < 12; offset += 5) {
+        const page = (await get(`/api/v1/reports/rows?${q}&by=clerk&offset=${offset}&limit=5`)).body;
+        expect([page.total, page.offset, page.limit, page.by]).toEqual([12, offset, 5, 'clerk']);
+        pages.push(...(page.rows as FullReport['byClerk']));
+      }
+      expect(pages.map((c) => `${c.officeName}|${c.name}`)).toEqual(
+        full.byClerk
+          .map((c) => [c.officeName, c.name])
+          .sort(
+            ([o1, n1], [o2, n2]) =>
+              vi.compare(o1 as string, o2 as string) || vi.compare(n1 as string, n2 as string),
+          )
+          .map(([o, n]) => `${o}|${n}`),
+      );
+      expect(new Set(pages.map((c) => `${c.office}/${c.clerk}`)).size).toBe(12);
+      // Over the page limit, or an unknown order: refused, saying why.
+      const big = await get(`/api/v1/reports/rows?${q}&by=clerk&limit=${REPORT_PAGE_MAX_ROWS + 1}`);
+      expect([big.status, big.body.code]).toEqual([400, 'invalid_request']);
+      expect(big.body.message).toContain(String(REPORT_PAGE_MAX_ROWS));
+      const odd = await get(`/api/v1/reports?${q}&sort=mood`);
+      expect([odd.status, odd.body.code]).toEqual([400, 'invalid_request']);
+    });
+
     it('no group serves or misses more citizens than it received; no-shows count citizens, not marks', async () => {
       const r = await report('dn', '2026-01-30', '2026-03-01');
-      const groups = [r.totals, ...r.byOffice, ...r.byService, ...r.byCounter, ...r.byClerk];
+      const groups = [r.totals, ...r.byUnit, ...r.byOffice, ...r.byService, ...r.byCounter, ...r.byClerk];
       const over = groups.filter((g) => g.served + g.noShow > g.received);
       expect(over, 'groups with served + no-show > received').toEqual([]);
       // The simulated days have no-shows who came back: fewer citizens absent than no-show marks.
@@ -555,12 +654,7 @@ for (const kind of DATABASES) {
 
     it('exports each breakdown as CSV with the figures of the report, rounded to the hundredth', async () => {
       const q = 'unit=dn&from=2026-01-30&to=2026-03-01&waitTargetMin=16';
-      const json = await cloud.app.inject({
-        method: 'GET',
-        url: `/api/v1/reports?${q}`,
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const rep = json.json<Report>();
+      const rep = await fullReport(cloud, token, q);
       const csv = async (by: string) => {
         const r = await cloud.app.inject({
           method: 'GET',
@@ -628,9 +722,13 @@ for (const kind of DATABASES) {
         'dossiers_on_time',
         'on_time_rate_pct',
       ];
+      expect(await csv('unit')).toEqual([
+        ['unit', 'name', 'kind', 'offices', ...figureHeader],
+        ...rep.byUnit.map((x) => [x.unit, x.name, x.kind, String(x.offices), ...figures(x)]),
+      ]);
       expect(await csv('office')).toEqual([
-        ['office', 'name', ...figureHeader],
-        ...rep.byOffice.map((x) => [x.office, x.name, ...figures(x)]),
+        ['office', 'name', 'unit', 'unit_name', ...figureHeader],
+        ...rep.byOffice.map((x) => [x.office, x.name, x.unit, x.unitName, ...figures(x)]),
       ]);
       expect(await csv('service')).toEqual([
         ['service', 'name', ...figureHeader],
@@ -638,12 +736,17 @@ for (const kind of DATABASES) {
       ]);
       expect(await csv('counter')).toEqual([
         ['office', 'office_name', 'counter', ...figureHeader],
-        ...rep.byCounter.map((x) => [x.office, x.officeName, String(x.counter), ...figures(x)]),
+        // By office name, then counter number (the default order, as in the console).
+        ...[...rep.byCounter]
+          .sort((a, b) => vi.compare(a.officeName, b.officeName) || a.counter - b.counter)
+          .map((x) => [x.office, x.officeName, String(x.counter), ...figures(x)]),
       ]);
       const clerks = await csv('clerk');
       expect(clerks).toEqual([
         ['office', 'office_name', 'clerk', 'name', ...figureHeader],
-        ...rep.byClerk.map((x) => [x.office, x.officeName, x.clerk, x.name, ...figures(x)]),
+        ...[...rep.byClerk]
+          .sort((a, b) => vi.compare(a.officeName, b.officeName) || vi.compare(a.name, b.name))
+          .map((x) => [x.office, x.officeName, x.clerk, x.name, ...figures(x)]),
       ]);
       expect(clerks).toHaveLength(1 + 12); // 3 offices × 4 clerks
       expect(await csv('hour')).toEqual([
