@@ -59,7 +59,7 @@ const SERVICE_NAMES = [
 ];
 
 /** The province the issue measured: 30 districts × 10 communes, an office each. */
-function provinceTree(t: number): Tree {
+export function provinceTree(t: number): Tree {
   const units: Tree['units'] = [
     { id: 'p', parent_id: null, name: 'Tỉnh', kind: 'province', path: '/p/', created_at: t },
   ];
@@ -98,7 +98,7 @@ function provinceTree(t: number): Tree {
 }
 
 /** The country since July 2025: 34 provinces, 3,321 communes (two tiers), ~4,000 offices (some communes two). */
-function countryTree(t: number): Tree {
+export function countryTree(t: number): Tree {
   const units: Tree['units'] = [
     { id: 'vn', parent_id: null, name: 'Việt Nam', kind: 'country', path: '/vn/', created_at: t },
   ];
@@ -179,7 +179,7 @@ function officeConfig(officeId: string): string {
   });
 }
 
-async function seedTree(store: CloudDatabase, tree: Tree, from: string, days: number): Promise<void> {
+export async function seedTree(store: CloudDatabase, tree: Tree, from: string, days: number): Promise<void> {
   const t = Date.now();
   await insertChunked(store, 'units', tree.units);
   await insertChunked(store, 'offices', tree.offices);
