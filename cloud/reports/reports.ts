@@ -171,50 +171,79 @@ export interface Report {
 
 type Sums = Record<string, number>;
 
+/** One range of a rollup table's primary key (grain, period), added or taken away. */
+export interface PeriodRange {
+  grain: 'm' | 'd';
+  first: string;
+  last: string;
+  sign: 1 | -1;
+}
+
+const DAY_MS = 86_400_000;
+const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
+
 /**
- * The grain/period ranges covering [from, to]: whole months by month, the rest by day. Each is one range of
- * the rollup tables' primary key (grain, period, …).
+ * The ranges whose sums are [from, to]. Per month, the cheaper of its days in the period, or the month's row
+ * minus its days outside the period (a month's row is the sum of its days: ingest writes both in one
+ * transaction). So Feb 10 – Nov 20 is Feb–Nov by month minus Feb 1–9 and Nov 21–30: 10 + 19 rows a key
+ * instead of 8 + 39.
  */
-export function periodRanges(from: string, to: string): RawBuilder<unknown>[] {
-  const parts: RawBuilder<unknown>[] = [];
-  const monthStart = (m: string) => `${m}-01`;
-  const monthEnd = (m: string) => {
-    const [y, mo] = m.split('-').map(Number) as [number, number];
-    return `${m}-${String(new Date(Date.UTC(y, mo, 0)).getUTCDate()).padStart(2, '0')}`;
+export function periodRanges(from: string, to: string): PeriodRange[] {
+  const out: PeriodRange[] = [];
+  const push = (r: PeriodRange) => {
+    // Adjacent ranges of one grain and sign become one.
+    const prev = out.findLast((x) => x.grain === r.grain && x.sign === r.sign);
+    const next = (p: string) =>
+      r.grain === 'd'
+        ? dayOf(Date.parse(`${p}T00:00:00Z`) + DAY_MS)
+        : dayOf(Date.parse(`${p}-01T00:00:00Z`) + 32 * DAY_MS).slice(0, 7);
+    if (prev && next(prev.last) === r.first) prev.last = r.last;
+    else out.push(r);
   };
-  const nextMonth = (m: string) => {
-    const [y, mo] = m.split('-').map(Number) as [number, number];
-    return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, '0')}`;
-  };
-  let firstWhole: string | null = null;
-  let lastWhole: string | null = null;
-  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = nextMonth(m)) {
-    if (from <= monthStart(m) && monthEnd(m) <= to) {
-      firstWhole ??= m;
-      lastWhole = m;
-    }
+  const t0 = Date.parse(`${from}T00:00:00Z`);
+  const t1 = Date.parse(`${to}T00:00:00Z`);
+  for (let m = Date.parse(`${from.slice(0, 7)}-01T00:00:00Z`); m <= t1; ) {
+    const d = new Date(m);
+    const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    const a = Math.max(t0, m);
+    const b = Math.min(t1, nextMonth - DAY_MS);
+    const n = (nextMonth - m) / DAY_MS;
+    const k = (b - a) / DAY_MS + 1;
+    if (1 + (n - k) < k) {
+      push({ grain: 'm', first: dayOf(m).slice(0, 7), last: dayOf(m).slice(0, 7), sign: 1 });
+      if (m < a) push({ grain: 'd', first: dayOf(m), last: dayOf(a - DAY_MS), sign: -1 });
+      if (b < nextMonth - DAY_MS) push({ grain: 'd', first: dayOf(b + DAY_MS), last: dayOf(nextMonth - DAY_MS), sign: -1 });
+    } else push({ grain: 'd', first: dayOf(a), last: dayOf(b), sign: 1 });
+    m = nextMonth;
   }
-  if (firstWhole && lastWhole) {
-    parts.push(sql`(grain = 'm' AND period BETWEEN ${firstWhole} AND ${lastWhole})`);
-    if (from < monthStart(firstWhole))
-      parts.push(sql`(grain = 'd' AND period >= ${from} AND period < ${monthStart(firstWhole)})`);
-    if (monthEnd(lastWhole) < to)
-      parts.push(sql`(grain = 'd' AND period > ${monthEnd(lastWhole)} AND period <= ${to})`);
-  } else parts.push(sql`(grain = 'd' AND period BETWEEN ${from} AND ${to})`);
-  return parts;
+  return out;
 }
 
 /**
- * A rollup table's rows in [from, to], as a subquery: one branch per range, joined by UNION ALL. Written as
- * one WHERE with the ranges OR-ed, PostgreSQL scanned the whole table for a period of months and edge days
- * (0.5 s for a province); each branch is an index range scan.
+ * A rollup table's rows of a period, as a subquery with a column `sgn` (1, or −1 for a row taken away): one
+ * branch per range, joined by UNION ALL. Written as one WHERE with the ranges OR-ed, PostgreSQL scanned the
+ * whole table for a period of months and edge days (0.5 s for a province); each branch is an index range scan.
  */
-export function periodRows(table: string, from: string, to: string): RawBuilder<unknown> {
-  const branches = periodRanges(from, to).map((range) => sql`SELECT * FROM ${sql.table(table)} WHERE ${range}`);
+export function periodRows(table: string, ranges: PeriodRange[]): RawBuilder<unknown> {
+  const branches = ranges.map(
+    (r) =>
+      sql`SELECT *, ${sql.raw(String(r.sign))} AS sgn FROM ${sql.table(table)} WHERE grain = ${r.grain} AND period BETWEEN ${r.first} AND ${r.last}`,
+  );
   return sql`(${sql.join(branches, sql` UNION ALL `)})`;
 }
 
-const sumsOf = (cols: string[]) => sql.join(cols.map((c) => sql`SUM(r.${sql.ref(c)}) AS ${sql.ref(c)}`));
+/** Sums of a period's rows: each row times its sign when some are taken away. */
+const periodSums = (cols: readonly string[], signed: boolean) =>
+  sql.join(
+    cols.map((c) =>
+      signed ? sql`SUM(r.${sql.ref(c)} * r.sgn) AS ${sql.ref(c)}` : sql`SUM(r.${sql.ref(c)}) AS ${sql.ref(c)}`,
+    ),
+  );
+
+/** Drops the groups whose every sum is zero: a group seen only in days taken away sums to nothing. */
+const nonZero = (rows: Record<string, unknown>[], cols: readonly string[]) =>
+  rows.filter((r) => cols.some((c) => Number(r[c] ?? 0) !== 0));
+
 const num = (row: Record<string, unknown>, cols: string[]): Sums =>
   Object.fromEntries(cols.map((c) => [c, Number(row[c] ?? 0)]));
 
@@ -370,6 +399,8 @@ interface Scope {
   offices: ScopeOffice[];
   /** A rollup table's rows in the period (`periodRows`). */
   rows: (table: string) => RawBuilder<unknown>;
+  /** SUM(…) of the columns over those rows (`periodSums`). */
+  sums: (cols: readonly string[]) => RawBuilder<unknown>;
   /** `r.office_id IN (the subtree's offices)`, for a table aliased r. */
   inScope: RawBuilder<unknown>;
   /** The subquery of the subtree's office ids. */
@@ -390,35 +421,37 @@ async function scopeOf(db: Db, q: ReportQuery): Promise<Scope> {
     ])
     .where('units.path', 'like', `${q.unitPath}%`)
     .execute();
+  const ranges = periodRanges(q.from, q.to);
+  const signed = ranges.some((r) => r.sign < 0);
   const sub = sql`SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`}`;
   return {
     q,
     offices,
     sub,
     inScope: sql`r.office_id IN (${sub})`,
-    rows: (table) => periodRows(table, q.from, q.to),
+    rows: (table) => periodRows(table, ranges),
+    sums: (cols) => periodSums(cols, signed),
   };
 }
 
 const DOSSIER_METRICS = ['received', 'returned', 'on_time', 'late'];
+const HOUR_SUMS = ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS];
 
 /** Rollup sums grouped by the given key columns (the database adds up the months and days). */
 async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unknown>) {
   const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
-  return (
-    await sql<Record<string, unknown>>`
-      SELECT ${cols}, ${sumsOf(ROLLUP_METRICS)} FROM ${s.rows('rollups')} r
-      WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db)
-  ).rows;
+  const rows = await sql<Record<string, unknown>>`
+    SELECT ${cols}, ${s.sums(ROLLUP_METRICS)} FROM ${s.rows('rollups')} r
+    WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db);
+  return nonZero(rows.rows, ROLLUP_METRICS);
 }
 
 async function groupedDossiers(db: Db, s: Scope, keys: string[]) {
   const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
-  return (
-    await sql<Record<string, unknown>>`
-      SELECT ${cols}, ${sumsOf(DOSSIER_METRICS)} FROM ${s.rows('rollup_dossiers')} r
-      WHERE ${s.inScope} GROUP BY ${cols}`.execute(db)
-  ).rows;
+  const rows = await sql<Record<string, unknown>>`
+    SELECT ${cols}, ${s.sums(DOSSIER_METRICS)} FROM ${s.rows('rollup_dossiers')} r
+    WHERE ${s.inScope} GROUP BY ${cols}`.execute(db);
+  return nonZero(rows.rows, DOSSIER_METRICS);
 }
 
 /**
@@ -694,7 +727,7 @@ export async function buildReport(
   const [sums, hours, cross, unitRow] = await Promise.all([
     officeServiceSums(db, s),
     sql<Record<string, unknown>>`
-      SELECT r.hour, SUM(r.issued) AS issued, SUM(r.wait_count) AS wait_count, SUM(r.wait_sum_ms) AS wait_sum_ms, ${sumsOf(WAIT_COLUMNS)}
+      SELECT r.hour, ${s.sums(HOUR_SUMS)}
       FROM ${s.rows('rollup_hours')} r WHERE ${s.inScope} GROUP BY r.hour ORDER BY r.hour`.execute(db),
     sql<{
       code: string;
@@ -749,8 +782,8 @@ export async function buildReport(
       dossierOffice: l.dossier_office,
     })),
     crossUnitLinksTruncated: cross.rows.length > REPORT_CROSS_UNIT_LINKS_MAX,
-    byHour: hours.rows.map((row) => {
-      const v = num(row, ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS]);
+    byHour: nonZero(hours.rows, HOUR_SUMS).map((row) => {
+      const v = num(row, HOUR_SUMS);
       const waits = WAIT_COLUMNS.map((c) => v[c] ?? 0);
       return {
         hour: Number(row.hour),
