@@ -9,6 +9,15 @@ import { REPORT_CROSS_UNIT_LINKS_MAX } from '../limits.js';
 import { SATISFIED_FROM_LEVEL } from '../../protocol/index.js';
 import { LEVEL_COLUMNS, ROLLUP_METRICS, WAIT_BOUNDS_MIN, WAIT_COLUMNS } from '../db/rollup-columns.js';
 
+/**
+ * The rollup metrics a report reads: every one but those of the old definitions (`ratings`,
+ * `rating_satisfied`, `rating_norm_sum`, `r1..r10`: still written, no longer reported; README "Report
+ * definitions"). Fewer sums, a faster report.
+ */
+const REPORT_METRICS = ROLLUP_METRICS.filter(
+  (m) => !['ratings', 'rating_satisfied', 'rating_norm_sum'].includes(m) && !/^r\d+$/.test(m),
+);
+
 export interface ReportQuery {
   /** The subtree: every office whose unit path starts with this. */
   unitPath: string;
@@ -441,9 +450,9 @@ const HOUR_SUMS = ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS];
 async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unknown>) {
   const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
   const rows = await sql<Record<string, unknown>>`
-    SELECT ${cols}, ${s.sums(ROLLUP_METRICS)} FROM ${s.rows('rollups')} r
+    SELECT ${cols}, ${s.sums(REPORT_METRICS)} FROM ${s.rows('rollups')} r
     WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db);
-  return nonZero(rows.rows, ROLLUP_METRICS);
+  return nonZero(rows.rows, REPORT_METRICS);
 }
 
 async function groupedDossiers(db: Db, s: Scope, keys: string[]) {
@@ -478,7 +487,7 @@ function recordOf(v: Vec | undefined, cols: readonly string[]): Sums {
   if (v) for (let i = 0; i < cols.length; i++) s[cols[i] as string] = v[i] as number;
   return s;
 }
-const tickets = (v: Vec | undefined) => recordOf(v, ROLLUP_METRICS);
+const tickets = (v: Vec | undefined) => recordOf(v, REPORT_METRICS);
 const dossierSums = (v: Vec | undefined) => recordOf(v, DOSSIER_METRICS);
 
 /** Sums by office and by service, tickets and dossiers apart: what totals, units, offices and services need. */
@@ -497,7 +506,7 @@ async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
     groupedDossiers(db, s, ['office_id', 'service']),
   ]);
   const out: OfficeServiceSums = {
-    total: new Float64Array(ROLLUP_METRICS.length),
+    total: new Float64Array(REPORT_METRICS.length),
     dTotal: new Float64Array(DOSSIER_METRICS.length),
     byOffice: new Map(),
     dOffice: new Map(),
@@ -505,7 +514,7 @@ async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
     dService: new Map(),
   };
   for (const row of main) {
-    const v = vecOf(row, ROLLUP_METRICS);
+    const v = vecOf(row, REPORT_METRICS);
     addVec(out.total, v);
     put(out.byOffice, String(row.office_id), v);
     put(out.byService, String(row.service), v);
@@ -630,7 +639,7 @@ async function counterRows(db: Db, s: Scope): Promise<CounterRow[]> {
     office: String(row.office_id),
     officeName: name.get(String(row.office_id)) ?? String(row.office_id),
     counter: Number(row.counter),
-    ...figures(num(row, ROLLUP_METRICS), undefined, s.q.waitTargetMin, 'counter'),
+    ...figures(num(row, REPORT_METRICS), undefined, s.q.waitTargetMin, 'counter'),
   }));
 }
 
@@ -650,7 +659,7 @@ async function clerkRows(db: Db, s: Scope): Promise<ClerkRow[]> {
       officeName: name.get(office) ?? office,
       clerk,
       name: clerkName.get(`${office}\u0000${clerk}`) ?? clerk,
-      ...figures(num(row, ROLLUP_METRICS), undefined, s.q.waitTargetMin, 'counter'),
+      ...figures(num(row, REPORT_METRICS), undefined, s.q.waitTargetMin, 'counter'),
     };
   });
 }
