@@ -4,7 +4,7 @@
 // that holds it (`…AtMostMin`: the true value lies within the bucket width below it — 1 minute up to 10 min,
 // then 2–5, then 15–60). What every figure counts: cloud/README.md, "Report definitions".
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database.js';
+import { dialectOf, type Db } from '../db/database.js';
 import { REPORT_CROSS_UNIT_LINKS_MAX } from '../limits.js';
 import { SATISFIED_FROM_LEVEL } from '../../protocol/index.js';
 import { LEVEL_COLUMNS, ROLLUP_METRICS, WAIT_BOUNDS_MIN, WAIT_COLUMNS } from '../db/rollup-columns.js';
@@ -455,14 +455,6 @@ async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unkn
   return nonZero(rows.rows, REPORT_METRICS);
 }
 
-async function groupedDossiers(db: Db, s: Scope, keys: string[]) {
-  const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
-  const rows = await sql<Record<string, unknown>>`
-    SELECT ${cols}, ${s.sums(DOSSIER_METRICS)} FROM ${s.rows('rollup_dossiers')} r
-    WHERE ${s.inScope} GROUP BY ${cols}`.execute(db);
-  return nonZero(rows.rows, DOSSIER_METRICS);
-}
-
 /**
  * Sums while folding rows: one number per column, in a typed array (a record per row and Object.entries per
  * addition were most of a province report's time).
@@ -500,10 +492,29 @@ interface OfficeServiceSums {
   dService: Map<string, Vec>;
 }
 
+/**
+ * A table's sums by office and, apart, by service: one scan with GROUPING SETS on PostgreSQL (office × service
+ * was 24,000 rows of 46 sums for the country, and parsing them was most of its report), two grouped selects
+ * on SQLite. `by_service` tells the two kinds of row apart.
+ */
+async function byOfficeAndService(db: Db, s: Scope, table: string, cols: readonly string[]) {
+  const from = sql`FROM ${s.rows(table)} r WHERE ${s.inScope}`;
+  const rows =
+    dialectOf(db) === 'postgres'
+      ? await sql<Record<string, unknown>>`
+          SELECT r.office_id, r.service, GROUPING(r.office_id) AS by_service, ${s.sums(cols)} ${from}
+          GROUP BY GROUPING SETS ((r.office_id), (r.service))`.execute(db)
+      : await sql<Record<string, unknown>>`
+          SELECT r.office_id, NULL AS service, 0 AS by_service, ${s.sums(cols)} ${from} GROUP BY r.office_id
+          UNION ALL
+          SELECT NULL, r.service, 1, ${s.sums(cols)} ${from} GROUP BY r.service`.execute(db);
+  return nonZero(rows.rows, cols);
+}
+
 async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
   const [main, dossiers] = await Promise.all([
-    grouped(db, s, ['office_id', 'service']),
-    groupedDossiers(db, s, ['office_id', 'service']),
+    byOfficeAndService(db, s, 'rollups', REPORT_METRICS),
+    byOfficeAndService(db, s, 'rollup_dossiers', DOSSIER_METRICS),
   ]);
   const out: OfficeServiceSums = {
     total: new Float64Array(REPORT_METRICS.length),
@@ -513,18 +524,18 @@ async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
     byService: new Map(),
     dService: new Map(),
   };
-  for (const row of main) {
-    const v = vecOf(row, REPORT_METRICS);
-    addVec(out.total, v);
-    put(out.byOffice, String(row.office_id), v);
-    put(out.byService, String(row.service), v);
-  }
-  for (const row of dossiers) {
-    const v = vecOf(row, DOSSIER_METRICS);
-    addVec(out.dTotal, v);
-    put(out.dOffice, String(row.office_id), v);
-    put(out.dService, String(row.service), v);
-  }
+  const fold = (rows: Record<string, unknown>[], cols: readonly string[], total: Vec, office: Map<string, Vec>, service: Map<string, Vec>) => {
+    for (const row of rows) {
+      const v = vecOf(row, cols);
+      if (Number(row.by_service) === 1) put(service, String(row.service), v);
+      else {
+        addVec(total, v);
+        put(office, String(row.office_id), v);
+      }
+    }
+  };
+  fold(main, REPORT_METRICS, out.total, out.byOffice, out.byService);
+  fold(dossiers, DOSSIER_METRICS, out.dTotal, out.dOffice, out.dService);
   return out;
 }
 
