@@ -19,10 +19,21 @@ export interface Kept<T> {
   fetchedAt: number;
 }
 
+export interface CacheBounds {
+  maxEntries: number;
+  maxAgeMs: number;
+}
+
 export class DossierCache {
   private readonly db: Database.Database;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly bounds: CacheBounds = {
+      maxEntries: LOOKUP_CACHE_MAX_ENTRIES,
+      maxAgeMs: LOOKUP_CACHE_MAX_AGE_MS,
+    },
+  ) {
     const file = join(dataDir, DOSSIER_CACHE_FILE);
     this.db = new Database(file);
     chmodSync(file, DATA_FILE_MODE);
@@ -40,7 +51,7 @@ export class DossierCache {
   answer(code: string, now: number): Kept<DossierLookupAnswer> | null {
     const row = this.db.prepare('SELECT body, fetched_at FROM answers WHERE code = ?').get(code) as
       { body: string; fetched_at: number } | undefined;
-    if (!row || now - row.fetched_at > LOOKUP_CACHE_MAX_AGE_MS) return null;
+    if (!row || now - row.fetched_at > this.bounds.maxAgeMs) return null;
     return { value: JSON.parse(row.body) as DossierLookupAnswer, fetchedAt: row.fetched_at };
   }
 
@@ -77,11 +88,11 @@ export class DossierCache {
   }
 
   private prune(now: number): void {
-    this.db.prepare('DELETE FROM answers WHERE fetched_at < ?').run(now - LOOKUP_CACHE_MAX_AGE_MS);
+    this.db.prepare('DELETE FROM answers WHERE fetched_at < ?').run(now - this.bounds.maxAgeMs);
     this.db
       .prepare(
         'DELETE FROM answers WHERE code IN (SELECT code FROM answers ORDER BY fetched_at DESC LIMIT -1 OFFSET ?)',
       )
-      .run(LOOKUP_CACHE_MAX_ENTRIES);
+      .run(this.bounds.maxEntries);
   }
 }
