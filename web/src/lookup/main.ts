@@ -2,7 +2,8 @@
 // QR code on a receipt (a USB scanner types it as keystrokes, then Enter) or types the code, and sees the
 // dossier's status in large Vietnamese text, with no personal data; the screen goes back to the start by
 // itself. The box answers (protocol/README.md, "Dossier lookup"), from the cloud or from what it kept, and
-// says how old its answer is.
+// says how old its answer is. A lookup is a read: the box answers it on a full disk or a low battery too, so
+// this screen shows no box-state banner.
 import type { DossierLookupResult } from '../../../protocol/dossier-lookup.js';
 import type { OfficeStateMsg, Reply } from '../../../protocol/messages.js';
 import { topics } from '../../../protocol/topics.js';
@@ -11,7 +12,6 @@ import { ageWords, dayText, momentText, statusWords } from '../shared/dossier-wo
 import { currentLang, dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
-  boxStateBanner,
   connectionBanner,
   credentialOrPairPage,
   loadSettings,
@@ -94,7 +94,6 @@ async function main(): Promise<void> {
   const officeName = el('div', 'office-name');
   const clock = el('div', 'clock');
   const body = el('main', 'lookup-body');
-  const box = boxStateBanner(link);
   fill(
     document.body,
     el(
@@ -102,7 +101,6 @@ async function main(): Promise<void> {
       'lookup',
       el('header', 'lookup-head', officeName, clock, langToggle()),
       body,
-      box.banner,
       connectionBanner(link),
     ),
   );
