@@ -42,9 +42,11 @@ export function acceptedDossierCode(cfg: BoxConfig, typed: string): string | nul
 
 export function startDossiers(o: DossiersOptions): Dossiers {
   let cache: DossierCache | null = null;
+  let stopped = false;
   let client: { key: string; cloud: DossierCloud | null } | null = null;
   const cacheOf = () => {
-    if (!o.config().cloud) return null;
+    // Closed with the box: a lookup still in flight then gets no cache rather than reopening it.
+    if (stopped || !o.config().cloud) return null;
     cache ??= new DossierCache(o.dataDir);
     return cache;
   };
@@ -89,6 +91,7 @@ export function startDossiers(o: DossiersOptions): Dossiers {
     lookup: (who, topic, payload) => desk.answer(who, topic, payload),
     refreshBoard: () => feed.poll(),
     async stop() {
+      stopped = true;
       await feed.stop();
       cache?.close();
       cache = null;
