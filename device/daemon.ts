@@ -411,12 +411,20 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       },
       log: log.child({ part: 'drivers' }),
       clock,
-      request: (p, topic, payload) =>
-        broker.submitAs(
+      request: async (p, topic, payload) => {
+        const reply = await broker.submitAs(
           { id: p.id, role: p.role, counter: p.counter },
           topic,
           Buffer.from(JSON.stringify(payload)),
-        ),
+        );
+        // A lookup station's scanner wired to the box: the station's screen, logged in as the same
+        // peripheral, reads the answer on its reply topic.
+        if (topic === topics.dossierLookup())
+          await broker
+            .publish(topics.reply(p.id), reply, { qos: 1 })
+            .catch((err: unknown) => log.warn({ err }, 'lookup answer not published'));
+        return reply;
+      },
       subscribe: (filter, handler) => broker.subscribeInternal(filter, handler),
       reportStatus: (id, status) => broker.publishStatus(id, status),
       reportPresence: async (id, online) => {

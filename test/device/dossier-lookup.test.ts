@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimLookupStation } from '../../hardware-sim/mqtt/index.js';
-import { LOOKUPS_PER_STATION_PER_MINUTE, topics, type DossierBoardState } from '../../protocol/index.js';
+import { startScannerSim, type ScannerSim } from '../../hardware-sim/serial/line-device-sim.js';
+import {
+  LOOKUPS_PER_STATION_PER_MINUTE,
+  topics,
+  type DossierBoardState,
+  type DossierLookupResult,
+  type Reply,
+} from '../../protocol/index.js';
 import { CODES, dossierBoxSections, startDossierCloud, type DossierCloud } from '../support/dossier-cloud.js';
 import {
   DEVICES,
@@ -18,7 +25,7 @@ import {
   type TestBox,
 } from '../support/office.js';
 
-const STATIONS = ['lookup-1', 'lookup-2', 'lookup-3'];
+const STATIONS = ['lookup-1', 'lookup-2', 'lookup-3', 'lookup-serial'];
 const SPECS = [...DEVICES, ...STATIONS.map((id) => ({ id, role: 'lookup' as const }))];
 const MINUTE = 60_000;
 
@@ -30,8 +37,23 @@ let ahead = 0;
 const clock = () => Date.now() + ahead;
 const started: { close(): Promise<void> }[] = [];
 
+/** The receipt scanner of station lookup-serial, wired to the box (a serial line over TCP, CR LF). */
+let serialScanner: ScannerSim;
+
 async function startOffice(): Promise<TestBox> {
-  const config = officeConfig(await peripheralsFor(SPECS), dossierBoxSections(dc.url));
+  const peripherals = (await peripheralsFor(SPECS)).map((p) =>
+    p.id === 'lookup-serial'
+      ? {
+          ...p,
+          driver: {
+            kind: 'serial-lookup-scanner' as const,
+            link: serialScanner.link,
+            reconnect: { minMs: 50, maxMs: 200 },
+          },
+        }
+      : p,
+  );
+  const config = officeConfig(peripherals, dossierBoxSections(dc.url));
   return startTestBox({ config, dataDir, clock, fleetWaitSeconds: 1, dossierBoardPollMs: 200 });
 }
 
@@ -60,6 +82,7 @@ async function boardState(): Promise<DossierBoardState> {
 
 beforeAll(async () => {
   dc = await startDossierCloud();
+  serialScanner = await startScannerSim();
   dataDir = mkdtempSync(join(tmpdir(), 'lobby-dossiers-'));
   await dc.enroll(dataDir);
   office = await startOffice();
@@ -68,6 +91,7 @@ afterAll(async () => {
   for (const s of started) await s.close().catch(() => undefined);
   await office?.close();
   await dc?.close();
+  await serialScanner?.close();
 });
 
 describe('the lookup station asks the box, the box asks the cloud', () => {
@@ -108,6 +132,21 @@ describe('the lookup station asks the box, the box asks the cloud', () => {
         'status',
       ].sort(),
     );
+  });
+
+  it("a receipt scanner wired to the box looks up as its station, and the station's screen gets the answer", async () => {
+    await serialScanner.connection();
+    const screen = await office.connect('lookup-serial.screen');
+    await screen.subscribeAsync(topics.reply('lookup-serial'), { qos: 1 });
+    const answer = nextMessage(
+      screen,
+      topics.reply('lookup-serial'),
+      (_t, b) => (b as Reply).topic === topics.dossierLookup(),
+    );
+    serialScanner.scan(CODES.ready);
+    const reply = (await answer).body as Reply & { data?: DossierLookupResult };
+    expect(reply.status).toBe('ok');
+    expect(reply.data?.dossier).toMatchObject({ code: CODES.ready, readyToCollect: true });
   });
 
   it('an overdue dossier says so; a code typed in lower case with spaces is read as the receipt prints it', async () => {

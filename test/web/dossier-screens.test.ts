@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyboardWedgeScanner } from '../../hardware-sim/scanner/keyboard-wedge.js';
 import { SimLookupStation } from '../../hardware-sim/mqtt/index.js';
+import { startScannerSim, type ScannerSim } from '../../hardware-sim/serial/line-device-sim.js';
 import { LOOKUPS_PER_STATION_PER_MINUTE } from '../../protocol/index.js';
 import { CODES, dossierBoxSections, startDossierCloud, type DossierCloud } from '../support/dossier-cloud.js';
 import { peripheralsFor, secretOf } from '../support/office.js';
@@ -32,7 +33,7 @@ const eventually = <T>(fn: () => T | Promise<T>, timeout = 15_000) =>
 const BROWSER_TEST_MS = 120_000;
 const TV = { width: 1920, height: 1080 };
 const KIOSK = { width: 1080, height: 1920 };
-const STATIONS = ['lookup-tv', 'lookup-kiosk', 'lookup-busy'];
+const STATIONS = ['lookup-tv', 'lookup-kiosk', 'lookup-busy', 'lookup-serial'];
 
 describe.skipIf(!chromiumPresent())(
   'the dossier lookup station and status board in Chromium',
@@ -41,6 +42,8 @@ describe.skipIf(!chromiumPresent())(
     let browser: Browser;
     let box: WebBox;
     let dc: DossierCloud;
+    /** The receipt scanner of station lookup-serial, wired to the box (a serial line over TCP, CR LF). */
+    let serialScanner: ScannerSim;
     /** The box's clock runs ahead of the wall clock by this much: kept answers age without waiting. */
     let ahead = 0;
 
@@ -49,7 +52,20 @@ describe.skipIf(!chromiumPresent())(
       dc = await startDossierCloud();
       const dataDir = mkdtempSync(join(tmpdir(), 'lobby-web-dossiers-'));
       await dc.enroll(dataDir);
-      const stations = await peripheralsFor(STATIONS.map((id) => ({ id, role: 'lookup' as const })));
+      serialScanner = await startScannerSim();
+      const stations = (await peripheralsFor(STATIONS.map((id) => ({ id, role: 'lookup' as const })))).map(
+        (p) =>
+          p.id === 'lookup-serial'
+            ? {
+                ...p,
+                driver: {
+                  kind: 'serial-lookup-scanner',
+                  link: serialScanner.link,
+                  reconnect: { minMs: 50, maxMs: 200 },
+                },
+              }
+            : p,
+      );
       box = await startWebBox({
         dataDir,
         edit: (cfg) => {
@@ -63,6 +79,7 @@ describe.skipIf(!chromiumPresent())(
       await browser?.close();
       await box?.close().catch(() => undefined);
       await dc?.close();
+      await serialScanner?.close();
     });
 
     async function station(device: string, viewport: { width: number; height: number }) {
@@ -122,6 +139,15 @@ describe.skipIf(!chromiumPresent())(
       // Left alone, it goes back to the start screen.
       await eventually(() => page.locator('main').getAttribute('data-view'), 10_000).toBe('start');
       expect(await page.locator('.dossier').count()).toBe(0);
+    });
+
+    it('a scanner wired to the box (a serial line): the station shows what it scanned', async () => {
+      const { page } = await station('lookup-serial', TV);
+      await serialScanner.connection();
+      serialScanner.scan(CODES.overdue);
+      await eventually(() => page.locator('.dossier').getAttribute('data-state')).toBe('overdue');
+      expect(await page.locator('.dossier-facts').textContent()).toContain(CODES.overdue);
+      await screenshot(page, 'lookup-tv-overdue');
     });
 
     it('a kiosk station: an unknown code is not found; a malformed one says what a code looks like', async () => {

@@ -135,36 +135,43 @@ async function main(): Promise<void> {
   }
   document.addEventListener('pointerdown', () => view.kind !== 'start' && armIdle(), { capture: true });
 
+  /** Ids of the lookups this page sent: any other lookup answer on the reply topic is the wired scanner's. */
+  const sent = new Set<string>();
+
   async function lookup(raw: string): Promise<void> {
     const code = raw.trim();
     if (!code) return;
     view = { kind: 'searching', code };
     render();
     try {
-      const reply: Reply = await link.request(topics.dossierLookup(), { code });
-      if (reply.status === 'ok' && reply.data) {
-        view = {
-          kind: 'found',
-          result: reply.data as unknown as DossierLookupResult,
-          receivedAt: Date.now(),
-        };
-      } else {
-        view = {
-          kind: 'refused',
-          code: reply.error?.code ?? '',
-          message: reply.error ? pick(reply.error.message) : t('sorry'),
-        };
-      }
+      const id = link.nextId();
+      sent.add(id);
+      show(await link.request(topics.dossierLookup(), { id, code }));
     } catch (err) {
-      view = {
-        kind: 'refused',
-        code: 'no_reply',
-        message: err instanceof OfflineError ? t('noReply') : String(err),
-      };
+      const message = err instanceof OfflineError ? t('noReply') : String(err);
+      view = { kind: 'refused', code: 'no_reply', message };
+      render();
+      armIdle();
+    }
+  }
+
+  function show(reply: Reply): void {
+    if (reply.status === 'ok' && reply.data) {
+      view = { kind: 'found', result: reply.data as unknown as DossierLookupResult, receivedAt: Date.now() };
+    } else {
+      const message = reply.error ? pick(reply.error.message) : t('sorry');
+      view = { kind: 'refused', code: reply.error?.code ?? '', message };
     }
     render();
     armIdle();
   }
+
+  // A scanner wired to the box (serial): the box looks the code up as this station and publishes the answer
+  // on its reply topic.
+  link.on(topics.reply(cred.deviceId), (_t, body) => {
+    const r = body as Reply;
+    if (r.topic === topics.dossierLookup() && (r.id === null || !sent.has(r.id))) show(r);
+  });
 
   // A USB scanner is a keyboard: on a result (no input on screen) its keystrokes make the next code, and
   // its Enter looks it up, so a citizen can scan without touching anything.
