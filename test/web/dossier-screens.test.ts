@@ -33,6 +33,8 @@ const eventually = <T>(fn: () => T | Promise<T>, timeout = 15_000) =>
 const BROWSER_TEST_MS = 120_000;
 const TV = { width: 1920, height: 1080 };
 const KIOSK = { width: 1080, height: 1920 };
+/** Ready dossiers added for the paging test: more than a TV holds at once. */
+const MANY = 40;
 const STATIONS = ['lookup-tv', 'lookup-kiosk', 'lookup-busy', 'lookup-serial'];
 
 describe.skipIf(!chromiumPresent())(
@@ -91,10 +93,10 @@ describe.skipIf(!chromiumPresent())(
       return { page, errors, scanner: new KeyboardWedgeScanner(page.keyboard) };
     }
 
-    async function board(viewport: { width: number; height: number }): Promise<Page> {
+    async function board(viewport: { width: number; height: number }, query = ''): Promise<Page> {
       const context = await browser.newContext({ viewport });
       const page = await pairedPage(context, box, 'display-tv', '/tv', '?chime=0');
-      await page.goto(`${box.base}/board`);
+      await page.goto(`${box.base}/board${query}`);
       await eventually(() => page.locator('.link-banner').getAttribute('data-state')).toBe('online');
       return page;
     }
@@ -204,10 +206,35 @@ describe.skipIf(!chromiumPresent())(
       await screenshot(portrait, 'board-portrait');
     });
 
+    it('more ready codes than the TV holds are shown a page at a time, turning by themselves, none cut off', async () => {
+      for (let i = 1; i <= MANY; i++)
+        await dc.dossier(`000.00.04.H12-261130-${String(i).padStart(4, '0')}`, { status: 'ready' });
+      const page = await board(TV, '?rotate=2');
+      await eventually(() => page.locator('.open-ready .value').textContent()).toBe(String(2 + MANY));
+      await eventually(() => page.locator('.ready-page').textContent()).toMatch(/^\(Trang 1\/\d\)$/);
+      const visible = () => page.locator('.ready-codes li:visible').allTextContents();
+      const first = await visible();
+      expect(first.length).toBeGreaterThan(0);
+      expect(first.length).toBeLessThan(2 + MANY);
+      // Each code shown is whole on the screen.
+      for (const box of await page
+        .locator('.ready-codes li:visible')
+        .evaluateAll((els) =>
+          els.map(
+            (e) => (e as { getBoundingClientRect(): { bottom: number } }).getBoundingClientRect().bottom,
+          ),
+        ))
+        expect(box).toBeLessThanOrEqual(TV.height);
+      await eventually(() => page.locator('.ready-page').textContent()).toMatch(/^\(Trang 2\/\d\)$/);
+      const second = await visible();
+      expect(second.some((c) => first.includes(c))).toBe(false);
+      await screenshot(page, 'board-tv-pages');
+    });
+
     it('with the cloud stopped mid-session: the station shows the kept answer and its age, the board its last figures and their age', async () => {
       const { page, errors, scanner } = await station('lookup-kiosk', KIOSK);
       const tvBoard = await board(TV);
-      await eventually(() => tvBoard.locator('.ready-codes li').count()).toBe(2);
+      await eventually(() => tvBoard.locator('.open-ready .value').textContent()).toBe(String(2 + MANY));
       await scanner.scan(CODES.returned);
       await eventually(() => page.locator('.dossier-status').textContent()).toBe('Đã trả kết quả');
       await page.locator('.again button').click();
@@ -233,7 +260,7 @@ describe.skipIf(!chromiumPresent())(
       expect(await tvBoard.locator('.board-freshness').textContent()).toMatch(
         /Mất kết nối .* số liệu của 5 phút trước/,
       );
-      expect(await tvBoard.locator('.ready-codes li').count()).toBe(2);
+      expect(await tvBoard.locator('.open-ready .value').textContent()).toBe(String(2 + MANY));
       await screenshot(tvBoard, 'board-tv-offline');
     });
   },

@@ -34,6 +34,7 @@ const t = dictionary({
   },
   noneReady: { vi: 'Chưa có hồ sơ nào chờ nhận kết quả.', en: 'No results are waiting to be collected.' },
   moreReady: { vi: 'và {n} hồ sơ khác', en: 'and {n} more' },
+  page: { vi: 'Trang {n}/{of}', en: 'Page {n} of {of}' },
   fresh: { vi: 'Số liệu cập nhật lúc {at}', en: 'Figures as of {at}' },
   stale: {
     vi: 'Mất kết nối với hệ thống một cửa điện tử — số liệu của {age} trước (lúc {at})',
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
       el(
         'section',
         'ready',
-        el('h2', { text: t('ready') }),
+        el('h2', {}, t('ready'), ' ', el('span', { class: 'ready-page' })),
         b.ready.length === 0
           ? el('p', { text: t('noneReady') })
           : el(
@@ -197,7 +198,36 @@ async function main(): Promise<void> {
         more > 0 ? el('p', { class: 'more-ready', text: t('moreReady', { n: more }) }) : null,
       ),
     );
+    paginate();
   }
+
+  // More ready codes than the screen holds (up to 50): shown a page at a time, turning by itself, so none is
+  // cut off at the bottom of the TV.
+  let readyPage = 0;
+  const rotateSeconds = Number(new URLSearchParams(location.search).get('rotate')) || 10;
+  function paginate(): void {
+    const section = body.querySelector('.ready');
+    const list = body.querySelector('.ready-codes');
+    const note = body.querySelector('.ready-page');
+    if (!section || !list || !note) return;
+    const items = [...list.children] as HTMLElement[];
+    for (const item of items) item.style.display = '';
+    const bottom = section.getBoundingClientRect().bottom;
+    const fit = items.filter((i) => i.getBoundingClientRect().bottom <= bottom).length;
+    if (fit === 0 || fit >= items.length) {
+      note.textContent = '';
+      return;
+    }
+    const pages = Math.ceil(items.length / fit);
+    readyPage %= pages;
+    items.forEach((item, k) => (item.style.display = Math.floor(k / fit) === readyPage ? '' : 'none'));
+    note.textContent = `(${t('page', { n: readyPage + 1, of: pages })})`;
+  }
+  setInterval(() => {
+    readyPage++;
+    paginate();
+  }, rotateSeconds * 1000);
+  addEventListener('resize', paginate);
 
   const tick = () => {
     const { time, date } = officeClock(new Date(), zone(), currentLang());
