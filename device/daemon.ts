@@ -461,7 +461,10 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       log: log.child({ part: 'uplink' }),
     }) ?? null;
   let uplink = startUplink(cfg);
-  // Dossier lookups and the dossier-status board ask the cloud: loaded, like the uplink, only with one.
+  reportPower = () => void uplink?.heartbeat().catch(() => undefined);
+  ledger.onCommit(() => uplink?.notify());
+  // Dossier lookups and the dossier-status board ask the cloud: loaded, like the uplink, only with one. After
+  // the power report is wired: this import yields, and a UPS change meanwhile must reach the cloud at once.
   dossiers = cfg.cloud
     ? (await import('./dossiers/index.js')).startDossiers({
         config,
@@ -472,8 +475,6 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
         ...(opts.dossierBoardPollMs !== undefined ? { boardPollMs: opts.dossierBoardPollMs } : {}),
       })
     : null;
-  reportPower = () => void uplink?.heartbeat().catch(() => undefined);
-  ledger.onCommit(() => uplink?.notify());
 
   /**
    * Switches the running box to a new config (the cloud's), live: the ledger between two commits, then the
