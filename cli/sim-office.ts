@@ -117,7 +117,8 @@ export function officeHardwareFromConfig(config: BoxConfig): OfficeHardwareFromC
         return;
       }
       case 'serial-keypad':
-      case 'serial-scanner': {
+      case 'serial-scanner':
+      case 'serial-lookup-scanner': {
         const kind = d.kind === 'serial-keypad' ? 'keypad' : 'scanner';
         const listen = tcpHere(d.link, `serial ${kind} ${p.id}`);
         if (!listen) return;

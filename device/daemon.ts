@@ -17,12 +17,13 @@ import { LogRing } from './log-ring.js';
 import { PowerGuard } from './power/power-guard.js';
 import { UpsWatch } from './power/ups-watch.js';
 import { createMetrics } from './metrics.js';
-import { createRequestDesk } from './requests.js';
+import { createRequestDesk, lookupUnavailable } from './requests.js';
 import type { EventStore } from './store/event-store.js';
 import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity.js';
 import { StorageHealth } from './storage-health.js';
 import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
+import type { Dossiers } from './dossiers/index.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
 import { ERRORS, REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
@@ -50,6 +51,8 @@ export interface BoxOptions {
   exitOnStorageFailure?: boolean;
   /** The fleet long poll's `wait` in seconds (tests shorten it); default 50. */
   fleetWaitSeconds?: number;
+  /** How often the dossier-status board is asked of the cloud (ms; tests shorten it): DOSSIER_BOARD_POLL_MS. */
+  dossierBoardPollMs?: number;
   /**
    * Restarts the daemon (the fleet's `restart` command): `lobby device` closes the box and exits with code 75
    * for its supervisor to start it again. Absent: the box cannot restart itself and says so.
@@ -80,6 +83,8 @@ export interface Box {
   fleet: Fleet | null;
   /** The update agent (device/update/), when the box runs under the launcher. */
   updates: UpdateAgent | null;
+  /** Dossier lookups and the dossier-status board (device/dossiers/), when the config has a `cloud` section. */
+  readonly dossiers: Dossiers | null;
   /** The config the box runs now (a cloud-managed box changes it live). */
   config(): BoxConfig;
   close(): Promise<void>;
@@ -173,6 +178,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       })
     : null;
   let statusOf: (id: string) => DeviceStatus | undefined = () => undefined;
+  let dossiers: Dossiers | null = null;
   let spool: PrintSpool | null = null;
   const desk = createRequestDesk(config, ledger, log.child({ part: 'requests' }), {
     statusOf: (id) => statusOf(id),
@@ -180,6 +186,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     retriedTicket: (kiosk, ticketId) =>
       void spool?.retried(kiosk, ticketId).catch((err: unknown) => log.error({ err }, 'print resend failed')),
     refusal: () => power?.refusal() ?? null,
+    dossierLookup: (who, topic, payload) =>
+      dossiers ? dossiers.lookup(who, topic, payload) : Promise.resolve(lookupUnavailable(topic, payload)),
   });
 
   const broker = await LobbyBroker.create({
@@ -403,12 +411,20 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       },
       log: log.child({ part: 'drivers' }),
       clock,
-      request: (p, topic, payload) =>
-        broker.submitAs(
+      request: async (p, topic, payload) => {
+        const reply = await broker.submitAs(
           { id: p.id, role: p.role, counter: p.counter },
           topic,
           Buffer.from(JSON.stringify(payload)),
-        ),
+        );
+        // A lookup station's scanner wired to the box: the station's screen, logged in as the same
+        // peripheral, reads the answer on its reply topic.
+        if (topic === topics.dossierLookup())
+          await broker
+            .publish(topics.reply(p.id), reply, { qos: 1 })
+            .catch((err: unknown) => log.warn({ err }, 'lookup answer not published'));
+        return reply;
+      },
       subscribe: (filter, handler) => broker.subscribeInternal(filter, handler),
       reportStatus: (id, status) => broker.publishStatus(id, status),
       reportPresence: async (id, online) => {
@@ -447,6 +463,18 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   let uplink = startUplink(cfg);
   reportPower = () => void uplink?.heartbeat().catch(() => undefined);
   ledger.onCommit(() => uplink?.notify());
+  // Dossier lookups and the dossier-status board ask the cloud: loaded, like the uplink, only with one. After
+  // the power report is wired: this import yields, and a UPS change meanwhile must reach the cloud at once.
+  dossiers = cfg.cloud
+    ? (await import('./dossiers/index.js')).startDossiers({
+        config,
+        dataDir: opts.dataDir,
+        publishBoard: (state) => broker.publish(topics.dossierBoard(), state, { retain: true, qos: 1 }),
+        clock,
+        log: log.child({ part: 'dossiers' }),
+        ...(opts.dossierBoardPollMs !== undefined ? { boardPollMs: opts.dossierBoardPollMs } : {}),
+      })
+    : null;
 
   /**
    * Switches the running box to a new config (the cloud's), live: the ledger between two commits, then the
@@ -569,6 +597,9 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     get uplink() {
       return uplink;
     },
+    get dossiers() {
+      return dossiers;
+    },
     fleet,
     updates,
     config,
@@ -585,6 +616,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       await drivers.close();
       if (configFile) unwatchFile(configFile);
       await uplink?.stop();
+      await dossiers?.stop();
       await publisher.announceBox(false, session, VERSION).catch(() => undefined);
       await broker.close();
       await http.close();

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   CounterCommandSchemas,
+  DossierLookupRequest,
   DossierScan,
   PrintDone,
   RatingSubmit,
@@ -58,8 +59,8 @@ function counterCommand(action: CounterAction, counter: number, payload: Buffer)
   return { ok: true, id: v.id, cmd };
 }
 
-/** The requests that become engine commands (a print acknowledgement does not). */
-export type CommandRequest = Exclude<RequestTopic, { kind: 'print-done' }>;
+/** The requests that become engine commands (a print acknowledgement and a dossier lookup do not). */
+export type CommandRequest = Exclude<RequestTopic, { kind: 'print-done' } | { kind: 'dossier-lookup' }>;
 
 export function parseRequest(who: Identity, req: CommandRequest, payload: Buffer): Parsed {
   switch (req.kind) {
@@ -150,6 +151,18 @@ function commitFailure(err: unknown, log: Logger, client: string, topic: string)
   return errorBody('internal_error');
 }
 
+/** A lookup on a box with no cloud to ask and nothing kept: said plainly. */
+export function lookupUnavailable(topic: string, payload: Buffer): Reply {
+  const p = parsePayload(DossierLookupRequest, payload);
+  if (!p.ok) return { id: p.id, topic, status: 'error', error: p.error };
+  return {
+    id: p.value.id,
+    topic,
+    status: 'error',
+    error: errorBody('lookup_unavailable', { code: p.value.code }),
+  };
+}
+
 export interface DeskHooks {
   /** The last known status of a device (a kiosk's printer), if any was reported. */
   statusOf?: (deviceId: string) => DeviceStatus | undefined;
@@ -159,6 +172,8 @@ export interface DeskHooks {
   retriedTicket?: (kiosk: string, ticketId: string) => void;
   /** Why the box takes no queue request now (the UPS battery is low), or null. Not a final answer. */
   refusal?: () => ErrorCode | null;
+  /** A lookup station's question (device/dossiers/): a read of the cloud's data, nothing in the log. */
+  dossierLookup?: (who: Identity, topic: string, payload: Buffer) => Promise<Reply>;
 }
 
 export function createRequestDesk(config: ConfigSource, ledger: Ledger, log: Logger, hooks: DeskHooks = {}) {
@@ -180,6 +195,10 @@ export function createRequestDesk(config: ConfigSource, ledger: Ledger, log: Log
       }
       return { id: p.value.id, topic, status: 'ok', data: { events: [] } };
     }
+    if (req.kind === 'dossier-lookup')
+      return hooks.dossierLookup
+        ? hooks.dossierLookup(who, topic, payload)
+        : lookupUnavailable(topic, payload);
     const parsed = parseRequest(who, req, payload);
     if (!parsed.ok) {
       log.warn(

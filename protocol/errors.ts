@@ -129,6 +129,19 @@ export const ERRORS = {
     vi: 'Mã hồ sơ "{code}" không đúng định dạng. Mã hồ sơ có dạng 000.00.04.H12-261122-0015: mã cơ quan, ngày nhận (năm, tháng, ngày: 6 chữ số) và số thứ tự (4 chữ số).',
     en: 'Dossier code "{code}" is not in a recognised format. A dossier code looks like 000.00.04.H12-261122-0015: the agency code (XXX.XX.XX.XXX), the receipt date (YYMMDD) and a 4-digit serial.',
   },
+  // the lookup station (protocol/README.md, "Dossier lookup")
+  dossier_not_found: {
+    vi: 'Không tìm thấy hồ sơ có mã "{code}". Vui lòng kiểm tra lại mã trên giấy biên nhận hoặc hỏi cán bộ.',
+    en: 'No dossier with code "{code}". Check the code on the receipt or ask staff.',
+  },
+  lookup_unavailable: {
+    vi: 'Hiện chưa tra cứu được hồ sơ "{code}": không kết nối được hệ thống một cửa điện tử và máy chủ chưa lưu thông tin hồ sơ này. Vui lòng thử lại sau ít phút hoặc hỏi cán bộ.',
+    en: 'Dossier "{code}" cannot be looked up now: the one-stop system cannot be reached and the box has no saved answer for it. Try again in a few minutes or ask staff.',
+  },
+  lookup_rate_limited: {
+    vi: 'Máy tra cứu này đã tra quá {max} lần trong một phút. Vui lòng chờ {seconds} giây rồi thử lại.',
+    en: 'This station has looked up more than {max} dossiers in a minute. Try again in {seconds} seconds.',
+  },
 } as const satisfies Record<string, Text>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -8,3 +8,4 @@ export * from './validate.js';
 export * from './led-frame.js';
 export * from './cloud-api.js';
 export * from './satisfaction.js';
+export * from './dossier-lookup.js';

@@ -148,3 +148,38 @@ export const UPS_MAX_REPLY_LINES = 500;
 
 /** How long one upsd answer may take, from the request to its last line. */
 export const UPS_REPLY_TIMEOUT_MS = 5_000;
+
+// ---- dossier lookups and the dossier-status board (device/dossiers/) ---------------------------------
+// A lookup station asks the box; the box asks the cloud (GET /api/v1/box/dossiers/:code) and keeps answers,
+// so a short internet outage still answers. The cloud limits the whole box (BOX_LOOKUPS_PER_MINUTE, 300).
+
+/** Longest dossier code a station may send (the cloud's code pattern stops at 64 characters too). */
+export const DOSSIER_CODE_MAX_CHARS = 64;
+
+/**
+ * Lookups one station may ask per minute (sliding window); past it `lookup_rate_limited` says when to try
+ * again. A citizen scans one receipt; a scanner stuck in a loop or a script must not use up the box's share
+ * of the cloud's limit for every other station.
+ */
+export const LOOKUPS_PER_STATION_PER_MINUTE = 20;
+
+/** A cached answer younger than this is answered without asking the cloud again. */
+export const LOOKUP_FRESH_MS = 60_000;
+
+/**
+ * The oldest cached answer the box still shows while the cloud cannot be reached (with its age); older ones
+ * are pruned. A week covers an outage over a long weekend.
+ */
+export const LOOKUP_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
+
+/** Dossiers the box keeps answers for; the least recently fetched go first (about 1 KiB each). */
+export const LOOKUP_CACHE_MAX_ENTRIES = 5_000;
+
+/** How long the box waits for the cloud's answer before it answers from its cache (or says it cannot). */
+export const LOOKUP_CLOUD_TIMEOUT_MS = 5_000;
+
+/** The largest answer the box reads from the cloud's dossier routes; a larger one is cut off and not used. */
+export const DOSSIER_CLOUD_ANSWER_MAX_BYTES = 256 * 1024;
+
+/** How often the box asks the cloud for its office's dossier-status board. */
+export const DOSSIER_BOARD_POLL_MS = 60_000;

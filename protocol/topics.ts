@@ -13,6 +13,7 @@ export const ROLES = [
   'rating',
   'scanner',
   'clerk-panel',
+  'lookup',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -45,6 +46,8 @@ export const topics = {
   counterCommand: (counter: number, action: CounterAction) => `${ROOT}/counters/${counter}/cmd/${action}`,
   rating: (counter: number) => `${ROOT}/counters/${counter}/rating`,
   scan: (counter: number) => `${ROOT}/counters/${counter}/scan`,
+  /** Lookup station → box: a dossier's status by its code (DossierLookupRequest); answered on `reply`. */
+  dossierLookup: () => `${ROOT}/dossiers/lookup`,
   reply: (deviceId: string) => `${ROOT}/devices/${deviceId}/reply`,
   led: (deviceId: string) => `${ROOT}/devices/${deviceId}/led`,
   print: (deviceId: string) => `${ROOT}/devices/${deviceId}/print`,
@@ -60,6 +63,8 @@ export const topics = {
   boxState: () => `${ROOT}/state/box`,
   counterState: (counter: number) => `${ROOT}/state/counters/${counter}`,
   serviceState: (service: string) => `${ROOT}/state/services/${service}`,
+  /** Retained: the office's dossier handling from the cloud, with its age (DossierBoardState). */
+  dossierBoard: () => `${ROOT}/state/dossiers`,
   /** `ticket.called` is published on `lobby/v1/events/ticket/called`, so a filter can pick an entity. */
   event: (type: string) => `${ROOT}/events/${type.replace('.', '/')}`,
 } as const;
@@ -68,6 +73,7 @@ export const topics = {
 export type RequestTopic =
   | { kind: 'ticket-request' }
   | { kind: 'print-done' }
+  | { kind: 'dossier-lookup' }
   | { kind: 'counter-command'; counter: number; action: CounterAction }
   | { kind: 'rating'; counter: number }
   | { kind: 'scan'; counter: number };
@@ -81,6 +87,8 @@ export function parseRequestTopic(topic: string): RequestTopic | null {
   if (parts.length === 2 && parts[0] === 'tickets' && parts[1] === 'request')
     return { kind: 'ticket-request' };
   if (parts.length === 2 && parts[0] === 'tickets' && parts[1] === 'printed') return { kind: 'print-done' };
+  if (parts.length === 2 && parts[0] === 'dossiers' && parts[1] === 'lookup')
+    return { kind: 'dossier-lookup' };
   if (parts[0] !== 'counters' || parts.length < 3) return null;
   const n = parts[1] ?? '';
   if (!COUNTER_NUMBER.test(n)) return null;
@@ -102,6 +110,7 @@ export function isRequestSpace(topic: string): boolean {
   return (
     topic === `${ROOT}/tickets/request` ||
     topic === `${ROOT}/tickets/printed` ||
+    topic === `${ROOT}/dossiers/lookup` ||
     /^lobby\/v1\/counters\/[^/]+\/(cmd\/[^/]+|rating|scan)$/.test(topic)
   );
 }

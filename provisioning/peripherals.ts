@@ -25,7 +25,9 @@ export async function rekeyPeripheral(
   const index = cfg.peripherals.findIndex((p) => p.id === id);
   const existing = cfg.peripherals[index];
   if (!existing) throw new Error(`no peripheral "${id}" in ${file}`);
-  if (existing.driver) throw new Error(`"${id}" is driven by the box; it has no secret to pair`);
+  // A lookup station is a screen even when the box reads its receipt scanner (a serial line): it pairs.
+  if (existing.driver && existing.role !== 'lookup')
+    throw new Error(`"${id}" is driven by the box; it has no secret to pair`);
   setInConfigFile(file, ['peripherals', index, 'secretHash'], secretHash);
   return { peripheral: { ...existing, secretHash }, secret };
 }

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web');
-const screens = ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair'];
+const screens = ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair', 'lookup', 'board'];
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'assets'), { recursive: true });

@@ -27,7 +27,7 @@ const REFRESH_MS = 2000;
 /** The newest commands shown (the API answers up to 500). */
 const LIST_LIMIT = 50;
 /** Roles that pair by a code (device/fleet/box-commands.ts SCREEN_ROLES). */
-const SCREEN_ROLES = ['display', 'kiosk', 'rating', 'clerk-panel'];
+const SCREEN_ROLES = ['display', 'kiosk', 'rating', 'clerk-panel', 'lookup'];
 
 export const KIND_NAMES = {
   restart: 'Khởi động lại hộp',

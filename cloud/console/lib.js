@@ -124,6 +124,7 @@ export const deviceRoleName = named({
   rating: 'Thiết bị đánh giá',
   scanner: 'Máy quét mã',
   'clerk-panel': 'Màn hình quầy',
+  lookup: 'Máy tra cứu hồ sơ',
 });
 export const printerStateName = named({
   ready: 'Sẵn sàng',

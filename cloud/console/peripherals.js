@@ -21,7 +21,17 @@ import {
 } from './lib.js';
 
 /** The roles an admin can add, in the order a person thinks of them (protocol/topics.ts ROLES). */
-const ROLES = ['kiosk', 'keypad', 'ledboard', 'display', 'announcer', 'rating', 'scanner', 'clerk-panel'];
+const ROLES = [
+  'kiosk',
+  'keypad',
+  'ledboard',
+  'display',
+  'announcer',
+  'rating',
+  'scanner',
+  'clerk-panel',
+  'lookup',
+];
 /** A peripheral's id as the API takes it (protocol/topics.ts DEVICE_ID_PATTERN; a test checks they agree). */
 export const ID_PATTERN = '[a-z0-9][a-z0-9\\-]{0,22}';
 const NAME_MAX = 100;

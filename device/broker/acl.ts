@@ -17,6 +17,7 @@ const REQUESTS: Record<Role, RequestTopic['kind'][]> = {
   ledboard: [],
   display: [],
   announcer: [],
+  lookup: ['dossier-lookup'],
 };
 
 export type RequestDecision = { allowed: true } | { allowed: false; reason: string };
@@ -51,6 +52,7 @@ export function subscribeFilters(who: Identity): string[] {
       return [...own, `${ROOT}/state/#`, ...lobbyEvents, `${ROOT}/presence/#`, `${ROOT}/status/#`];
     case 'ledboard':
     case 'announcer':
+    case 'lookup': // a lookup station reads its own replies and whether the box takes requests, no more
       return own;
   }
 }

@@ -35,7 +35,7 @@ import { writeDurably } from './files.js';
 export const NOTICE_FILE = 'fleet-notice.json';
 
 /** The roles a screen pairs as (device/web/routes.ts SCREEN_OF). */
-const SCREEN_ROLES = ['display', 'kiosk', 'rating', 'clerk-panel'];
+const SCREEN_ROLES = ['display', 'kiosk', 'rating', 'clerk-panel', 'lookup'];
 
 export interface BoxParts {
   dataDir: string;

@@ -4,7 +4,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-export const SCREENS = ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair'] as const;
+export const SCREENS = ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair', 'lookup', 'board'] as const;
 export type Screen = (typeof SCREENS)[number];
 
 /** What web/build.mjs writes: each screen's entry script, its stylesheet and the chunks it imports. */

@@ -29,7 +29,7 @@ import {
 } from '../../protocol/limits.js';
 import { AttemptLimiter } from '../broker/attempts.js';
 import { AdminSessions, verifyAdminPassword } from './admin-auth.js';
-import { findWebDir, WebAssets, type Screen } from './assets.js';
+import { findWebDir, SCREENS, WebAssets, type Screen } from './assets.js';
 import { CounterTallies } from './counter-figures.js';
 import { formatCode, PairingCodes } from './pairing.js';
 import type { PowerHealth } from '../power/power-guard.js';
@@ -75,6 +75,7 @@ export const SCREEN_OF: Partial<Record<Role, Screen>> = {
   kiosk: 'kiosk',
   rating: 'rating',
   'clerk-panel': 'clerk',
+  lookup: 'lookup',
 };
 
 const TITLES: Record<Screen, string> = {
@@ -84,6 +85,8 @@ const TITLES: Record<Screen, string> = {
   clerk: 'Quầy giao dịch',
   admin: 'Quản trị thiết bị',
   pair: 'Ghép nối màn hình',
+  lookup: 'Tra cứu hồ sơ',
+  board: 'Tình hình giải quyết hồ sơ',
 };
 
 type Bilingual = { vi: string; en: string };
@@ -213,7 +216,8 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
     app.get(path, async (_req, reply) =>
       reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON),
     );
-  for (const screen of ['tv', 'kiosk', 'rating', 'clerk', 'admin', 'pair'] as const) {
+  // `/board` is a page of the lobby TV (a `display`), not a role of its own: it pairs as a display.
+  for (const screen of SCREENS) {
     app.get(`/${screen}`, async (req, reply) => {
       secureHeaders(reply, req);
       reply.header('cache-control', 'no-cache');

@@ -10,6 +10,7 @@ import { SimRatingBox } from './rating-box.js';
 import { SimScanner } from './scanner.js';
 import { SimAnnouncer, SimLedBoard } from './outputs.js';
 import { SimDisplay } from './display.js';
+import { SimLookupStation } from './lookup-station.js';
 
 export const DeviceCredential = Type.Object(
   {
@@ -44,7 +45,14 @@ export function loadCredentials(file: string): DeviceCredential[] {
 }
 
 export type AnySimDevice =
-  SimKiosk | SimKeypad | SimRatingBox | SimScanner | SimLedBoard | SimAnnouncer | SimDisplay;
+  | SimKiosk
+  | SimKeypad
+  | SimRatingBox
+  | SimScanner
+  | SimLedBoard
+  | SimAnnouncer
+  | SimDisplay
+  | SimLookupStation;
 
 /** The simulated device for a credential (a clerk panel acts as a keypad). */
 export function simDeviceFor(
@@ -70,6 +78,8 @@ export function simDeviceFor(
       return new SimAnnouncer(base);
     case 'display':
       return new SimDisplay(base);
+    case 'lookup':
+      return new SimLookupStation(base);
   }
 }
 

@@ -5,6 +5,7 @@ export * from './kiosk.js';
 export * from './keypad.js';
 export * from './rating-box.js';
 export * from './scanner.js';
+export * from './lookup-station.js';
 export * from './outputs.js';
 export * from './display.js';
 export * from './credentials.js';

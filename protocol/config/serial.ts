@@ -165,11 +165,22 @@ export const SerialScannerDriverConfig = Type.Object(
 );
 export type SerialScannerDriverConfig = Static<typeof SerialScannerDriverConfig>;
 
+/**
+ * A receipt scanner on a dossier lookup station, wired to the box (serial, USB-CDC or a line stream): each
+ * line is a code to look up as the station; its screen, logged in as the same peripheral, shows the answer.
+ */
+export const SerialLookupScannerDriverConfig = Type.Object(
+  { kind: Type.Literal('serial-lookup-scanner'), ...LineDeviceFields },
+  { additionalProperties: false },
+);
+export type SerialLookupScannerDriverConfig = Static<typeof SerialLookupScannerDriverConfig>;
+
 export const SERIAL_DRIVER_CONFIGS = [
   EscposDriverConfig,
   LedRs485DriverConfig,
   SerialKeypadDriverConfig,
   SerialScannerDriverConfig,
+  SerialLookupScannerDriverConfig,
 ] as const;
 
 export const Rs485BusConfig = Type.Object(
@@ -202,6 +213,7 @@ export const SERIAL_KIND_ROLE: Record<string, Role> = {
   'led-rs485': 'ledboard',
   'serial-keypad': 'keypad',
   'serial-scanner': 'scanner',
+  'serial-lookup-scanner': 'lookup',
 };
 
 /** What the schema cannot say: bus references, one address per board on a bus. */

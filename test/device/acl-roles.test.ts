@@ -5,11 +5,14 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_ACTIONS, topics, type Role } from '../../protocol/index.js';
-import { DEVICES, request, startTestBox, type TestBox } from '../support/office.js';
+import { DEVICES as OFFICE_DEVICES, request, startTestBox, type TestBox } from '../support/office.js';
+
+/** The office's devices and a dossier lookup station (issue 15). */
+const DEVICES = [...OFFICE_DEVICES, { id: 'lookup-1', role: 'lookup' as const }];
 
 let office: TestBox;
 beforeAll(async () => {
-  office = await startTestBox();
+  office = await startTestBox({ devices: DEVICES });
   // A ticket waiting at counter 1 and one at counter 2, so the calls a device may make can succeed.
   const kiosk = await office.connect('kiosk-1.setup');
   for (const service of ['van-thu', 'chung-thuc'])
@@ -36,7 +39,7 @@ const COMMAND_BODY: Record<(typeof COUNTER_ACTIONS)[number], Record<string, unkn
 
 interface Ask {
   /** What the request is, for the failure message and for the table of rights. */
-  kind: 'counter-command' | 'rating' | 'scan' | 'ticket-request' | 'print-done';
+  kind: 'counter-command' | 'rating' | 'scan' | 'ticket-request' | 'print-done' | 'dossier-lookup';
   topic: string;
   body: Record<string, unknown>;
   counter?: number;
@@ -57,6 +60,7 @@ function asksFor(counter: number): Ask[] {
 const UNBOUND: Ask[] = [
   { kind: 'ticket-request', topic: topics.ticketRequest(), body: { service: 'ho-tich' } },
   { kind: 'print-done', topic: topics.ticketPrinted(), body: { jobId: 'no-such-job' } },
+  { kind: 'dossier-lookup', topic: topics.dossierLookup(), body: { code: '000.00.04.H12-261122-0001' } },
 ];
 
 /** The rights protocol/README.md §2 gives each role. */
@@ -69,6 +73,7 @@ const MAY: Record<Role, Ask['kind'][]> = {
   display: [],
   ledboard: [],
   announcer: [],
+  lookup: ['dossier-lookup'],
 };
 
 describe('every role against every request, its own counter and a foreign one', () => {

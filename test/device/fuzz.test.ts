@@ -11,6 +11,7 @@ import type { TSchema } from '@sinclair/typebox';
 import {
   COUNTER_ACTIONS,
   CounterCommandSchemas,
+  DossierLookupRequest,
   DossierScan,
   ERRORS,
   PrintDone,
@@ -40,6 +41,7 @@ afterAll(async () => {
 const TOPICS = [
   'lobby/v1/tickets/request',
   'lobby/v1/tickets/printed',
+  'lobby/v1/dossiers/lookup',
   ...[1, 2, 9].flatMap((n) => [
     ...COUNTER_ACTIONS.map((a) => `lobby/v1/counters/${n}/cmd/${a}`),
     `lobby/v1/counters/${n}/rating`,
@@ -61,6 +63,8 @@ function schemaOf(topic: string): TSchema {
       return RatingSubmit;
     case 'scan':
       return DossierScan;
+    case 'dossier-lookup':
+      return DossierLookupRequest;
   }
 }
 

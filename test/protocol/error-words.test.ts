@@ -17,4 +17,14 @@ describe('error messages in words', () => {
     const body = errorBody('invalid_dossier_code', { code: 'H31.24-251206-0001' });
     expect(body.message.vi).toContain('000.00.04.H12-261122-0015');
   });
+
+  it('a lookup station is told plainly what went wrong: the code not found, no answer at all, how long to wait', () => {
+    expect(errorBody('dossier_not_found', { code: '000.00.04.H12-261205-0999' }).message.vi).toBe(
+      'Không tìm thấy hồ sơ có mã "000.00.04.H12-261205-0999". Vui lòng kiểm tra lại mã trên giấy biên nhận hoặc hỏi cán bộ.',
+    );
+    expect(errorBody('lookup_unavailable', { code: 'X' }).message.vi).toContain('không kết nối được');
+    expect(errorBody('lookup_rate_limited', { max: 20, seconds: 41 }).message.vi).toBe(
+      'Máy tra cứu này đã tra quá 20 lần trong một phút. Vui lòng chờ 41 giây rồi thử lại.',
+    );
+  });
 });

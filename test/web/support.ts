@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfigFile } from '../../device/config/load.js';
+import type { BoxOptions } from '../../device/daemon.js';
 import { hashAdminPassword } from '../../device/web/admin-auth.js';
 import {
   DEVICES,
@@ -72,6 +73,8 @@ export async function startWebBox(
     mqttPort?: number;
     /** Changes to the config object before it is written. */
     edit?: (cfg: Record<string, unknown>, dataDir: string) => void;
+    /** Options of the box itself (its clock, poll intervals). */
+    box?: Partial<BoxOptions>;
   } = {},
 ): Promise<WebBox> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'lobby-web-'));
@@ -90,6 +93,7 @@ export async function startWebBox(
   }
   const config = loadConfigFile(configFile);
   const tb = await startTestBox({
+    ...opts.box,
     config,
     configFile,
     dataDir,

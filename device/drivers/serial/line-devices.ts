@@ -9,7 +9,11 @@ import {
 } from '../../../protocol/index.js';
 import type { PeripheralConfig } from '../../config/schema.js';
 import type { Driver, DriverHost } from '../host.js';
-import type { SerialKeypadDriverConfig, SerialScannerDriverConfig } from './config.js';
+import type {
+  SerialKeypadDriverConfig,
+  SerialLookupScannerDriverConfig,
+  SerialScannerDriverConfig,
+} from './config.js';
 import { LineReader, type LineEvent } from './lines.js';
 import { openLink, type ReconnectingLink, type StreamOpener } from './link.js';
 
@@ -223,6 +227,20 @@ export class SerialScanner extends LineDevice {
   }
 }
 
+/**
+ * A receipt scanner on a dossier lookup station: each line is a code looked up as the station (the box
+ * publishes the answer on the station's reply topic, where its screen shows it).
+ */
+export class SerialLookupScanner extends LineDevice {
+  protected async onLine(line: string): Promise<void> {
+    const code = line.trim();
+    if (!code) return;
+    const reply = await this.submit(topics.dossierLookup(), { code });
+    if (reply.status === 'ok') this.log.info({ code }, 'dossier looked up');
+    else this.log.info({ code, error: reply.error?.code }, 'lookup refused');
+  }
+}
+
 export async function startSerialKeypad(
   host: DriverHost,
   p: PeripheralConfig,
@@ -254,4 +272,19 @@ export async function startSerialScanner(
   );
   // A dossier code is at most 64 characters: anything longer is noise, not a code.
   return new SerialScanner(host, p, cfg.maxLineBytes ?? 64, link, 'serial-scanner').start();
+}
+
+export async function startSerialLookupScanner(
+  host: DriverHost,
+  p: PeripheralConfig,
+  opener?: StreamOpener,
+): Promise<Driver> {
+  const cfg = p.driver as SerialLookupScannerDriverConfig;
+  const link = openLink(
+    cfg.link,
+    host.log.child({ driver: 'serial-lookup-scanner', peripheral: p.id }),
+    cfg.reconnect,
+    opener,
+  );
+  return new SerialLookupScanner(host, p, cfg.maxLineBytes ?? 64, link, 'serial-lookup-scanner').start();
 }

@@ -75,6 +75,7 @@ const ROLE_NAMES: Record<string, Bilingual> = {
   rating: { vi: 'Máy đánh giá', en: 'Rating tablet' },
   scanner: { vi: 'Đầu đọc mã vạch', en: 'Barcode scanner' },
   'clerk-panel': { vi: 'Màn hình công chức', en: 'Clerk panel' },
+  lookup: { vi: 'Máy tra cứu hồ sơ', en: 'Dossier lookup station' },
 };
 const PRINTER_STATES: Record<string, Bilingual> = {
   ready: { vi: 'sẵn sàng', en: 'ready' },

@@ -22,6 +22,7 @@ const t = dictionary({
   kiosk: { vi: 'Kiosk lấy số', en: 'Ticket kiosk' },
   rating: { vi: 'Máy đánh giá', en: 'Rating tablet' },
   'clerk-panel': { vi: 'Màn hình quầy', en: 'Clerk panel' },
+  lookup: { vi: 'Máy tra cứu hồ sơ', en: 'Dossier lookup station' },
 });
 
 const PAGES: Record<ScreenRole, string> = {
@@ -29,6 +30,7 @@ const PAGES: Record<ScreenRole, string> = {
   kiosk: '/kiosk',
   rating: '/rating',
   'clerk-panel': '/clerk',
+  lookup: '/lookup',
 };
 const ROLES = Object.keys(PAGES) as ScreenRole[];
 

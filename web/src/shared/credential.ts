@@ -1,6 +1,6 @@
 // A paired screen's MQTT credential, kept by the browser. One per role, so one browser can be several screens
 // (the demo opens all four in one window).
-export type ScreenRole = 'display' | 'kiosk' | 'rating' | 'clerk-panel';
+export type ScreenRole = 'display' | 'kiosk' | 'rating' | 'clerk-panel' | 'lookup';
 
 export interface Credential {
   deviceId: string;
