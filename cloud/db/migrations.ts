@@ -555,6 +555,28 @@ const dossiersByOffice: Migration = {
   },
 };
 
+/**
+ * Ratings from the citizen's phone (issue 14), one per ticket (the primary key refuses a second). Numbered 0012:
+ * 0011 is another change's.
+ */
+const phoneRatings: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('phone_ratings')
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('ticket_id', 'text', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('counter', 'integer', (c) => c.notNull())
+      .addColumn('clerk_id', 'text')
+      .addColumn('score', 'integer', (c) => c.notNull())
+      .addColumn('scale_max', 'integer', (c) => c.notNull())
+      .addColumn('rated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('phone_ratings_pk', ['office_id', 'ticket_id'])
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -566,6 +588,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008-fleet-peripherals': fleetPeripherals,
   '0009-report-definitions': reportDefinitions,
   '0010-dossiers-by-office': dossiersByOffice,
+  '0012-phone-ratings': phoneRatings,
 };
 
 export const migrationProvider: MigrationProvider = {
