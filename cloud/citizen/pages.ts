@@ -190,6 +190,7 @@ function page(o: {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(o.title)}</title>
 <link rel="stylesheet" href="/citizen/citizen.css">
+<link rel="icon" href="/console/favicon.svg" type="image/svg+xml">
 </head><body${o.bodyClass ? ` class="${o.bodyClass}"` : ''}>${o.body}
 ${o.data !== undefined ? `<script type="application/json" id="page-data">${jsonInHtml(o.data)}</script>` : ''}
 ${o.script ? `<script type="module" src="/citizen/${o.script}"></script>` : ''}
