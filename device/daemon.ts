@@ -23,6 +23,7 @@ import { LogRefusal, openCheckedLog, refreshMarkers } from './store/log-identity
 import { StorageHealth } from './storage-health.js';
 import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
+import { SMS_REDACT_PATHS, SmsNotifier } from './sms/notifier.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
 import { ERRORS, REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
@@ -116,7 +117,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const log =
     opts.log ??
     pino(
-      { level },
+      // A phone number for an SMS (device/sms/) is never logged; should one reach a log call, it is hidden.
+      { level, redact: { paths: SMS_REDACT_PATHS, censor: '[hidden]' } },
       pino.multistream([
         { level: level as Level, stream: process.stdout },
         { level: level as Level, stream: logRing as LogRing },
@@ -205,6 +207,17 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     () => (notices ? notices.current() : null),
   );
   notices?.watch(() => void publisher.refresh(ledger.state));
+
+  // Messages to citizens' phones (machine-local `sms` section): numbers in memory only (device/sms/).
+  const sms = opts.config.sms
+    ? new SmsNotifier({
+        config: () => ledger.config,
+        // got only on a box that sends messages (as the uplink's only on a box with a cloud).
+        send: (await import('./sms/gateway.js')).httpSmsGateway(() => ledger.config.sms),
+        log: log.child({ part: 'sms' }),
+      })
+    : null;
+  if (sms) ledger.onCommit((events, state) => sms.committed(events, state));
 
   const printSpool = new PrintSpool(config, directory, broker, store, clock, log.child({ part: 'print' }));
   spool = printSpool;
@@ -340,6 +353,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     store,
     clock,
     applyConfigFile,
+    sms,
     ...(pairings
       ? {
           pairManaged: async (deviceId: string) => {
