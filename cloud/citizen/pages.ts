@@ -342,7 +342,7 @@ export function posterPage(o: { lang: Lang; office: OfficeSetup; url: string; qr
 <p class="url">${escapeHtml(o.url)}</p>
 <p class="scan">${text(lang, 'posterScan')}</p>
 <p class="scan" lang="${other}">${text(other, 'posterScan')}</p>
-<p class="no-print"><a href="${escapeHtml(withLang(lang, `/w/${encodeURIComponent(o.office.id)}`))}">${text(lang, 'waitTitle')}</a></p>
+<nav class="links no-print"><a href="${escapeHtml(withLang(lang, `/w/${encodeURIComponent(o.office.id)}`))}">${text(lang, 'waitTitle')}</a></nav>
 </main>`;
   return page({ lang, title: `${text(lang, 'posterTitle')} · ${o.office.name}`, body, bodyClass: 'poster' });
 }

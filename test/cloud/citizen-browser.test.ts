@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { officeDay } from '../../cloud/citizen/live.js';
 import type { CloudService } from '../../cloud/service.js';
-import { chromiumPresent, launchChromium } from '../web/support.js';
+import { accessibility, chromiumPresent, launchChromium } from '../web/support.js';
 import { accessible } from './console-browser.js';
 import { CONFIG, Events, LAN, configureOffice, uplink } from './citizen-fixtures.js';
 import { browserDatabase, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
@@ -19,6 +19,15 @@ declare const window: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const PHONE = { width: 390, height: 844 };
+
+/**
+ * axe-core (no critical or serious violation) and the screens' own bar: targets of 44 px each way, no text
+ * under 16 px, one h1 and a main landmark.
+ */
+async function checked(page: Page): Promise<void> {
+  await accessible(page);
+  expect(await accessibility(page)).toEqual({ violations: [], small: [], tiny: [], structure: [] });
+}
 
 async function screenshot(page: Page, name: string): Promise<void> {
   if (!process.env.SCREENSHOTS) return;
@@ -102,7 +111,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
     expect(await page.textContent('#serving')).toBe('A001 (Quầy 1)');
     expect(await page.textContent('#fresh')).toMatch(/^Số liệu của bộ phận lúc \d\d:\d\d \(\d+ phút trước\)/);
     expect(await page.$('meta[http-equiv=refresh]')).toBeNull();
-    await accessible(page);
+    await checked(page);
     await screenshot(page, 'phone-ticket');
     // Sound and vibration once the citizen allows them (a browser refuses both to an untouched page).
     await page.click('#alerts');
@@ -136,7 +145,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
     expect(await page.evaluate(() => document.body.dataset.alerted)).toBe('called');
     expect(await page.evaluate(() => window.sameLoad)).toBe(true);
     expect(await page.isHidden('#ahead-line')).toBe(true);
-    await accessible(page);
+    await checked(page);
     await screenshot(page, 'phone-ticket-called');
 
     // Served: the rating is offered on the same page; one tap, thanks, and a second one is refused.
@@ -147,7 +156,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
       bs.map((b) => b.textContent),
     );
     expect(labels).toEqual(['Rất hài lòng', 'Hài lòng', 'Bình thường', 'Không hài lòng']);
-    await accessible(page);
+    await checked(page);
     await screenshot(page, 'phone-rating');
     await page.click('#rating-buttons button[data-score="4"]');
     await page.waitForFunction(() => document.getElementById('rating-result')?.textContent !== '');
@@ -184,7 +193,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
     await nextUpdate(page);
     expect(await page.textContent('#fresh')).toMatch(/^Office figures as of/);
     expect(await page.getAttribute('nav a', 'href')).toBe('/w/o-hkb?lang=en');
-    await accessible(page);
+    await checked(page);
     expect(failures).toEqual([]);
     await page.close();
   });
@@ -213,7 +222,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
       { service: 'van-thu', name: 'Văn thư', waiting: '2 người' },
       { service: 'ho-tich', name: 'Chứng thực, hộ tịch', waiting: '2 người' },
     ]);
-    await accessible(page);
+    await checked(page);
     await screenshot(page, 'phone-wait');
     await uplink(cloud, token, [e.called(Date.now(), 'B001', 'ho-tich', 2, LAN)]);
     await page.waitForFunction(
@@ -235,7 +244,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
       s.getBoundingClientRect(),
     );
     expect(box.width).toBeGreaterThan(250);
-    await accessible(page);
+    await checked(page);
     await screenshot(page, 'phone-poster');
     expect(failures).toEqual([]);
     await page.close();
