@@ -24,6 +24,7 @@ import { StorageHealth } from './storage-health.js';
 import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import { SMS_REDACT_PATHS, SmsNotifier } from './sms/notifier.js';
+import { TicketKeys } from './ticket-keys.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
 import { ERRORS, REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
@@ -208,6 +209,9 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   );
   notices?.watch(() => void publisher.refresh(ledger.state));
 
+  // Each ticket's QR code carries its key, so its holder can rate the visit from the phone (issue 14).
+  const ticketKeys = new TicketKeys(opts.dataDir, () => ledger.config.office.id);
+
   // Messages to citizens' phones (machine-local `sms` section): numbers in memory only (device/sms/).
   const sms = opts.config.sms
     ? new SmsNotifier({
@@ -354,6 +358,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     clock,
     applyConfigFile,
     sms,
+    ticketKey: (ticketId: string) => ticketKeys.keyOf(ticketId),
     ...(pairings
       ? {
           pairManaged: async (deviceId: string) => {
@@ -417,6 +422,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       },
       log: log.child({ part: 'drivers' }),
       clock,
+      ticketKey: (ticketId) => ticketKeys.keyOf(ticketId),
       request: (p, topic, payload) =>
         broker.submitAs(
           { id: p.id, role: p.role, counter: p.counter },
@@ -455,6 +461,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       day: () => ledger.state.day,
       storage: () => storage.view(),
       ...(power ? { power: () => power.view() } : {}),
+      ticketKeySecret: ticketKeys.secret,
       registry: metrics.registry,
       log: log.child({ part: 'uplink' }),
     }) ?? null;

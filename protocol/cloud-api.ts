@@ -93,6 +93,14 @@ export const Heartbeat = Type.Object(
           '`${process.platform}-${process.arch}`, e.g. linux-arm64: which bundle an update brings it (absent: linux-arm64)',
       }),
     ),
+    ticketKeySecret: Type.Optional(
+      Type.String({
+        minLength: 32,
+        maxLength: 100,
+        description:
+          "The box's ticket-key secret (issue 14): the cloud checks a ticket's key with it before it takes a rating from a phone. Kept apart, never shown",
+      }),
+    ),
     officeId: Type.String(),
     day: Type.Union([Type.String(), Type.Null()]),
     lastSeq: Type.Integer({ minimum: 0, description: 'The newest event in the box log' }),

@@ -97,6 +97,10 @@ const TEXTS = {
     vi: 'Vui lòng đánh giá trên máy tính bảng tại quầy.',
     en: 'Please rate on the tablet at the counter.',
   },
+  rating_needs_qr: {
+    vi: 'Để đánh giá, hãy mở trang này bằng mã QR trên phiếu của bạn.',
+    en: 'To rate, open this page with the QR code on your ticket.',
+  },
   rating_window_closed: {
     vi: 'Đã hết thời gian đánh giá cho số này.',
     en: 'The time to rate this visit is over.',

@@ -3,7 +3,9 @@
 // transaction exactly as a box's `rating.submitted` is: the event is folded through the ingest's own
 // projection, so the reports count it alike and credit it to the clerk who served the ticket. It is not a box
 // event: the box's log, its sequence and the cloud's exactly-once ingest are untouched.
+import { timingSafeEqual } from 'node:crypto';
 import type { EventEnvelope, PhoneRatingState } from '../../protocol/index.js';
+import { ticketKey } from '../../protocol/secrets.js';
 import { upsertAdd, type Db } from '../db/database.js';
 import { ROLLUP_KEYS, ROLLUP_METRICS } from '../db/rollup-columns.js';
 import { applyEvent, newDeltas } from '../ingest/projection.js';
@@ -42,6 +44,29 @@ export async function phoneRatingState(
 }
 
 /**
+ * Whether `key` is the ticket's key under the secret of one of the office's boxes (a box replaced during the day
+ * leaves its tickets' keys valid as long as its row stays). The key comes from the ticket's QR code: a ticket's
+ * address alone can be guessed, its key cannot.
+ */
+export async function ticketKeyValid(
+  db: Db,
+  officeId: string,
+  ticketId: string,
+  key: string,
+): Promise<boolean> {
+  const rows = await db
+    .selectFrom('box_ticket_keys')
+    .select('secret')
+    .where('office_id', '=', officeId)
+    .execute();
+  const given = Buffer.from(key);
+  return rows.some((r) => {
+    const want = Buffer.from(ticketKey(r.secret, officeId, ticketId));
+    return want.length === given.length && timingSafeEqual(want, given);
+  });
+}
+
+/**
  * Records a phone rating and counts it; the refusal when it may not be (a second rating of a ticket, rated by
  * another request between the check and the write, is `already_rated`: the primary key decides).
  */
@@ -50,9 +75,11 @@ export async function recordPhoneRating(
   office: OfficeSetup,
   t: TicketRow,
   score: number,
+  key: string,
   now: number,
   windowMinutes: number,
-): Promise<PhoneRatingRefusal | 'score_out_of_scale' | null> {
+): Promise<PhoneRatingRefusal | 'score_out_of_scale' | 'key_invalid' | null> {
+  if (!(await ticketKeyValid(db, office.id, t.ticket_id, key))) return 'key_invalid';
   const st = await phoneRatingState(db, office, t, now, windowMinutes);
   if (!st.open) return st.reason;
   if (!Number.isInteger(score) || score < 1 || score > st.scaleMax) return 'score_out_of_scale';

@@ -556,8 +556,8 @@ const dossiersByOffice: Migration = {
 };
 
 /**
- * Ratings from the citizen's phone (issue 14), one per ticket (the primary key refuses a second). Numbered 0012:
- * 0011 is another change's.
+ * Ratings from the citizen's phone (issue 14), one per ticket (the primary key refuses a second), and the boxes'
+ * ticket-key secrets that prove a phone holds the ticket. Numbered 0012: 0011 is another change's.
  */
 const phoneRatings: Migration = {
   async up(db: AnyDb) {
@@ -574,6 +574,15 @@ const phoneRatings: Migration = {
       .addColumn('rated_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('phone_ratings_pk', ['office_id', 'ticket_id'])
       .execute();
+    // Each box's ticket-key secret (its heartbeat says it): a phone proves it holds a ticket with the key.
+    await db.schema
+      .createTable('box_ticket_keys')
+      .addColumn('box_id', 'text', (c) => c.primaryKey())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('box_ticket_keys_office').on('box_ticket_keys').column('office_id').execute();
   },
 };
 

@@ -83,6 +83,14 @@ export interface PhoneRatingTable {
   rated_at: number;
 }
 
+/** A box's ticket-key secret, from its heartbeat (issue 14): tickets' keys are checked with it. Never shown. */
+export interface BoxTicketKeyTable {
+  box_id: string;
+  office_id: string;
+  secret: string;
+  updated_at: number;
+}
+
 export interface ClerkTable {
   office_id: string;
   clerk_id: string;
@@ -409,6 +417,7 @@ export interface Tables {
   events: EventTable;
   tickets: TicketTable;
   phone_ratings: PhoneRatingTable;
+  box_ticket_keys: BoxTicketKeyTable;
   clerks: ClerkTable;
   dossiers: DossierTable;
   dossier_links: DossierLinkTable;

@@ -32,7 +32,7 @@ function staticDir(): string {
   throw new Error('cloud/citizen/static not found next to the lobby package');
 }
 
-const errors = { 400: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
+const errors = { 400: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
 const OFFICE = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const TICKET_PARAMS = Type.Object({
   office: OFFICE,
@@ -156,11 +156,19 @@ export async function citizenRoutes(app: FastifyInstance, ctx: CloudContext): Pr
         tags: ['public'],
         summary: 'Rate a visit from the phone (offices without rating tablets): once per ticket',
         description:
-          'Only once the citizen reached the counter, within the rating window, once: a second rating is ' +
+          "With the ticket's key from its QR code (else `403 key_invalid`); only once the citizen reached the " +
+          'counter, within the rating window, once: a second rating is ' +
           '`409 already_rated`. Counted in the reports as a rating tablet’s, for the clerk who served the ticket.',
         params: TICKET_PARAMS,
         body: Type.Object(
-          { score: Type.Integer({ minimum: 1, maximum: 10 }) },
+          {
+            score: Type.Integer({ minimum: 1, maximum: 10 }),
+            key: Type.String({
+              minLength: 1,
+              maxLength: 64,
+              description: "The ticket's key, from its QR code (`#k=…`): proves the phone holds the ticket",
+            }),
+          },
           { additionalProperties: false },
         ),
         querystring: Type.Object({
@@ -176,9 +184,10 @@ export async function citizenRoutes(app: FastifyInstance, ctx: CloudContext): Pr
       const o = await office(p.office);
       const t = await ticketRow(db, o.id, `${p.day}/${p.number}`);
       if (!t) throw new HttpError(404, 'not_found', 'no such ticket (yet): the office may not have sent it');
-      const { score } = req.body as { score: number };
+      const { score, key } = req.body as { score: number; key: string };
       const now = ctx.clock();
-      const refused = await recordPhoneRating(db, o, t, score, now, windowMinutes);
+      const refused = await recordPhoneRating(db, o, t, score, key, now, windowMinutes);
+      if (refused === 'key_invalid') throw new HttpError(403, 'key_invalid', text(lang, 'rating_needs_qr'));
       if (refused === 'already_rated')
         throw new HttpError(409, 'already_rated', text(lang, 'rating_already_rated'));
       if (refused === 'window_closed')

@@ -64,6 +64,8 @@ export interface WebDeps {
   webDir?: string;
   /** Messages to citizens' phones (device/sms/), when the config has an `sms` section. */
   sms?: SmsNotifier | null;
+  /** A ticket's key for its QR code (device/ticket-keys.ts): a kiosk showing the ticket on screen asks it. */
+  ticketKey?: (ticketId: string) => string;
 }
 
 export interface WebApps {
@@ -355,6 +357,19 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       return reply.code(status).send(fail(refused, vi, en));
     }
     return { ticketId: body.ticketId, sms: true };
+  });
+
+  // The key a ticket's QR code carries (issue 14), for a kiosk that shows the ticket on screen: only a kiosk,
+  // only a ticket of today's that exists.
+  app.get('/api/screens/ticket-key', async (req, reply) => {
+    const who = await screenDevice(req, reply);
+    if (!who) return reply;
+    if (who.role !== 'kiosk')
+      return reply.code(403).send(fail('forbidden', 'Chỉ dành cho kiosk.', 'For kiosks only.'));
+    const ticketId = (req.query as { ticketId?: unknown }).ticketId;
+    if (typeof ticketId !== 'string' || !deps.ledger.state.tickets.has(ticketId) || !deps.ticketKey)
+      return reply.code(404).send(fail('no_such_ticket', 'Không tìm thấy số thứ tự này.', 'No such ticket.'));
+    return { ticketId, key: deps.ticketKey(ticketId) };
   });
 
   app.get('/api/screens/counter', async (req, reply) => {

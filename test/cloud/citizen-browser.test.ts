@@ -9,7 +9,8 @@ import { officeDay } from '../../cloud/citizen/live.js';
 import type { CloudService } from '../../cloud/service.js';
 import { accessibility, chromiumPresent, launchChromium } from '../web/support.js';
 import { accessible } from './console-browser.js';
-import { CONFIG, Events, LAN, configureOffice, uplink } from './citizen-fixtures.js';
+import { ticketKey } from '../../protocol/secrets.js';
+import { CONFIG, Events, LAN, configureOffice, heartbeat, uplink } from './citizen-fixtures.js';
 import { browserDatabase, enrolledBox, seedTree, startTestCloud, type TestDatabase } from './helpers.js';
 
 // What the page functions below touch (they run in the browser; the project compiles without the DOM lib).
@@ -47,6 +48,10 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
   const e = new Events(day);
   const t0 = Date.now() - 30 * 60_000;
   const m = 60_000;
+  const SECRET = 'the-box-ticket-key-secret-made-at-its-first-start';
+  /** The ticket's page as its QR code opens it: with its key after `#`. */
+  const qrPath = (number: string) =>
+    `/t/o-hkb/${day}/${number}#k=${ticketKey(SECRET, 'o-hkb', `${day}/${number}`)}`;
 
   beforeAll(async () => {
     db = kind!.create();
@@ -68,6 +73,7 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
       e.issued(t0 + 5 * m, 'B002', 'ho-tich'),
       e.called(t0 + 6 * m, 'A001', 'van-thu', 1, LAN),
     ]);
+    await heartbeat(cloud, token, SECRET);
     browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
@@ -104,12 +110,14 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
   };
 
   it('the ticket page says the turn is near, then "Đến lượt bạn" with its title, without reloading', async () => {
-    const { page, failures } = await phonePage(`/t/o-hkb/${day}/A006`);
+    const { page, failures } = await phonePage(qrPath('A006'));
     expect(await page.textContent('h1')).toBe('Số A006');
     expect(await page.textContent('#state')).toBe('Đang chờ');
     expect(await page.textContent('#ahead')).toBe('4');
     expect(await page.textContent('#serving')).toBe('A001 (Quầy 1)');
-    expect(await page.textContent('#fresh')).toMatch(/^Số liệu của bộ phận lúc \d\d:\d\d \(\d+ phút trước\)/);
+    expect(await page.textContent('#fresh')).toMatch(
+      /^Số liệu của bộ phận lúc \d\d:\d\d \(\d+ (giây|phút) trước\)/,
+    );
     expect(await page.$('meta[http-equiv=refresh]')).toBeNull();
     await checked(page);
     await screenshot(page, 'phone-ticket');
@@ -164,24 +172,42 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
     expect(await page.isHidden('#rating-buttons')).toBe(true);
     expect(await page.evaluate(() => window.sameLoad)).toBe(true);
     // The same ticket again (another tab, or the back button): it says the visit was rated.
-    const again = await phonePage(`/t/o-hkb/${day}/A006`);
+    const again = await phonePage(qrPath('A006'));
     expect(await again.page.isHidden('#rating-buttons')).toBe(true);
     expect(await again.page.textContent('#rating-result')).toBe(
       'Số này đã được đánh giá. Mỗi lượt chỉ đánh giá một lần.',
     );
-    const refused = await again.page.evaluate(async (url: string) => {
-      const r = await window.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ score: 1 }),
-      });
-      return [r.status, (await r.json()).code];
-    }, `/api/v1/public/tickets/o-hkb/${day}/A006/rating`);
+    const refused = await again.page.evaluate(
+      async ([url, key]: string[]) => {
+        const r = await window.fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ score: 1, key }),
+        });
+        return [r.status, (await r.json()).code];
+      },
+      [`/api/v1/public/tickets/o-hkb/${day}/A006/rating`, ticketKey(SECRET, 'o-hkb', `${day}/A006`)],
+    );
     expect(refused).toEqual([409, 'already_rated']);
     expect(failures.filter((f) => !f.includes('409'))).toEqual([]);
     await page.close();
     await again.page.close();
   }, 90_000);
+
+  it('a served ticket opened by its address alone (no key from the QR code) asks for no rating', async () => {
+    await uplink(cloud, token, [
+      e.called(Date.now(), 'A004', 'van-thu', 1, LAN),
+      e.finished(Date.now(), 'A004', 'van-thu', 1, LAN),
+    ]);
+    const { page, failures } = await phonePage(`/t/o-hkb/${day}/A004`);
+    expect(await page.textContent('#state')).toBe('Đã hoàn thành');
+    expect(await page.isHidden('#rating-buttons')).toBe(true);
+    expect(await page.textContent('#rating-result')).toBe(
+      'Để đánh giá, hãy mở trang này bằng mã QR trên phiếu của bạn.',
+    );
+    expect(failures).toEqual([]);
+    await page.close();
+  });
 
   it('in English with ?lang=en', async () => {
     const { page, failures } = await phonePage(`/t/o-hkb/${day}/A005?lang=en`);
@@ -213,13 +239,13 @@ describe.skipIf(!kind?.available || !chromiumPresent())("the citizen's phone in 
             waiting: li.querySelector('.waiting').textContent,
           })),
       );
-    // A001, A002, A003 and A006 were called: A004 and A005 wait; B001 and B002 too.
+    // A001 to A004 and A006 were called: A005 waits; B001 and B002 too.
     expect(api.services.map((s) => [s.service, s.waiting])).toEqual([
-      ['van-thu', 2],
+      ['van-thu', 1],
       ['ho-tich', 2],
     ]);
     expect(await shown()).toEqual([
-      { service: 'van-thu', name: 'Văn thư', waiting: '2 người' },
+      { service: 'van-thu', name: 'Văn thư', waiting: '1 người' },
       { service: 'ho-tich', name: 'Chứng thực, hộ tịch', waiting: '2 người' },
     ]);
     await checked(page);

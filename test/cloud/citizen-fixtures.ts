@@ -111,3 +111,19 @@ export async function configureOffice(cloud: CloudService, config: unknown = CON
     })
     .execute();
 }
+
+/** A heartbeat with nothing left to send, telling the cloud the box's ticket-key secret. */
+export async function heartbeat(cloud: CloudService, token: string, ticketKeySecret: string): Promise<void> {
+  const r = await bearerRequest(cloud, token, 'POST', '/api/v1/uplink/heartbeat', {
+    at: new Date().toISOString(),
+    version: '0.1.0',
+    node: process.version,
+    officeId: 'o-hkb',
+    day: null,
+    lastSeq: 0,
+    backlog: { events: 0, oldestAt: null, freeDiskBytes: null, alarm: false },
+    peripherals: [],
+    ticketKeySecret,
+  });
+  if (r.status !== 200) throw new Error(`heartbeat refused: ${JSON.stringify(r.body)}`);
+}

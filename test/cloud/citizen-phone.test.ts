@@ -14,6 +14,8 @@ import {
   startTestCloud,
   type TestDatabase,
 } from './helpers.js';
+import { PHONE_RATINGS_PER_MINUTE } from '../../cloud/limits.js';
+import { ticketKey } from '../../protocol/secrets.js';
 import { Events, HUNG, LAN, configureOffice, uplink } from './citizen-fixtures.js';
 
 const DAY = '2026-03-02';
@@ -57,11 +59,16 @@ for (const kind of DATABASES) {
         body: String(r.headers['content-type'] ?? '').includes('json') ? r.json() : r.body,
       };
     };
-    const rate = (number: string, score: number, lang = '') =>
+    const SECRET = 'a-box-ticket-key-secret-of-32-chars-or-more';
+    const keyOf = (number: string) => ticketKey(SECRET, 'o-hkb', `${DAY}/${number}`);
+    let caller = 0;
+    // Each from its own address (PHONE_RATINGS_PER_MINUTE counts per address; the last test spends it).
+    const rate = (number: string, score: number, lang = '', key = keyOf(number), ip = `10.7.0.${++caller}`) =>
       cloud.app.inject({
         method: 'POST',
         url: `/api/v1/public/tickets/o-hkb/${DAY}/${number}/rating${lang}`,
-        payload: { score },
+        payload: { score, key },
+        remoteAddress: ip,
       });
 
     it("a ticket's live status: place, wait, turn near, the numbers being served, how fresh", async () => {
@@ -101,6 +108,7 @@ for (const kind of DATABASES) {
         lastSeq: await ackedSeq(cloud, box.boxId),
         backlog: { events: 0, oldestAt: null, freeDiskBytes: null, alarm: false },
         peripherals: [],
+        ticketKeySecret: SECRET,
       });
       expect(hb.status, JSON.stringify(hb.body)).toBeLessThan(300);
       expect((await get(`/api/v1/public/tickets/o-hkb/${DAY}/A004`)).body.heardAt).toBe(
@@ -157,6 +165,13 @@ for (const kind of DATABASES) {
       expect([tablet.statusCode, tablet.json().code]).toEqual([409, 'rated_at_counter']);
       await uplink(cloud, box.token, [e.finished(t0 + 15 * 60_000, 'A001', 'van-thu', 1, LAN)]);
       now = t0 + 20 * 60_000;
+      // The ticket's address alone can be guessed: without the key from its QR code, no rating.
+      const guessed = await rate('A001', 1, '', 'AAAAAAAAAAAAAAAA');
+      expect([guessed.statusCode, guessed.json().code]).toEqual([403, 'key_invalid']);
+      expect((await rate('A001', 1, '', keyOf('A002'))).json().code).toBe('key_invalid');
+      // The box's secret is kept apart from the heartbeat the fleet views show.
+      const stored = await cloud.store.db.selectFrom('boxes').select('heartbeat').executeTakeFirstOrThrow();
+      expect(stored.heartbeat).not.toContain(SECRET);
       expect((await rate('A001', 5)).json().code).toBe('score_out_of_scale');
       const first = await rate('A001', 4);
       expect(first.statusCode).toBe(200);
@@ -186,6 +201,14 @@ for (const kind of DATABASES) {
         scaleMax: 4,
         score: 4,
       });
+    });
+
+    it('takes at most PHONE_RATINGS_PER_MINUTE ratings a minute from one address', async () => {
+      const codes: number[] = [];
+      for (let i = 0; i < PHONE_RATINGS_PER_MINUTE + 1; i++)
+        codes.push((await rate('A003', 4, '', 'AAAAAAAAAAAAAAAA', '10.8.8.8')).statusCode);
+      expect(codes.slice(0, PHONE_RATINGS_PER_MINUTE).every((c) => c === 403)).toBe(true);
+      expect(codes.at(-1)).toBe(429);
     });
 
     it("the report credits phone ratings to the clerk as a tablet's, and the box's ingest goes on", async () => {

@@ -2,11 +2,16 @@
 // when the turn is near or the number is called says so on the page, in the tab's title, with a short sound
 // and a vibration where the browser allows (both need a tap first: browsers refuse sound and vibration to a
 // page the person has not touched, so the page offers the button), and offers the rating once served.
-/* global document, navigator, window, fetch */
+/* global document, navigator, window, fetch, URLSearchParams */
 import { $, data, escapeHtml, freshText, poll, servingHtml, t, waitWords } from './shared.js';
 
 let ticket = data.ticket;
 let audio = null;
+// The ticket's key from its QR code (`#k=…`): it never leaves the phone but in a rating.
+const key = new URLSearchParams(window.location.hash.slice(1)).get('k');
+// The other language's page is the same ticket: it keeps the key.
+const otherLang = document.querySelector('nav.links a[lang]');
+if (otherLang && key) otherLang.href += window.location.hash;
 
 function stateKey(x) {
   if (x.state === 'waiting') return x.near ? 'near' : 'waiting';
@@ -71,9 +76,10 @@ function renderRating(r) {
   if (!r) return;
   const show = r.open || r.score !== null || r.reason === 'already_rated';
   box.hidden = !show;
-  $('rating-ask').hidden = !r.open;
-  $('rating-buttons').hidden = !r.open;
-  if (r.open) $('rating-result').textContent = '';
+  // Without the ticket's key (the page opened from its address, not its QR code) no rating is asked.
+  $('rating-ask').hidden = !r.open || !key;
+  $('rating-buttons').hidden = !r.open || !key;
+  if (r.open) $('rating-result').textContent = key ? '' : t('rating_needs_qr');
   else if (r.reason === 'already_rated' && r.score !== null && box.dataset.thanked === '1')
     $('rating-result').textContent = t('ratingThanks');
   else if (r.reason) $('rating-result').textContent = t(`rating_${r.reason}`);
@@ -95,7 +101,7 @@ for (const b of document.querySelectorAll('#rating-buttons button')) {
     const res = await fetch(`${data.rate}${data.lang === 'en' ? '?lang=en' : ''}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ score: Number(b.dataset.score) }),
+      body: JSON.stringify({ score: Number(b.dataset.score), key }),
     }).catch(() => null);
     const body = res ? await res.json().catch(() => ({})) : {};
     if (res?.ok) {
@@ -115,6 +121,7 @@ for (const b of document.querySelectorAll('#rating-buttons button')) {
 }
 
 document.title = title(ticket);
+renderRating(ticket.rating);
 const over = (x) => x.state === 'no_show' || (x.state === 'finished' && !x.rating?.open);
 if (!over(ticket))
   poll(data.json, ticket.pollSeconds ?? 10, (x) => {

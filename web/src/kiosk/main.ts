@@ -216,7 +216,12 @@ async function main(): Promise<void> {
         if (onScreen)
           qr = await QRCode.toString(
             settings?.publicUrl && office
-              ? ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId)
+              ? ticketStatusUrl(
+                  settings.publicUrl,
+                  office.id,
+                  ticket.ticketId,
+                  await ticketKey(ticket.ticketId),
+                )
               : ticketText(ticket),
             { type: 'svg', margin: 1, errorCorrectionLevel: 'M' },
           );
@@ -226,6 +231,19 @@ async function main(): Promise<void> {
       view = { kind: 'error', message: err instanceof OfflineError ? t('noReply') : String(err) };
     }
     render();
+  }
+
+  /** The key the ticket's QR code carries (its holder may rate the visit from the phone); null if unknown. */
+  async function ticketKey(ticketId: string): Promise<string | null> {
+    try {
+      const r = await fetch(`/api/screens/ticket-key?ticketId=${encodeURIComponent(ticketId)}`, {
+        headers: { authorization: authHeader(cred as Credential) },
+        cache: 'no-store',
+      });
+      return r.ok ? ((await r.json()) as { key: string }).key : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The ticket as a QR code's text: office, number, service, date and time on the office clock. */
