@@ -32,6 +32,9 @@ function staticDir(): string {
   throw new Error('cloud/citizen/static not found next to the lobby package');
 }
 
+/** How long a proxy may keep an office's wait figures (they are public and the same for everyone). */
+const WAIT_CACHE_SECONDS = 5;
+
 const errors = { 400: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 429: ApiError };
 const OFFICE = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const TICKET_PARAMS = Type.Object({
@@ -241,9 +244,12 @@ export async function citizenRoutes(app: FastifyInstance, ctx: CloudContext): Pr
       },
       config: liveLimit,
     },
-    async (req) => {
+    async (req, reply) => {
       const { office: id } = req.params as { office: string };
-      return officeWait(db, await office(id), ctx.clock(), pollSeconds);
+      const w = await officeWait(db, await office(id), ctx.clock(), pollSeconds);
+      // The same for every phone of the office (no ticket in it): a proxy or CDN in front may answer for us.
+      void reply.header('cache-control', `public, max-age=${WAIT_CACHE_SECONDS}`);
+      return w;
     },
   );
 

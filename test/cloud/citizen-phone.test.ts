@@ -140,6 +140,8 @@ for (const kind of DATABASES) {
         },
       ]);
       expect((await get('/api/v1/public/offices/o-hkb/wait')).body).toEqual(w.body);
+      const cached = await cloud.app.inject({ method: 'GET', url: '/api/v1/public/offices/o-hkb/wait' });
+      expect(cached.headers['cache-control']).toBe('public, max-age=5');
       const html = (await get('/w/o-hkb')).body as string;
       expect(html).toContain('<dd class="waiting">5 người</dd>');
       expect(html).toContain('<b>B001</b> (Quầy 2)');
