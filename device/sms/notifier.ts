@@ -52,17 +52,23 @@ export function fillTemplate(template: string, vars: Record<string, string | num
     .slice(0, SMS_TEXT_MAX_CHARS);
 }
 
+/** The waiting tickets of each service, read in one pass over the day's tickets. */
+function waitingByService(state: QueueState): Map<string, Ticket[]> {
+  const out = new Map<string, Ticket[]>();
+  for (const x of state.tickets.values()) {
+    if (x.status !== 'waiting') continue;
+    let list = out.get(x.service);
+    if (!list) out.set(x.service, (list = []));
+    list.push(x);
+  }
+  return out;
+}
+
 /** Waiting tickets that would be called before `t`: its service's, earlier in line, or with priority. */
-function aheadOf(state: QueueState, t: Ticket): number {
+function aheadOf(waiting: Map<string, Ticket[]>, t: Ticket): number {
   let n = 0;
-  for (const x of state.tickets.values())
-    if (
-      x.status === 'waiting' &&
-      x.id !== t.id &&
-      x.service === t.service &&
-      (x.place < t.place || (x.priority !== null && t.priority === null))
-    )
-      n++;
+  for (const x of waiting.get(t.service) ?? [])
+    if (x.id !== t.id && (x.place < t.place || (x.priority !== null && t.priority === null))) n++;
   return n;
 }
 
@@ -100,7 +106,7 @@ export class SmsNotifier {
     const sms = this.deps.config().sms;
     // Already near when the number is typed: the kiosk has just said so, only the call is messaged.
     const sent = new Set<SmsKind>();
-    if (sms && aheadOf(state, t) <= sms.nearAhead) sent.add('near');
+    if (sms && aheadOf(waitingByService(state), t) <= sms.nearAhead) sent.add('near');
     this.watched.set(ticketId, { phone, sent });
     this.deps.log.info({ ticketId }, 'sms: a number was left for a ticket');
     return null;
@@ -128,6 +134,7 @@ export class SmsNotifier {
     }
     const sms = this.deps.config().sms;
     if (!sms) return;
+    let waiting: Map<string, Ticket[]> | null = null;
     for (const [ticketId, w] of this.watched) {
       const t = state.tickets.get(ticketId);
       if (!t) {
@@ -135,7 +142,8 @@ export class SmsNotifier {
         continue;
       }
       if (t.status !== 'waiting' || w.sent.has('near')) continue;
-      const ahead = aheadOf(state, t);
+      waiting ??= waitingByService(state);
+      const ahead = aheadOf(waiting, t);
       if (ahead <= sms.nearAhead)
         this.message(ticketId, w, 'near', { number: t.number, ahead, service: t.service });
     }
