@@ -168,8 +168,47 @@ describe('SMS when the turn is near', () => {
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('ticket_over');
   });
 
+  it('already near when typed: only the call is messaged; a no-show forgets the number, a call back sends nothing', async () => {
+    const kiosk = await office.connect('kiosk-1');
+    const keypad = await office.connect('keypad-2');
+    const issue = async (body: Record<string, unknown>) =>
+      (await request(kiosk, 'lobby/v1/tickets/request', { service: 'chung-thuc', ...body })).data?.ticket as {
+        ticketId: string;
+        number: string;
+      };
+    const before = gateway.received.length;
+    const first = await issue({});
+    const mine = await issue({});
+    expect((await leaveNumber(mine.ticketId, '+84 912 000 111')).status).toBe(200);
+    // One before it: near at once when the number is typed, so only the call would be messaged...
+    await issue({ priority: 'elderly' });
+    await issue({ priority: 'pregnant' });
+    // ...and two priority tickets that go first change nothing: near was never due again.
+    await request(keypad, 'lobby/v1/counters/2/cmd/next'); // a priority ticket goes first
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gateway.received.length).toBe(before);
+    await request(keypad, 'lobby/v1/counters/2/cmd/next'); // the other priority ticket
+    await request(keypad, 'lobby/v1/counters/2/cmd/next'); // the first ordinary ticket
+    expect(first.number).toMatch(/^B/);
+    const called = await request(keypad, 'lobby/v1/counters/2/cmd/next');
+    expect((called.data?.ticket as { number: string }).number).toBe(mine.number);
+    await until(() => gateway.received.length === before + 1);
+    expect(gateway.received.at(-1)?.body.to).toBe('+84912000111');
+    expect(gateway.received.at(-1)?.body.text).toContain(`Moi so ${mine.number} den quay 2`);
+    // Absent: marked no-show after the recalls; the number is forgotten, a call back sends nothing.
+    for (let i = 0; i < 3; i++) await request(keypad, 'lobby/v1/counters/2/cmd/recall');
+    const marked = [...office.box.store.eventsAfter(0)].some(
+      (e) => e.event.type === 'ticket.no_show' && e.event.data.ticketId === mine.ticketId,
+    );
+    expect(marked).toBe(true);
+    const back = await request(keypad, 'lobby/v1/counters/2/cmd/call', { number: mine.number });
+    expect(back.status).toBe('ok');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gateway.received.length).toBe(before + 1);
+  });
+
   it('the number is in no event, no file of the data directory and no log line', async () => {
-    const spellings = [DIGITS, PHONE, '912345678'];
+    const spellings = [DIGITS, PHONE, '912345678', '912000111'];
     // The event log as the uplink would send it.
     const events = JSON.stringify([...office.box.store.eventsAfter(0)]);
     for (const s of spellings) expect(events).not.toContain(s);
