@@ -236,6 +236,8 @@ export function ticketPage(o: {
 <nav class="links">${o.office ? `<a href="${escapeHtml(waitHref)}">${text(lang, 'waitPage')}</a> · ` : ''}${langLink}</nav></main>`,
     });
   const state = stateKey(t);
+  // Once the visit is over, what is being served and the alerts are no longer the citizen's concern.
+  const over = t.state === 'finished' || t.state === 'no_show';
   const aheadLine =
     t.ahead !== null
       ? text(lang, 'ahead', { ahead: t.ahead, wait: escapeHtml(waitWords(lang, t.estimatedWaitMin)) })
@@ -262,9 +264,11 @@ export function ticketPage(o: {
 <p id="state" class="state">${escapeHtml(stateWords(lang, t))}</p>
 <p id="ahead-line"${aheadLine ? '' : ' hidden'}>${aheadLine}</p>
 </section>
+<div id="live"${over ? ' hidden' : ''}>
 <p id="serving-line">${text(lang, 'serving')}: <span id="serving">${servingList(lang, t.nowServing ?? [])}</span></p>
 <p><button type="button" id="alerts" aria-pressed="false">${text(lang, 'alertsOff')}</button></p>
 <p class="small">${text(lang, 'alertsHint')}</p>
+</div>
 ${ratingBlock}
 <p class="small"><span id="issued">${escapeHtml(text(lang, 'issued', { time: clockTime(t.issuedAt, tz) }))}</span> · <span id="fresh">${freshLine(lang, t.asOf, t.heardAt ?? null, tz, o.now)}</span></p>
 <p id="paused" class="small" role="status" hidden>${text(lang, 'paused')} <button type="button" id="reload">${text(lang, 'reload')}</button></p>

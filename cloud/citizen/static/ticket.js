@@ -65,6 +65,7 @@ function render(x) {
     aheadLine.hidden = false;
   } else aheadLine.hidden = true;
   $('serving').innerHTML = servingHtml(x.nowServing);
+  $('live').hidden = x.state === 'finished' || x.state === 'no_show';
   $('fresh').textContent = freshText(x.asOf, x.heardAt);
   document.title = title(x);
   renderRating(x.rating);
