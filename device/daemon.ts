@@ -210,7 +210,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   notices?.watch(() => void publisher.refresh(ledger.state));
 
   // Each ticket's QR code carries its key, so its holder can rate the visit from the phone (issue 14).
-  const ticketKeys = new TicketKeys(opts.dataDir, () => ledger.config.office.id);
+  const ticketKeys = new TicketKeys(opts.dataDir, () => ledger.config.office.id, log);
 
   // Messages to citizens' phones (machine-local `sms` section): numbers in memory only (device/sms/).
   const sms = opts.config.sms
