@@ -201,3 +201,30 @@ export const ROLLOUT_BOXES_MAX = 20_000;
 
 /** Rollouts listed in one answer of `GET /api/v1/rollouts` (newest first). */
 export const ROLLOUTS_LIST_MAX = 200;
+
+// ---- the citizen's phone: ticket page, wait page, rating (cloud/citizen, issue 14) ----------------------
+
+/**
+ * Live polls of the citizen's pages (`/api/v1/public/tickets/…`, `/api/v1/public/offices/…/wait`) per client
+ * address per minute (setting `publicLivePollsPerMinute`). Far above one page's pace (one ask every
+ * CITIZEN_POLL_SECONDS): a lobby's guest Wi-Fi puts every waiting phone behind one address.
+ */
+export const PUBLIC_LIVE_POLLS_PER_MINUTE = 300;
+
+/** How often an open ticket or wait page asks for new figures (setting `citizenPollSeconds`). */
+export const CITIZEN_POLL_SECONDS = 10;
+
+/**
+ * How long an open page keeps asking (a phone left on a table all day): then it stops and offers a button to
+ * ask again. A ticket page also stops once its ticket is over (finished and rated, or no-show).
+ */
+export const CITIZEN_POLL_MAX_MINUTES = 240;
+
+/** Ratings sent from phones per client address per minute (one visit is rated once anyway). */
+export const PHONE_RATINGS_PER_MINUTE = 10;
+
+/**
+ * How long after the ticket's last event (its service, usually its finish) it may be rated from the phone
+ * (setting `phoneRatingWindowMinutes`): a rating is about a visit just made.
+ */
+export const PHONE_RATING_WINDOW_MINUTES = 120;

@@ -24,6 +24,8 @@ import { StorageHealth } from './storage-health.js';
 import type { UpdateAgent, UpdateView } from './update/index.js';
 import type { Uplink } from './uplink/index.js';
 import type { Dossiers } from './dossiers/index.js';
+import { SMS_REDACT_PATHS, SmsNotifier } from './sms/notifier.js';
+import { TicketKeys } from './ticket-keys.js';
 import { VERSION } from './version.js';
 import { lanOrigins, registerWebApps, type WebApps } from './web/routes.js';
 import { ERRORS, REQUEST_REPLY_RETENTION_MS, topics, type DeviceStatus } from '../protocol/index.js';
@@ -121,7 +123,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
   const log =
     opts.log ??
     pino(
-      { level },
+      // A phone number for an SMS (device/sms/) is never logged; should one reach a log call, it is hidden.
+      { level, redact: { paths: SMS_REDACT_PATHS, censor: '[hidden]' } },
       pino.multistream([
         { level: level as Level, stream: process.stdout },
         { level: level as Level, stream: logRing as LogRing },
@@ -213,6 +216,20 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     () => (notices ? notices.current() : null),
   );
   notices?.watch(() => void publisher.refresh(ledger.state));
+
+  // Each ticket's QR code carries its key, so its holder can rate the visit from the phone (issue 14).
+  const ticketKeys = new TicketKeys(opts.dataDir, () => ledger.config.office.id, log);
+
+  // Messages to citizens' phones (machine-local `sms` section): numbers in memory only (device/sms/).
+  const sms = opts.config.sms
+    ? new SmsNotifier({
+        config: () => ledger.config,
+        // got only on a box that sends messages (as the uplink's only on a box with a cloud).
+        send: (await import('./sms/gateway.js')).httpSmsGateway(() => ledger.config.sms),
+        log: log.child({ part: 'sms' }),
+      })
+    : null;
+  if (sms) ledger.onCommit((events, state) => sms.committed(events, state));
 
   const printSpool = new PrintSpool(config, directory, broker, store, clock, log.child({ part: 'print' }));
   spool = printSpool;
@@ -348,6 +365,8 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
     store,
     clock,
     applyConfigFile,
+    sms,
+    ticketKey: (ticketId: string) => ticketKeys.keyOf(ticketId),
     ...(pairings
       ? {
           pairManaged: async (deviceId: string) => {
@@ -411,6 +430,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       },
       log: log.child({ part: 'drivers' }),
       clock,
+      ticketKey: (ticketId) => ticketKeys.keyOf(ticketId),
       request: async (p, topic, payload) => {
         const reply = await broker.submitAs(
           { id: p.id, role: p.role, counter: p.counter },
@@ -457,6 +477,7 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       day: () => ledger.state.day,
       storage: () => storage.view(),
       ...(power ? { power: () => power.view() } : {}),
+      ticketKeySecret: ticketKeys.secret,
       registry: metrics.registry,
       log: log.child({ part: 'uplink' }),
     }) ?? null;

@@ -93,6 +93,14 @@ export const Heartbeat = Type.Object(
           '`${process.platform}-${process.arch}`, e.g. linux-arm64: which bundle an update brings it (absent: linux-arm64)',
       }),
     ),
+    ticketKeySecret: Type.Optional(
+      Type.String({
+        minLength: 32,
+        maxLength: 100,
+        description:
+          "The box's ticket-key secret (issue 14): the cloud checks a ticket's key with it before it takes a rating from a phone. Kept apart, never shown",
+      }),
+    ),
     officeId: Type.String(),
     day: Type.Union([Type.String(), Type.Null()]),
     lastSeq: Type.Integer({ minimum: 0, description: 'The newest event in the box log' }),
@@ -331,6 +339,26 @@ export const DossierBoard = Type.Object({
 });
 export type DossierBoard = Static<typeof DossierBoard>;
 
+const NowServing = Type.Object({ number: Type.String(), counter: Type.Integer() });
+
+/** Whether a ticket may be rated from the phone now (offices without rating tablets), and why not. */
+export const PhoneRatingState = Type.Object({
+  open: Type.Boolean(),
+  reason: Type.Union(
+    [
+      Type.Literal('not_served'),
+      Type.Literal('already_rated'),
+      Type.Literal('window_closed'),
+      Type.Literal('tablet', { description: 'Its counter has a rating tablet: rated there' }),
+      Type.Null(),
+    ],
+    { description: 'Why it may not be rated; null when open' },
+  ),
+  scaleMax: Type.Integer({ minimum: 2, maximum: 10 }),
+  score: Type.Union([Type.Integer(), Type.Null()], { description: 'The rating given from the phone' }),
+});
+export type PhoneRatingState = Static<typeof PhoneRatingState>;
+
 export const TicketPublic = Type.Object({
   officeId: Type.String(),
   officeName: Type.String(),
@@ -345,5 +373,41 @@ export const TicketPublic = Type.Object({
   asOf: Type.String({
     description: 'The newest office event the cloud has: the page lags the lobby by this',
   }),
+  serviceName: Type.Optional(Type.String({ description: "The service's name in the office config" })),
+  nowServing: Type.Optional(
+    Type.Array(NowServing, { description: 'The numbers at the counters of its service now' }),
+  ),
+  near: Type.Optional(
+    Type.Boolean({ description: 'Waiting with few enough before it that the citizen should come back' }),
+  ),
+  heardAt: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], {
+      description: "The box's last heartbeat with nothing left to send: the figures are current as of it",
+    }),
+  ),
+  pollSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'How often a page asks again' })),
+  rating: Type.Optional(PhoneRatingState),
 });
 export type TicketPublic = Static<typeof TicketPublic>;
+
+/** An office's live wait figures (the public wait page `/w/<office>`): no personal data. */
+export const OfficeWaitPublic = Type.Object({
+  officeId: Type.String(),
+  officeName: Type.String(),
+  day: Type.String({ description: "The office day, YYYY-MM-DD in the office's time zone" }),
+  services: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      name: Type.String(),
+      waiting: Type.Integer({ minimum: 0 }),
+      estimatedWaitMin: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+        description: 'For a ticket taken now; null when nobody waits',
+      }),
+      nowServing: Type.Array(NowServing),
+    }),
+  ),
+  asOf: Type.Union([Type.String(), Type.Null()], { description: 'The newest office event the cloud has' }),
+  heardAt: Type.Union([Type.String(), Type.Null()]),
+  pollSeconds: Type.Integer({ minimum: 1 }),
+});
+export type OfficeWaitPublic = Static<typeof OfficeWaitPublic>;

@@ -9,10 +9,10 @@ import { BoxCommand, COMMANDS_PER_POLL } from './fleet-commands.js';
 import { SoftwareTarget } from './fleet-updates.js';
 
 /**
- * The config sections that belong to the box's machine, not to the office: where it listens and its local
- * admin password. The cloud never sends them; a managed box keeps its own from its config file.
+ * The config sections that belong to the box's machine, not to the office: where it listens, its local
+ * admin password, its UPS and its SMS gateway (whose credential is this box's). The cloud never sends them; a managed box keeps its own from its config file.
  */
-export const MACHINE_LOCAL_KEYS = ['broker', 'http', 'admin', 'ups'] as const;
+export const MACHINE_LOCAL_KEYS = ['broker', 'http', 'admin', 'ups', 'sms'] as const;
 export type MachineLocalKey = (typeof MACHINE_LOCAL_KEYS)[number];
 
 /** What the cloud sets for an office: the whole box config but the machine-local sections. */

@@ -183,3 +183,26 @@ export const DOSSIER_CLOUD_ANSWER_MAX_BYTES = 256 * 1024;
 
 /** How often the box asks the cloud for its office's dossier-status board. */
 export const DOSSIER_BOARD_POLL_MS = 60_000;
+
+// ---- SMS when the turn is near (device/sms/, issue 14) ------------------------------------------------
+// A citizen may type a phone number on the kiosk for one ticket. The number lives only in the box's memory,
+// is sent only to the office's configured SMS gateway, and is forgotten when the ticket ends.
+
+/** A phone number typed on the kiosk: digits (a leading + allowed), E.164's 15 at most, 9 at least. */
+export const SMS_PHONE_MIN_DIGITS = 9;
+export const SMS_PHONE_MAX_DIGITS = 15;
+
+/** Messages one ticket may cause: one when its turn is near, one when it is called. */
+export const SMS_PER_TICKET_MAX = 2;
+
+/** One message's text after its template is filled (a 160-character SMS; Vietnamese without diacritics fits). */
+export const SMS_TEXT_MAX_CHARS = 160;
+
+/** Tickets with a number waiting at once (a day's tickets of a large office): beyond, the kiosk is refused. */
+export const SMS_WATCHED_TICKETS_MAX = 1_000;
+
+/** One attempt to hand a message to the gateway, connect to last byte of its answer. */
+export const SMS_SEND_TIMEOUT_MS = 5_000;
+
+/** Attempts per message (the first and the retries, backing off), then it is dropped and logged (without the number). */
+export const SMS_SEND_ATTEMPTS = 3;

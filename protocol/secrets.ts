@@ -1,6 +1,6 @@
 // Peripherals' secrets: random, shown once, stored only as an scrypt hash. A contract: whoever issues a secret
 // (the box's CLI and admin page, the cloud's console API) writes this hash, and the box checks logins against it.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 // Device secrets are 192-bit random values, so guessing is hopeless whatever the cost; scrypt still keeps a
 // leaked config from revealing them. N=1024 (1 MiB per check) rather than the 16 MiB of password settings:
@@ -44,4 +44,19 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   } catch {
     return false;
   }
+}
+
+/**
+ * A ticket's key (issue 14): what the ticket's QR code carries besides its public address (after `#`, so it is
+ * never sent in a request line), proving the phone holds the ticket. HMAC-SHA256 of `<office>/<ticket id>`
+ * under the box's ticket-key secret, 96 bits. The box makes it for each ticket it prints or shows; the cloud,
+ * which the box's heartbeat tells the secret, checks it before it takes a rating from a phone.
+ */
+export function ticketKey(secret: string, officeId: string, ticketId: string): string {
+  return createHmac('sha256', secret).update(`${officeId}/${ticketId}`).digest('base64url').slice(0, 16);
+}
+
+/** A new ticket-key secret: 32 random bytes, base64url. */
+export function generateTicketKeySecret(): string {
+  return randomBytes(32).toString('base64url');
 }

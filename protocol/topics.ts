@@ -133,11 +133,19 @@ export function parsePresenceTopic(topic: string): string | null {
 
 /**
  * The live status page of a ticket, as its QR code links to it: `<base>/t/<office>/<day>/<number>`, where
- * a ticket id is `<day>/<number>`. Served by the cloud (issue 5) from the uplinked events.
+ * a ticket id is `<day>/<number>`. Served by the cloud (issue 5) from the uplinked events. With the ticket's
+ * key (`ticketKey` in secrets.ts), `#k=<key>`: the fragment stays on the phone (no request line or log holds
+ * it) and lets the holder rate the visit from the phone (issue 14).
  */
-export function ticketStatusUrl(base: string, officeId: string, ticketId: string): string {
+export function ticketStatusUrl(
+  base: string,
+  officeId: string,
+  ticketId: string,
+  key?: string | null,
+): string {
   const [day, number] = ticketId.split('/');
-  return `${base}/t/${encodeURIComponent(officeId)}/${day ?? ''}/${encodeURIComponent(number ?? '')}`;
+  const url = `${base}/t/${encodeURIComponent(officeId)}/${day ?? ''}/${encodeURIComponent(number ?? '')}`;
+  return key ? `${url}#k=${encodeURIComponent(key)}` : url;
 }
 
 /** Device ids: short, lowercase, usable in a topic level and an MQTT client id. */

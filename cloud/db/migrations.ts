@@ -555,6 +555,37 @@ const dossiersByOffice: Migration = {
   },
 };
 
+/**
+ * Ratings from the citizen's phone (issue 14), one per ticket (the primary key refuses a second), and the boxes'
+ * ticket-key secrets that prove a phone holds the ticket.
+ */
+const phoneRatings: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('phone_ratings')
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('ticket_id', 'text', (c) => c.notNull())
+      .addColumn('day', 'text', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('counter', 'integer', (c) => c.notNull())
+      .addColumn('clerk_id', 'text')
+      .addColumn('score', 'integer', (c) => c.notNull())
+      .addColumn('scale_max', 'integer', (c) => c.notNull())
+      .addColumn('rated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('phone_ratings_pk', ['office_id', 'ticket_id'])
+      .execute();
+    // Each box's ticket-key secret (its heartbeat says it): a phone proves it holds a ticket with the key.
+    await db.schema
+      .createTable('box_ticket_keys')
+      .addColumn('box_id', 'text', (c) => c.primaryKey())
+      .addColumn('office_id', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('box_ticket_keys_office').on('box_ticket_keys').column('office_id').execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -566,6 +597,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008-fleet-peripherals': fleetPeripherals,
   '0009-report-definitions': reportDefinitions,
   '0010-dossiers-by-office': dossiersByOffice,
+  '0011-phone-ratings': phoneRatings,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -66,6 +66,31 @@ export interface TicketTable {
   updated_at: number;
 }
 
+/**
+ * A rating given from the citizen's phone (issue 14, offices without rating tablets): one per ticket, counted
+ * in the rollups as a box's `rating.submitted` is, credited to the clerk who served the ticket. Not a box
+ * event: the box's log and its sequence are untouched.
+ */
+export interface PhoneRatingTable {
+  office_id: string;
+  ticket_id: string;
+  day: string;
+  service: string;
+  counter: number;
+  clerk_id: string | null;
+  score: number;
+  scale_max: number;
+  rated_at: number;
+}
+
+/** A box's ticket-key secret, from its heartbeat (issue 14): tickets' keys are checked with it. Never shown. */
+export interface BoxTicketKeyTable {
+  box_id: string;
+  office_id: string;
+  secret: string;
+  updated_at: number;
+}
+
 export interface ClerkTable {
   office_id: string;
   clerk_id: string;
@@ -391,6 +416,8 @@ export interface Tables {
   boxes: BoxTable;
   events: EventTable;
   tickets: TicketTable;
+  phone_ratings: PhoneRatingTable;
+  box_ticket_keys: BoxTicketKeyTable;
   clerks: ClerkTable;
   dossiers: DossierTable;
   dossier_links: DossierLinkTable;

@@ -23,8 +23,8 @@ declare module 'fastify' {
 export type RoutePlugin = (app: FastifyInstance, ctx: CloudContext) => Promise<void>;
 
 /**
- * The console and the API load nothing from elsewhere and run no inline script; nothing may frame them. The
- * ticket page (`/t/…`) and the Swagger UI (`/docs`) carry inline styles, so they alone allow them.
+ * The console, the citizen's pages and the API load nothing from elsewhere and run no inline script; nothing may
+ * frame them. The Swagger UI (`/docs`) carries inline styles, so it alone allows them.
  */
 const CSP = [
   "default-src 'self'",
@@ -117,7 +117,7 @@ export async function buildApp(ctx: CloudContext, plugins: RoutePlugin[] = []): 
   );
 
   app.addHook('onSend', async (req, reply) => {
-    const inlineStyles = req.url.startsWith('/t/') || req.url.startsWith('/docs');
+    const inlineStyles = req.url.startsWith('/docs');
     void reply
       .header('content-security-policy', inlineStyles ? CSP_INLINE_STYLES : CSP)
       .header('x-content-type-options', 'nosniff')

@@ -282,10 +282,28 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
           'office_mismatch',
           `this box is enrolled for office "${box.officeId}", the heartbeat names "${hb.officeId}": nothing was recorded`,
         );
+      // The ticket-key secret is kept apart (phone ratings check tickets' keys with it), never in the
+      // heartbeat that the fleet views show.
+      const { ticketKeySecret, ...shown } = hb;
+      if (ticketKeySecret)
+        await ctx.store.db
+          .insertInto('box_ticket_keys')
+          .values({
+            box_id: box.id,
+            office_id: box.officeId,
+            secret: ticketKeySecret,
+            updated_at: ctx.clock(),
+          })
+          .onConflict((oc) =>
+            oc
+              .column('box_id')
+              .doUpdateSet({ secret: ticketKeySecret, office_id: box.officeId, updated_at: ctx.clock() }),
+          )
+          .execute();
       await ctx.store.db
         .updateTable('boxes')
         .set({
-          heartbeat: JSON.stringify(hb),
+          heartbeat: JSON.stringify(shown),
           heartbeat_at: ctx.clock(),
           // What an update brings it: the running version (fleet view, rollouts) and the platform's bundle.
           running_version: hb.version,
@@ -296,7 +314,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
       if (hb.backlog.alarm) req.log.warn({ box: box.id, backlog: hb.backlog }, 'box backlog alarm');
       // Incidents and alerts: a failure there is logged, the heartbeat is still acknowledged.
       await fleetHealthOf(ctx)
-        ?.heartbeat(box, hb)
+        ?.heartbeat(box, shown)
         .catch((err: Error) => req.log.error({ err, box: box.id }, 'fleet health: heartbeat not evaluated'));
       const row = await ctx.store.db
         .selectFrom('boxes')

@@ -22,6 +22,10 @@ export interface CloudSettings {
   /** Per-IP limits of the public lookups and the login, per minute (shared by the replicas with Redis). */
   publicLookupsPerMinute: number;
   loginsPerMinute: number;
+  /** The citizen's pages (issue 14): live polls per IP a minute, a page's poll interval, the rating window. */
+  publicLivePollsPerMinute?: number;
+  citizenPollSeconds?: number;
+  phoneRatingWindowMinutes?: number;
   /** Long polls of boxes one replica holds at once (FLEET_LONG_POLLS_MAX by default); beyond, 503. */
   fleetLongPollsMax: number;
   /**

@@ -2,6 +2,7 @@
 import type { RoutePlugin } from './app.js';
 import { adminRoutes } from './admin-routes.js';
 import { boxDossierRoutes } from './box-dossier-routes.js';
+import { citizenRoutes } from './citizen-routes.js';
 import { consoleRoutes } from './console-routes.js';
 import { dossierRoutes } from './dossier-routes.js';
 import { fleetRoutes } from '../fleet/routes.js';
@@ -10,6 +11,7 @@ import { releaseRoutes } from '../releases/routes.js';
 
 export const ROUTES: RoutePlugin[] = [
   dossierRoutes,
+  citizenRoutes,
   boxDossierRoutes,
   adminRoutes,
   fleetRoutes,

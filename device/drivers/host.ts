@@ -11,6 +11,8 @@ export interface DriverHost {
   readonly config: BoxConfig;
   readonly log: Logger;
   readonly clock: () => number;
+  /** The key a ticket's QR code carries (issue 14; absent: the QR code holds the public address only). */
+  readonly ticketKey?: (ticketId: string) => string;
   /**
    * Submits a request as `peripheral` on a request topic (e.g. `topics.counterCommand(3, 'next')`), with
    * the same ACL and ledger path as an MQTT publish. Resolves with the reply once the events are durable.

@@ -30,6 +30,8 @@ export interface StartUplinkOptions {
   storage?: () => Heartbeat['storage'];
   /** The UPS, when the box watches one. */
   power?: () => Heartbeat['power'];
+  /** The box's ticket-key secret (device/ticket-keys.ts), for the cloud to check tickets' keys. */
+  ticketKeySecret?: string;
   registry?: Registry;
   log: Logger;
   retry?: UplinkOptions['retry'];
@@ -71,6 +73,7 @@ export function startUplink(o: StartUplinkOptions): Uplink | null {
       peripherals: peripheralHealth(o.directory, o.broker),
       ...(o.storage ? { storage: o.storage() } : {}),
       ...(o.power ? { power: o.power() } : {}),
+      ...(o.ticketKeySecret ? { ticketKeySecret: o.ticketKeySecret } : {}),
     }),
   });
   uplink.start();

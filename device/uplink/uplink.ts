@@ -34,6 +34,7 @@ export interface UplinkOptions {
     peripherals: PeripheralHealth[];
     storage?: Heartbeat['storage'];
     power?: Heartbeat['power'];
+    ticketKeySecret?: string;
   };
   registry?: Registry;
   /** Retry timing (tests shorten it). */
@@ -262,6 +263,7 @@ export class Uplink {
       peripherals: h.peripherals,
       ...(h.storage ? { storage: h.storage } : {}),
       ...(h.power ? { power: h.power } : {}),
+      ...(h.ticketKeySecret ? { ticketKeySecret: h.ticketKeySecret } : {}),
     };
   }
 

@@ -33,6 +33,7 @@ import { findWebDir, SCREENS, WebAssets, type Screen } from './assets.js';
 import { CounterTallies } from './counter-figures.js';
 import { formatCode, PairingCodes } from './pairing.js';
 import type { PowerHealth } from '../power/power-guard.js';
+import type { SmsNotifier, SmsRefusal } from '../sms/notifier.js';
 
 export interface WebDeps {
   log: Logger;
@@ -61,6 +62,10 @@ export interface WebDeps {
   pairManaged?: (deviceId: string) => Promise<string>;
   /** Where the bundles are; found next to the code when not given. */
   webDir?: string;
+  /** Messages to citizens' phones (device/sms/), when the config has an `sms` section. */
+  sms?: SmsNotifier | null;
+  /** A ticket's key for its QR code (device/ticket-keys.ts): a kiosk showing the ticket on screen asks it. */
+  ticketKey?: (ticketId: string) => string;
 }
 
 export interface WebApps {
@@ -301,6 +306,7 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       chime: cfg.screens.chime,
       kioskIdleSeconds: cfg.screens.kioskIdleSeconds,
       lowRatingReasons: cfg.screens.lowRatingReasons,
+      sms: deps.sms?.enabled === true,
       clerks: paired ? cfg.clerks.map((c) => ({ id: c.id, name: c.name, photo: c.photo !== undefined })) : [],
     };
   });
@@ -327,6 +333,48 @@ export function registerWebApps(app: FastifyInstance, deps: WebDeps): WebApps {
       }
     },
   );
+
+  // A phone number for one ticket, typed on the kiosk (issue 14). Over HTTP, not MQTT: the number must not pass
+  // the broker or the request ledger (which keeps requests to answer retries); it is held in memory only
+  // (device/sms/), and neither this route nor fastify logs a body.
+  const SMS_REFUSALS: Record<SmsRefusal, [number, string, string]> = {
+    phone_invalid: [400, 'Số điện thoại không hợp lệ.', 'That is not a phone number.'],
+    no_such_ticket: [404, 'Không tìm thấy số thứ tự này.', 'No such ticket.'],
+    ticket_over: [409, 'Số này đã được mời.', 'This number was already called.'],
+    sms_full: [503, 'Tạm thời không nhận thêm số điện thoại.', 'No more phone numbers can be taken now.'],
+  };
+  app.post('/api/screens/sms', async (req, reply) => {
+    const who = await screenDevice(req, reply);
+    if (!who) return reply;
+    if (who.role !== 'kiosk')
+      return reply.code(403).send(fail('forbidden', 'Chỉ dành cho kiosk.', 'For kiosks only.'));
+    if (!deps.sms?.enabled)
+      return reply
+        .code(409)
+        .send(fail('sms_off', 'Văn phòng chưa bật nhắn tin.', 'This office sends no text messages.'));
+    const body = (req.body ?? {}) as { ticketId?: unknown; phone?: unknown };
+    if (typeof body.ticketId !== 'string' || typeof body.phone !== 'string' || body.phone.length > 40)
+      return reply.code(400).send(fail('invalid_request', 'Yêu cầu không hợp lệ.', 'Invalid request.'));
+    const refused = deps.sms.register(body.ticketId, body.phone, deps.ledger.state);
+    if (refused) {
+      const [status, vi, en] = SMS_REFUSALS[refused];
+      return reply.code(status).send(fail(refused, vi, en));
+    }
+    return { ticketId: body.ticketId, sms: true };
+  });
+
+  // The key a ticket's QR code carries (issue 14), for a kiosk that shows the ticket on screen: only a kiosk,
+  // only a ticket of today's that exists.
+  app.get('/api/screens/ticket-key', async (req, reply) => {
+    const who = await screenDevice(req, reply);
+    if (!who) return reply;
+    if (who.role !== 'kiosk')
+      return reply.code(403).send(fail('forbidden', 'Chỉ dành cho kiosk.', 'For kiosks only.'));
+    const ticketId = (req.query as { ticketId?: unknown }).ticketId;
+    if (typeof ticketId !== 'string' || !deps.ledger.state.tickets.has(ticketId) || !deps.ticketKey)
+      return reply.code(404).send(fail('no_such_ticket', 'Không tìm thấy số thứ tự này.', 'No such ticket.'));
+    return { ticketId, key: deps.ticketKey(ticketId) };
+  });
 
   app.get('/api/screens/counter', async (req, reply) => {
     const who = await screenDevice(req, reply);

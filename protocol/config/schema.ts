@@ -143,6 +143,63 @@ export const UpsConfig = Type.Object(
 );
 export type UpsConfig = Static<typeof UpsConfig>;
 
+/**
+ * Messages to a citizen's phone when the turn is near and when called (issue 14): the office's own HTTP SMS
+ * gateway (no vendor is built in). Machine-local: its credential belongs to this box, never to the cloud.
+ */
+export const SmsConfig = Type.Object(
+  {
+    gatewayUrl: Type.String({
+      pattern: '^https?://',
+      maxLength: 2000,
+      description: 'The gateway: each message is POSTed here as JSON, `{"<to>": number, "<text>": text}`',
+    }),
+    authorizationFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description:
+          "A file holding the gateway's Authorization header value (e.g. `Bearer …`), owner-only; read at each send",
+      }),
+    ),
+    fields: Type.Object(
+      {
+        to: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,39}$', default: 'to' }),
+        text: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,39}$', default: 'text' }),
+      },
+      { default: {}, additionalProperties: false, description: "The JSON body's field names" },
+    ),
+    nearAhead: Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      default: 3,
+      description: 'The "near" message goes when this many or fewer wait before the ticket',
+    }),
+    templates: Type.Object(
+      {
+        near: Type.String({
+          minLength: 1,
+          maxLength: 300,
+          default: 'So {number} sap den luot: con {ahead} nguoi truoc ban. {office}',
+        }),
+        called: Type.String({
+          minLength: 1,
+          maxLength: 300,
+          default: 'Moi so {number} den quay {counter}. {office}',
+        }),
+      },
+      {
+        default: {},
+        additionalProperties: false,
+        description:
+          '{number}, {ahead}, {counter}, {service}, {office} are filled in; without diacritics a message fits one SMS',
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SmsConfig = Static<typeof SmsConfig>;
+
 export const BoxConfigSchema = Type.Object(
   {
     office: Type.Object(
@@ -306,6 +363,7 @@ export const BoxConfigSchema = Type.Object(
     peripherals: Type.Array(PeripheralConfig, { default: [] }),
     hardware: Type.Optional(HardwareConfig),
     ups: Type.Optional(UpsConfig),
+    sms: Type.Optional(SmsConfig),
     cloud: Type.Optional(CloudUplinkConfig),
   },
   { additionalProperties: false },

@@ -224,6 +224,11 @@ for (const kind of DATABASES) {
         '/api/v1/reports',
         '/api/v1/reports.csv',
         '/t/{office}/{day}/{number}',
+        '/api/v1/public/tickets/{office}/{day}/{number}',
+        '/api/v1/public/tickets/{office}/{day}/{number}/rating',
+        '/w/{office}',
+        '/api/v1/public/offices/{office}/wait',
+        '/w/{office}/poster',
         '/api/v1/auth/login',
       ])
         expect(spec.paths, p).toHaveProperty([p]);

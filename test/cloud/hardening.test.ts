@@ -220,12 +220,12 @@ for (const kind of DATABASES) {
           expect(r.headers['x-frame-options'], url).toBe('DENY');
           expect(csp, url).toContain("style-src 'self';");
         }
-        // The ticket page alone keeps its inline styles (never inline script).
-        const ticket = await cloud.app.inject({ method: 'GET', url: '/t/o-hkb/2026-03-02/A001' });
-        expect(String(ticket.headers['content-security-policy'])).toContain(
-          "style-src 'self' 'unsafe-inline'",
-        );
-        expect(String(ticket.headers['content-security-policy'])).toMatch(/script-src 'self'(;|$)/);
+        // The citizen's pages load their style and script from files: no inline style, no inline script.
+        for (const url of ['/t/o-hkb/2026-03-02/A001', '/w/o-hkb', '/w/o-hkb/poster']) {
+          const page = await cloud.app.inject({ method: 'GET', url });
+          expect(String(page.headers['content-security-policy']), url).toContain("style-src 'self';");
+          expect(String(page.headers['content-security-policy']), url).toMatch(/script-src 'self'(;|$)/);
+        }
       });
 
       it('keeps the fleet and the office listing from viewers', async () => {

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ticketStatusUrl, topics, type PrintJob } from '../../protocol/index.js';
+import { ticketKey } from '../../protocol/secrets.js';
+import { TICKET_KEY_FILE } from '../../device/ticket-keys.js';
 import { startPrinterSim, type PrinterSim } from '../../hardware-sim/printer/printer-sim.js';
 import { EscposParser } from '../../hardware-sim/printer/escpos-parser.js';
 import { encodeTicket, codepageText } from '../../device/drivers/serial/escpos/encode.js';
@@ -52,7 +54,10 @@ async function officeWithPrinter(
       publicUrl: PUBLIC_URL,
     },
   });
-  tb = await startTestBox({ config, clock: clock.now, tickMs: 60_000 });
+  // A fixed ticket-key secret: the QR code (address and key) and so the golden image are the same each run.
+  const dataDir = mkdtempSync(join(tmpdir(), 'lobby-printer-'));
+  writeFileSync(join(dataDir, TICKET_KEY_FILE), 'a-fixed-ticket-key-secret-for-the-golden-image\n');
+  tb = await startTestBox({ config, clock: clock.now, tickMs: 60_000, dataDir });
   return { tb, clock };
 }
 
@@ -104,7 +109,11 @@ describe('ESC/POS ticket printer', () => {
     const ticket = await sim.nextTicket(0);
     expect(ticket.cut).toBe('partial');
     expect(ticket.elements.filter((e) => e.kind === 'image')).toHaveLength(1);
-    expect(ticket.qr).toEqual([ticketStatusUrl(PUBLIC_URL, 'xa-thu-nghiem', '2026-11-23/A001')]);
+    // The ticket's address, and after `#` its key (issue 14): its holder may rate the visit from the phone.
+    const secret = readFileSync(join(tb.dataDir, TICKET_KEY_FILE), 'utf8').trim();
+    const key = ticketKey(secret, 'xa-thu-nghiem', '2026-11-23/A001');
+    expect(ticket.qr).toEqual([ticketStatusUrl(PUBLIC_URL, 'xa-thu-nghiem', '2026-11-23/A001', key)]);
+    expect(ticket.qr[0]).toMatch(/\/t\/xa-thu-nghiem\/2026-11-23\/A001#k=[\w-]{16}$/);
     expect(goldenDiff('ticket-80mm.png', ticket.png)).toBeLessThan(0.002);
     // The box saw it printed: nothing pending, printer ready.
     await eventually(() => pendingOf(tb) === 0, 'job done');
@@ -127,7 +136,7 @@ describe('ESC/POS ticket printer', () => {
     await tb.box.broker.publish(topics.print('kiosk-1'), job, { qos: 1 });
     expect((await request(kiosk, topics.ticketRequest(), { service: 'van-thu' })).status).toBe('ok');
     expect((await sim.nextTicket(1)).qr[0]).toContain('/A002');
-    expect(sim.tickets.map((t) => t.qr[0]?.slice(-4))).toEqual(['A001', 'A002']);
+    expect(sim.tickets.map((t) => t.qr[0]?.split('#')[0]?.slice(-4))).toEqual(['A001', 'A002']);
     await eventually(() => tb.box.store.wasPrinted('2026-11-23/A002'), 'second acknowledged');
   });
 

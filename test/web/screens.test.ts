@@ -1,6 +1,6 @@
 // The four screens and the admin page in Chromium against a real box: the walk-through, recovery after a
 // box restart, revocation, and the admin page's password and one-time pairing codes.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
@@ -8,6 +8,8 @@ import type { Browser, Locator } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/office.js';
+import { ticketKey } from '../../protocol/secrets.js';
+import { TICKET_KEY_FILE } from '../../device/ticket-keys.js';
 import {
   ADMIN_PASSWORD,
   adminCookie,
@@ -389,9 +391,18 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await screenshot(kiosk, 'kiosk-screen-ticket');
     const issued = [...box.box.store.eventsAfter(0)].find((e) => e.event.type === 'ticket.issued');
     expect(issued?.event.data).toMatchObject({ number: 'C001', priority: 'elderly' });
-    // The QR code on screen, read back from its pixels as a phone would: the ticket's status page.
-    const day = (issued?.event.data as { ticketId: string }).ticketId.split('/')[0];
-    expect(await readQr(kiosk.locator('.qr'))).toBe(`https://motcua.example.vn/t/xa-thu-nghiem/${day}/C001`);
+    // The QR code on screen, read back from its pixels as a phone would: the ticket's status page, and after
+    // `#` the ticket's key (its holder may rate the visit from the phone).
+    const ticketId = (issued?.event.data as { ticketId: string }).ticketId;
+    const day = ticketId.split('/')[0];
+    const key = ticketKey(
+      readFileSync(join(box.dataDir, TICKET_KEY_FILE), 'utf8').trim(),
+      'xa-thu-nghiem',
+      ticketId,
+    );
+    expect(await readQr(kiosk.locator('.qr'))).toBe(
+      `https://motcua.example.vn/t/xa-thu-nghiem/${day}/C001#k=${key}`,
+    );
 
     // Back to the start: the quota of Hộ tịch is used up, so its button is greyed and says why.
     await kiosk.locator('button.done').click();

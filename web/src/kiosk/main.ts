@@ -9,6 +9,7 @@ import type {
   ServiceStateMsg,
 } from '../../../protocol/messages.js';
 import { ticketStatusUrl, topics } from '../../../protocol/topics.js';
+import { authHeader, type Credential } from '../shared/credential.js';
 import { el, fill } from '../shared/dom.js';
 import { currentLang, dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
@@ -86,6 +87,19 @@ const t = dictionary({
     en: 'The box did not answer. Please try again or ask staff.',
   },
   sorry: { vi: 'Không cấp được số', en: 'No ticket issued' },
+  smsOffer: { vi: 'Nhắn tin khi sắp đến lượt', en: 'Text me when my turn is near' },
+  smsTitle: { vi: 'Nhập số điện thoại di động', en: 'Enter your mobile number' },
+  smsHelp: {
+    vi: 'Chỉ dùng cho số {number}: nhắn tin khi sắp đến lượt và khi được mời. Số điện thoại được xoá khi xong lượt.',
+    en: 'For number {number} only: a message when your turn is near and when called. The phone number is deleted afterwards.',
+  },
+  smsSend: { vi: 'Đăng ký nhắn tin', en: 'Text me' },
+  smsDelete: { vi: 'Xoá', en: 'Delete' },
+  smsSending: { vi: 'Đang gửi…', en: 'Sending…' },
+  smsDone: {
+    vi: 'Sẽ nhắn tin đến số ···{last} khi sắp đến lượt bạn.',
+    en: 'We will text ···{last} when your turn is near.',
+  },
 });
 
 const REASONS: PriorityReason[] = ['elderly', 'disability', 'pregnant', 'child'];
@@ -101,7 +115,8 @@ type View =
   | { kind: 'start' }
   | { kind: 'priority' }
   | { kind: 'issuing' }
-  | { kind: 'ticket'; ticket: IssuedTicket; onScreen: boolean; qr: string | null }
+  | { kind: 'ticket'; ticket: IssuedTicket; onScreen: boolean; qr: string | null; smsTo?: string }
+  | { kind: 'sms'; back: View & { kind: 'ticket' }; phone: string; sending: boolean; error: string | null }
   | { kind: 'error'; message: string };
 
 async function main(): Promise<void> {
@@ -201,7 +216,12 @@ async function main(): Promise<void> {
         if (onScreen)
           qr = await QRCode.toString(
             settings?.publicUrl && office
-              ? ticketStatusUrl(settings.publicUrl, office.id, ticket.ticketId)
+              ? ticketStatusUrl(
+                  settings.publicUrl,
+                  office.id,
+                  ticket.ticketId,
+                  await ticketKey(ticket.ticketId),
+                )
               : ticketText(ticket),
             { type: 'svg', margin: 1, errorCorrectionLevel: 'M' },
           );
@@ -211,6 +231,19 @@ async function main(): Promise<void> {
       view = { kind: 'error', message: err instanceof OfflineError ? t('noReply') : String(err) };
     }
     render();
+  }
+
+  /** The key the ticket's QR code carries (its holder may rate the visit from the phone); null if unknown. */
+  async function ticketKey(ticketId: string): Promise<string | null> {
+    try {
+      const r = await fetch(`/api/screens/ticket-key?ticketId=${encodeURIComponent(ticketId)}`, {
+        headers: { authorization: authHeader(cred as Credential) },
+        cache: 'no-store',
+      });
+      return r.ok ? ((await r.json()) as { key: string }).key : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The ticket as a QR code's text: office, number, service, date and time on the office clock. */
@@ -353,11 +386,26 @@ async function main(): Promise<void> {
             view.qr && qr,
             view.qr &&
               el('p', { class: 'ticket-qr-help', text: settings?.publicUrl ? t('scanQr') : t('scanQrText') }),
+            view.smsTo
+              ? el('p', {
+                  class: 'sms-done',
+                  text: t('smsDone', { last: view.smsTo }),
+                  attrs: { role: 'status' },
+                })
+              : settings?.sms &&
+                  el('button', {
+                    class: 'secondary sms-offer',
+                    text: t('smsOffer'),
+                    on: { click: () => smsStart(view as View & { kind: 'ticket' }) },
+                  }),
             el('button', { class: 'primary done', text: t('done'), on: { click: nextCitizen } }),
           ),
         );
         break;
       }
+      case 'sms':
+        renderSms(view);
+        break;
       case 'error':
         fill(
           body,
@@ -372,6 +420,97 @@ async function main(): Promise<void> {
         break;
     }
     armIdle();
+  }
+
+  // ---- SMS when the turn is near (issue 14): the number goes to the box over HTTP, for this ticket only ----
+
+  function smsStart(back: View & { kind: 'ticket' }): void {
+    view = { kind: 'sms', back, phone: '', sending: false, error: null };
+    render();
+  }
+
+  function renderSms(v: View & { kind: 'sms' }): void {
+    const press = (digit: string) => () => {
+      if (v.phone.length < 15) v.phone += digit;
+      render();
+    };
+    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '0'].map((d) =>
+      el('button', {
+        class: 'key',
+        text: d,
+        attrs: { type: 'button', 'data-key': d },
+        on: { click: press(d) },
+      }),
+    );
+    fill(
+      body,
+      el(
+        'div',
+        'sms',
+        el('h1', { text: t('smsTitle') }),
+        el('p', { class: 'sms-help', text: t('smsHelp', { number: v.back.ticket.number }) }),
+        el('output', { class: 'sms-phone', text: v.phone || '—', attrs: { 'aria-live': 'polite' } }),
+        el(
+          'div',
+          'keys',
+          ...keys,
+          el('button', {
+            class: 'key',
+            text: t('smsDelete'),
+            attrs: { type: 'button', 'data-key': 'delete' },
+            on: {
+              click: () => {
+                v.phone = v.phone.slice(0, -1);
+                render();
+              },
+            },
+          }),
+        ),
+        v.error && el('p', { class: 'refusal-message', text: v.error, attrs: { role: 'alert' } }),
+        el('button', {
+          class: 'primary sms-send',
+          text: v.sending ? t('smsSending') : t('smsSend'),
+          attrs: v.sending || v.phone.length < 9 ? { disabled: '' } : {},
+          on: { click: () => void smsSend(v) },
+        }),
+        el('button', {
+          class: 'secondary',
+          text: t('back'),
+          on: {
+            click: () => {
+              view = v.back;
+              render();
+            },
+          },
+        }),
+      ),
+    );
+  }
+
+  async function smsSend(v: View & { kind: 'sms' }): Promise<void> {
+    v.sending = true;
+    render();
+    try {
+      const r = await fetch('/api/screens/sms', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: authHeader(cred as Credential) },
+        body: JSON.stringify({ ticketId: v.back.ticket.ticketId, phone: v.phone }),
+      });
+      if (r.ok) {
+        // Only the last digits stay on screen; the number itself is dropped with this view.
+        view = { ...v.back, smsTo: v.phone.slice(-3) };
+      } else {
+        const body = (await r.json().catch(() => ({}))) as {
+          error?: { message?: { vi: string; en: string } };
+        };
+        v.error = body.error?.message ? pick(body.error.message) : t('noReply');
+        v.sending = false;
+      }
+    } catch {
+      v.error = t('noReply');
+      v.sending = false;
+    }
+    render();
   }
 
   function renderClock(): void {

@@ -23,6 +23,8 @@ export interface Settings {
   /** For a kiosk: whether it has a ticket printer (false: a screen-only kiosk); null for other screens. */
   kioskPrinter: boolean | null;
   lowRatingReasons: string[];
+  /** The office sends SMS when a turn is near (a kiosk offers it); absent from older boxes. */
+  sms?: boolean;
   clerks: { id: string; name: string; photo: boolean }[];
 }
 

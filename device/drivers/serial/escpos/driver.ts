@@ -238,7 +238,14 @@ export class EscposPrinter implements Driver {
         const content = ticketContent(
           q.job,
           this.host.config.office.timezone,
-          url ? ticketStatusUrl(url, this.host.config.office.id, q.job.ticket.ticketId) : null,
+          url
+            ? ticketStatusUrl(
+                url,
+                this.host.config.office.id,
+                q.job.ticket.ticketId,
+                this.host.ticketKey?.(q.job.ticket.ticketId),
+              )
+            : null,
         );
         bytes = encodeTicket(content, this.options);
       } catch (err) {
