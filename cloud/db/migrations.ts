@@ -586,6 +586,35 @@ const phoneRatings: Migration = {
   },
 };
 
+/**
+ * The week grain (issue 13): every rollup table gets `w` rows (`2026-02-w2`: days 8–14 of the month; days
+ * 29–31 are in no week), the sums of their days, so a report reads a month's part as weeks and a few days.
+ * Ingest writes them from now on (`grainsOf`); this fills them for the days already held.
+ */
+const weekGrain: Migration = { up: (db: AnyDb) => fillWeekGrain(db) };
+
+/** Writes every rollup table's `w` rows as the sums of its `d` rows (migration 0012; tests replay it). */
+export async function fillWeekGrain(db: AnyDb): Promise<void> {
+  const dd = sql`CAST(substr(period, 9, 2) AS integer)`;
+  const week = sql`substr(period, 1, 7) || '-w' || CAST((${dd} + 6) / 7 AS text)`;
+  for (const [table, keys, metrics] of [
+    [
+      'rollups',
+      ['office_id', 'service', 'counter', 'clerk_id'],
+      [...ROLLUP_METRICS_0001, ...ROLLUP_METRICS_0009],
+    ],
+    ['rollup_hours', ['office_id', 'hour'], HOUR_METRICS],
+    ['rollup_dossiers', ['office_id', 'service'], DOSSIER_METRICS],
+  ] as const) {
+    const k = sql.join(keys.map((c) => sql.ref(c)));
+    const m = sql.join(metrics.map((c) => sql.ref(c)));
+    const sums = sql.join(metrics.map((c) => sql`SUM(${sql.ref(c)})`));
+    await sql`INSERT INTO ${sql.table(table)} (grain, period, ${k}, ${m})
+      SELECT 'w', ${week}, ${k}, ${sums} FROM ${sql.table(table)} WHERE grain = 'd' AND ${dd} <= 28
+      GROUP BY ${week}, ${k}`.execute(db);
+  }
+}
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -598,6 +627,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009-report-definitions': reportDefinitions,
   '0010-dossiers-by-office': dossiersByOffice,
   '0011-phone-ratings': phoneRatings,
+  '0012-week-grain': weekGrain,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -53,6 +53,31 @@ export const ROLLUP_METRICS_0009: readonly string[] = [
   ...LEVEL_COLUMNS,
 ];
 
+/**
+ * The grains of every rollup table and their periods: `d` a day (`2026-02-10`), `w` a week inside a month
+ * (`2026-02-w2`: days 8–14; w1 1–7, w2 8–14, w3 15–21, w4 22–28; days 29–31 belong to no week), `m` a month
+ * (`2026-02`). A report reads a period as months, weeks and days, the fewest rows that sum to it.
+ */
+export function grainsOf(day: string): ['d' | 'w' | 'm', string][] {
+  const week = weekOf(day);
+  return week
+    ? [
+        ['d', day],
+        ['w', week],
+        ['m', day.slice(0, 7)],
+      ]
+    : [
+        ['d', day],
+        ['m', day.slice(0, 7)],
+      ];
+}
+
+/** The week (grain `w`) a day belongs to, or null for days 29–31. */
+export function weekOf(day: string): string | null {
+  const dd = Number(day.slice(8, 10));
+  return dd <= 28 ? `${day.slice(0, 7)}-w${Math.ceil(dd / 7)}` : null;
+}
+
 /** Additive metrics of `rollups` (per grain, period, office, service, counter, clerk). */
 export const ROLLUP_METRICS: string[] = [...ROLLUP_METRICS_0001, ...ROLLUP_METRICS_0009];
 export const ROLLUP_KEYS = ['grain', 'period', 'office_id', 'service', 'counter', 'clerk_id'];

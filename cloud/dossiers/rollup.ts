@@ -3,7 +3,7 @@
 // office — its old share is taken out and the new one put in, in the same transaction.
 import { sql } from 'kysely';
 import { upsertAdd, type Tx } from '../db/database.js';
-import { DOSSIER_KEYS, DOSSIER_METRICS } from '../db/rollup-columns.js';
+import { DOSSIER_KEYS, DOSSIER_METRICS, grainsOf } from '../db/rollup-columns.js';
 import { DeltaTable } from '../ingest/projection.js';
 
 export interface DossierShape {
@@ -40,10 +40,7 @@ function addShare(t: DeltaTable, d: DossierShape | null, timezone: string, sign:
     on_time: returned && (d.returned_at as number) <= d.due_at ? sign : 0,
     late: returned && (d.returned_at as number) > d.due_at ? sign : 0,
   };
-  for (const [grain, period] of [
-    ['d', day],
-    ['m', day.slice(0, 7)],
-  ] as const)
+  for (const [grain, period] of grainsOf(day))
     t.add({ grain, period, office_id: d.office_id, service: d.service }, m);
 }
 

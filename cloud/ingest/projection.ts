@@ -7,7 +7,7 @@ import {
   type EventEnvelope,
   type EventType,
 } from '../../protocol/index.js';
-import { LEVEL_COLUMNS, RATING_COLUMNS, WAIT_COLUMNS, waitBucket } from '../db/rollup-columns.js';
+import { LEVEL_COLUMNS, RATING_COLUMNS, WAIT_COLUMNS, grainsOf, waitBucket } from '../db/rollup-columns.js';
 import type { DossierLinkTable, TicketTable } from '../db/schema.js';
 
 /** A ticket as the `tickets` table stores it. */
@@ -79,24 +79,18 @@ function data<T extends EventType>(e: EventEnvelope, _type: T): EventDataOf<T> {
 
 /**
  * Folds one event into the deltas. `timezone` is the office's (for the hour of issue). Each metric is added
- * to the day and the month grain alike, so long reports read whole months.
+ * to the day, week and month grains alike (`grainsOf`), so long reports read whole months and weeks.
  */
 export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e: EventEnvelope): void {
   const at = Date.parse(e.at);
-  const month = e.day.slice(0, 7);
+  const grains = grainsOf(e.day);
   const roll = (service: string, counter: number, clerk: string | null, m: Record<string, number>) => {
-    for (const [grain, period] of [
-      ['d', e.day],
-      ['m', month],
-    ] as const)
+    for (const [grain, period] of grains)
       d.rollups.add({ grain, period, office_id: officeId, service, counter, clerk_id: clerk ?? '' }, m);
   };
   const hour = (issuedAt: number, m: Record<string, number>) => {
     const h = localHour(issuedAt, timezone);
-    for (const [grain, period] of [
-      ['d', e.day],
-      ['m', month],
-    ] as const)
+    for (const [grain, period] of grains)
       d.hours.add({ grain, period, office_id: officeId, hour: h }, m);
   };
   const ticket = (ticketId: string, ref: { number: string; service: string }): TicketRow => {

@@ -182,7 +182,7 @@ type Sums = Record<string, number>;
 
 /** One range of a rollup table's primary key (grain, period), added or taken away. */
 export interface PeriodRange {
-  grain: 'm' | 'd';
+  grain: 'm' | 'w' | 'd';
   first: string;
   last: string;
   sign: 1 | -1;
@@ -190,40 +190,72 @@ export interface PeriodRange {
 
 const DAY_MS = 86_400_000;
 const dayOf = (t: number) => new Date(t).toISOString().slice(0, 10);
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** The period after `p` in its grain: the next day, week (w4 → the next month's w1) or month. */
+function nextPeriod(grain: PeriodRange['grain'], p: string): string {
+  if (grain === 'd') return dayOf(Date.parse(`${p}T00:00:00Z`) + DAY_MS);
+  const month = (m: string) => dayOf(Date.parse(`${m}-01T00:00:00Z`) + 32 * DAY_MS).slice(0, 7);
+  if (grain === 'm') return month(p);
+  const w = Number(p.slice(9));
+  return w < 4 ? `${p.slice(0, 7)}-w${w + 1}` : `${month(p.slice(0, 7))}-w1`;
+}
+
+/** Days x..y (1-based) of month `ym` as its whole weeks (w1 1–7 … w4 22–28) and the days around them. */
+function cover(ym: string, x: number, y: number, sign: 1 | -1): PeriodRange[] {
+  if (x > y) return [];
+  const day = (n: number) => `${ym}-${pad2(n)}`;
+  const w1 = Math.ceil((x + 6) / 7);
+  const w2 = Math.min(4, Math.floor(y / 7));
+  if (w1 > w2) return [{ grain: 'd', first: day(x), last: day(y), sign }];
+  return [
+    ...(x < 7 * w1 - 6 ? [{ grain: 'd' as const, first: day(x), last: day(7 * w1 - 7), sign }] : []),
+    { grain: 'w', first: `${ym}-w${w1}`, last: `${ym}-w${w2}`, sign },
+    ...(7 * w2 < y ? [{ grain: 'd' as const, first: day(7 * w2 + 1), last: day(y), sign }] : []),
+  ];
+}
+
+/** Rows a key reads for these ranges. */
+function rowsRead(ranges: PeriodRange[]): number {
+  let n = 0;
+  for (const r of ranges)
+    n +=
+      r.grain === 'm'
+        ? 1
+        : r.grain === 'w'
+          ? Number(r.last.slice(9)) - Number(r.first.slice(9)) + 1
+          : (Date.parse(r.last) - Date.parse(r.first)) / DAY_MS + 1;
+  return n;
+}
 
 /**
- * The ranges whose sums are [from, to]. Per month, the cheaper of its days in the period, or the month's row
- * minus its days outside the period (a month's row is the sum of its days: ingest writes both in one
- * transaction). So Feb 10 – Nov 20 is Feb–Nov by month minus Feb 1–9 and Nov 21–30: 10 + 19 rows a key
- * instead of 8 + 39.
+ * The ranges whose sums are [from, to], reading the fewest rows. Per month: its days in the period as whole
+ * weeks and days, or the month's row minus the weeks and days outside the period (a month's row is the sum of
+ * its weeks and days: ingest writes every grain in one transaction). So Feb 10 – Nov 20 is Feb–Nov by month,
+ * minus Feb w1, Feb 8–9, Nov 21, Nov w4 and Nov 29–30: 17 rows a key instead of 47 (months and days).
  */
 export function periodRanges(from: string, to: string): PeriodRange[] {
   const out: PeriodRange[] = [];
   const push = (r: PeriodRange) => {
-    // Adjacent ranges of one grain and sign become one.
+    // A range right after the last of its grain and sign extends it.
     const prev = out.findLast((x) => x.grain === r.grain && x.sign === r.sign);
-    const next = (p: string) =>
-      r.grain === 'd'
-        ? dayOf(Date.parse(`${p}T00:00:00Z`) + DAY_MS)
-        : dayOf(Date.parse(`${p}-01T00:00:00Z`) + 32 * DAY_MS).slice(0, 7);
-    if (prev && next(prev.last) === r.first) prev.last = r.last;
-    else out.push(r);
+    if (prev && nextPeriod(r.grain, prev.last) === r.first) prev.last = r.last;
+    else out.push({ ...r });
   };
-  const t0 = Date.parse(`${from}T00:00:00Z`);
   const t1 = Date.parse(`${to}T00:00:00Z`);
   for (let m = Date.parse(`${from.slice(0, 7)}-01T00:00:00Z`); m <= t1; ) {
     const d = new Date(m);
-    const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    const a = Math.max(t0, m);
-    const b = Math.min(t1, nextMonth - DAY_MS);
-    const n = (nextMonth - m) / DAY_MS;
-    const k = (b - a) / DAY_MS + 1;
-    if (1 + (n - k) < k) {
-      push({ grain: 'm', first: dayOf(m).slice(0, 7), last: dayOf(m).slice(0, 7), sign: 1 });
-      if (m < a) push({ grain: 'd', first: dayOf(m), last: dayOf(a - DAY_MS), sign: -1 });
-      if (b < nextMonth - DAY_MS) push({ grain: 'd', first: dayOf(b + DAY_MS), last: dayOf(nextMonth - DAY_MS), sign: -1 });
-    } else push({ grain: 'd', first: dayOf(a), last: dayOf(b), sign: 1 });
-    m = nextMonth;
+    const ym = dayOf(m).slice(0, 7);
+    const n = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+    const a = ym === from.slice(0, 7) ? Number(from.slice(8, 10)) : 1;
+    const b = ym === to.slice(0, 7) ? Number(to.slice(8, 10)) : n;
+    const add = cover(ym, a, b, 1);
+    const minus = [...cover(ym, 1, a - 1, -1), ...cover(ym, b + 1, n, -1)];
+    if (1 + rowsRead(minus) < rowsRead(add)) {
+      push({ grain: 'm', first: ym, last: ym, sign: 1 });
+      for (const r of minus) push(r);
+    } else for (const r of add) push(r);
+    m = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
   }
   return out;
 }

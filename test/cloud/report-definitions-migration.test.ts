@@ -4,6 +4,7 @@
 // the recompute must give every rollup row exactly as ingest now writes it. SQLite and PostgreSQL.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fillWeekGrain } from '../../cloud/db/migrations.js';
 import { backfillReportDefinitions } from '../../cloud/db/backfill-definitions.js';
 import {
   ROLLUP_KEYS,
@@ -84,10 +85,32 @@ for (const kind of DATABASES) {
         sql` AND `,
       );
       await sql`DELETE FROM rollups WHERE ${old}`.execute(cloud.store.db);
+      // Nor was there a week grain before migration 0012 (which runs after this backfill).
+      for (const t of ['rollups', 'rollup_hours', 'rollup_dossiers'])
+        await sql`DELETE FROM ${sql.table(t)} WHERE grain = 'w'`.execute(cloud.store.db);
       expect(await rows()).not.toEqual(now);
 
       await backfillReportDefinitions(cloud.store.db);
+      await fillWeekGrain(cloud.store.db);
       expect(await rows()).toEqual(now);
+    });
+
+    it('fills the week grain of every rollup table from its days, as ingest writes it (migration 0012)', async () => {
+      const all = async (table: string) =>
+        (
+          await sql<
+            Record<string, unknown>
+          >`SELECT * FROM ${sql.table(table)} ORDER BY grain, period, office_id`.execute(cloud.store.db)
+        ).rows.map((row) => JSON.stringify(Object.entries(row).map(([k, v]) => [k, String(v)])));
+      const tables = ['rollups', 'rollup_hours', 'rollup_dossiers'];
+      const before = await Promise.all(tables.map(all));
+      // Ingest wrote weeks: some days are in one, and a week is the sum of its seven days.
+      expect(before[0]?.some((r) => r.includes('"w"'))).toBe(true);
+      for (const t of tables)
+        await sql`DELETE FROM ${sql.table(t)} WHERE grain = 'w'`.execute(cloud.store.db);
+      await fillWeekGrain(cloud.store.db);
+      const after = await Promise.all(tables.map(all));
+      for (const [i, t] of tables.entries()) expect(new Set(after[i]), t).toEqual(new Set(before[i]));
     });
   });
 }
