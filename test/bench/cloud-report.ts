@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import { openDatabase, type CloudDatabase } from '../../cloud/db/database.js';
 import { ROLLUP_METRICS } from '../../cloud/db/rollup-columns.js';
+import { fillWeekGrain } from '../../cloud/db/migrations.js';
 import { createAdmin } from '../../cloud/admin/provisioning.js';
 import { startCloud } from '../../cloud/service.js';
 import pino from 'pino';
@@ -234,7 +235,8 @@ export async function seedTree(store: CloudDatabase, tree: Tree, from: string, d
     INSERT INTO rollup_dossiers (grain, period, office_id, service, received, returned, on_time, late)
     SELECT 'd', ${day}, o.id, 'svc' || s.i, 6, 5, CASE WHEN (${oi} + n.i) % 7 = 0 THEN 4 ELSE 5 END,
       CASE WHEN (${oi} + n.i) % 7 = 0 THEN 1 ELSE 0 END FROM offices o, n, s`.execute(store.db);
-  // Month grain: what ingest maintains beside the day grain.
+  // Week and month grains: what ingest maintains beside the day grain.
+  await fillWeekGrain(store.db);
   const sums = (cols: string[]) => sql.join(cols.map((c) => sql`SUM(${sql.ref(c)})`));
   const refs = (cols: string[]) => sql.join(cols.map((c) => sql.ref(c)));
   await sql`INSERT INTO rollups (grain, period, office_id, service, counter, clerk_id, ${refs(ROLLUP_METRICS)})
