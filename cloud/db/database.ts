@@ -183,10 +183,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
 /**
  * Kysely's migrator looks for its own table by listing every table of every schema (and each serial column's
  * sequence by name): another schema dropped at that moment — another deployment's, a test's, a benchmark's on
- * the same server — fails it with `schema "<other>" does not exist`. Nothing of ours was touched: try again.
+ * the same server — fails it with `schema "<other>" does not exist`. Nothing of ours was touched: try again
+ * (up to 30 times, ~13 s: a server with a hundred schemas churning failed ten tries in a row once in five).
  */
 const OTHER_SCHEMA_GONE = /schema "([^"]+)" does not exist/;
-const MIGRATE_ATTEMPTS = 10;
+const MIGRATE_ATTEMPTS = 30;
 
 async function migrate(db: Db, schema?: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -196,7 +197,7 @@ async function migrate(db: Db, schema?: string): Promise<void> {
     } catch (err) {
       const gone = OTHER_SCHEMA_GONE.exec(err instanceof Error ? err.message : '')?.[1];
       if (!gone || gone === (schema ?? 'public') || attempt >= MIGRATE_ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+      await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 500)));
     }
   }
 }
