@@ -244,13 +244,14 @@ export async function lockedWrite<T>(
   });
 }
 
-/** Drops a PostgreSQL schema (tests clean up after themselves). */
+/** Drops a PostgreSQL schema and its pg-boss schema (tests and benchmarks clean up after themselves). */
 export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`bad schema name ${schema}`);
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    // pg-boss's schema beside it (fleet health's alert deliveries: `<schema>_jobs`) goes with it.
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`);
   } finally {
     await c.end();
   }
