@@ -3,6 +3,7 @@
 // transaction exactly as a box's `rating.submitted` is: the event is folded through the ingest's own
 // projection, so the reports count it alike and credit it to the clerk who served the ticket. It is not a box
 // event: the box's log, its sequence and the cloud's exactly-once ingest are untouched.
+import { openSecret, sealSecret } from '../health/secret-box.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { EventEnvelope, PhoneRatingState } from '../../protocol/index.js';
 import { ticketKey } from '../../protocol/secrets.js';
@@ -44,24 +45,40 @@ export async function phoneRatingState(
 }
 
 /**
+ * A box's ticket-key secret at rest: sealed (AES-256-GCM) under the cloud's master key and bound to the box, as
+ * webhook secrets are (health/secret-box.ts), so a database dump alone cannot forge ticket keys.
+ */
+export const sealTicketKeySecret = (masterKey: Buffer, boxId: string, secret: string): string =>
+  sealSecret(masterKey, `box-ticket-key:${boxId}`, secret);
+const openTicketKeySecret = (masterKey: Buffer, boxId: string, sealed: string): string =>
+  openSecret(masterKey, `box-ticket-key:${boxId}`, sealed);
+
+/**
  * Whether `key` is the ticket's key under the secret of one of the office's boxes (a box replaced during the day
  * leaves its tickets' keys valid as long as its row stays). The key comes from the ticket's QR code: a ticket's
  * address alone can be guessed, its key cannot.
  */
 export async function ticketKeyValid(
   db: Db,
+  masterKey: Buffer,
   officeId: string,
   ticketId: string,
   key: string,
 ): Promise<boolean> {
   const rows = await db
     .selectFrom('box_ticket_keys')
-    .select('secret')
+    .select(['box_id', 'secret'])
     .where('office_id', '=', officeId)
     .execute();
   const given = Buffer.from(key);
   return rows.some((r) => {
-    const want = Buffer.from(ticketKey(r.secret, officeId, ticketId));
+    let secret: string;
+    try {
+      secret = openTicketKeySecret(masterKey, r.box_id, r.secret);
+    } catch {
+      return false; // sealed under another master key, or damaged: no key matches it
+    }
+    const want = Buffer.from(ticketKey(secret, officeId, ticketId));
     return want.length === given.length && timingSafeEqual(want, given);
   });
 }
@@ -72,6 +89,7 @@ export async function ticketKeyValid(
  */
 export async function recordPhoneRating(
   db: Db,
+  masterKey: Buffer,
   office: OfficeSetup,
   t: TicketRow,
   score: number,
@@ -79,7 +97,7 @@ export async function recordPhoneRating(
   now: number,
   windowMinutes: number,
 ): Promise<PhoneRatingRefusal | 'score_out_of_scale' | 'key_invalid' | null> {
-  if (!(await ticketKeyValid(db, office.id, t.ticket_id, key))) return 'key_invalid';
+  if (!(await ticketKeyValid(db, masterKey, office.id, t.ticket_id, key))) return 'key_invalid';
   const st = await phoneRatingState(db, office, t, now, windowMinutes);
   if (!st.open) return st.reason;
   if (!Number.isInteger(score) || score < 1 || score > st.scaleMax) return 'score_out_of_scale';

@@ -1,5 +1,6 @@
 // The box-facing API: enrollment with a claim code, the uplink of events, heartbeats. A box authenticates
 // with `Authorization: Bearer <boxId>.<secret>`; the cloud keeps only the secret's scrypt hash.
+import { sealTicketKeySecret } from '../citizen/phone-rating.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
@@ -285,21 +286,23 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
       // The ticket-key secret is kept apart (phone ratings check tickets' keys with it), never in the
       // heartbeat that the fleet views show.
       const { ticketKeySecret, ...shown } = hb;
-      if (ticketKeySecret)
+      if (ticketKeySecret) {
+        const sealed = sealTicketKeySecret(ctx.settings.masterKey, box.id, ticketKeySecret);
         await ctx.store.db
           .insertInto('box_ticket_keys')
           .values({
             box_id: box.id,
             office_id: box.officeId,
-            secret: ticketKeySecret,
+            secret: sealed,
             updated_at: ctx.clock(),
           })
           .onConflict((oc) =>
             oc
               .column('box_id')
-              .doUpdateSet({ secret: ticketKeySecret, office_id: box.officeId, updated_at: ctx.clock() }),
+              .doUpdateSet({ secret: sealed, office_id: box.officeId, updated_at: ctx.clock() }),
           )
           .execute();
+      }
       await ctx.store.db
         .updateTable('boxes')
         .set({

@@ -189,7 +189,16 @@ export async function citizenRoutes(app: FastifyInstance, ctx: CloudContext): Pr
       if (!t) throw new HttpError(404, 'not_found', 'no such ticket (yet): the office may not have sent it');
       const { score, key } = req.body as { score: number; key: string };
       const now = ctx.clock();
-      const refused = await recordPhoneRating(db, o, t, score, key, now, windowMinutes);
+      const refused = await recordPhoneRating(
+        db,
+        ctx.settings.masterKey,
+        o,
+        t,
+        score,
+        key,
+        now,
+        windowMinutes,
+      );
       if (refused === 'key_invalid') throw new HttpError(403, 'key_invalid', text(lang, 'rating_needs_qr'));
       if (refused === 'already_rated')
         throw new HttpError(409, 'already_rated', text(lang, 'rating_already_rated'));

@@ -111,6 +111,10 @@ for (const kind of DATABASES) {
         ticketKeySecret: SECRET,
       });
       expect(hb.status, JSON.stringify(hb.body)).toBeLessThan(300);
+      // The box's ticket-key secret is kept sealed under the cloud's master key, never as the box sent it.
+      const kept = await cloud.store.db.selectFrom('box_ticket_keys').select('secret').execute();
+      expect(kept.length).toBeGreaterThan(0);
+      for (const k of kept) expect(k.secret).not.toContain(SECRET);
       expect((await get(`/api/v1/public/tickets/o-hkb/${DAY}/A004`)).body.heardAt).toBe(
         new Date(now).toISOString(),
       );
