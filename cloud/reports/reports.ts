@@ -261,29 +261,53 @@ export function periodRanges(from: string, to: string): PeriodRange[] {
 }
 
 /**
- * A rollup table's rows of a period, as a subquery with a column `sgn` (1, or −1 for a row taken away): one
- * branch per range, joined by UNION ALL. Written as one WHERE with the ranges OR-ed, PostgreSQL scanned the
- * whole table for a period of months and edge days (0.5 s for a province); each branch is an index range scan.
+ * A rollup table's rows in some ranges, as a subquery: one branch per range, joined by UNION ALL. Written as
+ * one WHERE with the ranges OR-ed, PostgreSQL scanned the whole table for a period of months and edge days
+ * (0.5 s for a province); each branch is an index range scan.
  */
 export function periodRows(table: string, ranges: PeriodRange[]): RawBuilder<unknown> {
   const branches = ranges.map(
     (r) =>
-      sql`SELECT *, ${sql.raw(String(r.sign))} AS sgn FROM ${sql.table(table)} WHERE grain = ${r.grain} AND period BETWEEN ${r.first} AND ${r.last}`,
+      sql`SELECT * FROM ${sql.table(table)} WHERE grain = ${r.grain} AND period BETWEEN ${r.first} AND ${r.last}`,
   );
   return sql`(${sql.join(branches, sql` UNION ALL `)})`;
 }
 
-/** Sums of a period's rows: each row times its sign when some are taken away. */
-const periodSums = (cols: readonly string[], signed: boolean) =>
-  sql.join(
-    cols.map((c) =>
-      signed ? sql`SUM(r.${sql.ref(c)} * r.sgn) AS ${sql.ref(c)}` : sql`SUM(r.${sql.ref(c)}) AS ${sql.ref(c)}`,
-    ),
-  );
+const sumsOf = (cols: readonly string[]) => sql.join(cols.map((c) => sql`SUM(r.${sql.ref(c)}) AS ${sql.ref(c)}`));
 
 /** Drops the groups whose every sum is zero: a group seen only in days taken away sums to nothing. */
 const nonZero = (rows: Record<string, unknown>[], cols: readonly string[]) =>
   rows.filter((r) => cols.some((c) => Number(r[c] ?? 0) !== 0));
+
+/**
+ * A grouped query over the period: run over the ranges added and, apart and at once, over those taken away
+ * (no multiplication by a sign in 46 sums of every row); rows merged by their `keys`, added − taken away, the
+ * groups that sum to nothing left out.
+ */
+async function periodQuery(
+  s: Scope,
+  keys: readonly string[],
+  cols: readonly string[],
+  run: (rows: (table: string) => RawBuilder<unknown>) => Promise<Record<string, unknown>[]>,
+): Promise<Record<string, unknown>[]> {
+  const plus = s.ranges.filter((r) => r.sign > 0);
+  const minus = s.ranges.filter((r) => r.sign < 0);
+  const [added, taken] = await Promise.all([
+    plus.length ? run((t) => periodRows(t, plus)) : Promise.resolve([]),
+    minus.length ? run((t) => periodRows(t, minus)) : Promise.resolve([]),
+  ]);
+  if (taken.length === 0) return nonZero(added, cols);
+  const keyOf = (row: Record<string, unknown>) => keys.map((k) => String(row[k] ?? '')).join('\u0000');
+  const merged = new Map<string, Record<string, unknown>>();
+  for (const row of added) merged.set(keyOf(row), { ...row });
+  for (const row of taken) {
+    const k = keyOf(row);
+    let x = merged.get(k);
+    if (!x) merged.set(k, (x = { ...row, ...Object.fromEntries(cols.map((c) => [c, 0])) }));
+    for (const c of cols) x[c] = Number(x[c] ?? 0) - Number(row[c] ?? 0);
+  }
+  return nonZero([...merged.values()], cols);
+}
 
 const num = (row: Record<string, unknown>, cols: string[]): Sums =>
   Object.fromEntries(cols.map((c) => [c, Number(row[c] ?? 0)]));
@@ -438,10 +462,8 @@ interface ScopeOffice {
 interface Scope {
   q: ReportQuery;
   offices: ScopeOffice[];
-  /** A rollup table's rows in the period (`periodRows`). */
-  rows: (table: string) => RawBuilder<unknown>;
-  /** SUM(…) of the columns over those rows (`periodSums`). */
-  sums: (cols: readonly string[]) => RawBuilder<unknown>;
+  /** The ranges the period is read as (`periodRanges`). */
+  ranges: PeriodRange[];
   /** `r.office_id IN (the subtree's offices)`, for a table aliased r. */
   inScope: RawBuilder<unknown>;
   /** The subquery of the subtree's office ids. */
@@ -463,15 +485,13 @@ async function scopeOf(db: Db, q: ReportQuery): Promise<Scope> {
     .where('units.path', 'like', `${q.unitPath}%`)
     .execute();
   const ranges = periodRanges(q.from, q.to);
-  const signed = ranges.some((r) => r.sign < 0);
   const sub = sql`SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`}`;
   return {
     q,
     offices,
     sub,
     inScope: sql`r.office_id IN (${sub})`,
-    rows: (table) => periodRows(table, ranges),
-    sums: (cols) => periodSums(cols, signed),
+    ranges,
   };
 }
 
@@ -481,10 +501,12 @@ const HOUR_SUMS = ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS];
 /** Rollup sums grouped by the given key columns (the database adds up the months and days). */
 async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unknown>) {
   const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
-  const rows = await sql<Record<string, unknown>>`
-    SELECT ${cols}, ${s.sums(REPORT_METRICS)} FROM ${s.rows('rollups')} r
-    WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db);
-  return nonZero(rows.rows, REPORT_METRICS);
+  return periodQuery(s, keys, REPORT_METRICS, async (rows) => {
+    const r = await sql<Record<string, unknown>>`
+      SELECT ${cols}, ${sumsOf(REPORT_METRICS)} FROM ${rows('rollups')} r
+      WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db);
+    return r.rows;
+  });
 }
 
 /**
@@ -530,17 +552,19 @@ interface OfficeServiceSums {
  * on SQLite. `by_service` tells the two kinds of row apart.
  */
 async function byOfficeAndService(db: Db, s: Scope, table: string, cols: readonly string[]) {
-  const from = sql`FROM ${s.rows(table)} r WHERE ${s.inScope}`;
-  const rows =
-    dialectOf(db) === 'postgres'
+  const pg = dialectOf(db) === 'postgres';
+  return periodQuery(s, ['office_id', 'service', 'by_service'], cols, async (rows) => {
+    const from = sql`FROM ${rows(table)} r WHERE ${s.inScope}`;
+    const r = pg
       ? await sql<Record<string, unknown>>`
-          SELECT r.office_id, r.service, GROUPING(r.office_id) AS by_service, ${s.sums(cols)} ${from}
+          SELECT r.office_id, r.service, GROUPING(r.office_id) AS by_service, ${sumsOf(cols)} ${from}
           GROUP BY GROUPING SETS ((r.office_id), (r.service))`.execute(db)
       : await sql<Record<string, unknown>>`
-          SELECT r.office_id, NULL AS service, 0 AS by_service, ${s.sums(cols)} ${from} GROUP BY r.office_id
+          SELECT r.office_id, NULL AS service, 0 AS by_service, ${sumsOf(cols)} ${from} GROUP BY r.office_id
           UNION ALL
-          SELECT NULL, r.service, 1, ${s.sums(cols)} ${from} GROUP BY r.service`.execute(db);
-  return nonZero(rows.rows, cols);
+          SELECT NULL, r.service, 1, ${sumsOf(cols)} ${from} GROUP BY r.service`.execute(db);
+    return r.rows;
+  });
 }
 
 async function officeServiceSums(db: Db, s: Scope): Promise<OfficeServiceSums> {
@@ -778,9 +802,12 @@ export async function buildReport(
     sql`${col} IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
   const [sums, hours, cross, unitRow] = await Promise.all([
     officeServiceSums(db, s),
-    sql<Record<string, unknown>>`
-      SELECT r.hour, ${s.sums(HOUR_SUMS)}
-      FROM ${s.rows('rollup_hours')} r WHERE ${s.inScope} GROUP BY r.hour ORDER BY r.hour`.execute(db),
+    periodQuery(s, ['hour'], HOUR_SUMS, async (rows) => {
+      const r = await sql<Record<string, unknown>>`
+        SELECT r.hour, ${sumsOf(HOUR_SUMS)}
+        FROM ${rows('rollup_hours')} r WHERE ${s.inScope} GROUP BY r.hour`.execute(db);
+      return r.rows;
+    }),
     sql<{
       code: string;
       office_id: string;
@@ -834,7 +861,7 @@ export async function buildReport(
       dossierOffice: l.dossier_office,
     })),
     crossUnitLinksTruncated: cross.rows.length > REPORT_CROSS_UNIT_LINKS_MAX,
-    byHour: nonZero(hours.rows, HOUR_SUMS).map((row) => {
+    byHour: [...hours].sort((a, b) => Number(a.hour) - Number(b.hour)).map((row) => {
       const v = num(row, HOUR_SUMS);
       const waits = WAIT_COLUMNS.map((c) => v[c] ?? 0);
       return {

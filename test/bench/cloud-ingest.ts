@@ -2,11 +2,16 @@
 // once (the load generator, `benchIngestLoad`) beside a raw batched INSERT of the same rows into the same
 // database by as many writers, in alternating rounds; and the time to drain a backlog of 30,000 events from a
 // box's outbox through the real uplink (got) into the cloud.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { sql } from 'kysely';
 import { createBoxClaim, createOffice, createUnit } from '../../cloud/admin/provisioning.js';
-import { dropPostgresSchema } from '../../cloud/db/database.js';
+import { dropPostgresSchema, openDatabase } from '../../cloud/db/database.js';
 import { startCloud, type CloudService } from '../../cloud/service.js';
 import { EventStore } from '../../device/store/event-store.js';
 import { Uplink } from '../../device/uplink/uplink.js';
@@ -35,8 +40,11 @@ export async function cleanupBenchDatabase(db: BenchDatabase): Promise<void> {
 
 const quiet = pino({ level: 'silent' });
 
+/** What the benchmarks use of a cloud: its address and its database, and a way to stop it. */
+type BenchCloud = Pick<CloudService, 'url' | 'store' | 'close'>;
+
 /** A table shaped like `events` with no index but its key: where the raw floor writes. */
-async function createRawTable(cloud: CloudService, name: string): Promise<void> {
+async function createRawTable(cloud: BenchCloud, name: string): Promise<void> {
   await sql`CREATE TABLE ${sql.table(name)} (box_id text NOT NULL, seq bigint NOT NULL, office_id text NOT NULL, type text NOT NULL, at bigint NOT NULL, day text NOT NULL, data text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (box_id, seq))`.execute(
     cloud.store.db,
   );
@@ -44,7 +52,7 @@ async function createRawTable(cloud: CloudService, name: string): Promise<void> 
 
 /** The raw floor: the same rows as ingest, multi-row INSERTs of 500 in one transaction, no checks, no rollups. */
 async function rawInsert(
-  cloud: CloudService,
+  cloud: BenchCloud,
   table: string,
   events: EventEnvelope[],
   officeId: string,
@@ -69,6 +77,63 @@ async function rawInsert(
   });
 }
 
+/**
+ * A cloud in a process of its own (`lobby cloud run`), as deployed: the boxes' load generator does not share
+ * its event loop. PostgreSQL only (two processes writing one SQLite file would measure SQLite's locking).
+ * The bench keeps its own connection for setup and the raw floor.
+ */
+async function cloudProcess(db: BenchDatabase): Promise<BenchCloud> {
+  const store = await openDatabase({ url: db.url, ...(db.schema ? { schema: db.schema } : {}) });
+  const port = await new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../../cli/lobby.js', import.meta.url)),
+      'cloud',
+      'run',
+      '--db',
+      db.url,
+      ...(db.schema ? ['--db-schema', db.schema] : []),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOBBY_CLOUD_KEY: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn' },
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    await store.close();
+  };
+  for (const t0 = Date.now(); ;) {
+    const up = await fetch(`${url}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (up) break;
+    if (child.exitCode !== null || Date.now() - t0 > 30_000) {
+      await close();
+      throw new Error(`the cloud process did not start (exit ${child.exitCode})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, store, close };
+}
+
 async function cloudOn(db: BenchDatabase): Promise<CloudService> {
   return startCloud({
     databaseUrl: db.url,
@@ -79,7 +144,7 @@ async function cloudOn(db: BenchDatabase): Promise<CloudService> {
   });
 }
 
-async function enroll(cloud: CloudService, officeId: string): Promise<EnrollResponse> {
+async function enroll(cloud: BenchCloud, officeId: string): Promise<EnrollResponse> {
   const t = Date.now();
   if (!(await cloud.store.db.selectFrom('units').select('id').where('id', '=', 'p').executeTakeFirst()))
     await createUnit(cloud.store.db, { id: 'p', name: 'Tỉnh', kind: 'province', parentId: null }, t);
@@ -141,7 +206,11 @@ export async function benchIngestLoad(
   db: BenchDatabase,
   o: { boxes: number; eventsPerBox: number; batchSize: number; batchesPerRound?: number },
 ): Promise<IngestLoadResult> {
-  const cloud = await cloudOn(db);
+  // PostgreSQL: the cloud in its own process, as deployed (BENCH_INGEST_INPROCESS=1: in this one).
+  const cloud: BenchCloud =
+    db.name === 'postgres' && process.env.BENCH_INGEST_INPROCESS !== '1'
+      ? await cloudProcess(db)
+      : await cloudOn(db);
   try {
     const perRound = o.batchesPerRound ?? 4;
     const boxes: LoadBox[] = [];
