@@ -719,4 +719,34 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     const rated = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
     expect(rated.map((e) => (e.event.data as { number: string }).number)).toEqual(['A002']);
   });
+  it('the rating tablet serves the next citizen in Vietnamese: English ends with the thank-you screen', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const rating = await pairedPage(
+      await browser.newContext({ viewport: TABLET }),
+      box,
+      'rating-1',
+      '/rating',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    const title = rating.locator('h1');
+    await eventually(() => title.textContent()).toContain('A001');
+
+    // The citizen reads English, rates, is thanked in English; the next citizen finds Vietnamese.
+    await rating.locator('.lang-toggle').click();
+    await eventually(() => title.textContent()).toBe(
+      'How satisfied are you with the service for number A001?',
+    );
+    await rating.locator('button[data-score="5"]').click();
+    await eventually(() => title.textContent()).toBe('Thank you for your rating!');
+    await eventually(() => title.textContent()).toBe('Xin kính chào quý khách');
+    expect(await rating.evaluate('document.documentElement.lang')).toBe('vi');
+    expect(await rating.locator('.lang-toggle').textContent()).toBe('English');
+    await Promise.all([kiosk.endAsync(), panel.endAsync()]);
+  });
 });

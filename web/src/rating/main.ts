@@ -4,7 +4,7 @@ import type { RatingSession } from '../../../protocol/messages.js';
 import { topics } from '../../../protocol/topics.js';
 import { authHeader } from '../shared/credential.js';
 import { el, fill } from '../shared/dom.js';
-import { dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
+import { dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
   connectionBanner,
@@ -147,6 +147,8 @@ async function main(): Promise<void> {
         thanksTimer = setTimeout(() => {
           view = 'idle';
           view = nextView();
+          // The next citizen reads Vietnamese, whatever this one chose (as the kiosk's idle reset).
+          setLang('vi');
           render();
         }, THANKS_MS);
       } else {
