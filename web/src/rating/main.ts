@@ -151,6 +151,11 @@ async function main(): Promise<void> {
           setLang('vi');
           render();
         }, THANKS_MS);
+      } else if (reply.error?.code === 'rating_closed') {
+        // The counter called the next number meanwhile: this visit is no longer offered. The idle screen
+        // says why, until the next session.
+        view = 'idle';
+        error = pick(reply.error.message);
       } else {
         error = reply.error ? pick(reply.error.message) : t('failed');
       }
@@ -296,7 +301,14 @@ async function main(): Promise<void> {
     fill(
       body,
       head,
-      el('div', 'idle', clerkCard(), el('h1', { text: t('welcome') }), el('p', { text: t('idle') })),
+      el(
+        'div',
+        'idle',
+        clerkCard(),
+        el('h1', { text: t('welcome') }),
+        el('p', { text: t('idle') }),
+        error && el('p', { class: 'error', text: error, attrs: { role: 'alert' } }),
+      ),
     );
   }
 
@@ -308,6 +320,12 @@ async function main(): Promise<void> {
       view = 'idle';
       chosen = null;
       reasons = new Set();
+    }
+    if (session.ticketId !== before) {
+      error = null;
+      // Another visit (or none, once the counter calls the next number) than the one this citizen has just
+      // rated: the next citizen reads Vietnamese. After a rating, the thank-you screen's end does it.
+      if (before !== null && !sending && view !== 'thanks' && !rated.has(before)) setLang('vi');
     }
     render();
   });
