@@ -9,6 +9,7 @@ import {
   adminCookie,
   chromiumPresent,
   launchChromium,
+  screenshot,
   startWebBox,
   type WebBox,
 } from './support.js';
@@ -81,6 +82,9 @@ describe.skipIf(!chromiumPresent())(
       const row = page.locator('tr[data-id="led-serial-1"]');
       await eventually(() => row.locator('td.last-seen').textContent()).toBe('đang kết nối');
       expect(await row.getAttribute('class')).toBe('online');
+      expect(await row.locator('td.state').textContent()).toBe('Máy chủ điều khiển: Trực tuyến');
+      await row.scrollIntoViewIfNeeded();
+      await screenshot(page, 'admin-led');
 
       // The board stops answering: offline, and seen at a time on the office clock, not "never".
       sim.board(1).dead = true;
