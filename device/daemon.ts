@@ -449,11 +449,12 @@ export async function startBox(opts: BoxOptions): Promise<Box> {
       reportStatus: (id, status) => broker.publishStatus(id, status),
       reportPresence: async (id, online) => {
         if (online) sessions.set(id, (sessions.get(id) ?? 0) + 1);
-        await broker.publish(
-          topics.presence(id),
-          { online, session: sessions.get(id) ?? 0, ts: new Date(clock()).toISOString(), driven: true },
-          { retain: true },
-        );
+        await broker.publishDrivenPresence(id, {
+          online,
+          session: sessions.get(id) ?? 0,
+          ts: new Date(clock()).toISOString(),
+          driven: true,
+        });
       },
     },
     log.child({ part: 'drivers' }),

@@ -120,6 +120,10 @@ export const ERRORS = {
     vi: 'Chưa có lượt phục vụ nào để đánh giá tại quầy {counter}.',
     en: 'There is no service to rate at counter {counter}.',
   },
+  rating_closed: {
+    vi: 'Không còn đánh giá được số {number}: quầy {counter} đã gọi số tiếp theo.',
+    en: 'Ticket {number} can no longer be rated: counter {counter} has called the next number.',
+  },
   already_rated: { vi: 'Số {number} đã được đánh giá.', en: 'Ticket {number} has already been rated.' },
   score_out_of_scale: {
     vi: 'Mức đánh giá phải từ 1 đến {max}.',

@@ -539,6 +539,18 @@ export class LobbyBroker {
     await this.publish(topics.status(id), status, { retain: true });
   }
 
+  /**
+   * The presence of a peripheral the box drives itself (an LED board on a serial bus, a GPIO keypad): it
+   * has no connection, so its driver's report is what `presenceOf` answers (the admin page, the cloud).
+   */
+  async publishDrivenPresence(
+    id: string,
+    presence: { online: boolean; session: number; ts: string; driven: true },
+  ): Promise<void> {
+    this.presence.set(id, { session: presence.session, online: presence.online, client: null });
+    await this.publish(topics.presence(id), presence, { retain: true });
+  }
+
   statusOf(id: string): DeviceStatus | undefined {
     return this.statuses.get(id);
   }

@@ -318,9 +318,14 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command, carryover: Carryover | null
       const scaleMax = cfg.rating.scale.length;
       if (!Number.isInteger(cmd.score) || cmd.score < 1 || cmd.score > scaleMax)
         refuse('score_out_of_scale', { max: scaleMax });
-      const t =
-        ratingTarget(d.state, cmd.counter, cmd.ticketId) ??
+      const t = ratingTarget(d.state, cmd.counter, cmd.ticketId);
+      if (!t) {
+        // A visit of this counter that is no longer offered (the counter called someone since): say so.
+        const named = cmd.ticketId !== undefined ? d.state.tickets.get(cmd.ticketId) : undefined;
+        if (named?.status === 'finished' && named.counter === cmd.counter && !named.rated)
+          refuse('rating_closed', { counter: cmd.counter, number: named.number });
         refuse('no_rating_session', { counter: cmd.counter });
+      }
       if (t.rated) refuse('already_rated', { number: t.number });
       d.emit('rating.submitted', {
         ticketId: t.id,
@@ -348,18 +353,20 @@ function run(cfg: BoxConfig, d: Draft, cmd: Command, carryover: Carryover | null
 }
 
 /**
- * The ticket a rating at this counter is for: the one named (if it is this counter's current or last
- * finished), else the one being served, else the one just finished. A citizen only called, not yet at
- * the counter, cannot be rated: a second tap after a rating must not land on them.
+ * The ticket a rating at this counter is for (the one named must be it): the one being served, else the
+ * one finished here last, until the counter calls anyone. A citizen only called, not yet at the counter,
+ * cannot be rated (a second tap after a rating must not land on them), and once a call is made the
+ * previous visit cannot be either: the citizen who walks up to the tablet is not the one who left
+ * (issue 14, #11).
  */
 export function ratingTarget(state: QueueState, counter: number, ticketId?: string): Ticket | undefined {
   const c = state.counters[counter];
   if (!c) return undefined;
   const current = c.current ? state.tickets.get(c.current) : undefined;
-  const last = c.lastFinished ? state.tickets.get(c.lastFinished) : undefined;
-  if (ticketId !== undefined) return [current, last].find((t) => t?.id === ticketId);
-  if (current?.status === 'serving') return current;
-  return last;
+  // A day snapshot written before calls cleared lastFinished may hold both: the current ticket wins.
+  const last = current ? undefined : c.lastFinished ? state.tickets.get(c.lastFinished) : undefined;
+  const target = current ? (current.status === 'serving' ? current : undefined) : last;
+  return ticketId === undefined || target?.id === ticketId ? target : undefined;
 }
 
 function serviceName(cfg: BoxConfig, id: string): string {

@@ -143,8 +143,11 @@ const reducers: { [T in DomainEvent['type']]: Reducer<T> } = {
       clerk: d.clerk,
     });
     const called = { ...next, lastCalled: { ...next.lastCalled, [d.service]: d.number } };
+    // A call ends the previous citizen's chance to rate (issue 14, #11): the one who walks up must not rate
+    // the visit before theirs.
     return withCounter(called, d.counter, {
       current: d.ticketId,
+      lastFinished: null,
       lastCallWasPriority: prev?.priority != null,
     });
   },

@@ -840,7 +840,7 @@ describe('rate: the citizen rates the clerk', () => {
     l.do(cmd.finish(2));
     l.do(cmd.rate(2, 4));
     expect(l.next(2)).toBe('A002'); // called, still walking to the counter
-    expect(l.refuse(cmd.rate(2, 1)).code).toBe('already_rated');
+    expect(l.refuse(cmd.rate(2, 1)).code).toBe('no_rating_session');
     l.do(cmd.serve(2));
     expect(l.do(cmd.rate(2, 3))[0]?.data).toMatchObject({ number: 'A002', score: 3 });
   });
@@ -882,11 +882,26 @@ describe('rate: the citizen rates the clerk', () => {
     expect(l.refuse(cmd.rate(2, 4)).code).toBe('already_rated');
   });
 
-  it('still rates the previous citizen after the clerk has called the next one', () => {
+  // Issue 14, #11: after a call the citizen walking up to the tablet could rate the visit before theirs.
+  it('no longer rates the previous citizen once the clerk has called the next one (next or by number)', () => {
     const l = withCitizenAtCounter2();
     l.issue('ho-tich');
+    l.issue('ho-tich');
     l.next(2); // A001 finished implicitly, A002 called
-    expect(ofType(l.do(cmd.rate(2, 4)), 'rating.submitted')[0]?.number).toBe('A001');
+    expect(l.refuse(cmd.rate(2, 4))).toEqual({ code: 'no_rating_session', params: { counter: 2 } });
+    expect(l.refuse(cmd.rate(2, 4, `${MONDAY}/A001`))).toEqual({
+      code: 'rating_closed',
+      params: { counter: 2, number: 'A001' },
+    });
+    expect(l.refuse(cmd.rate(2, 4, `${MONDAY}/A002`)).code).toBe('no_rating_session'); // only called
+    l.do(cmd.finish(2));
+    l.do(cmd.call(2, 'A003'));
+    expect(l.refuse(cmd.rate(2, 4, `${MONDAY}/A002`)).code).toBe('rating_closed');
+    // A003 does not come: nothing of before is offered again.
+    l.do(cmd.noShow(2));
+    expect(l.refuse(cmd.rate(2, 4)).code).toBe('no_rating_session');
+    expect(l.ticket('A001').rated).toBe(false);
+    expect(l.ticket('A002').rated).toBe(false);
   });
 
   it('rates a named ticket only at the counter that served it', () => {

@@ -687,7 +687,7 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
       await size('[data-counter="1"] .counter-ticket'),
     );
   });
-  it('rating tablet: shows whose visit is rated (number and service), with faces; the next citizen rates their own', async () => {
+  it('rating tablet: shows whose visit is rated (number and service), with faces; once the next number is called the previous visit is no longer offered', async () => {
     const box = await startWebBox();
     boxes.push(box);
     const rating = await pairedPage(
@@ -703,13 +703,19 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
     expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
     expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
-    // The clerk calls A002 by number while A001 leaves: the tablet says the rating is for A001, Văn thư.
-    expect((await request(panel, 'lobby/v1/counters/1/cmd/call', { number: 'A002' })).status).toBe('ok');
+    // A001 leaves: the tablet says the rating is for A001, Văn thư.
     const forNumber = rating.locator('.rating-for-number');
     await eventually(() => forNumber.textContent()).toBe('A001');
     expect(await rating.locator('.rating-for-service').textContent()).toBe('Văn thư');
     expect(await rating.locator('.scale button svg.face').count()).toBe(5);
     await screenshot(rating, 'rating-tablet');
+
+    // The clerk calls A002 by number (issue 14, #11): the citizen walking up cannot rate A001's visit.
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/call', { number: 'A002' })).status).toBe('ok');
+    await eventually(() => rating.locator('h1').textContent()).toBe('Xin kính chào quý khách');
+    expect(await rating.locator('.scale button').count()).toBe(0);
+    expect(await rating.locator('body').textContent()).not.toContain('A001');
+    // (A rating for A001 sent anyway is refused by the box, rating_closed: test/engine/commands.test.ts.)
 
     // A002 sits down and is served: the tablet now rates A002's visit, and the rating goes to A002.
     expect((await request(panel, 'lobby/v1/counters/1/cmd/serve')).status).toBe('ok');
@@ -718,5 +724,35 @@ describe.skipIf(!chromiumPresent())('screens in Chromium', { timeout: BROWSER_TE
     await rating.locator('.thanks').waitFor();
     const rated = [...box.box.store.eventsAfter(0)].filter((e) => e.event.type === 'rating.submitted');
     expect(rated.map((e) => (e.event.data as { number: string }).number)).toEqual(['A002']);
+  });
+  it('the rating tablet serves the next citizen in Vietnamese: English ends with the thank-you screen', async () => {
+    const box = await startWebBox();
+    boxes.push(box);
+    const rating = await pairedPage(
+      await browser.newContext({ viewport: TABLET }),
+      box,
+      'rating-1',
+      '/rating',
+    );
+    const kiosk = await box.connect('kiosk-2');
+    const panel = await box.connect('clerk-panel-1');
+    expect((await request(kiosk, 'lobby/v1/tickets/request', { service: 'van-thu' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/sign_in', { clerk: 'cc01' })).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/next')).status).toBe('ok');
+    expect((await request(panel, 'lobby/v1/counters/1/cmd/finish')).status).toBe('ok');
+    const title = rating.locator('h1');
+    await eventually(() => title.textContent()).toContain('A001');
+
+    // The citizen reads English, rates, is thanked in English; the next citizen finds Vietnamese.
+    await rating.locator('.lang-toggle').click();
+    await eventually(() => title.textContent()).toBe(
+      'How satisfied are you with the service for number A001?',
+    );
+    await rating.locator('button[data-score="5"]').click();
+    await eventually(() => title.textContent()).toBe('Thank you for your rating!');
+    await eventually(() => title.textContent()).toBe('Xin kính chào quý khách');
+    expect(await rating.evaluate('document.documentElement.lang')).toBe('vi');
+    expect(await rating.locator('.lang-toggle').textContent()).toBe('English');
+    await Promise.all([kiosk.endAsync(), panel.endAsync()]);
   });
 });

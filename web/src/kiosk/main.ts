@@ -367,8 +367,13 @@ async function main(): Promise<void> {
           el(
             'div',
             'ticket',
-            el('div', { class: 'ticket-label', text: t('yourNumber') }),
-            el('div', { class: 'ticket-number', text: tk.number }),
+            // The view's heading is the number itself: "Số của quý khách A001" to a screen reader.
+            el(
+              'h1',
+              'ticket-heading',
+              el('span', { class: 'ticket-label', text: t('yourNumber') }),
+              el('span', { class: 'ticket-number', text: tk.number }),
+            ),
             el('div', { class: 'ticket-service', text: tk.serviceName }),
             tk.priority && el('div', { class: 'ticket-priority', text: t(tk.priority) }),
             el('div', { class: 'ticket-ahead', text: t('ahead', { n: tk.ahead }) }),

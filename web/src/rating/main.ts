@@ -4,7 +4,7 @@ import type { RatingSession } from '../../../protocol/messages.js';
 import { topics } from '../../../protocol/topics.js';
 import { authHeader } from '../shared/credential.js';
 import { el, fill } from '../shared/dom.js';
-import { dictionary, langToggle, onLangChange, pick } from '../shared/i18n.js';
+import { dictionary, langToggle, onLangChange, pick, setLang } from '../shared/i18n.js';
 import { OfflineError } from '../shared/link.js';
 import {
   connectionBanner,
@@ -147,8 +147,15 @@ async function main(): Promise<void> {
         thanksTimer = setTimeout(() => {
           view = 'idle';
           view = nextView();
+          // The next citizen reads Vietnamese, whatever this one chose (as the kiosk's idle reset).
+          setLang('vi');
           render();
         }, THANKS_MS);
+      } else if (reply.error?.code === 'rating_closed') {
+        // The counter called the next number meanwhile: this visit is no longer offered. The idle screen
+        // says why, until the next session.
+        view = 'idle';
+        error = pick(reply.error.message);
       } else {
         error = reply.error ? pick(reply.error.message) : t('failed');
       }
@@ -294,7 +301,14 @@ async function main(): Promise<void> {
     fill(
       body,
       head,
-      el('div', 'idle', clerkCard(), el('h1', { text: t('welcome') }), el('p', { text: t('idle') })),
+      el(
+        'div',
+        'idle',
+        clerkCard(),
+        el('h1', { text: t('welcome') }),
+        el('p', { text: t('idle') }),
+        error && el('p', { class: 'error', text: error, attrs: { role: 'alert' } }),
+      ),
     );
   }
 
@@ -306,6 +320,12 @@ async function main(): Promise<void> {
       view = 'idle';
       chosen = null;
       reasons = new Set();
+    }
+    if (session.ticketId !== before) {
+      error = null;
+      // Another visit (or none, once the counter calls the next number) than the one this citizen has just
+      // rated: the next citizen reads Vietnamese. After a rating, the thank-you screen's end does it.
+      if (before !== null && !sending && view !== 'thanks' && !rated.has(before)) setLang('vi');
     }
     render();
   });
