@@ -90,8 +90,7 @@ export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e
   };
   const hour = (issuedAt: number, m: Record<string, number>) => {
     const h = localHour(issuedAt, timezone);
-    for (const [grain, period] of grains)
-      d.hours.add({ grain, period, office_id: officeId, hour: h }, m);
+    for (const [grain, period] of grains) d.hours.add({ grain, period, office_id: officeId, hour: h }, m);
   };
   const ticket = (ticketId: string, ref: { number: string; service: string }): TicketRow => {
     let t = d.tickets.get(ticketId);
