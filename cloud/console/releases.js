@@ -327,8 +327,20 @@ const ABORT_CONFIRM = `<div id="abort-confirm" hidden role="alertdialog" aria-la
 /** Draws started so far: a slower, older draw (the timer's) never overwrites a newer one (after an action). */
 let drawing = 0;
 
-async function renderRollout(id) {
-  const mine = ++drawing;
+/**
+ * Draws a rollout. A draw overtaken by a newer one (the page's timer, an action) does not draw its older
+ * answer, and ends when the newer one has drawn: an action's caller then sees its result on screen, not the
+ * state before it (a timer's draw started after the click made the action's own draw stand aside, and the
+ * page said it was drawn while the timer's answer was still on its way).
+ */
+let newestDraw = Promise.resolve();
+function renderRollout(id) {
+  const draw = drawRollout(id, ++drawing);
+  newestDraw = draw;
+  return draw;
+}
+
+async function drawRollout(id, mine) {
   const r = await getJson(`/api/v1/rollouts/${encodeURIComponent(id)}`);
   if (r.boxes.some((b) => !officeNames.has(b.officeId))) {
     const direct = await getJson(`/api/v1/health/offices?unit=${encodeURIComponent(r.unitId)}`).catch(
@@ -336,7 +348,7 @@ async function renderRollout(id) {
     );
     for (const o of direct?.offices ?? []) officeNames.set(o.id, o.name);
   }
-  if (mine !== drawing) return;
+  if (mine !== drawing) return newestDraw;
   const section = $('#rollout');
   section.dataset.rollout = r.id;
   section.dataset.state = r.state;
