@@ -1,18 +1,10 @@
 // The views a screen shows only for a while, checked like the screens themselves (accessibility.test.ts):
 // the kiosk's ticket, the rating tablet's reasons after a low rating, the TV's full-screen call.
-import { appendFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/office.js';
-import {
-  accessibility,
-  chromiumPresent,
-  launchChromium,
-  pageErrors,
-  pairedPage,
-  startWebBox,
-  type WebBox,
-} from './support.js';
+import { accessibility, chromiumPresent, launchChromium, startWebBox, type WebBox } from './support.js';
+import { expectAccessible, onlineScreen } from './a11y-check.js';
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 const BROWSER_TEST_MS = 180_000;
@@ -36,31 +28,8 @@ describe.skipIf(!chromiumPresent())(
       await box?.close().catch(() => undefined);
     });
 
-    async function screen(
-      device: string,
-      path: string,
-      viewport: { width: number; height: number },
-    ): Promise<{ page: Page; errors: string[] }> {
-      const context = await browser.newContext({ viewport });
-      const page = await pairedPage(context, box, device, path, path === '/tv' ? '?chime=0' : '');
-      const errors = pageErrors(page);
-      await page.reload();
-      await eventually(() => page.locator('.link-banner').getAttribute('data-state')).toBe('online');
-      return { page, errors };
-    }
-
-    async function expectAccessible(page: Page, errors: string[]): Promise<void> {
-      const report = await accessibility(page);
-      if (process.env.A11Y_LOG)
-        appendFileSync(process.env.A11Y_LOG, `${JSON.stringify({ url: page.url(), ...report, errors })}\n`);
-      expect({ ...report, errors }).toEqual({
-        violations: [],
-        small: [],
-        tiny: [],
-        structure: [],
-        errors: [],
-      });
-    }
+    const screen = (device: string, path: string, viewport: { width: number; height: number }) =>
+      onlineScreen(browser, box, device, path, viewport);
 
     for (const viewport of [
       { width: 1080, height: 1920 },

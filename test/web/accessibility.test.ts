@@ -1,20 +1,18 @@
 // Every screen the box serves, at its real size, checked as a person with a screen reader, poor eyesight
 // or a thick finger meets it: axe-core (no critical or serious violation), targets of at least 44 px, text
 // of at least 16 px, and nothing logged as an error (a CSP refusal, a missing favicon).
-import { appendFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../support/office.js';
 import {
   ADMIN_PASSWORD,
-  accessibility,
   chromiumPresent,
   launchChromium,
   pageErrors,
-  pairedPage,
   startWebBox,
   type WebBox,
 } from './support.js';
+import { expectAccessible, onlineScreen } from './a11y-check.js';
 
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 const BROWSER_TEST_MS = 180_000;
@@ -43,31 +41,8 @@ describe.skipIf(!chromiumPresent())(
       await box?.close().catch(() => undefined);
     });
 
-    async function screen(
-      device: string,
-      path: string,
-      viewport: { width: number; height: number },
-    ): Promise<{ page: Page; errors: string[] }> {
-      const context = await browser.newContext({ viewport });
-      const page = await pairedPage(context, box, device, path, path === '/tv' ? '?chime=0' : '');
-      const errors = pageErrors(page);
-      await page.reload();
-      await eventually(() => page.locator('.link-banner').getAttribute('data-state')).toBe('online');
-      return { page, errors };
-    }
-
-    async function expectAccessible(page: Page, errors: string[]): Promise<void> {
-      const report = await accessibility(page);
-      if (process.env.A11Y_LOG)
-        appendFileSync(process.env.A11Y_LOG, `${JSON.stringify({ url: page.url(), ...report, errors })}\n`);
-      expect({ ...report, errors }).toEqual({
-        violations: [],
-        small: [],
-        tiny: [],
-        structure: [],
-        errors: [],
-      });
-    }
+    const screen = (device: string, path: string, viewport: { width: number; height: number }) =>
+      onlineScreen(browser, box, device, path, viewport);
 
     it('the lobby TV at 1920×1080', async () => {
       const { page, errors } = await screen('display-tv', '/tv', { width: 1920, height: 1080 });
