@@ -159,7 +159,13 @@ describe.skipIf(!kind)('an update over the air, real cloud and box under its lau
       await upload('1.1.0', 'good');
       const first = await rollout('1.1.0');
       await boxState(first, 'healthy');
-      const committed = await box.healthy('1.1.0');
+      // The agent queues its "healthy" report, then removes the trial's files: /healthz may still show the
+      // trial for a moment after the cloud has the report (seen once in a clean-clone run).
+      let committed = await box.healthy('1.1.0');
+      for (let i = 0; i < 50 && committed.update?.trial; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        committed = await box.healthy('1.1.0');
+      }
       expect(committed.version).toBe('1.1.0');
       // (Once the rollout completed, the cloud withdraws the target: the step may be back to idle.)
       expect(committed.update).toMatchObject({
