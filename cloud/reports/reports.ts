@@ -798,8 +798,7 @@ export async function buildReport(
   o: Order & { officeLimit: number } = { sort: 'name', order: 'asc', officeLimit: 50 },
 ): Promise<Report> {
   const s = await scopeOf(db, q);
-  const inSubtree = (col: RawBuilder<unknown>) =>
-    sql`${col} IN (SELECT o.id FROM offices o JOIN units u ON u.id = o.unit_id WHERE u.path LIKE ${`${q.unitPath}%`})`;
+  const inSubtree = (col: RawBuilder<unknown>) => sql`${col} IN (${s.sub})`;
   const [sums, hours, cross, unitRow] = await Promise.all([
     officeServiceSums(db, s),
     periodQuery(s, ['hour'], HOUR_SUMS, async (rows) => {
