@@ -188,8 +188,10 @@ export class UpdateAgent {
     if (rollback) this.rolledBack(rollback);
     const trial = readTrial(this.o.paths);
     const target = this.state.target;
-    if (trial && trial.version === this.o.running) this.run(() => this.prove(trial));
-    else if (target && this.state.step === 'switching' && target.version === this.o.running)
+    if (trial && trial.version === this.o.running) {
+      this.trialOf = { previous: trial.previous, since: new Date(this.startedAt).toISOString() };
+      this.run(() => this.prove(trial));
+    } else if (target && this.state.step === 'switching' && target.version === this.o.running)
       this.committed(target); // committed, the marker removed, then cut before state.json said so
     else if (target && ['idle', 'downloading', 'installed', 'switching'].includes(this.state.step)) {
       if (this.state.step === 'switching')
@@ -206,7 +208,10 @@ export class UpdateAgent {
   onSoftware(target: SoftwareTarget | null): void {
     if (this.stopped) return;
     if ((target?.rolloutId ?? '') === this.softwareHeld()) return;
-    this.cancel();
+    // A version on trial ends its trial whatever the cloud says now: the switch is done, and only its proof
+    // (commit) or the launcher (roll back) ends it. The cloud stops naming the target as soon as the heartbeat
+    // shows the new version running, which is at the trial's first poll. A new target waits for the proof.
+    if (!this.trialOf) this.cancel();
     if (!target) {
       this.o.log.info({ held: this.softwareHeld() }, 'update: the cloud withdrew the software target');
       rmSync(downloadDir(this.o.paths), { recursive: true, force: true });
@@ -489,7 +494,6 @@ export class UpdateAgent {
   private async prove(trial: TrialMarker): Promise<void> {
     const signal = this.abort.signal;
     const needMs = (trial.trialSeconds > 0 ? trial.trialSeconds : UPDATE_TRIAL_SECONDS) * 1000;
-    this.trialOf = { previous: trial.previous, since: new Date(this.startedAt).toISOString() };
     this.o.log.info(
       { version: trial.version, previous: trial.previous, trialSeconds: needMs / 1000 },
       'update: this version is on trial',

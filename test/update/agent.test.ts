@@ -36,7 +36,7 @@ import { installVersion, publishRelease, testReleaseKey, PLATFORM } from '../sup
 
 const { key } = testReleaseKey();
 const other = testReleaseKey();
-const log = pino({ level: 'silent' });
+const log = pino({ level: process.env.AGENT_LOG ?? 'silent' });
 let cloud: FakeFleetCloud;
 beforeAll(async () => {
   cloud = await new FakeFleetCloud().start();
@@ -58,12 +58,21 @@ interface Box {
 }
 
 /** A box running `running` under the launcher's layout, with its agent (not started unless asked). */
-function box(running = '1.0.0', opts: Partial<UpdateAgentOptions> & { start?: boolean } = {}): Box {
-  const base = mkdtempSync(join(tmpdir(), 'lobby-update-agent-'));
-  const root = join(base, 'opt');
-  const dir = join(base, 'data', 'update');
-  mkdirSync(root);
-  installVersion(root, running);
+function box(
+  running = '1.0.0',
+  opts: Partial<UpdateAgentOptions> & { start?: boolean; restartOf?: Box } = {},
+): Box {
+  let root: string;
+  let dir: string;
+  if (opts.restartOf)
+    ({ root, dir } = opts.restartOf); // the same box after the launcher restarted it
+  else {
+    const base = mkdtempSync(join(tmpdir(), 'lobby-update-agent-'));
+    root = join(base, 'opt');
+    dir = join(base, 'data', 'update');
+    mkdirSync(root);
+    installVersion(root, running);
+  }
   const b: Box = {
     root,
     dir,
@@ -419,6 +428,27 @@ describe('the update agent', () => {
       step: 'healthy',
       last: { version: '1.1.0', rolloutId: 'r-trial', state: 'healthy' },
     });
+  });
+
+  it('as the new version on trial, the target withdrawn by the cloud (it saw 1.1.0 running): the trial goes on and commits', async () => {
+    const before = box();
+    const { target } = publishRelease(cloud, key, '1.1.0');
+    before.agent.onSoftware(target);
+    await vi.waitFor(() => expect(before.restarts).toBe(1));
+    await before.agent.stop();
+    // The launcher starts 1.1.0 on trial; its agent holds the rollout from state.json.
+    const b = box('1.1.0', { restartOf: before });
+    expect(b.agent.softwareHeld()).toBe(target.rolloutId);
+    expect(b.agent.view().trial).toMatchObject({ previous: '1.0.0' });
+    // The first poll: the cloud's heartbeat shows 1.1.0 running, so it no longer names a target.
+    b.agent.onSoftware(null);
+    expect(b.agent.softwareHeld()).toBe(''); // the next poll waits instead of answering at once
+    b.now.value += 10 * 60_000; // past the trial's time
+    const r = await reportOf(target.rolloutId, 'healthy');
+    expect(r).toMatchObject({ version: '1.1.0', running: '1.1.0' });
+    expect(existsSync(trialFile(b))).toBe(false);
+    expect(b.agent.view()).toMatchObject({ running: '1.1.0', step: 'healthy' });
+    expect(b.agent.view().trial).toBeUndefined();
   });
 
   it('as the previous version after the launcher went back: reports rolled_back with the failed version’s last log lines', async () => {
