@@ -2,7 +2,7 @@
 // delivery's id, so a second send is a no-op and pg-boss's SKIP LOCKED fetch hands a job to one replica only;
 // retries and exponential backoff are pg-boss's. SQLite (one node): a loop in this process over the same
 // alert_deliveries table, with the same backoff (webhooks.ts backoffMs).
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
@@ -28,27 +28,41 @@ export class PgBossDeliveryQueue implements DeliveryQueue {
   ) {}
 
   async start(): Promise<void> {
-    const db = this.db;
-    // pg-boss runs its SQL over the cloud's own pool (its statements name their schema).
+    // pg-boss runs its SQL over the cloud's own pool (its statements name their schema), except while it
+    // starts: then over one connection holding a lock (below).
+    let run: (q: CompiledQuery) => Promise<unknown> = (q) => this.db.executeQuery(q);
     const boss = new PgBoss({
-      db: { executeSql: (text, values) => db.executeQuery(CompiledQuery.raw(text, values ?? [])) as never },
+      db: { executeSql: (text, values) => run(CompiledQuery.raw(text, values ?? [])) as never },
       schema: this.schema,
       schedule: false,
     });
     boss.on('error', (err) => this.log.warn({ err: err.message }, 'alert delivery queue error'));
-    await boss.start();
     const retry = {
       retryLimit: this.s.maxAttempts - 1,
       retryDelay: Math.max(1, Math.round(this.s.retryDelayMs / 1000)),
       retryBackoff: true,
       expireInSeconds: Math.ceil(this.s.timeoutMs / 1000) + 60,
     };
-    if (!(await boss.getQueue(QUEUE))) {
-      // Two replicas starting together may both try: the loser's error is harmless.
-      await boss.createQueue(QUEUE, { name: QUEUE, ...retry }).catch(async (err: Error) => {
-        if (!(await boss.getQueue(QUEUE))) throw err;
-      });
-    }
+    // Replicas starting together on a new database would each install pg-boss's schema and create the queue:
+    // its install script fails on the second (leaving that connection in an aborted transaction) and two
+    // create_queue calls deadlock on the partition's DDL. One replica at a time, under a session lock on one
+    // connection; the next finds everything in place.
+    const lock = `${this.schema}.delivery-queue-start`;
+    await this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(hashtext(${lock}))`.execute(conn);
+      run = (q) => conn.executeQuery(q);
+      try {
+        await boss.start();
+        if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE, { name: QUEUE, ...retry });
+      } catch (err) {
+        // A failed install script leaves its transaction open: not on a connection going back to the pool.
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      } finally {
+        run = (q) => this.db.executeQuery(q);
+        await sql`select pg_advisory_unlock(hashtext(${lock}))`.execute(conn);
+      }
+    });
     await boss.work<{ deliveryId: string }>(
       QUEUE,
       { pollingIntervalSeconds: 0.5, batchSize: 1 },
