@@ -7,8 +7,11 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Broker and child-process suites bind sockets and files: run files in parallel, tests within a file in order.
     pool: 'forks',
-    // One file at a time (vitest's default on 2 cores: cores − 1). Two at a time took 7.5 min instead of ~16,
-    // but two of three clean-clone runs each lost one timing-bound browser test (a console alert's webhook,
-    // the OTA trial) to the extra load; one race it found was real and is fixed (console rollout redraw).
+    // Two files at a time on this 2-core machine (vitest's default would be cores − 1 = one, over 15 minutes).
+    // Each time two workers made a suite flaky, the cause was a real race the extra load exposed, now fixed: a
+    // retained-after-live race on the TV, a migration racing another schema's DROP, the console's rollout
+    // redraw, an update's trial cancelled by the poll that withdrew its target, the console tests acting
+    // before the first page was drawn.
+    maxWorkers: 2,
   },
 });
