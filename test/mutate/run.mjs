@@ -13,6 +13,7 @@ const program = new Command('mutate')
   .argument('[modules...]', `modules to mutate: ${Object.keys(MODULES).join(', ')} (default: all)`)
   .option('-c, --concurrency <n>', 'test runner processes', (v) => Number.parseInt(v, 10), 2)
   .option('--fresh', 'ignore the incremental results of earlier runs')
+  .option('--with-logs', 'mutate log lines too (by default they are ignored: test/mutate/ignore-logs.mjs)')
   .option('--files <globs>', 'mutate only these files (comma-separated), within the module')
   .option(
     '--tests <globs>',
@@ -31,7 +32,9 @@ for (const name of names) {
   process.env.MUTATE_TESTS = opts.tests ?? mod.tests.join(',');
   const stryker = new Stryker({
     testRunner: 'vitest',
-    plugins: ['@stryker-mutator/vitest-runner'],
+    plugins: ['@stryker-mutator/vitest-runner', './test/mutate/ignore-logs.mjs'],
+    // Log lines are not judged (test/mutate/ignore-logs.mjs says why); `--with-logs` judges them too.
+    ignorers: opts.withLogs ? [] : ['log-lines'],
     vitest: { configFile: 'test/mutate/vitest.config.ts', related: false },
     coverageAnalysis: 'perTest',
     mutate: opts.files ? opts.files.split(',') : mod.mutate,
@@ -56,7 +59,15 @@ for (const name of names) {
   const count = (...s) => results.filter((r) => s.includes(r.status)).length;
   const killed = count('Killed', 'Timeout');
   const survived = count('Survived', 'NoCoverage');
+  const ignored = count('Ignored');
   const score = killed + survived === 0 ? 100 : (100 * killed) / (killed + survived);
-  rows.push({ module: name, mutants: results.length, killed, survived, score: score.toFixed(1) + '%' });
+  rows.push({
+    module: name,
+    mutants: results.length,
+    ignored,
+    killed,
+    survived,
+    score: score.toFixed(1) + '%',
+  });
 }
 console.table(rows);
