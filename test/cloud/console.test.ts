@@ -183,9 +183,9 @@ for (const kind of DATABASES) {
         await page.fill('input[name=password]', passwords[username] as string);
         await page.click('#login-form button[type=submit]');
         await page.waitForSelector('#app:not([hidden])');
-  // The first page drawn too: a page opened while it is still loading would be drawn twice, and the second
-  // draw would pass for the next action's.
-  await page.waitForSelector('body[data-ready=true]');
+        // The first page drawn too: a page opened while it is still loading would be drawn twice, and the second
+        // draw would pass for the next action's.
+        await page.waitForSelector('body[data-ready=true]');
         return { page, failures };
       }
 
