@@ -1,5 +1,20 @@
 // The modules `npm run mutate` covers: what Stryker mutates and which suites judge each mutant.
 // Keep in step with the score table in test/README.md.
+import { readFileSync } from 'node:fs';
+import { URL } from 'node:url';
+
+/**
+ * `file:first-last` for the lines from the one starting with `from` up to the one before the line starting with
+ * `to`: a part of a large file named by its code, not by numbers that go stale as the file changes (they did:
+ * a run once mutated the wrong 130 lines). Throws when either line is missing.
+ */
+function lines(file, from, to) {
+  const all = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8').split('\n');
+  const first = all.findIndex((l) => l.startsWith(from));
+  const end = first < 0 ? -1 : all.findIndex((l, i) => i > first && l.startsWith(to));
+  if (first < 0 || end < 0) throw new Error(`mutate: ${file} has no part from "${from}" to "${to}"`);
+  return `${file}:${first + 1}-${end}`;
+}
 export const MODULES = {
   engine: {
     mutate: ['device/engine/**/*.ts'],
@@ -30,10 +45,14 @@ export const MODULES = {
       'protocol/secrets.ts',
       'device/broker/attempts.ts',
       // broker.ts is large: its login (authenticate) and presence parts (the presence branch of
-      // authorizePublish, checkPresence, onDisconnect).
-      'device/broker/broker.ts:555-606',
-      'device/broker/broker.ts:656-676',
-      'device/broker/broker.ts:724-769',
+      // authorizePublish, checkPresence, onDisconnect), found by the code that opens and ends each part.
+      lines('device/broker/broker.ts', '  private async authenticate(', '  private authorizePublish('),
+      lines(
+        'device/broker/broker.ts',
+        '    const presenceId = parsePresenceTopic(topic);',
+        '    const statusId =',
+      ),
+      lines('device/broker/broker.ts', '  private checkPresence(', '  private errorReply('),
     ],
     tests: [
       'test/device/broker.test.ts',
