@@ -1008,7 +1008,7 @@ const cases: Case[] = [
               job
             ) {
               const again = { ...job, messageId: undefined, qos: 0 as const };
-              setTimeout(() => c.toClient(again), 100); // as a box would: after the reply
+              setImmediate(() => c.toClient(again)); // as a box would: right after the reply
             }
           },
         };
