@@ -255,3 +255,30 @@ describe('with the cloud stopped', () => {
     expect(after.fetchedAt).toBe(down.fetchedAt);
   }, 60_000);
 });
+
+describe('a box with no cloud configured', () => {
+  it('says plainly that a dossier cannot be looked up, naming the code; a malformed lookup is refused with its id', async () => {
+    const alone = await startTestBox({
+      config: officeConfig(await peripheralsFor(SPECS)),
+      dataDir: mkdtempSync(join(tmpdir(), 'lobby-dossiers-alone-')),
+    });
+    started.push(alone);
+    const c = await alone.connect('lookup-2.raw');
+    await c.subscribeAsync(topics.reply('lookup-2'), { qos: 1 });
+    const ask = async (payload: string, id: string) => {
+      const reply = nextMessage(c, topics.reply('lookup-2'), (_t, b) => (b as Reply).id === id, 15_000);
+      await c.publishAsync(topics.dossierLookup(), payload, { qos: 1 });
+      return (await reply).body as Reply;
+    };
+    const unavailable = await ask(JSON.stringify({ id: 'q1', code: CODES.ready }), 'q1');
+    expect(unavailable).toMatchObject({
+      id: 'q1',
+      topic: topics.dossierLookup(),
+      status: 'error',
+      error: { code: 'lookup_unavailable' },
+    });
+    expect(unavailable.error?.message.vi).toContain(CODES.ready);
+    const malformed = await ask(JSON.stringify({ id: 'q2', code: CODES.ready, extra: 1 }), 'q2');
+    expect(malformed).toMatchObject({ id: 'q2', status: 'error', error: { code: 'schema_invalid' } });
+  });
+});
