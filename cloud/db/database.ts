@@ -11,7 +11,11 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
   type RawBuilder,
+  type SchemaMetadata,
+  type TableMetadata,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
@@ -131,7 +135,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
     // waiting): listen on both, or either kills the process. The pool drops the broken connection itself.
     pool.on('error', onError);
     pool.on('connect', (client) => client.on('error', onError));
-    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
     const u = new URL(opts.url);
     const describe = `postgresql://${u.host}${u.pathname}${schema ? ` (schema ${schema})` : ''}`;
     try {
@@ -181,28 +185,80 @@ export async function openDatabase(opts: DatabaseOptions): Promise<CloudDatabase
 }
 
 /**
- * Kysely's migrator looks for its own table by listing every table of every schema (and each serial column's
- * sequence by name): another schema dropped at that moment — another deployment's, a test's, a benchmark's on
- * the same server — fails it with `schema "<other>" does not exist`. Nothing of ours was touched: try again
- * (up to 30 times, ~13 s: a server with a hundred schemas churning failed ten tries in a row once in five).
+ * Kysely's PostgreSQL introspector lists every column of every table in every schema on the server, asking each
+ * column's sequence by the table's name, and its migrator calls it to find its own table. A table or schema of
+ * someone else's dropped meanwhile (another deployment, test or benchmark on the same server) failed our start:
+ * `schema "<other>" does not exist`, `relation "<other>.t" does not exist`, `column "office_id" of relation
+ * "rollout_boxes" does not exist` (each seen in CI). This one lists the tables of our own schema only: the first
+ * of the search_path, where every table of ours lives.
  */
-const OTHER_SCHEMA_GONE = /schema "([^"]+)" does not exist/;
-const MIGRATE_ATTEMPTS = 30;
-
-async function migrate(db: Db, schema?: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await migrateOnce(db, schema);
-      return;
-    } catch (err) {
-      const gone = OTHER_SCHEMA_GONE.exec(err instanceof Error ? err.message : '')?.[1];
-      if (!gone || gone === (schema ?? 'public') || attempt >= MIGRATE_ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(50 * attempt, 500)));
-    }
+class OwnSchemaPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new OwnSchemaIntrospector(db);
   }
 }
 
-async function migrateOnce(db: Db, schema?: string): Promise<void> {
+interface ColumnRow {
+  schema: string;
+  table: string;
+  kind: string;
+  column: string;
+  not_null: boolean;
+  has_default: boolean;
+  type: string;
+  type_schema: string;
+  comment: string | null;
+  sequence: string | null;
+}
+
+class OwnSchemaIntrospector implements DatabaseIntrospector {
+  constructor(private readonly db: Kysely<unknown>) {}
+
+  async getSchemas(): Promise<SchemaMetadata[]> {
+    const { rows } = await sql<SchemaMetadata>`select current_schema() as name`.execute(this.db);
+    return rows;
+  }
+
+  async getTables(): Promise<TableMetadata[]> {
+    const { rows } = await sql<ColumnRow>`
+      select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column,
+             a.attnotnull as not_null, a.atthasdef as has_default, t.typname as type, tns.nspname as type_schema,
+             col_description(a.attrelid, a.attnum) as comment,
+             pg_get_serial_sequence(quote_ident(ns.nspname) || '.' || quote_ident(c.relname), a.attname) as sequence
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace ns on ns.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = c.oid
+      join pg_catalog.pg_type t on t.oid = a.atttypid
+      join pg_catalog.pg_namespace tns on tns.oid = t.typnamespace
+      where ns.nspname = current_schema() and c.relkind in ('r', 'v', 'p')
+        and a.attnum > 0 and not a.attisdropped
+      order by c.relname, a.attnum`.execute(this.db);
+    const tables = new Map<string, TableMetadata>();
+    for (const r of rows) {
+      let table = tables.get(r.table);
+      if (!table) {
+        table = { name: r.table, schema: r.schema, isView: r.kind === 'v', columns: [] };
+        tables.set(r.table, table);
+      }
+      (table.columns as TableMetadata['columns'][number][]).push({
+        name: r.column,
+        dataType: r.type,
+        dataTypeSchema: r.type_schema,
+        isNullable: !r.not_null,
+        hasDefaultValue: r.has_default,
+        isAutoIncrementing: r.sequence !== null,
+        ...(r.comment !== null ? { comment: r.comment } : {}),
+      });
+    }
+    return [...tables.values()];
+  }
+
+  async getMetadata(): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables() };
+  }
+}
+
+async function migrate(db: Db, schema?: string): Promise<void> {
   // The migration tables in our schema: without it Kysely finds another schema's and skips creating ours.
   const { error, results } = await new Migrator({
     db,
