@@ -771,16 +771,37 @@ const cases: Case[] = [
   ],
   [
     'the connection closed after a forbidden request',
-    kiosk((d) => ({
-      down: (p, _c, proxy) => {
-        if (
-          isPublish(p) &&
-          p.topic === topics.reply(d.id) &&
-          bodyOf(p)?.topic === topics.counterCommand(1, 'next')
-        )
-          setTimeout(() => proxy.conn(`${d.id}.conform`)?.cut(), 20);
-      },
-    })),
+    kiosk((d) => {
+      // Cut once the reply and the PUBACK of the forbidden request have both gone down (in either order): a
+      // box that answers in full, then drops the device. Cut after the reply alone, a PUBACK still on its way
+      // on a loaded machine made the kit fail the same check for another reason ("before the PUBACK").
+      let request: number | undefined;
+      const passed = new Set<'reply' | 'puback'>();
+      const gone = (what: 'reply' | 'puback', c: ProxyConn) => {
+        passed.add(what);
+        if (passed.size === 2) setTimeout(() => c.cut(), 20);
+      };
+      return {
+        up: (p, c) => {
+          if (
+            c.clientId === `${d.id}.conform` &&
+            isPublish(p) &&
+            p.topic === topics.counterCommand(1, 'next')
+          )
+            request = p.messageId;
+        },
+        down: (p, c) => {
+          if (c.clientId !== `${d.id}.conform`) return;
+          if (
+            isPublish(p) &&
+            p.topic === topics.reply(d.id) &&
+            bodyOf(p)?.topic === topics.counterCommand(1, 'next')
+          )
+            gone('reply', c);
+          else if (p.cmd === 'puback' && request !== undefined && p.messageId === request) gone('puback', c);
+        },
+      };
+    }),
     'a request the role may not send gets forbidden, connection kept (lobby/v1/counters/1/cmd/next)',
     /the box closed the connection; only box-only topics should do that/,
     'spills',
