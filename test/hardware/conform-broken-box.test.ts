@@ -10,8 +10,12 @@ import { topics, type Role } from '../../protocol/index.js';
 import { request, secretOf, startTestBox, type DeviceSpec } from '../support/office.js';
 import { bodyOf, RewritingProxy, withBody, type Fault, type ProxyConn } from './mqtt-proxy.js';
 
-/** How long the kit waits for each answer: a correct box answers in milliseconds, a broken one never. */
-const ANSWER_MS = 2000;
+/**
+ * How long the kit waits for each answer: a correct box answers in milliseconds, a broken one never. 2 s was
+ * too short in a clean-clone CI run (five boxes starting in this process while another suite loads the other
+ * core): a correct box's PUBACK or SUBACK came later, failing a check that is not this case's.
+ */
+const ANSWER_MS = 5000;
 
 /** The device the kit plays, per role (as in test/support/office.ts). */
 const AS: Record<string, DeviceSpec> = {
@@ -309,7 +313,7 @@ const cases: Case[] = [
     'no office state',
     kiosk(message(officeState, () => null)),
     'retained state/office on subscribe, valid',
-    /no retained office state on lobby\/v1\/state\/office within 2000 ms/,
+    /no retained office state on lobby\/v1\/state\/office within \d+ ms/,
   ],
   [
     'an office state without its name',
@@ -489,7 +493,7 @@ const cases: Case[] = [
       { watch: true },
     ),
     'a display sees the birth and, after a cut connection, the Will',
-    /no Will within 6000 ms/,
+    /no Will within \d+ ms/,
   ],
   [
     'the birth never shown to a display',
@@ -503,7 +507,7 @@ const cases: Case[] = [
       { watch: true },
     ),
     'a display sees the birth and, after a cut connection, the Will',
-    /no birth within 2000 ms/,
+    /no birth within \d+ ms/,
   ],
   [
     'a retained presence saying offline for the birth',
@@ -537,7 +541,7 @@ const cases: Case[] = [
       { watch: true },
     ),
     'a display sees the birth and, after a cut connection, the Will',
-    /no second birth within 2000 ms/,
+    /no second birth within \d+ ms/,
   ],
   // ---- requests
   [
@@ -610,7 +614,7 @@ const cases: Case[] = [
       },
     })),
     'a request on a malformed request topic gets unknown_topic',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   [
     'a reply with another id',
@@ -621,7 +625,7 @@ const cases: Case[] = [
       ),
     ),
     'a request on a malformed request topic gets unknown_topic',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   [
     'an error reply without its error object',
@@ -654,7 +658,7 @@ const cases: Case[] = [
       ),
     ),
     'a request on a malformed request topic gets unknown_topic',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   [
     'a reply that is not JSON',
@@ -665,7 +669,7 @@ const cases: Case[] = [
       },
     })),
     'a request on a malformed request topic gets unknown_topic',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   [
     'bad JSON answered schema_invalid',
@@ -677,13 +681,13 @@ const cases: Case[] = [
     'bad JSON answered with an id',
     kiosk(reply(ticketTopic, (r) => ({ ...r, id: 'x' }), 1)),
     'bad JSON gets bad_json with id null',
-    /no reply with id null within 2000 ms/,
+    /no reply with id null within \d+ ms/,
   ],
   [
     'bad JSON answered naming another topic',
     kiosk(reply(ticketTopic, (r) => ({ ...r, topic: topics.ticketPrinted() }), 1)),
     'bad JSON gets bad_json with id null',
-    /no reply with id null within 2000 ms/,
+    /no reply with id null within \d+ ms/,
   ],
   [
     'an oversized payload answered schema_invalid',
@@ -695,13 +699,13 @@ const cases: Case[] = [
     'an oversized payload answered bad_json',
     kiosk(reply(ticketTopic, (r) => refused(r, 'bad_json'), 2)),
     'a payload over 8192 bytes gets payload_too_large with id null',
-    /no reply with id null within 2000 ms/,
+    /no reply with id null within \d+ ms/,
   ],
   [
     'an oversized payload answered with its id',
     kiosk(reply(ticketTopic, (r) => ({ ...r, id: 'x' }), 2)),
     'a payload over 8192 bytes gets payload_too_large with id null',
-    /no reply with id null within 2000 ms/,
+    /no reply with id null within \d+ ms/,
   ],
   [
     'schema_invalid not naming the field',
@@ -852,7 +856,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   [
     'a ticket refused without its error object',
@@ -870,7 +874,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
-    /no print job within 2000 ms/,
+    /no print job within \d+ ms/,
     'spills',
   ],
   [
@@ -883,7 +887,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'the print job is acknowledged on tickets/printed (answered ok)',
-    /^no reply within 2000 ms$/,
+    /^no reply within \d+ ms$/,
   ],
   [
     'a retry answered ok with no data',
@@ -919,7 +923,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'the same id with another payload is refused with request_id_reused',
-    /^no reply within 2000 ms$/,
+    /^no reply within \d+ ms$/,
   ],
   [
     'a ticket reply without data.ticket',
@@ -946,7 +950,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
-    /no print job within 2000 ms/,
+    /no print job within \d+ ms/,
     'spills',
   ],
   [
@@ -956,7 +960,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'a ticket request for "van-thu" is answered ok with data.ticket and a print job',
-    /no print job within 2000 ms/,
+    /no print job within \d+ ms/,
     'spills',
   ],
   [
@@ -1057,7 +1061,7 @@ const cases: Case[] = [
       { changes: true },
     ),
     'the same id with another payload is refused with request_id_reused',
-    /no reply within 2000 ms/,
+    /no reply within \d+ ms/,
   ],
   // ---- checks that change the office: a keypad
   [
@@ -1237,7 +1241,8 @@ describe.concurrent('the kit catches each fault of a box by the check named for 
           results.filter((r) => r.status === 'fail' && r.name !== check).map(formatResult),
           'the fault reached other checks',
         ).toEqual([]);
-    });
+      // A fault that spills makes each later check wait its ANSWER_MS for what never comes.
+    }, 90_000);
 });
 
 describe.concurrent('what the kit accepts of a correct box', () => {
