@@ -11,7 +11,10 @@ import {
   PostgresDialect,
   SqliteDialect,
   sql,
+  DEFAULT_MIGRATION_LOCK_TABLE,
+  DEFAULT_MIGRATION_TABLE,
   type DatabaseIntrospector,
+  type DatabaseMetadataOptions,
   type DatabaseMetadata,
   type RawBuilder,
   type SchemaMetadata,
@@ -219,7 +222,10 @@ class OwnSchemaIntrospector implements DatabaseIntrospector {
     return rows;
   }
 
-  async getTables(): Promise<TableMetadata[]> {
+  /** Kysely's own migration tables only when asked for, as its introspector does. */
+  async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
     const { rows } = await sql<ColumnRow>`
       select ns.nspname as schema, c.relname as table, c.relkind as kind, a.attname as column,
              a.attnotnull as not_null, a.atthasdef as has_default, t.typname as type, tns.nspname as type_schema,
@@ -234,7 +240,9 @@ class OwnSchemaIntrospector implements DatabaseIntrospector {
         and a.attnum > 0 and not a.attisdropped
       order by c.relname, a.attnum`.execute(this.db);
     const tables = new Map<string, TableMetadata>();
+    const internal = [DEFAULT_MIGRATION_TABLE, DEFAULT_MIGRATION_LOCK_TABLE];
     for (const r of rows) {
+      if (!options.withInternalKyselyTables && internal.includes(r.table)) continue;
       let table = tables.get(r.table);
       if (!table) {
         table = { name: r.table, schema: r.schema, isView: r.kind === 'v', columns: [] };
@@ -253,8 +261,8 @@ class OwnSchemaIntrospector implements DatabaseIntrospector {
     return [...tables.values()];
   }
 
-  async getMetadata(): Promise<DatabaseMetadata> {
-    return { tables: await this.getTables() };
+  async getMetadata(options?: DatabaseMetadataOptions): Promise<DatabaseMetadata> {
+    return { tables: await this.getTables(options) };
   }
 }
 
