@@ -14,8 +14,10 @@ import { bodyOf, RewritingProxy, withBody, type Fault, type ProxyConn } from './
  * How long the kit waits for each answer: a correct box answers in milliseconds, a broken one never. 2 s was
  * too short in a clean-clone CI run (five boxes starting in this process while another suite loads the other
  * core): a correct box's PUBACK or SUBACK came later, failing a check that is not this case's.
+ * `CONFORM_ANSWER_MS` sets it for a mutation run, where Stryker runs one test at a time on a quiet machine and a
+ * surviving mutant waits this long at every check it spills into.
  */
-const ANSWER_MS = 5000;
+const ANSWER_MS = Number(process.env.CONFORM_ANSWER_MS ?? 5000);
 
 /** The device the kit plays, per role (as in test/support/office.ts). */
 const AS: Record<string, DeviceSpec> = {
