@@ -1,12 +1,28 @@
 // `lobby sim conform box`: the kit, acting as each role, passes against a real box.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBox, formatResult } from '../../hardware-sim/conform/index.js';
-import { DEVICES, request, secretOf, startTestBox, type TestBox } from '../support/office.js';
+import {
+  DEVICES,
+  request,
+  secretOf,
+  startTestBox,
+  type DeviceSpec,
+  type TestBox,
+} from '../support/office.js';
 import { expectDocumented } from './conform-names.js';
+
+/**
+ * A rating box and a scanner at counter 2 too: the kit must use the counter it is given for every topic (run at
+ * counter 1 only, a kit that always said counter 1 passed).
+ */
+const AT_COUNTER_2: DeviceSpec[] = [
+  { id: 'rating-2', role: 'rating', counter: 2 },
+  { id: 'scanner-2', role: 'scanner', counter: 2 },
+];
 
 let tb: TestBox;
 beforeAll(async () => {
-  tb = await startTestBox();
+  tb = await startTestBox({ devices: [...DEVICES, ...AT_COUNTER_2] });
   // A ticket waiting for each of counter 2's keypad and clerk panel, so each calls and finishes one (the kiosk's
   // own check issues the one counter 1 calls).
   const kiosk = await tb.connect('kiosk-1.setup');
@@ -20,7 +36,7 @@ afterAll(async () => {
 const watch = { id: 'display-tv', secret: secretOf('display-tv') };
 
 describe('conformance kit, checking a box', () => {
-  for (const d of DEVICES) {
+  for (const d of [...DEVICES, ...AT_COUNTER_2]) {
     it(`passes every check as ${d.id} (${d.role})`, async () => {
       const results = await checkBox({
         url: tb.mqttUrl,

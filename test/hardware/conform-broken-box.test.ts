@@ -472,6 +472,22 @@ const cases: Case[] = [
     /the box refused the birth: .*"forbidden"/,
   ],
   [
+    'the birth never acknowledged, the connection kept',
+    kiosk((d) => {
+      let birth: number | undefined;
+      return {
+        up: (p, c) => {
+          if (isPublish(p) && c.clientId === `${d.id}.conform` && bodyOf(p)?.online === true)
+            birth = p.messageId;
+        },
+        down: (p, c) =>
+          p.cmd === 'puback' && c.clientId === `${d.id}.conform` && p.messageId === birth ? null : undefined,
+      };
+    }),
+    'connect with a Will and publish the birth on the same connection',
+    /no PUBACK for lobby\/v1\/presence\/kiosk-1 within \d+ ms/,
+  ],
+  [
     'the connection dropped at the birth',
     kiosk(closesOn((p, c, d) => c.clientId === `${d.id}.conform` && bodyOf(p)?.online === true)),
     'connect with a Will and publish the birth on the same connection',
