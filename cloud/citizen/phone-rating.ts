@@ -146,7 +146,7 @@ export async function recordPhoneRating(
       .onConflict((oc) => oc.columns(['office_id', 'ticket_id']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) return 'already_rated' as const;
-    await upsertAdd(tx, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, deltas.rollups.sorted());
+    await upsertAdd(tx, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, deltas.rollups.byGrain());
     return null;
   });
 }

@@ -412,14 +412,23 @@ export async function upsertAdd(
  * Runs write statements in the order given. PostgreSQL: as one statement, each but the last a data-modifying
  * `WITH` of it, so one round trip whatever their number (they see the same snapshot: none may read what
  * another writes, and no two may write one row). SQLite: one after the other.
+ *
+ * With `then`, a read ends the same statement on PostgreSQL and its rows are returned. It must not read what
+ * these writes write: on PostgreSQL it sees the statement's snapshot, from before them; on SQLite, after.
  */
-export async function executeWrites(tx: Tx | Db, statements: readonly WriteStatement[]): Promise<void> {
-  const last = statements[statements.length - 1];
-  if (!last) return;
+export async function executeWrites<R = never>(
+  tx: Tx | Db,
+  statements: readonly WriteStatement[],
+  then?: RawBuilder<R>,
+): Promise<R[]> {
+  const all = then ? [...statements, then] : statements;
+  const last = all[all.length - 1];
+  if (!last) return [];
   if (dialectOf(tx) === 'postgres') {
-    const ctes = statements.slice(0, -1).map((s, i) => sql`${sql.raw(`w${i}`)} AS (${s})`);
-    await (ctes.length ? sql`WITH ${sql.join(ctes)} ${last}` : last).execute(tx);
-    return;
+    const ctes = all.slice(0, -1).map((s, i) => sql`${sql.raw(`w${i}`)} AS (${s})`);
+    const { rows } = await (ctes.length ? sql<R>`WITH ${sql.join(ctes)} ${last}` : last).execute(tx);
+    return then ? (rows as R[]) : [];
   }
   for (const s of statements) await s.execute(tx);
+  return then ? (await then.execute(tx)).rows : [];
 }

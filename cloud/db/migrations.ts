@@ -615,6 +615,27 @@ export async function fillWeekGrain(db: AnyDb): Promise<void> {
   }
 }
 
+/**
+ * Room for HOT updates (issue 13). Ingest updates the rollup rows of the day, week and month with every batch,
+ * and a ticket's row at each step of its visit. With space left on each page (`fillfactor`, PostgreSQL only)
+ * and no indexed column changed, PostgreSQL writes the new row version in the same page without new index
+ * entries. A ticket's `state` changes at every step, so the live pages' index no longer holds it: they read one
+ * office-day-service's tickets (hundreds) and filter the state.
+ */
+const hotUpdates: Migration = {
+  up: async (db: AnyDb) => {
+    await db.schema.dropIndex('tickets_waiting').execute();
+    await db.schema
+      .createIndex('tickets_day')
+      .on('tickets')
+      .columns(['office_id', 'day', 'service'])
+      .execute();
+    if (!isPostgres(db)) return;
+    for (const t of ['rollups', 'rollup_hours', 'rollup_dossiers', 'tickets'])
+      await sql`ALTER TABLE ${sql.table(t)} SET (fillfactor = 70)`.execute(db);
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-dossier-ownership': dossierOwnership,
@@ -628,6 +649,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010-dossiers-by-office': dossiersByOffice,
   '0011-phone-ratings': phoneRatings,
   '0012-week-grain': weekGrain,
+  '0013-hot-updates': hotUpdates,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -24,8 +24,16 @@ export async function lockDossier(tx: Tx, dialect: Dialect, code: string): Promi
 /** `lockDossier` for several codes in one statement, taken in the order given (the caller sorts them). */
 export async function lockDossiers(tx: Tx, dialect: Dialect, codes: readonly string[]): Promise<void> {
   if (dialect !== 'postgres' || codes.length === 0) return;
-  await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(c))
-    FROM unnest(${codes}::text[]) WITH ORDINALITY AS u(c, i) ORDER BY i`.execute(tx);
+  await sql`SELECT ${dossierLocks(codes)}`.execute(tx);
+}
+
+/**
+ * The expression taking the locks of `codes` (sorted by the caller) in their order, counting them: for a
+ * statement that takes them along with other work (ingest takes them with its box's row lock).
+ */
+export function dossierLocks(codes: readonly string[]) {
+  return sql<number>`(SELECT count(pg_advisory_xact_lock(hashtext(current_schema()), hashtext(c)))
+    FROM unnest(${codes}::text[]) WITH ORDINALITY AS u(c, i))`;
 }
 
 /** The unit path of the integration that last wrote the dossier (its scope), or null without a dossier. */
@@ -93,12 +101,29 @@ export async function settleDossierOffice(tx: Tx, code: string): Promise<void> {
 }
 
 /**
- * `settleDossierOffice` for each of `codes` that has a dossier (one query finds them: a code only boxes have
- * linked has no dossier row, and settling it would do nothing). The caller holds every code's lock.
+ * `settleDossierOffice` for each of `codes` that has a dossier (one query finds them, unless the caller has:
+ * `present`; a code only boxes have linked has no dossier row, and settling it would do nothing). The caller
+ * holds every code's lock, and read `present` while holding them.
  */
-export async function settleDossierOffices(tx: Tx, codes: readonly string[]): Promise<void> {
+export async function settleDossierOffices(
+  tx: Tx,
+  codes: readonly string[],
+  present?: ReadonlySet<string>,
+): Promise<void> {
   if (codes.length === 0) return;
-  const rows = await tx.selectFrom('dossiers').select('code').where('code', 'in', codes).execute();
-  const present = new Set(rows.map((r) => r.code));
-  for (const code of codes) if (present.has(code)) await settleDossierOffice(tx, code);
+  const found =
+    present ??
+    new Set(
+      (await tx.selectFrom('dossiers').select('code').where('code', 'in', codes).execute()).map(
+        (r) => r.code,
+      ),
+    );
+  for (const code of codes) if (found.has(code)) await settleDossierOffice(tx, code);
+}
+
+/** The read that finds which of `codes` have a dossier (`settleDossierOffices`' `present`), for a statement's end. */
+export function dossiersPresent(codes: readonly string[]) {
+  return sql<{
+    code: string;
+  }>`SELECT code FROM dossiers WHERE code IN (${sql.join(codes)})`;
 }

@@ -33,10 +33,19 @@ declare module 'fastify' {
   }
 }
 
-/** Boxes already verified in this process: token digest → the hash it matched (scrypt costs ~50 ms). */
-const verified = new Map<string, string>();
+/** Boxes already verified in this process: token digest → the box and the hash it matched (scrypt costs ~50 ms). */
+const verified = new Map<string, { id: string; officeId: string; secretHash: string }>();
 
-export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): Promise<BoxIdentity> {
+/**
+ * The box a request's credential names, checked against its row. With `deferred`, a credential this process
+ * has verified before is taken from memory without reading the row: the route must then check the row itself
+ * (the uplink does, under its lock: `BoxIdentity.secretHash`), saving a database round trip per batch.
+ */
+export async function authenticateBox(
+  ctx: CloudContext,
+  req: FastifyRequest,
+  deferred = false,
+): Promise<BoxIdentity> {
   const m = /^Bearer ([A-Za-z0-9-]+)\.([A-Za-z0-9_-]+)$/.exec(req.headers.authorization ?? '');
   if (!m)
     throw new HttpError(
@@ -46,6 +55,9 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
     );
   const [, boxId, secret] = m as unknown as [string, string, string];
   req.auditActor = `box:${boxId}`;
+  const digest = sha256(`${boxId}.${secret}`);
+  const known = verified.get(digest);
+  if (deferred && known) return known;
   const row = await ctx.store.db
     .selectFrom('boxes')
     .select(['id', 'office_id', 'secret_hash', 'revoked_at'])
@@ -53,21 +65,24 @@ export async function authenticateBox(ctx: CloudContext, req: FastifyRequest): P
     .executeTakeFirst();
   if (!row?.secret_hash || row.revoked_at !== null)
     throw new HttpError(401, 'unauthorized', 'unknown, unenrolled or revoked box');
-  const digest = sha256(`${boxId}.${secret}`);
-  if (verified.get(digest) !== row.secret_hash) {
+  if (known?.secretHash !== row.secret_hash) {
     if (!(await verifySecret(secret, row.secret_hash)))
       throw new HttpError(401, 'unauthorized', 'wrong box credential');
     if (verified.size > 10_000) verified.clear();
-    verified.set(digest, row.secret_hash);
   }
-  return { id: row.id, officeId: row.office_id };
+  const identity = { id: row.id, officeId: row.office_id, secretHash: row.secret_hash };
+  verified.set(digest, identity);
+  return deferred ? identity : { id: row.id, officeId: row.office_id };
 }
 
 /** A route option: the box's credential is checked when the request arrives, before its body is read. */
-export function boxCredential(ctx: CloudContext): { onRequest: (req: FastifyRequest) => Promise<void> } {
+export function boxCredential(
+  ctx: CloudContext,
+  deferred = false,
+): { onRequest: (req: FastifyRequest) => Promise<void> } {
   return {
     onRequest: async (req: FastifyRequest) => {
-      req.box = await authenticateBox(ctx, req);
+      req.box = await authenticateBox(ctx, req, deferred);
     },
   };
 }
@@ -89,6 +104,8 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
   // The box's credential is checked when the headers arrive, before the body is read: an unauthenticated
   // request is refused without the cloud reading (let alone parsing) up to 16 MiB of it.
   const boxAuth = boxCredential(ctx);
+  // The uplink checks the box's row under its own lock (`ingestBatch`): no read of it before.
+  const uplinkAuth = boxCredential(ctx, true);
 
   app.post(
     '/api/v1/enroll',
@@ -171,7 +188,7 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         response: { 200: UplinkAck, ...errors },
       },
       config: { validationCode: 'batch_invalid' },
-      ...boxAuth,
+      ...uplinkAuth,
     },
     async (req) => {
       const box = req.box as BoxIdentity;
@@ -179,6 +196,8 @@ export async function boxRoutes(app: FastifyInstance, ctx: CloudContext): Promis
         const events = checkBatch((req.body as UplinkBatch).events);
         return await ingestBatch(ctx.store, box, events, ctx.clock());
       } catch (err) {
+        if (err instanceof IngestError && err.code === 'credential_changed')
+          throw new HttpError(401, 'unauthorized', err.message);
         if (err instanceof IngestError)
           throw new HttpError(err.code === 'box_unknown' ? 401 : 400, err.code, err.message, err.detail);
         throw err;

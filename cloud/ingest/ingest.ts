@@ -22,7 +22,7 @@ import {
 } from '../db/database.js';
 import { HOUR_KEYS, HOUR_METRICS, ROLLUP_KEYS, ROLLUP_METRICS } from '../db/rollup-columns.js';
 import type { ClerkTable, EventTable } from '../db/schema.js';
-import { lockDossiers, settleDossierOffices } from '../dossiers/ownership.js';
+import { dossierLocks, dossiersPresent, settleDossierOffices } from '../dossiers/ownership.js';
 import { applyEvent, newDeltas, type LinkRow, type TicketRow } from './projection.js';
 
 export class IngestError extends Error {
@@ -87,13 +87,87 @@ export function checkBatch(events: EventEnvelope[]): EventEnvelope[] {
 export interface BoxIdentity {
   id: string;
   officeId: string;
+  /**
+   * Set when the credential was taken from the cache of verified ones without reading the box's row: ingest
+   * then checks, under its lock on that row, that the box still has this secret hash and is not revoked.
+   */
+  secretHash?: string;
+}
+
+/** The ticket ids and the dossier codes (sorted) a batch mentions. */
+function mentions(events: EventEnvelope[]): { ids: string[]; codes: string[] } {
+  const ids = new Set<string>();
+  const codes = new Set<string>();
+  for (const e of events) {
+    const x = e.data as { ticketId?: unknown; code?: unknown };
+    if (typeof x.ticketId === 'string') ids.add(x.ticketId);
+    if (e.type === 'dossier.linked' && typeof x.code === 'string') codes.add(x.code);
+  }
+  return { ids: [...ids], codes: [...codes].sort() };
+}
+
+interface LockedBox {
+  acked_seq: number;
+  revoked_at: number | null;
+  secret_hash: string | null;
+  office_id: string;
+  timezone: string | null;
+  tickets: Map<string, TicketRow>;
+}
+
+/**
+ * The box's row, locked, with what the batch needs before it is projected: its office's time zone and the
+ * tickets the batch mentions as stored. PostgreSQL: one statement that also takes the locks of the dossiers the
+ * batch links (after the box's row, in sorted order, so no two batches wait on each other). Its tickets come
+ * from the statement's snapshot; when the row's lock had to wait for a batch of the same box that then
+ * committed (the locked row's `acked_seq` is not the snapshot's), they are read again.
+ */
+async function lockBox(
+  tx: Tx,
+  dialect: CloudDatabase['dialect'],
+  boxId: string,
+  ids: string[],
+  codes: string[],
+): Promise<LockedBox | undefined> {
+  if (dialect === 'sqlite') {
+    const row = await tx
+      .selectFrom('boxes')
+      .leftJoin('offices', 'offices.id', 'boxes.office_id')
+      .select(['acked_seq', 'revoked_at', 'secret_hash', 'office_id', 'offices.timezone'])
+      .where('boxes.id', '=', boxId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const tickets = ids.length ? await loadTickets(tx, dialect, row.office_id, ids) : new Map();
+    return { ...row, acked_seq: Number(row.acked_seq), tickets };
+  }
+  const { rows } = await sql<Omit<LockedBox, 'tickets'> & { seen_seq: number; tickets: TicketRow[] | null }>`
+    WITH b AS MATERIALIZED (
+      SELECT id, acked_seq, revoked_at, secret_hash, office_id FROM boxes WHERE id = ${boxId} FOR UPDATE
+    )
+    SELECT b.acked_seq, b.revoked_at, b.secret_hash, b.office_id,
+      (SELECT acked_seq FROM boxes WHERE id = ${boxId}) AS seen_seq,
+      (SELECT timezone FROM offices WHERE offices.id = b.office_id) AS timezone,
+      (SELECT json_agg(t) FROM tickets t WHERE t.office_id = b.office_id
+        AND t.ticket_id = ANY(${ids}::text[])) AS tickets,
+      locks.n
+    FROM b CROSS JOIN LATERAL (SELECT ${dossierLocks(codes)} AS n WHERE b.id IS NOT NULL) AS locks`.execute(
+    tx,
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const acked = Number(row.acked_seq);
+  const tickets =
+    Number(row.seen_seq) === acked
+      ? new Map((row.tickets ?? []).map((t) => [t.ticket_id, t]))
+      : await loadTickets(tx, dialect, row.office_id, ids);
+  return { ...row, acked_seq: acked, tickets };
 }
 
 /**
  * Applies a checked batch (see `checkBatch`) and returns the acknowledgement for the box. On PostgreSQL the
- * transaction is a fixed number of round trips whatever the batch's size: the box's row (locked), the tickets
- * the batch mentions, then every write in one statement (`executeWrites`), and the dossiers' locks when the
- * batch links dossiers.
+ * transaction is a fixed number of round trips whatever the batch's size: the box's row locked with what the
+ * batch needs to read (`lockBox`), then every write in one statement (`executeWrites`), then the offices of
+ * the dossiers the batch links.
  */
 export async function ingestBatch(
   store: CloudDatabase,
@@ -101,19 +175,14 @@ export async function ingestBatch(
   events: EventEnvelope[],
   now: number,
 ): Promise<UplinkAck> {
+  const { ids, codes } = mentions(events);
   return store.db.transaction().execute(async (tx) => {
-    let lock = tx
-      .selectFrom('boxes')
-      .select(['acked_seq', 'revoked_at'])
-      .select((eb) =>
-        eb.selectFrom('offices').select('timezone').where('offices.id', '=', box.officeId).as('timezone'),
-      )
-      .where('id', '=', box.id);
     // PostgreSQL: replicas serialise batches of one box here. SQLite writers are serialised already.
-    if (store.dialect === 'postgres') lock = lock.forUpdate();
-    const row = await lock.executeTakeFirst();
+    const row = await lockBox(tx, store.dialect, box.id, ids, codes);
     if (!row || row.revoked_at !== null) throw new IngestError('box_unknown', 'this box is not enrolled');
-    const acked = Number(row.acked_seq);
+    if (box.secretHash !== undefined && row.secret_hash !== box.secretHash)
+      throw new IngestError('credential_changed', 'wrong box credential: the box was enrolled again');
+    const acked = row.acked_seq;
     const apply: EventEnvelope[] = [];
     let duplicates = 0;
     let expected = acked + 1;
@@ -126,12 +195,13 @@ export async function ingestBatch(
     }
     const deferred = events.length - duplicates - apply.length;
     if (apply.length === 0) return { ackedSeq: acked, applied: 0, duplicates, deferred };
-    if (row.timezone === null) throw new Error(`office ${box.officeId} of box ${box.id} is missing`);
+    if (row.timezone === null) throw new Error(`office ${row.office_id} of box ${box.id} is missing`);
     const last = apply[apply.length - 1] as EventEnvelope;
     // Written with the batch, in the same statement on PostgreSQL (the row is locked above).
     const acknowledge = sql`UPDATE boxes SET acked_seq = ${last.seq}, last_event_at = ${Date.parse(last.at)}
       WHERE id = ${box.id}`;
-    await applyEvents(tx, store.dialect, box, row.timezone, apply, now, acknowledge);
+    const office = { id: box.id, officeId: row.office_id };
+    await applyEvents(tx, store.dialect, office, row.timezone, row.tickets, apply, now, acknowledge);
     return { ackedSeq: last.seq, applied: apply.length, duplicates, deferred };
   });
 }
@@ -210,68 +280,66 @@ async function applyEvents(
   dialect: CloudDatabase['dialect'],
   box: BoxIdentity,
   timezone: string,
+  tickets: Map<string, TicketRow>,
   events: EventEnvelope[],
   now: number,
   acknowledge: WriteStatement,
 ): Promise<void> {
-  const ids = new Set<string>();
-  for (const e of events) {
-    const t = (e.data as { ticketId?: unknown }).ticketId;
-    if (typeof t === 'string') ids.add(t);
-  }
-  const d = newDeltas(ids.size ? await loadTickets(tx, dialect, box.officeId, [...ids]) : new Map());
+  const d = newDeltas(tickets);
   for (const e of events) applyEvent(d, box.officeId, timezone, e);
 
   const clerks = [...d.clerks.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([clerk_id, name]) => ({ office_id: box.officeId, clerk_id, name }));
-  await executeWrites(tx, [
-    ...insertStatements(
-      dialect,
-      'events',
-      EVENT_COLUMNS,
-      events.map((e) => ({
-        box_id: box.id,
-        seq: e.seq,
-        office_id: box.officeId,
-        type: e.type,
-        at: Date.parse(e.at),
-        day: e.day,
-        data: JSON.stringify(e.data),
-        received_at: now,
-      })),
-    ),
-    ...insertStatements(
-      dialect,
-      'tickets',
-      TICKET_COLUMNS,
-      [...d.touched].sort().map((id) => d.tickets.get(id) as TicketRow),
-      overwrite(TICKET_COLUMNS, TICKET_KEYS),
-    ),
-    ...upsertAddStatements(dialect, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, d.rollups.sorted()),
-    ...upsertAddStatements(dialect, 'rollup_hours', HOUR_KEYS, HOUR_METRICS, d.hours.sorted()),
-    ...insertStatements(
-      dialect,
-      'clerks',
-      CLERK_COLUMNS,
-      clerks,
-      overwrite(CLERK_COLUMNS, ['office_id', 'clerk_id']),
-    ),
-    ...insertStatements(
-      dialect,
-      'dossier_links',
-      LINK_COLUMNS,
-      d.links,
-      sql`ON CONFLICT (code, office_id, ticket_id) DO NOTHING`,
-    ),
-    acknowledge,
-  ]);
+  // The links' codes: which have a dossier is read at the end of the same statement (their locks are held).
+  const codes = [...new Set(d.links.map((l) => l.code))].sort();
+  const present = await executeWrites(
+    tx,
+    [
+      ...insertStatements(
+        dialect,
+        'events',
+        EVENT_COLUMNS,
+        events.map((e) => ({
+          box_id: box.id,
+          seq: e.seq,
+          office_id: box.officeId,
+          type: e.type,
+          at: Date.parse(e.at),
+          day: e.day,
+          data: JSON.stringify(e.data),
+          received_at: now,
+        })),
+      ),
+      ...insertStatements(
+        dialect,
+        'tickets',
+        TICKET_COLUMNS,
+        [...d.touched].sort().map((id) => d.tickets.get(id) as TicketRow),
+        overwrite(TICKET_COLUMNS, TICKET_KEYS),
+      ),
+      ...upsertAddStatements(dialect, 'rollups', ROLLUP_KEYS, ROLLUP_METRICS, d.rollups.byGrain()),
+      ...upsertAddStatements(dialect, 'rollup_hours', HOUR_KEYS, HOUR_METRICS, d.hours.byGrain()),
+      ...insertStatements(
+        dialect,
+        'clerks',
+        CLERK_COLUMNS,
+        clerks,
+        overwrite(CLERK_COLUMNS, ['office_id', 'clerk_id']),
+      ),
+      ...insertStatements(
+        dialect,
+        'dossier_links',
+        LINK_COLUMNS,
+        d.links,
+        sql`ON CONFLICT (code, office_id, ticket_id) DO NOTHING`,
+      ),
+      acknowledge,
+    ],
+    codes.length ? dossiersPresent(codes) : undefined,
+  );
 
-  if (d.links.length) {
-    // The dossier's office follows from all its links by event time, not from which arrived first. Every
-    // code's lock first, in sorted order, then the writes: no two batches can wait on each other.
-    const codes = [...new Set(d.links.map((l) => l.code))].sort();
-    await lockDossiers(tx, dialect, codes);
-    await settleDossierOffices(tx, codes);
-  }
+  // The dossier's office follows from all its links by event time, not from which arrived first. Their
+  // locks were taken with the box's row (`lockBox`), before these writes.
+  if (codes.length) await settleDossierOffices(tx, codes, new Set(present.map((r) => r.code)));
 }

@@ -24,10 +24,12 @@ export class DeltaTable {
   constructor(private readonly keys: string[]) {}
 
   add(key: Row, metrics: Record<string, number>): void {
-    const k = this.keys.map((c) => String(key[c])).join('\u0000');
+    // Ingest calls this a few thousand times a batch: no intermediate arrays.
+    let k = String(key[this.keys[0] as string]);
+    for (let i = 1; i < this.keys.length; i++) k += `\u0000${String(key[this.keys[i] as string])}`;
     let row = this.rows.get(k);
     if (!row) this.rows.set(k, (row = { ...key }));
-    for (const [m, v] of Object.entries(metrics)) row[m] = ((row[m] as number | undefined) ?? 0) + v;
+    for (const m in metrics) row[m] = ((row[m] as number | undefined) ?? 0) + (metrics[m] as number);
   }
 
   sorted(): Row[] {
@@ -35,9 +37,39 @@ export class DeltaTable {
   }
 }
 
+/**
+ * Deltas keyed by `day` and `keys`: events add to their day only, and the rows come out for every grain
+ * (`grainsOf`: day, week, month), keyed by `grain`, `period` and `keys`, sorted. The week and month are summed
+ * from a few day rows instead of from every event.
+ */
+export class DayDeltaTable {
+  private readonly days: DeltaTable;
+  constructor(private readonly keys: string[]) {
+    this.days = new DeltaTable(['day', ...keys]);
+  }
+
+  add(key: Row, metrics: Record<string, number>): void {
+    this.days.add(key, metrics);
+  }
+
+  byGrain(): Row[] {
+    const out = new DeltaTable(['grain', 'period', ...this.keys]);
+    for (const { day, ...row } of this.days.sorted()) {
+      const key: Row = {};
+      for (const k of this.keys) key[k] = row[k] as string | number;
+      const metrics: Record<string, number> = {};
+      for (const m in row) if (!this.keys.includes(m)) metrics[m] = row[m] as number;
+      for (const [grain, period] of grainsOf(String(day))) out.add({ grain, period, ...key }, metrics);
+    }
+    return out.sorted();
+  }
+}
+
 export interface BatchDeltas {
-  rollups: DeltaTable;
-  hours: DeltaTable;
+  /** Per day, office, service, counter and clerk (rows of every grain: `byGrain()`). */
+  rollups: DayDeltaTable;
+  /** Per day, office and local hour of issue (rows of every grain: `byGrain()`). */
+  hours: DayDeltaTable;
   clerks: Map<string, string>;
   links: LinkRow[];
   tickets: Map<string, TicketRow>;
@@ -47,8 +79,8 @@ export interface BatchDeltas {
 
 export function newDeltas(tickets: Map<string, TicketRow>): BatchDeltas {
   return {
-    rollups: new DeltaTable(['grain', 'period', 'office_id', 'service', 'counter', 'clerk_id']),
-    hours: new DeltaTable(['grain', 'period', 'office_id', 'hour']),
+    rollups: new DayDeltaTable(['office_id', 'service', 'counter', 'clerk_id']),
+    hours: new DayDeltaTable(['office_id', 'hour']),
     clerks: new Map(),
     links: [],
     tickets,
@@ -56,15 +88,27 @@ export function newDeltas(tickets: Map<string, TicketRow>): BatchDeltas {
   };
 }
 
-const hourFormats = new Map<string, Intl.DateTimeFormat>();
-/** The hour (0–23) of an instant in the office's time zone. */
+const hourFormats = new Map<string, { format: Intl.DateTimeFormat; hours: Map<number, number> }>();
+/** Every time zone's offset is a whole number of quarter hours: one local hour per quarter hour of UTC. */
+const QUARTER_MS = 15 * 60_000;
+/** The hour (0–23) of an instant in the office's time zone (remembered per quarter hour: formatting is slow). */
 export function localHour(at: number, timezone: string): number {
   let f = hourFormats.get(timezone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', hourCycle: 'h23' });
-    hourFormats.set(timezone, f);
+    const format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: timezone,
+      hour: '2-digit',
+      hourCycle: 'h23',
+    });
+    hourFormats.set(timezone, (f = { format, hours: new Map() }));
   }
-  return Number(f.format(new Date(at)));
+  const quarter = Math.floor(at / QUARTER_MS);
+  let h = f.hours.get(quarter);
+  if (h === undefined) {
+    if (f.hours.size >= 10_000) f.hours.clear();
+    f.hours.set(quarter, (h = Number(f.format.format(new Date(at)))));
+  }
+  return h;
 }
 
 /** Satisfied: a score in the upper half of its scale (3–4 of 4, 4–5 of 5, 6–10 of 10). */
@@ -79,19 +123,16 @@ function data<T extends EventType>(e: EventEnvelope, _type: T): EventDataOf<T> {
 
 /**
  * Folds one event into the deltas. `timezone` is the office's (for the hour of issue). Each metric is added
- * to the day, week and month grains alike (`grainsOf`), so long reports read whole months and weeks.
+ * to the event's day; `byGrain()` adds it to the week and month alike, so long reports read whole months and
+ * weeks.
  */
 export function applyEvent(d: BatchDeltas, officeId: string, timezone: string, e: EventEnvelope): void {
   const at = Date.parse(e.at);
-  const grains = grainsOf(e.day);
-  const roll = (service: string, counter: number, clerk: string | null, m: Record<string, number>) => {
-    for (const [grain, period] of grains)
-      d.rollups.add({ grain, period, office_id: officeId, service, counter, clerk_id: clerk ?? '' }, m);
-  };
-  const hour = (issuedAt: number, m: Record<string, number>) => {
-    const h = localHour(issuedAt, timezone);
-    for (const [grain, period] of grains) d.hours.add({ grain, period, office_id: officeId, hour: h }, m);
-  };
+  const day = e.day;
+  const roll = (service: string, counter: number, clerk: string | null, m: Record<string, number>) =>
+    d.rollups.add({ day, office_id: officeId, service, counter, clerk_id: clerk ?? '' }, m);
+  const hour = (issuedAt: number, m: Record<string, number>) =>
+    d.hours.add({ day, office_id: officeId, hour: localHour(issuedAt, timezone) }, m);
   const ticket = (ticketId: string, ref: { number: string; service: string }): TicketRow => {
     let t = d.tickets.get(ticketId);
     if (!t) {
