@@ -335,6 +335,17 @@ const cases: Case[] = [
     /lobby\/v1\/state\/services\/[a-z-]+ does not match the schema: .*accepting/,
   ],
   [
+    'no service state',
+    kiosk(
+      message(
+        () => /^lobby\/v1\/state\/services\//,
+        () => null,
+      ),
+    ),
+    'retained state/services/+ on subscribe, valid',
+    /no retained service state on lobby\/v1\/state\/services\/\+ within \d+ ms/,
+  ],
+  [
     "a counter's state naming another counter",
     {
       role: 'keypad',
@@ -430,6 +441,18 @@ const cases: Case[] = [
     "retained presence/box on subscribe: the box's birth",
     /lobby\/v1\/presence\/box arrived without the retain flag/,
   ],
+  [
+    'no box presence',
+    {
+      role: 'display',
+      fault: message(
+        () => topics.presence('box'),
+        () => null,
+      ),
+    },
+    "retained presence/box on subscribe: the box's birth",
+    /no retained box presence on lobby\/v1\/presence\/box within \d+ ms/,
+  ],
   // ---- ACL
   [
     'a subscription to the whole tree granted',
@@ -506,6 +529,47 @@ const cases: Case[] = [
             bodyOf(p)?.online === false
           )
             return null;
+        },
+      }),
+      { watch: true },
+    ),
+    'a display sees the birth and, after a cut connection, the Will',
+    /no Will within \d+ ms/,
+  ],
+  [
+    'an earlier session’s presence retained for the device',
+    // The display is shown a presence of the device from before its birth (a box that kept an old session's).
+    kiosk(
+      (d) => ({
+        down: (p, c) => {
+          if (
+            isPublish(p) &&
+            c.clientId === 'display-tv.conform-w' &&
+            p.topic === topics.presence(d.id) &&
+            bodyOf(p)?.online === true
+          )
+            return withBody(p, (b) => void (b.session = (b.session as number) - 5));
+        },
+      }),
+      { watch: true },
+    ),
+    'a display sees the birth and, after a cut connection, the Will',
+    /no birth within \d+ ms/,
+  ],
+  [
+    'a stale Will: the cut connection announced offline with the first session',
+    // A box that keeps one Will per device rather than per connection: when the second connection is cut,
+    // the display is told the device's first session went offline, though that one is live.
+    kiosk(
+      (d) => ({
+        down: (p, c) => {
+          if (
+            isPublish(p) &&
+            c.clientId === 'display-tv.conform-w' &&
+            p.topic === topics.presence(d.id) &&
+            bodyOf(p)?.online === false
+          )
+            return withBody(p, (b) => void (b.session = (b.session as number) - 1));
         },
       }),
       { watch: true },
@@ -1298,6 +1362,33 @@ describe.concurrent('what the kit accepts of a correct box', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+  });
+
+  it('a box whose close of a box-only publisher comes before its reply reaches the listener', async () => {
+    // A correct box answers `forbidden` and closes the connection; here the close arrives first and the reply
+    // 50 ms later. The kit must still see the connection closed, not wait for a close that has happened.
+    const results = await kitAgainst(
+      kiosk((d) => ({
+        down: (p, c, proxy) => {
+          if (
+            c.clientId === `${d.id}.conform-l` &&
+            isPublish(p) &&
+            p.topic === topics.reply(d.id) &&
+            bodyOf(p)?.topic === topics.officeState()
+          ) {
+            proxy.conn(`${d.id}.conform-x`)?.cut();
+            setTimeout(() => c.toClient(p), 50);
+            return null;
+          }
+        },
+      })),
+    );
+    expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+    expect(
+      results.find(
+        (r) => r.name === 'publishing on a box-only topic gets forbidden and the connection is closed',
+      ),
+    ).toMatchObject({ status: 'pass' });
   });
 
   it('without --allow-changes the office is left alone, saying how to run those checks', async () => {
