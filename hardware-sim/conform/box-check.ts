@@ -580,6 +580,7 @@ export async function checkBox(o: BoxCheckOptions): Promise<CheckResult[]> {
       );
 
     await list.check('an orderly sign-off (offline presence with the session) is accepted', async () => {
+      const since = l.msgs.length;
       await a.publish(
         topics.presence(o.id),
         JSON.stringify({ online: false, session, reason: 'conform done' }),
@@ -588,6 +589,29 @@ export async function checkBox(o: BoxCheckOptions): Promise<CheckResult[]> {
       );
       await a.subscribe(replyTopic, t);
       expectThat(!a.closed, 'the box closed the connection after the sign-off');
+      const refused = l.msgs
+        .slice(since)
+        .find(
+          (m) =>
+            m.topic === replyTopic &&
+            (m.body as Reply).topic === topics.presence(o.id) &&
+            (m.body as Reply).status === 'error',
+        );
+      expectThat(!refused, `the box refused the sign-off: ${JSON.stringify(refused?.body)}`);
+      if (!(o.watch || o.role === 'display')) return 'not watched (no display to see it: --watch-id)';
+      // A display connecting now is shown the device offline, with the session it signed off.
+      const w = o.watch ?? { id: o.id, secret: o.secret };
+      const r = await open(o.url, { username: w.id, password: w.secret, clientId: `${w.id}.conform-s` });
+      if (!('probe' in r)) throw new CheckFailed(`the watching display was refused: ${r.message}`);
+      const watcher = track(r.probe);
+      await watcher.subscribe(topics.presence(o.id), t);
+      const seen = await watcher.wait((m) => m.topic === topics.presence(o.id), t, 'retained presence');
+      const p = seen.body as Presence;
+      expectThat(
+        seen.retain && !p.online && p.session === session,
+        `a display is shown ${JSON.stringify(p)}${seen.retain ? '' : ' (not retained)'}, expected offline, session ${session}`,
+      );
+      return 'a display sees the device offline';
     });
   } finally {
     await Promise.all(probes.map((p) => p.end()));

@@ -165,6 +165,18 @@ const closesOnConnect =
     },
   });
 
+/** The box resets the TCP connection of a client id at its CONNECT (RST), answering nothing. */
+const resetsOnConnect =
+  (tag: string) =>
+  (d: DeviceSpec): Fault => ({
+    up: (p, c) => {
+      if (p.cmd === 'connect' && p.clientId === `${d.id}.${tag}`) {
+        c.reset();
+        return null;
+      }
+    },
+  });
+
 /** The box keeps the connection of a client id open when it should close it. */
 const keepsOpen =
   (tag: string) =>
@@ -322,6 +334,18 @@ const cases: Case[] = [
     kiosk(message(officeState, (p) => withBody(p, (b) => void delete b.name))),
     'retained state/office on subscribe, valid',
     /lobby\/v1\/state\/office does not match the schema: .*name.*Expected required property/,
+  ],
+  [
+    'an office state with five fields missing: three are named',
+    kiosk(
+      message(officeState, (p) =>
+        withBody(p, (b) => {
+          for (const k of ['name', 'timezone', 'sessions', 'services', 'counters']) delete b[k];
+        }),
+      ),
+    ),
+    'retained state/office on subscribe, valid',
+    /^lobby\/v1\/state\/office does not match the schema: [^;]+; [^;]+; [^;]+$/,
   ],
   [
     'a service state without "accepting"',
@@ -485,7 +509,12 @@ const cases: Case[] = [
     'the birth refused',
     kiosk((d) => ({
       up: (p, c, proxy) => {
-        if (isPublish(p) && c.clientId === `${d.id}.conform` && p.topic === topics.presence(d.id))
+        if (
+          isPublish(p) &&
+          c.clientId === `${d.id}.conform` &&
+          p.topic === topics.presence(d.id) &&
+          bodyOf(p)?.online === true
+        )
           proxy
             .conn(`${d.id}.conform-l`)
             ?.toClient(publish(topics.reply(d.id), refused({ id: null, topic: p.topic }, 'forbidden')));
@@ -806,6 +835,35 @@ const cases: Case[] = [
     kiosk(reply(ticketTopic, answeredOk, 3)),
     'an unknown field gets schema_invalid with the id echoed and the field named',
     /expected error "schema_invalid", got ok/,
+  ],
+  [
+    'an unknown field never answered',
+    kiosk(reply(ticketTopic, () => null, 3)),
+    'an unknown field gets schema_invalid with the id echoed and the field named',
+    /^no reply within \d+ ms$/,
+  ],
+  [
+    'a ticket for an unknown service never answered',
+    kiosk(reply(ticketTopic, () => null, 4)),
+    'a ticket for a service the office does not have gets unknown_service',
+    /^no reply within \d+ ms$/,
+  ],
+  [
+    'a request the role may not send never answered',
+    kiosk(
+      reply(
+        () => topics.counterCommand(1, 'next'),
+        () => null,
+      ),
+    ),
+    'a request the role may not send gets forbidden, connection kept (lobby/v1/counters/1/cmd/next)',
+    /^no reply within \d+ ms$/,
+  ],
+  [
+    'a publish on a box-only topic never answered',
+    kiosk(reply(officeState, () => null)),
+    'publishing on a box-only topic gets forbidden and the connection is closed',
+    /^no reply within \d+ ms$/,
   ],
   [
     'a ticket for an unknown service issued',
@@ -1280,6 +1338,12 @@ const cases: Case[] = [
     /refused with code null \(the box closed the connection without a CONNACK\), expected 4/,
   ],
   [
+    'the connection reset at a wrong secret, no CONNACK',
+    kiosk(resetsOnConnect('conform-b')),
+    'a wrong secret is refused with CONNACK 4',
+    /^refused with code null \(.*ECONNRESET.*\), expected 4$/,
+  ],
+  [
     'the device refused on its second connection',
     kiosk(connack('conform', 5)),
     'connect with a Will and publish the birth on the same connection',
@@ -1309,6 +1373,32 @@ const cases: Case[] = [
     kiosk(closesOn((p) => bodyOf(p)?.reason === 'conform done')),
     'an orderly sign-off (offline presence with the session) is accepted',
     /the box closed the connection before the PUBACK for lobby\/v1\/presence\/kiosk-1/,
+  ],
+  [
+    'the sign-off refused',
+    kiosk((d) => ({
+      up: (p, c, proxy) => {
+        if (isPublish(p) && bodyOf(p)?.reason === 'conform done')
+          proxy
+            .conn(`${d.id}.conform-l`)
+            ?.toClient(publish(topics.reply(d.id), refused({ id: null, topic: p.topic }, 'forbidden')));
+      },
+    })),
+    'an orderly sign-off (offline presence with the session) is accepted',
+    /the box refused the sign-off: .*"forbidden"/,
+  ],
+  [
+    'the sign-off not retained: a display is still shown the device online',
+    kiosk(
+      () => ({
+        up: (p) => {
+          if (isPublish(p) && bodyOf(p)?.reason === 'conform done') return { ...p, retain: false };
+        },
+      }),
+      { watch: true },
+    ),
+    'an orderly sign-off (offline presence with the session) is accepted',
+    /a display is shown \{"online":true.*expected offline, session \d+/,
   ],
 ];
 
@@ -1389,6 +1479,37 @@ describe.concurrent('what the kit accepts of a correct box', () => {
         (r) => r.name === 'publishing on a box-only topic gets forbidden and the connection is closed',
       ),
     ).toMatchObject({ status: 'pass' });
+  });
+
+  it('a Will that reaches the display two seconds after the cut', async () => {
+    // A box may notice a dead connection late; the kit waits three times its answer time for the Will.
+    const results = await kitAgainst(
+      kiosk(
+        (d) => ({
+          down: (p, c) => {
+            if (
+              isPublish(p) &&
+              c.clientId === 'display-tv.conform-w' &&
+              p.topic === topics.presence(d.id) &&
+              bodyOf(p)?.online === false
+            ) {
+              setTimeout(() => c.toClient(p), 2000);
+              return null;
+            }
+          },
+        }),
+        { watch: true },
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+  });
+
+  it('the device refused at its birth: the display check says it saw no birth', async () => {
+    const results = await kitAgainst(kiosk(connack('conform', 5), { watch: true }));
+    expect(said(results, 'a display sees the birth and, after a cut connection, the Will')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^no birth within \d+ ms$/),
+    });
   });
 
   it('without --allow-changes the office is left alone, saying how to run those checks', async () => {

@@ -18,6 +18,8 @@ export interface ProxyConn {
   toBox(p: Packet): void;
   /** Drops both sides at once, like a pulled cable. */
   cut(): void;
+  /** Resets the client's TCP connection (RST, the client reads ECONNRESET) and drops the box's side. */
+  reset(): void;
 }
 
 /**
@@ -83,6 +85,10 @@ export class RewritingProxy {
       toBox: (p) => write(box, p),
       cut: () => {
         client.destroy();
+        box.destroy();
+      },
+      reset: () => {
+        client.resetAndDestroy();
         box.destroy();
       },
     };
