@@ -366,11 +366,15 @@ export function insertStatements<R extends { [K in keyof R]: Cell | undefined }>
   return statements;
 }
 
+/** The fixed text around an `upsertAddStatements` row set, per table, keys and metrics (built once). */
+const upsertParts = new Map<string, { head: RawBuilder<unknown>; tail: RawBuilder<unknown> }>();
+
 /**
  * The statements adding rows of counters into a table keyed by `keys`: missing keys are inserted, existing
  * ones get each metric added (a metric missing from a row adds 0). Rows must have distinct keys (callers sum
- * deltas first) and come sorted, so concurrent writers lock rows in the same order. One statement on
- * PostgreSQL (`insertStatements`).
+ * deltas first) and come sorted, so concurrent writers lock rows in the same order. PostgreSQL: one statement
+ * (see `insertStatements`) whose rows carry only the metrics they change, a missing one read as 0 by the
+ * statement itself; SQLite: rows filled with zeros, as multi-row `VALUES`.
  */
 export function upsertAddStatements(
   dialect: Dialect,
@@ -380,21 +384,33 @@ export function upsertAddStatements(
   rows: readonly Record<string, string | number>[],
 ): WriteStatement[] {
   if (rows.length === 0) return [];
+  const conflict = sql`ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${sql.join(
+    metrics.map((m) => sql`${sql.ref(m)} = ${sql.table(table)}.${sql.ref(m)} + excluded.${sql.ref(m)}`),
+  )}`;
+  if (dialect === 'postgres') {
+    const id = `${table}\u0000${keys.join(',')}\u0000${metrics.join(',')}`;
+    let parts = upsertParts.get(id);
+    if (!parts) {
+      const columns = sql.join([...keys, ...metrics].map((c) => sql.ref(c)));
+      const values = sql.join([
+        ...keys.map((k) => sql.ref(k)),
+        ...metrics.map((m) => sql`COALESCE(${sql.ref(m)}, 0)`),
+      ]);
+      parts = {
+        head: sql`INSERT INTO ${sql.table(table)} (${columns}) SELECT ${values}
+          FROM json_populate_recordset(NULL::${sql.table(table)}, `,
+        tail: sql`::json) ${conflict}`,
+      };
+      upsertParts.set(id, parts);
+    }
+    return [sql`${parts.head}${JSON.stringify(rows)}${parts.tail}`];
+  }
   const filled = rows.map((r) => {
     const out: Record<string, string | number> = { ...r };
     for (const m of metrics) out[m] = r[m] ?? 0;
     return out;
   });
-  const set = sql.join(
-    metrics.map((m) => sql`${sql.ref(m)} = ${sql.table(table)}.${sql.ref(m)} + excluded.${sql.ref(m)}`),
-  );
-  return insertStatements(
-    dialect,
-    table,
-    [...keys, ...metrics],
-    filled,
-    sql`ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${set}`,
-  );
+  return insertStatements(dialect, table, [...keys, ...metrics], filled, conflict);
 }
 
 /** `upsertAddStatements`, run at once. */

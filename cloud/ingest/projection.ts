@@ -39,29 +39,42 @@ export class DeltaTable {
 
 /**
  * Deltas keyed by `day` and `keys`: events add to their day only, and the rows come out for every grain
- * (`grainsOf`: day, week, month), keyed by `grain`, `period` and `keys`, sorted. The week and month are summed
- * from a few day rows instead of from every event.
+ * (`grainsOf`: day, week, month), keyed by `grain`, `period` and `keys`, sorted, each with the metrics it
+ * changes. The week and month are summed from a few day rows instead of from every event.
  */
 export class DayDeltaTable {
-  private readonly days: DeltaTable;
-  constructor(private readonly keys: string[]) {
-    this.days = new DeltaTable(['day', ...keys]);
-  }
+  private readonly days = new Map<string, { key: Row; day: string; sums: Map<string, number> }>();
+  constructor(private readonly keys: string[]) {}
 
   add(key: Row, metrics: Record<string, number>): void {
-    this.days.add(key, metrics);
+    // Ingest calls this a few thousand times a batch: no intermediate arrays or objects.
+    let k = String(key.day);
+    for (const c of this.keys) k += `\u0000${String(key[c])}`;
+    let d = this.days.get(k);
+    if (!d) this.days.set(k, (d = { key, day: String(key.day), sums: new Map() }));
+    for (const m in metrics) d.sums.set(m, (d.sums.get(m) ?? 0) + (metrics[m] as number));
   }
 
   byGrain(): Row[] {
-    const out = new DeltaTable(['grain', 'period', ...this.keys]);
-    for (const { day, ...row } of this.days.sorted()) {
-      const key: Row = {};
-      for (const k of this.keys) key[k] = row[k] as string | number;
-      const metrics: Record<string, number> = {};
-      for (const m in row) if (!this.keys.includes(m)) metrics[m] = row[m] as number;
-      for (const [grain, period] of grainsOf(String(day))) out.add({ grain, period, ...key }, metrics);
-    }
-    return out.sorted();
+    const out = new Map<string, { row: Row; sums: Map<string, number> }>();
+    for (const d of this.days.values())
+      for (const [grain, period] of grainsOf(d.day)) {
+        let k = `${grain}\u0000${period}`;
+        for (const c of this.keys) k += `\u0000${String(d.key[c])}`;
+        let o = out.get(k);
+        if (!o) {
+          const row: Row = { grain, period };
+          for (const c of this.keys) row[c] = d.key[c] as string | number;
+          out.set(k, (o = { row, sums: new Map() }));
+        }
+        for (const [m, v] of d.sums) o.sums.set(m, (o.sums.get(m) ?? 0) + v);
+      }
+    return [...out.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, { row, sums }]) => {
+        for (const [m, v] of sums) row[m] = v;
+        return row;
+      });
   }
 }
 
