@@ -244,6 +244,49 @@ const LINK_COLUMNS: (keyof LinkRow)[] = [
   'day',
 ];
 
+/**
+ * The batch's raw events. PostgreSQL: each row carries only what differs between events (the box, office and
+ * time received are the statement's), and `data` as JSON inside the JSON, not as an escaped string: a `json`
+ * column of `json_to_recordset` is the input's text as it was, so the stored text is `JSON.stringify(e.data)`.
+ */
+function eventStatements(
+  dialect: CloudDatabase['dialect'],
+  box: BoxIdentity,
+  events: EventEnvelope[],
+  now: number,
+): WriteStatement[] {
+  if (dialect === 'postgres') {
+    const rows = events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      at: Date.parse(e.at),
+      day: e.day,
+      data: e.data,
+    }));
+    return [
+      sql`INSERT INTO events (${sql.join(EVENT_COLUMNS.map((c) => sql.ref(c)))})
+        SELECT ${box.id}::text, seq, ${box.officeId}::text, type, at, day, data::text, ${now}::bigint
+        FROM json_to_recordset(${JSON.stringify(rows)}::json)
+          AS x(seq bigint, type text, at bigint, day text, data json)`,
+    ];
+  }
+  return insertStatements(
+    dialect,
+    'events',
+    EVENT_COLUMNS,
+    events.map((e) => ({
+      box_id: box.id,
+      seq: e.seq,
+      office_id: box.officeId,
+      type: e.type,
+      at: Date.parse(e.at),
+      day: e.day,
+      data: JSON.stringify(e.data),
+      received_at: now,
+    })),
+  );
+}
+
 /** An upsert whose every column but the keys takes the new row's value. */
 const overwrite = (columns: string[], keys: string[]) =>
   sql`ON CONFLICT (${sql.join(keys.map((k) => sql.ref(k)))}) DO UPDATE SET ${sql.join(
@@ -296,21 +339,7 @@ async function applyEvents(
   const present = await executeWrites(
     tx,
     [
-      ...insertStatements(
-        dialect,
-        'events',
-        EVENT_COLUMNS,
-        events.map((e) => ({
-          box_id: box.id,
-          seq: e.seq,
-          office_id: box.officeId,
-          type: e.type,
-          at: Date.parse(e.at),
-          day: e.day,
-          data: JSON.stringify(e.data),
-          received_at: now,
-        })),
-      ),
+      ...eventStatements(dialect, box, events, now),
       ...insertStatements(
         dialect,
         'tickets',
