@@ -268,6 +268,29 @@ const kiosk = (fault: BrokenBox['fault'], more: Partial<BrokenBox> = {}): Broken
   ...more,
 });
 
+/**
+ * A kiosk watched by the display, whose presence messages matching `which` are changed, dropped (null) or
+ * held on their way to the watching display.
+ */
+const shownToDisplay = (
+  which: (p: IPublishPacket, body: Body | undefined) => boolean,
+  change: (p: IPublishPacket, c: ProxyConn) => IPublishPacket | null,
+): BrokenBox =>
+  kiosk(
+    (d) => ({
+      down: (p, c) => {
+        if (
+          isPublish(p) &&
+          c.clientId === 'display-tv.conform-w' &&
+          p.topic === topics.presence(d.id) &&
+          which(p, bodyOf(p))
+        )
+          return change(p, c);
+      },
+    }),
+    { watch: true },
+  );
+
 const cases: Case[] = [
   // ---- connecting
   [
@@ -548,19 +571,9 @@ const cases: Case[] = [
   ],
   [
     'the Will never shown to a display',
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (
-            isPublish(p) &&
-            c.clientId === 'display-tv.conform-w' &&
-            p.topic === topics.presence(d.id) &&
-            bodyOf(p)?.online === false
-          )
-            return null;
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      (_, b) => b?.online === false,
+      () => null,
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /no Will within \d+ ms/,
@@ -568,19 +581,9 @@ const cases: Case[] = [
   [
     'an earlier session’s presence retained for the device',
     // The display is shown a presence of the device from before its birth (a box that kept an old session's).
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (
-            isPublish(p) &&
-            c.clientId === 'display-tv.conform-w' &&
-            p.topic === topics.presence(d.id) &&
-            bodyOf(p)?.online === true
-          )
-            return withBody(p, (b) => void (b.session = (b.session as number) - 5));
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      (_, b) => b?.online === true,
+      (p) => withBody(p, (b) => void (b.session = (b.session as number) - 5)),
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /no birth within \d+ ms/,
@@ -589,67 +592,36 @@ const cases: Case[] = [
     'a stale Will: the cut connection announced offline with the first session',
     // A box that keeps one Will per device rather than per connection: when the second connection is cut,
     // the display is told the device's first session went offline, though that one is live.
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (
-            isPublish(p) &&
-            c.clientId === 'display-tv.conform-w' &&
-            p.topic === topics.presence(d.id) &&
-            bodyOf(p)?.online === false
-          )
-            return withBody(p, (b) => void (b.session = (b.session as number) - 1));
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      (_, b) => b?.online === false,
+      (p) => withBody(p, (b) => void (b.session = (b.session as number) - 1)),
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /no Will within \d+ ms/,
   ],
   [
     'the birth never shown to a display',
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (isPublish(p) && c.clientId === 'display-tv.conform-w' && p.topic === topics.presence(d.id))
-            return null;
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      () => true,
+      () => null,
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /no birth within \d+ ms/,
   ],
   [
     'a retained presence saying offline for the birth',
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (isPublish(p) && c.clientId === 'display-tv.conform-w' && p.topic === topics.presence(d.id))
-            return withBody(p, (b) => void (b.online = false));
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      () => true,
+      (p) => withBody(p, (b) => void (b.online = false)),
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /the retained presence is not the birth/,
   ],
   [
     'the second birth never shown',
-    kiosk(
-      (d) => ({
-        down: (p, c) => {
-          if (
-            isPublish(p) &&
-            c.clientId === 'display-tv.conform-w' &&
-            p.topic === topics.presence(d.id) &&
-            !p.retain &&
-            bodyOf(p)?.online === true
-          )
-            return null;
-        },
-      }),
-      { watch: true },
+    shownToDisplay(
+      (p, b) => !p.retain && b?.online === true,
+      () => null,
     ),
     'a display sees the birth and, after a cut connection, the Will',
     /no second birth within \d+ ms/,
@@ -1484,21 +1456,12 @@ describe.concurrent('what the kit accepts of a correct box', () => {
   it('a Will that reaches the display two seconds after the cut', async () => {
     // A box may notice a dead connection late; the kit waits three times its answer time for the Will.
     const results = await kitAgainst(
-      kiosk(
-        (d) => ({
-          down: (p, c) => {
-            if (
-              isPublish(p) &&
-              c.clientId === 'display-tv.conform-w' &&
-              p.topic === topics.presence(d.id) &&
-              bodyOf(p)?.online === false
-            ) {
-              setTimeout(() => c.toClient(p), 2000);
-              return null;
-            }
-          },
-        }),
-        { watch: true },
+      shownToDisplay(
+        (_, b) => b?.online === false,
+        (p, c) => {
+          setTimeout(() => c.toClient(p), 2000);
+          return null;
+        },
       ),
     );
     expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
