@@ -331,7 +331,8 @@ for (const kind of DATABASES) {
       expect(await ackedSeq(cloud, other.boxId)).toBe(3);
     });
 
-    it.skipIf(kind.name !== 'postgres')(
+    // PostgreSQL only (SQLite has one writer: no batch waits for another's lock), so not defined on SQLite.
+    (kind.name === 'postgres' ? it : () => undefined)(
       'a batch that waited for the box while its earlier batch committed builds on that batch’s tickets',
       async () => {
         // Two replicas with the same box's batches: the second locks the box's row only once the first has
