@@ -21,15 +21,9 @@ export async function lockDossier(tx: Tx, dialect: Dialect, code: string): Promi
   await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext(${code}))`.execute(tx);
 }
 
-/** `lockDossier` for several codes in one statement, taken in the order given (the caller sorts them). */
-export async function lockDossiers(tx: Tx, dialect: Dialect, codes: readonly string[]): Promise<void> {
-  if (dialect !== 'postgres' || codes.length === 0) return;
-  await sql`SELECT ${dossierLocks(codes)}`.execute(tx);
-}
-
 /**
- * The expression taking the locks of `codes` (sorted by the caller) in their order, counting them: for a
- * statement that takes them along with other work (ingest takes them with its box's row lock).
+ * `lockDossier` for several codes, as an expression taking their locks (sorted by the caller) in their order
+ * and counting them, for a statement that takes them along with other work (ingest, with its box's row lock).
  */
 export function dossierLocks(codes: readonly string[]) {
   return sql<number>`(SELECT count(pg_advisory_xact_lock(hashtext(current_schema()), hashtext(c)))

@@ -200,8 +200,9 @@ export async function ingestBatch(
     // Written with the batch, in the same statement on PostgreSQL (the row is locked above).
     const acknowledge = sql`UPDATE boxes SET acked_seq = ${last.seq}, last_event_at = ${Date.parse(last.at)}
       WHERE id = ${box.id}`;
-    const office = { id: box.id, officeId: row.office_id };
-    await applyEvents(tx, store.dialect, office, row.timezone, row.tickets, apply, now, acknowledge);
+    // The office as the box's row names it now, not as the remembered credential did.
+    const placed = { id: box.id, officeId: row.office_id };
+    await applyEvents(tx, store.dialect, placed, row.timezone, row.tickets, apply, now, acknowledge);
     return { ackedSeq: last.seq, applied: apply.length, duplicates, deferred };
   });
 }
