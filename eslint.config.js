@@ -24,4 +24,19 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // vitest's toMatchObject and objectContaining pass a RegExp property for any string at all (a RegExp has no
+    // keys to compare): a message checked that way is not checked. expect.stringMatching(/…/) is.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(toMatchObject|objectContaining)$/] Property > Literal[regex]',
+          message: 'a RegExp here matches any string; use expect.stringMatching(/…/)',
+        },
+      ],
+    },
+  },
 );

@@ -424,6 +424,25 @@ for (const kind of DATABASES) {
       expect([next.totals.issued, next.totals.called, next.totals.wait.meanMin]).toEqual([1, 1, 20]);
       expect(clerks(next)).toEqual([['cc01', LAN.name, 1, 20]]);
       expect(next.byHour.map((h) => [h.hour, h.issued, h.waitCount, h.waitMeanMin])).toEqual([[8, 1, 1, 20]]);
+      // The whole week (w1, 1–7 March) and the whole month are read from their own rows: both days in each.
+      for (const [from, to] of [
+        ['2026-03-01', '2026-03-07'],
+        ['2026-03-01', '2026-03-31'],
+      ] as const) {
+        const whole = await report('xc', from, to);
+        expect(
+          [whole.totals.issued, whole.totals.called, whole.totals.wait.meanMin],
+          `${from}…${to}`,
+        ).toEqual([3, 3, 35 / 3]);
+        expect(clerks(whole)).toEqual([
+          ['cc01', LAN.name, 2, 12.5],
+          ['cc02', MINH.name, 1, 10],
+        ]);
+        expect(whole.byHour.map((h) => [h.hour, h.issued, h.waitCount])).toEqual([
+          [8, 2, 2],
+          [9, 1, 1],
+        ]);
+      }
     });
 
     it('counts services whose ids run into counter numbers apart', async () => {
