@@ -498,13 +498,13 @@ async function scopeOf(db: Db, q: ReportQuery): Promise<Scope> {
 const DOSSIER_METRICS = ['received', 'returned', 'on_time', 'late'];
 const HOUR_SUMS = ['issued', 'wait_count', 'wait_sum_ms', ...WAIT_COLUMNS];
 
-/** Rollup sums grouped by the given key columns (the database adds up the months and days). */
-async function grouped(db: Db, s: Scope, keys: string[], extra?: RawBuilder<unknown>) {
+/** Rollup sums of the rows `where` keeps, grouped by the given key columns (the database adds up the months and days). */
+async function grouped(db: Db, s: Scope, keys: string[], where: RawBuilder<unknown>) {
   const cols = sql.join(keys.map((k) => sql`r.${sql.ref(k)}`));
   return periodQuery(s, keys, REPORT_METRICS, async (rows) => {
     const r = await sql<Record<string, unknown>>`
       SELECT ${cols}, ${sumsOf(REPORT_METRICS)} FROM ${rows('rollups')} r
-      WHERE ${s.inScope}${extra ? sql` AND ${extra}` : sql``} GROUP BY ${cols}`.execute(db);
+      WHERE ${s.inScope} AND ${where} GROUP BY ${cols}`.execute(db);
     return r.rows;
   });
 }
@@ -795,7 +795,7 @@ export async function buildReport(
   db: Db,
   q: ReportQuery,
   unitId: string,
-  o: Order & { officeLimit: number } = { sort: 'name', order: 'asc', officeLimit: 50 },
+  o: Order & { officeLimit: number },
 ): Promise<Report> {
   const s = await scopeOf(db, q);
   const inSubtree = (col: RawBuilder<unknown>) => sql`${col} IN (${s.sub})`;

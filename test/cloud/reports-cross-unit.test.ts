@@ -46,6 +46,13 @@ for (const kind of DATABASES) {
       );
       for (const office of ['o-hkb', 'o-hhb', 'o-hc'])
         boxes[office] = { token: (await enrolledBox(cloud, office)).token, seq: 0 };
+      // o-hhb keeps another time zone (UTC+8): a link's local time is its linking office's, also when that office
+      // lies outside the report's subtree.
+      await cloud.store.db
+        .updateTable('offices')
+        .set({ timezone: 'Asia/Singapore' })
+        .where('id', '=', 'o-hhb')
+        .execute();
     });
     afterAll(async () => {
       await cloud?.close();
@@ -128,8 +135,8 @@ for (const kind of DATABASES) {
         office,
         ticketId,
         linkedAt: iso(at),
-        // And in the linking office's time (Asia/Ho_Chi_Minh, UTC+7), as a reader there says it.
-        linkedAtLocal: iso(at + 7 * 3_600_000)
+        // And in the linking office's time (Asia/Ho_Chi_Minh, UTC+7; o-hhb UTC+8), as a reader there says it.
+        linkedAtLocal: iso(at + (office === 'o-hhb' ? 8 : 7) * 3_600_000)
           .slice(0, 16)
           .replace('T', ' '),
         dossierOffice: 'o-hkb',

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntegration } from '../../cloud/admin/provisioning.js';
 import { hmacHex } from '../../cloud/auth/secrets.js';
 import { WAIT_BOUNDS_MIN } from '../../cloud/db/rollup-columns.js';
-import type { Report } from '../../cloud/reports/reports.js';
+import {
+  BREAKDOWNS,
+  SORT_KEYS,
+  type Breakdown,
+  type Figures,
+  type Report,
+  type SortKey,
+} from '../../cloud/reports/reports.js';
 import { REPORT_PAGE_MAX_ROWS } from '../../cloud/limits.js';
 import type { CloudService } from '../../cloud/service.js';
 import { hmacPayload, type EventEnvelope } from '../../protocol/index.js';
@@ -86,7 +93,15 @@ const OFFICE_NAMES: Record<string, string> = {
   'o-hkb': 'Một cửa Hòa Khánh Bắc',
   'o-hhb': 'Một cửa Hòa Hiệp Bắc',
 };
-const CLERK_NAMES = new Map(DEFAULT_COUNTERS.map((c) => [c.clerk.id, c.clerk.name]));
+/** o-hhb's counters have other clerks: Dương before Đỗ in Vietnamese order (Đ is a letter after D). */
+const COUNTERS_OF = (office: string) =>
+  DEFAULT_COUNTERS.map((c) => {
+    const other: Record<string, string> = { cc01: 'Đỗ Thị Hà', cc04: 'Dương Văn Nam' };
+    const name = office === 'o-hhb' ? other[c.clerk.id] : undefined;
+    return name ? { ...c, clerk: { ...c.clerk, name } } : c;
+  });
+const clerkName = (office: string, clerk: string) =>
+  COUNTERS_OF(office).find((c) => c.clerk.id === clerk)?.clerk.name;
 const UNIT_NAMES: Record<string, string> = {
   dn: 'Thành phố Đà Nẵng',
   lc: 'Quận Liên Chiểu',
@@ -101,6 +116,18 @@ const SERVICE_NAMES: Record<string, string> = {
   'ho-tich': 'Hộ tịch',
   'dat-dai': 'Đất đai',
 };
+/** Each office's config names the services; o-hhb calls one by another name. */
+const SERVICE_NAMES_OF: Record<string, Record<string, string>> = {
+  'o-hc': SERVICE_NAMES,
+  'o-hkb': SERVICE_NAMES,
+  'o-hhb': { ...SERVICE_NAMES, 'ho-tich': 'Cải chính hộ tịch' },
+};
+/** A service's name in a unit's report: its offices' names for it, each once, sorted, joined by " / ". */
+const serviceName = (unit: string, service: string): string =>
+  [...new Set((UNIT_OFFICES[unit] as string[]).map((o) => SERVICE_NAMES_OF[o]?.[service]))]
+    .filter((n): n is string => n !== undefined)
+    .sort()
+    .join(' / ') || service;
 
 const bucketOf = (min: number) => WAIT_BOUNDS_MIN.find((b) => min <= b) ?? 1440;
 function nearestRank(sorted: number[], p: number): number | null {
@@ -363,7 +390,7 @@ function expectedReport(
         ds.map((d) => d.service),
       ).map((service) => ({
         service,
-        name: SERVICE_NAMES[service] ?? service,
+        name: serviceName(unit, service),
         ...figuresOf(
           byService.get(service) ?? empty(),
           ds.filter((d) => d.service === service),
@@ -403,7 +430,7 @@ function expectedReport(
         office,
         officeName: OFFICE_NAMES[office],
         clerk,
-        name: CLERK_NAMES.get(clerk),
+        name: clerkName(office, clerk),
         ...figuresOf(byClerk.get(`${office}/${clerk}`) as Tally, [], target, 'counter'),
       })),
     // Each office sends dossiers of its own agency: no link crosses units here (dossiers.test.ts has them).
@@ -444,9 +471,10 @@ for (const kind of DATABASES) {
         Date.now(),
       );
       // Every office's config names the services (a managed office's effective config in the fleet).
-      const effective = JSON.stringify({
-        services: Object.entries(SERVICE_NAMES).map(([id, name]) => ({ id, name })),
-      });
+      const effectiveOf = (office: string) =>
+        JSON.stringify({
+          services: Object.entries(SERVICE_NAMES_OF[office] ?? {}).map(([id, name]) => ({ id, name })),
+        });
       for (const office of Object.keys(PLAN))
         await cloud.store.db
           .insertInto('fleet_offices')
@@ -454,7 +482,7 @@ for (const kind of DATABASES) {
             office_id: office,
             overrides: '{}',
             revision: 1,
-            effective,
+            effective: effectiveOf(office),
             hash: 'test',
             updated_at: Date.now(),
             updated_by: 'test',
@@ -467,7 +495,7 @@ for (const kind of DATABASES) {
           tickets: plan.tickets,
           // xay-dung has no counter: its tickets wait all day (issued, never called).
           services: [...DEFAULT_SERVICES, 'xay-dung'],
-          counters: DEFAULT_COUNTERS,
+          counters: COUNTERS_OF(office),
           agency: plan.agency,
           // Half the no-shows come back and are served; one ticket in ten is transferred to another service.
           returnRate: 0.5,
@@ -543,6 +571,13 @@ for (const kind of DATABASES) {
       ['dn', '2026-02-01', '2026-02-28', 10, 'exactly one month'],
       ['dn', '2026-01-31', '2026-02-28', 16, 'a day, then a month; a target between two bucket bounds'],
       ['dn', '2026-02-01', '2026-03-01', 20, 'a month, then a day'],
+      [
+        'dn',
+        '2026-02-03',
+        '2026-02-28',
+        15,
+        'a month minus its first two days: two offices sent only those days, and show nothing',
+      ],
       ['dn', '2025-12-01', '2026-03-31', 15, 'four whole months across the end of a year'],
       ['lc', '2026-01-31', '2026-02-02', 5, 'days across a month boundary'],
       ['hkb', '2026-02-02', '2026-02-02', 15, 'one commune, one day'],
@@ -637,6 +672,85 @@ for (const kind of DATABASES) {
       expect(big.body.message).toContain(String(REPORT_PAGE_MAX_ROWS));
       const odd = await get(`/api/v1/reports?${q}&sort=mood`);
       expect([odd.status, odd.body.code]).toEqual([400, 'invalid_request']);
+    });
+
+    it('orders every breakdown by each figure both ways: empty figures last, equal ones by name', async () => {
+      // What each sort key orders by, as the API documents it (cloud/README.md, Reports).
+      const FIGURE: Record<SortKey, ((r: Figures) => number | null) | null> = {
+        name: null,
+        received: (r) => r.received,
+        served: (r) => r.served,
+        noShow: (r) => r.noShow,
+        waitMean: (r) => r.wait.meanMin,
+        waitP90: (r) => r.wait.p90AtMostMin,
+        withinTarget: (r) => r.wait.withinTargetPct,
+        serviceMean: (r) => r.serviceMeanMin,
+        ratings: (r) => r.satisfaction.ratings,
+        indexPct: (r) => r.satisfaction.indexPct,
+        meanScore: (r) => r.satisfaction.meanScore,
+        onTimeRate: (r) => r.dossiers.onTimeRate,
+      };
+      type Any = Figures & Record<string, unknown>;
+      // The name a row goes by, part by part; and which row it is.
+      const NAME: Record<Breakdown, (r: Any) => (string | number)[]> = {
+        unit: (r) => [r.name as string, r.unit as string],
+        office: (r) => [r.name as string, r.office as string],
+        service: (r) => [r.name as string, r.service as string],
+        counter: (r) => [r.officeName as string, r.counter as number],
+        clerk: (r) => [r.officeName as string, r.name as string, r.clerk as string],
+      };
+      const id = (by: Breakdown, r: Any) =>
+        by === 'counter' || by === 'clerk' ? `${String(r.office)}/${String(r[by])}` : String(r[by]);
+      const byName = (by: Breakdown) => (a: Any, b: Any) => {
+        const [x, y] = [NAME[by](a), NAME[by](b)];
+        for (let i = 0; i < x.length; i++) {
+          const c =
+            typeof x[i] === 'number'
+              ? (x[i] as number) - (y[i] as number)
+              : vi.compare(x[i] as string, y[i] as string);
+          if (c !== 0) return c;
+        }
+        return 0;
+      };
+      const q = 'unit=dn&from=2026-01-30&to=2026-03-01';
+      let mixed = 0;
+      let ties = 0;
+      for (const by of BREAKDOWNS)
+        for (const sort of SORT_KEYS)
+          for (const order of ['asc', 'desc'] as const) {
+            const res = await cloud.app.inject({
+              method: 'GET',
+              url: `/api/v1/reports/rows?${q}&by=${by}&sort=${sort}&order=${order}&limit=500`,
+              headers: { authorization: `Bearer ${token}` },
+            });
+            expect(res.statusCode, res.body).toBe(200);
+            const rows = res.json<{ rows: Any[] }>().rows;
+            expect(rows.length, by).toBeGreaterThan(1);
+            const figure = FIGURE[sort];
+            const dir = order === 'desc' ? -1 : 1;
+            const want = [...rows].sort((a, b) => {
+              if (!figure) return byName(by)(a, b) * dir;
+              const [x, y] = [figure(a), figure(b)];
+              if (x !== y) {
+                if (x === null) return 1;
+                if (y === null) return -1;
+                return (x - y) * dir;
+              }
+              return byName(by)(a, b);
+            });
+            expect(
+              rows.map((r) => id(by, r)),
+              `${by} by ${sort} ${order}`,
+            ).toEqual(want.map((r) => id(by, r)));
+            if (figure) {
+              const values = rows.map(figure);
+              if (values.includes(null) && values.some((v) => v !== null)) mixed++;
+              if (new Set(values).size < values.length) ties++;
+            }
+          }
+      // The data holds what makes the order matter: figures some rows lack, and equal figures.
+      expect(mixed).toBeGreaterThan(0);
+      expect(ties).toBeGreaterThan(0);
     });
 
     it('no group serves or misses more citizens than it received; no-shows count citizens, not marks', async () => {

@@ -91,6 +91,8 @@ export const MODULES = {
     mutate: ['cloud/reports/**/*.ts'],
     tests: [
       'test/cloud/reports*.test.ts',
+      // periodRanges: which month, week and day rows a period reads (a unit test, no database).
+      'test/cloud/report-periods.test.ts',
       'test/cloud/ingest-projection.test.ts',
       'test/cloud/uplink-content.test.ts',
     ],
