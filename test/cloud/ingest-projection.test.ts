@@ -445,6 +445,55 @@ for (const kind of DATABASES) {
       }
     });
 
+    it('a no-show called back at the counter that marked it is received there once; a move to another counter of its service is not received again', async () => {
+      const box = await communeWithBox('xd', 'Hòa Phong');
+      const K1 = { ticketId: `${DAY}/K001`, number: 'K001', service: 'van-thu' };
+      const K2 = { ticketId: `${DAY}/K002`, number: 'K002', service: 'van-thu' };
+      const called = (ref: typeof K1, counter: number, how: string, waited: number) => ({
+        ...ref,
+        counter,
+        clerk: null,
+        how,
+        waitedMs: waited * MIN,
+      });
+      const finished = (ref: typeof K1, counter: number) => ({
+        ...ref,
+        counter,
+        clerk: null,
+        serviceMs: 5 * MIN,
+        dossiers: [],
+        implicit: true,
+      });
+      const r = await uplink(
+        box.token,
+        envelopes(1, [
+          [vn(9, 0), 'ticket.issued', issued(K1, 1)],
+          [vn(9, 0), 'ticket.issued', issued(K2, 2)],
+          // K001: absent at counter 1, back later and called again at counter 1 (the same clerk's desk).
+          [vn(9, 2), 'ticket.called', called(K1, 1, 'next', 2)],
+          [vn(9, 3), 'ticket.no_show', { ...K1, counter: 1, recalls: 0, reason: 'clerk' }],
+          [vn(9, 20), 'ticket.called', called(K1, 1, 'number', 20)],
+          [vn(9, 30), 'ticket.finished', finished(K1, 1)],
+          // K002: called at counter 1, sent on to counter 3 of the same service, which serves it.
+          [vn(9, 31), 'ticket.called', called(K2, 1, 'next', 31)],
+          [vn(9, 32), 'ticket.transferred', { ...K2, fromCounter: 1, toService: 'van-thu', toCounter: 3 }],
+          [vn(9, 40), 'ticket.called', called(K2, 3, 'next', 40)],
+          [vn(9, 50), 'ticket.finished', finished(K2, 3)],
+        ]),
+      );
+      expect(r.json()).toMatchObject({ applied: 10 });
+      const x = await report('xd');
+      // Two citizens, both received by van-thu once; counter 1 received each once, counter 3 received K002.
+      expect([x.totals.received, x.totals.noShow, x.totals.noShowMarks]).toEqual([2, 0, 1]);
+      expect(x.byService.map((s) => [s.service, s.issued, s.received, s.served])).toEqual([
+        ['van-thu', 2, 2, 2],
+      ]);
+      expect(x.byCounter.map((c) => [c.counter, c.received, c.called, c.served])).toEqual([
+        [1, 2, 3, 1],
+        [3, 1, 1, 1],
+      ]);
+    });
+
     it('counts services whose ids run into counter numbers apart', async () => {
       const box = await communeWithBox('xb', 'Hòa Liên');
       // dv1 at counter 12 and dv11 at counter 2: "dv1" + "12" and "dv11" + "2" read alike when run together.
