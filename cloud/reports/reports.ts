@@ -215,16 +215,14 @@ function cover(ym: string, x: number, y: number, sign: 1 | -1): PeriodRange[] {
   ];
 }
 
-/** Rows a key reads for these ranges. */
+/** Rows a key reads for ranges of weeks and days within one month (what `cover` gives). */
 function rowsRead(ranges: PeriodRange[]): number {
   let n = 0;
   for (const r of ranges)
     n +=
-      r.grain === 'm'
-        ? 1
-        : r.grain === 'w'
-          ? Number(r.last.slice(9)) - Number(r.first.slice(9)) + 1
-          : (Date.parse(r.last) - Date.parse(r.first)) / DAY_MS + 1;
+      r.grain === 'w'
+        ? Number(r.last.slice(9)) - Number(r.first.slice(9)) + 1
+        : (Date.parse(r.last) - Date.parse(r.first)) / DAY_MS + 1;
   return n;
 }
 

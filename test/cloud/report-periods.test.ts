@@ -90,6 +90,29 @@ describe('report periods', () => {
     ]);
   });
 
+  it('joins ranges that follow each other across a month: days, and February’s last week to March’s first', () => {
+    // Jan 30 – Feb 3: one range of days, not Jan 30–31 and Feb 1–3.
+    expect(periodRanges('2026-01-30', '2026-02-03')).toEqual([
+      { grain: 'd', first: '2026-01-30', last: '2026-02-03', sign: 1 },
+    ]);
+    // Feb 22 – Mar 7, 2026: February's w4 ends on its last day, so it and March's w1 are one range of weeks.
+    expect(periodRanges('2026-02-22', '2026-03-07')).toEqual([
+      { grain: 'w', first: '2026-02-w4', last: '2026-03-w1', sign: 1 },
+    ]);
+    // The two ranges of weeks stay apart when a day lies between them (2028 is a leap year).
+    expect(periodRanges('2028-02-22', '2028-03-07')).toEqual([
+      { grain: 'w', first: '2028-02-w4', last: '2028-03-w1', sign: 1 },
+      { grain: 'd', first: '2028-02-29', last: '2028-02-29', sign: 1 },
+    ]);
+  });
+
+  it('reads the weeks when they read as few rows as the month minus the rest', () => {
+    // March 1–28: w1–w4 (4 rows) or March minus 29–31 (1 + 3): the same, so the weeks.
+    expect(periodRanges('2025-03-01', '2025-03-28')).toEqual([
+      { grain: 'w', first: '2025-03-w1', last: '2025-03-w4', sign: 1 },
+    ]);
+  });
+
   it('covers every day of any period exactly once, never more rows than months and days alone', () => {
     const start = Date.parse('2023-12-01');
     for (let i = 0; i < 400; i++) {
