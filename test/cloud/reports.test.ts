@@ -94,10 +94,10 @@ const OFFICE_NAMES: Record<string, string> = {
   'o-hhb': 'Một cửa Hòa Hiệp Bắc',
 };
 /** o-hhb's counters have other clerks: Dương before Đỗ in Vietnamese order (Đ is a letter after D). */
+const HHB_CLERKS: Record<string, string> = { cc01: 'Đỗ Thị Hà', cc04: 'Dương Văn Nam' };
 const COUNTERS_OF = (office: string) =>
   DEFAULT_COUNTERS.map((c) => {
-    const other: Record<string, string> = { cc01: 'Đỗ Thị Hà', cc04: 'Dương Văn Nam' };
-    const name = office === 'o-hhb' ? other[c.clerk.id] : undefined;
+    const name = office === 'o-hhb' ? HHB_CLERKS[c.clerk.id] : undefined;
     return name ? { ...c, clerk: { ...c.clerk, name } } : c;
   });
 const clerkName = (office: string, clerk: string) =>
