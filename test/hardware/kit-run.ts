@@ -6,6 +6,7 @@ import {
   formatResult,
   type CheckResult,
   type DeviceRole,
+  type Operator,
   type Step,
 } from '../../hardware-sim/conform/index.js';
 
@@ -19,22 +20,31 @@ export const KIT_SECRET = 'vendor-secret-123';
 export async function runKitOn(o: {
   role: DeviceRole;
   id: string;
-  play: (step: Step, url: string) => Promise<void>;
+  play: (step: Step, url: string, context: Parameters<Operator>[1]) => Promise<void>;
   stepTimeoutMs: number;
+  /** The device's counter (default 1); the kit box gets as many counters. */
+  counter?: number;
+  skip?: Step['action'][];
+  onListening?: (port: number) => void;
   cleanup?: () => Promise<void>;
 }): Promise<CheckResult[]> {
-  const { kit, close } = await startKitBox({ role: o.role, id: o.id, secret: KIT_SECRET, counter: 1 });
+  const counter = o.counter ?? 1;
+  const { kit, close } = await startKitBox({ role: o.role, id: o.id, secret: KIT_SECRET, counter });
   let url = '';
   try {
     return await checkDevice({
       role: o.role,
       id: o.id,
-      counter: 1,
+      counter,
       box: kit,
-      operator: (step) => o.play(step, url),
+      operator: (step, context) => o.play(step, url, context),
       listenPort: 0,
       listenHost: '127.0.0.1',
-      onListening: (port) => (url = `mqtt://127.0.0.1:${port}`),
+      onListening: (port) => {
+        url = `mqtt://127.0.0.1:${port}`;
+        o.onListening?.(port);
+      },
+      skip: o.skip,
       stepTimeoutMs: o.stepTimeoutMs,
       onResult: process.env.KIT_DEBUG ? (r) => console.log(formatResult(r)) : undefined,
     });
