@@ -141,11 +141,9 @@ function boardView(cfg: BoxConfig, state: QueueState, board: PeripheralConfig): 
 }
 
 export function ratingSessionView(cfg: BoxConfig, state: QueueState, counter: number): RatingSession {
+  // The citizen being served at the counter, or the last one finished there (ratingTarget gives no other).
   const t = ratingTarget(state, counter);
-  const open =
-    t !== undefined &&
-    !t.rated &&
-    (t.status === 'serving' || t.status === 'finished' || t.status === 'called');
+  const open = t !== undefined && !t.rated;
   return {
     open,
     counter,

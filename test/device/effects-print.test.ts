@@ -42,10 +42,11 @@ async function office() {
     },
   };
   const directory = new PeripheralDirectory(cfg.peripherals);
-  const boot = async (opts: { resendMs?: number } = {}) => {
+  /** Starts the box on the log; `config` replaces the office's config from this start on. */
+  const boot = async (opts: { resendMs?: number; config?: typeof cfg } = {}) => {
     const store = new EventStore(file);
-    const ledger = new Ledger(cfg, store, clock);
-    const spool = new PrintSpool(cfg, directory, out, store, clock, log, opts);
+    const ledger = new Ledger(opts.config ?? cfg, store, clock);
+    const spool = new PrintSpool(opts.config ?? cfg, directory, out, store, clock, log, opts);
     let effects = Promise.resolve();
     ledger.onCommit((events) => {
       effects = spool.committed(events);
@@ -175,7 +176,47 @@ describe('sending a job again', () => {
   });
 });
 
+describe('a ticket printed again (an admin’s reprint)', () => {
+  it('goes to the kiosk under its own job id, is sent again until printed, and then no more', async () => {
+    const o = await office();
+    const { issue, spool, store } = await o.boot();
+    await issue('kiosk-1');
+    await spool.printed('kiosk-1', '2026-11-23/A001');
+    const first = o.sent[0]?.job as PrintJob;
+    o.sent.length = 0;
+    const again = { ...first, jobId: '2026-11-23/A001#reprint-1' };
+    await spool.reprint('kiosk-1', again);
+    expect(o.sent).toEqual([{ topic: 'lobby/v1/devices/kiosk-1/print', job: again }]);
+    expect(spool.size).toBe(1);
+    o.advance(PRINT_JOB_RESEND_MS);
+    await spool.sweep();
+    expect(o.sent.map((s) => s.job.jobId)).toEqual([again.jobId, again.jobId]);
+    await spool.printed('kiosk-1', again.jobId);
+    o.advance(PRINT_JOB_RESEND_MS);
+    await spool.sweep();
+    expect(o.sent).toHaveLength(2);
+    store.close();
+  });
+});
+
 describe('after a restart', () => {
+  it('a job of a service the new config no longer has still prints, naming the service by its id', async () => {
+    const o = await office();
+    const first = await o.boot();
+    await first.issue('kiosk-1', 'chung-thuc');
+    first.store.close();
+    o.sent.length = 0;
+    const config = officeConfig(o.cfg.peripherals, {
+      services: o.cfg.services.filter((s) => s.id !== 'chung-thuc'),
+      counters: o.cfg.counters.map((c) => ({ ...c, services: c.services.filter((x) => x !== 'chung-thuc') })),
+    });
+    const second = await o.boot({ config });
+    expect(o.sent.map((s) => s.job.ticket)).toEqual([
+      expect.objectContaining({ number: 'B001', service: 'chung-thuc', serviceName: 'chung-thuc' }),
+    ]);
+    second.store.close();
+  });
+
   it('sends the unacknowledged jobs of the expiry window, oldest first, once each', async () => {
     const o = await office();
     const first = await o.boot();

@@ -10,6 +10,7 @@ import { OfficePublisher, type Publisher } from '../../device/effects/office-pub
 import { Ledger } from '../../device/ledger.js';
 import { EventStore } from '../../device/store/event-store.js';
 import type { Command } from '../../device/engine/index.js';
+import type { OfficeNotice } from '../../protocol/index.js';
 import { DEVICES, officeConfig, peripheralsFor, SERVICES } from '../support/office.js';
 
 const log = pino({ level: 'silent' });
@@ -33,8 +34,8 @@ beforeAll(async () => {
 });
 
 /** A box's ledger and effects on a fresh log; `sent` is everything published, in order. */
-function office(overrides: Record<string, unknown> = {}) {
-  const cfg = officeConfig(peripherals, overrides);
+function office(overrides: Record<string, unknown> = {}, opts: { notice?: () => OfficeNotice | null } = {}) {
+  let cfg = officeConfig(peripherals, overrides);
   let now = T0;
   const clock = () => now;
   const sent: Sent[] = [];
@@ -53,14 +54,28 @@ function office(overrides: Record<string, unknown> = {}) {
   };
   const store = new EventStore(':memory:');
   const ledger = new Ledger(cfg, store, clock);
-  const publisher = new OfficePublisher(cfg, new PeripheralDirectory(cfg.peripherals), out, clock, log);
+  // The publisher reads the config in effect each time, as on a cloud-managed box (`reconfigure`).
+  const publisher = new OfficePublisher(
+    () => cfg,
+    new PeripheralDirectory(cfg.peripherals),
+    out,
+    clock,
+    log,
+    opts.notice,
+  );
   let effects = Promise.resolve();
   ledger.onCommit((events, state) => {
     // As the daemon does: a failed publish is logged, the commit stands.
     effects = publisher.committed(events, state).catch(() => undefined);
   });
   return {
-    cfg,
+    get cfg() {
+      return cfg;
+    },
+    /** A new config takes effect (the publisher sees it; the ledger keeps the day as it was). */
+    reconfigure(changes: Record<string, unknown>) {
+      cfg = officeConfig(peripherals, { ...overrides, ...changes });
+    },
     sent,
     publisher,
     ledger,
@@ -481,6 +496,99 @@ describe('who gets what', () => {
       'A001 → Quầy 1',
       '4001 → Quầy 4',
     ]);
+    o.close();
+  });
+});
+
+describe('a config change', () => {
+  it('clears the retained state of a counter and a service it removes, once, and nothing else', async () => {
+    const o = office();
+    await o.do({ type: 'sign_in', counter: 2, clerk: 'cc02' }, 'keypad-2');
+    await o.issue('chung-thuc');
+    await o.do({ type: 'next', counter: 2 }, 'keypad-2');
+    await o.do({ type: 'serve', counter: 2 }, 'keypad-2');
+    const from = o.sent.length;
+    // Counter 4 and its service Đất đai go; Chứng thực goes while counter 2 still serves one of its citizens.
+    o.reconfigure({
+      // The board of counter 4 goes from the config with its counter (the box's directory still has it).
+      peripherals: peripherals.filter((p) => p.id !== 'led-4'),
+      services: SERVICES.filter((s) => s.id !== 'dat-dai' && s.id !== 'chung-thuc'),
+      counters: [
+        { number: 1, services: ['van-thu'] },
+        { number: 2, services: ['ho-tich'] },
+        { number: 3, services: ['ho-tich'] },
+      ],
+    });
+    await o.publisher.refresh(o.ledger.state);
+    const cleared = o.sent.slice(from).filter((s) => (s.payload as unknown) === '');
+    expect(cleared).toEqual([
+      { topic: 'lobby/v1/state/counters/4', payload: '', retain: true, qos: 1 },
+      { topic: 'lobby/v1/state/services/chung-thuc', payload: '', retain: true, qos: 1 },
+      { topic: 'lobby/v1/state/services/dat-dai', payload: '', retain: true, qos: 1 },
+    ]);
+    // A board still known whose counter went shows the counter by number, blank; the citizen at counter 2 can still rate,
+    // their service named by its id now that the config no longer names it.
+    expect(o.retained('lobby/v1/devices/led-4/led')).toEqual({
+      lines: ['Quầy 4'],
+      blink: false,
+      brightness: 100,
+      blank: true,
+    });
+    expect(o.retained('lobby/v1/devices/rating-2/rating-session')).toMatchObject({
+      open: true,
+      number: 'B001',
+      service: 'chung-thuc',
+    });
+    const again = o.sent.length;
+    await o.publisher.refresh(o.ledger.state);
+    expect(o.sent.slice(again)).toEqual([]); // cleared once: a later refresh has nothing to clear
+    o.close();
+  });
+});
+
+describe('an admin’s notice', () => {
+  it('is in the office state and on the last line of every board while it lasts, and gone after', async () => {
+    const notice: OfficeNotice = {
+      text: { vi: 'Mất điện lúc 14:00', en: 'Power cut at 14:00' },
+      until: new Date(T0 + 3_600_000).toISOString(),
+    };
+    let showing: OfficeNotice | null = notice;
+    const o = office({}, { notice: () => showing });
+    await o.issue('van-thu');
+    await o.issue('van-thu');
+    await o.issue('chung-thuc');
+    await o.issue('ho-tich');
+    await o.do({ type: 'next', counter: 1 });
+    o.later(1000);
+    await o.do({ type: 'next', counter: 2 }, 'keypad-2');
+    o.later(1000);
+    await o.do({ type: 'next', counter: 3 });
+    expect(o.retained('lobby/v1/state/office')?.notice).toEqual(notice);
+    expect(o.retained('lobby/v1/devices/led-1/led')).toEqual({
+      lines: ['Quầy 1', 'A001', 'Mất điện lúc 14:00'],
+      blink: false,
+      brightness: 100,
+      blank: false,
+    });
+    // A closed counter's board is blank, but not while there is a notice to show.
+    expect(o.retained('lobby/v1/state/counters/4')).toMatchObject({ status: 'closed' });
+    expect(o.retained('lobby/v1/devices/led-4/led')).toEqual({
+      lines: ['Quầy 4', 'Mất điện lúc 14:00'],
+      blink: false,
+      brightness: 100,
+      blank: false,
+    });
+    // The entrance board keeps its three latest calls and gives its fourth line to the notice.
+    expect(o.retained('lobby/v1/devices/led-entrance/led')?.lines).toEqual([
+      'C001 → Quầy 3',
+      'B001 → Quầy 2',
+      'A001 → Quầy 1',
+      'Mất điện lúc 14:00',
+    ]);
+    showing = null;
+    await o.publisher.refresh(o.ledger.state);
+    expect(o.retained('lobby/v1/state/office')).not.toHaveProperty('notice');
+    expect(o.retained('lobby/v1/devices/led-1/led')?.lines).toEqual(['Quầy 1', 'A001']);
     o.close();
   });
 });
