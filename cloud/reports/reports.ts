@@ -295,7 +295,8 @@ async function periodQuery(
     minus.length ? run((t) => periodRows(t, minus)) : Promise.resolve([]),
   ]);
   if (taken.length === 0) return nonZero(added, cols);
-  const keyOf = (row: Record<string, unknown>) => keys.map((k) => String(row[k] ?? '')).join('\u0000');
+  // A group's key parts as text (the drivers return a number or a string), as a JSON array: no two groups share one.
+  const keyOf = (row: Record<string, unknown>) => JSON.stringify(keys.map((k) => String(row[k] ?? '')));
   const merged = new Map<string, Record<string, unknown>>();
   for (const row of added) merged.set(keyOf(row), { ...row });
   for (const row of taken) {

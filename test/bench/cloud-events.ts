@@ -40,6 +40,8 @@ export interface SimOptions {
   transferRate?: number;
   /** Share of services where the clerk does not press serve (timed from the call). Default 0. */
   implicitRate?: number;
+  /** Minutes from 07:30 over which the citizens arrive. Default 540 (the whole day); less makes a rush that queues. */
+  arrivalMin?: number;
   /** Dossier codes are `<agency>-<YYMMDD>-<serial>`; the agency part keeps offices apart. */
   agency?: string;
 }
@@ -80,7 +82,8 @@ export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
   emit(open, 'day.started', { day: o.day, previousDay: null });
   for (const c of o.counters) emit(open + 1000, 'counter.signed_in', { counter: c.number, clerk: c.clerk });
 
-  const issueTimes = Array.from({ length: o.tickets }, () => localTime(o.day, 450 + rnd() * 540)).sort(
+  const window = o.arrivalMin ?? 540;
+  const issueTimes = Array.from({ length: o.tickets }, () => localTime(o.day, 450 + rnd() * window)).sort(
     (a, b) => a - b,
   );
   const perService = new Map<string, number>();
