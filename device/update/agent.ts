@@ -72,6 +72,8 @@ export interface UpdateView {
   last?: AgentState['last'];
   /** Reports the cloud has not acknowledged yet. */
   unsentReports: number;
+  /** Installed and not switched yet: why (`hours`, `serving`, `trial`), as last looked at. */
+  waiting?: { code: string; reason: string };
 }
 
 export interface UpdateAgentOptions {
@@ -130,6 +132,8 @@ export class UpdateAgent {
   private timers = new Set<NodeJS.Timeout>();
   /** Set while this version is on trial: the version it would go back to. */
   private trialOf: { previous: string; since: string } | null = null;
+  /** Why the installed target is not switched to yet, while the agent waits for the window. */
+  private waiting: { code: string; reason: string } | null = null;
 
   constructor(private readonly o: UpdateAgentOptions) {
     this.clock = o.clock ?? Date.now;
@@ -170,6 +174,7 @@ export class UpdateAgent {
       ...(this.trialOf ? { trial: this.trialOf } : {}),
       ...(this.state.last ? { last: this.state.last } : {}),
       unsentReports: this.state.reports.length,
+      ...(this.waiting ? { waiting: { ...this.waiting } } : {}),
     };
   }
 
@@ -442,22 +447,27 @@ export class UpdateAgent {
   }
 
   private async awaitWindowAndSwitch(target: SoftwareTarget, signal: AbortSignal): Promise<void> {
-    let said = '';
-    while (!signal.aborted) {
-      const trial = readTrial(this.o.paths);
-      const { config, state } = this.o.office();
-      const refusal = trial
-        ? { code: 'trial', reason: `version ${trial.version} is still proving itself` }
-        : switchRefusal(config, state, this.clock(), target.force);
-      if (!refusal) return this.switchTo(target);
-      if (refusal.code !== said) {
-        said = refusal.code;
-        this.o.log.info(
-          { version: target.version, reason: refusal.reason },
-          'update: installed, not switching yet',
-        );
+    try {
+      while (!signal.aborted) {
+        const trial = readTrial(this.o.paths);
+        const { config, state } = this.o.office();
+        const refusal = trial
+          ? { code: 'trial', reason: `version ${trial.version} is still proving itself` }
+          : switchRefusal(config, state, this.clock(), target.force);
+        if (!refusal) {
+          this.waiting = null;
+          return await this.switchTo(target);
+        }
+        if (refusal.code !== this.waiting?.code)
+          this.o.log.info(
+            { version: target.version, reason: refusal.reason },
+            'update: installed, not switching yet',
+          );
+        this.waiting = { code: refusal.code, reason: refusal.reason };
+        await this.sleep(this.o.windowCheckMs ?? 30_000, signal);
       }
-      await this.sleep(this.o.windowCheckMs ?? 30_000, signal);
+    } finally {
+      this.waiting = null;
     }
   }
 

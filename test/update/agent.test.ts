@@ -328,17 +328,29 @@ describe('the update agent', () => {
     const { target } = publishRelease(cloud, key, '1.1.0', { force: false });
     b.agent.onSoftware(target);
     await reportOf(target.rolloutId, 'installed');
-    await new Promise((r) => setTimeout(r, 100));
+    // /healthz says why it waits; once it says so, the agent has looked and decided.
+    await vi.waitFor(() =>
+      expect(b.agent.view().waiting).toEqual({
+        code: 'hours',
+        reason: 'the office is open (07:30–17:00): waiting for the update window after hours',
+      }),
+    );
     expect(b.restarts).toBe(0);
     // 18:30 after closing, but a citizen is still at counter 2: wait.
     b.now.value = Date.parse('2026-12-07T11:30:00Z');
     b.office.state = { ...emptyState(), counters: { 2: counter }, tickets: IMap({ t1: called }) };
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() =>
+      expect(b.agent.view().waiting).toEqual({
+        code: 'serving',
+        reason: 'a citizen is being served at counter 2: waiting until they are done',
+      }),
+    );
     expect(b.restarts).toBe(0);
     // Served and finished: the counter is free, the update goes in.
     b.office.state = { ...b.office.state, tickets: IMap({ t1: { ...called, status: 'finished' } }) };
     await vi.waitFor(() => expect(b.restarts).toBe(1));
     expect(readlinkSync(join(b.root, 'current'))).toBe('1.1.0');
+    expect(b.agent.view().waiting).toBeUndefined();
   });
 
   it('a forced target switches during opening hours, but still waits for the citizen at the counter', async () => {
@@ -360,7 +372,7 @@ describe('the update agent', () => {
     const { target } = publishRelease(cloud, key, '1.1.0', { force: true });
     b.agent.onSoftware(target);
     await reportOf(target.rolloutId, 'installed');
-    await new Promise((r) => setTimeout(r, 100));
+    await vi.waitFor(() => expect(b.agent.view().waiting?.code).toBe('serving'));
     expect(b.restarts).toBe(0);
     b.office.state = emptyState();
     await vi.waitFor(() => expect(b.restarts).toBe(1));
@@ -402,7 +414,14 @@ describe('the update agent', () => {
 
   it('as the new version on trial: commits once it ran its trial time with /healthz ok, and reports healthy', async () => {
     let healthy = false;
-    const b = box('1.1.0', { start: false, healthy: async () => healthy });
+    let checks = 0; // how often the agent asked /healthz
+    const b = box('1.1.0', {
+      start: false,
+      healthy: async () => {
+        checks += 1;
+        return healthy;
+      },
+    });
     writeKeyValues(trialFile(b), {
       version: '1.1.0',
       previous: '1.0.0',
@@ -414,7 +433,7 @@ describe('the update agent', () => {
     });
     b.agent.start();
     b.now.value += 2000;
-    await new Promise((r) => setTimeout(r, 150));
+    await vi.waitFor(() => expect(checks).toBeGreaterThanOrEqual(2)); // asked, answered no, asked again
     expect(existsSync(trialFile(b))).toBe(true); // not healthy yet: no commit
     // /healthz says the running version is on trial, and which one it would go back to.
     expect(b.agent.view()).toMatchObject({ running: '1.1.0', trial: { previous: '1.0.0' } });
