@@ -192,7 +192,7 @@ interface RequestSpec {
 
 function stepsFor(role: DeviceRole, o: DeviceCheckOptions): Step[] {
   const c = o.counter ?? 1;
-  const url = `mqtt://<this computer>:${o.listenPort || '<port>'}`;
+  const url = `mqtt://<this computer>:${o.listenPort}`; // the port the proxy took
   const connect: Step = {
     action: 'connect',
     optional: false,

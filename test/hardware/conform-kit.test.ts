@@ -3,13 +3,15 @@
 // from the kit, or made to pass always, fails here.
 import net from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   CheckFailed,
   CheckSkipped,
   Checklist,
   expectThat,
+  filterMatches,
   formatResult,
+  sampleDossier,
   summary,
   type CheckResult,
   type DeviceRole,
@@ -32,9 +34,19 @@ interface Mistakes {
   /** What it subscribes to instead of `lobby/v1/devices/<id>/#`: nothing, its reply topic only, its reply
    * topic and then its print topic at QoS 0, or the whole tree (which the box refuses). */
   subscribe?: 'none' | 'reply-only' | 'print-at-qos0' | 'whole-tree';
-  request?: 'qos0' | 'retained' | 'no-id' | 'same-id-always' | 'long-id' | 'not-json';
+  request?: 'qos0' | 'retained' | 'no-id' | 'same-id-always' | 'long-id' | 'not-json' | 'wrong-types';
   ignore?: Step['action'];
-  retry?: 'same-session' | 'new-id' | 'other-bytes' | 'not-json' | 'no-reconnect' | 'no-resend';
+  retry?:
+    | 'same-session'
+    | 'new-id'
+    | 'other-bytes'
+    | 'not-json'
+    | 'no-reconnect'
+    | 'no-resend'
+    | 'ignored' // does nothing at the retry step
+    | 'no-will' // reconnects without a Will
+    | 'no-birth' // reconnects without a birth
+    | 'birth-old-session'; // the birth after the reconnect carries the old session
   /** A kiosk's report of a printed job: never sent, naming another job, or not JSON. */
   printed?: 'never' | 'wrong-job' | 'not-json';
   noTicketId?: boolean;
@@ -51,6 +63,8 @@ interface Manner {
   chatty?: boolean;
   /** Correlation ids at the limits: 1 and 64 characters, in turn. */
   edgeIds?: boolean;
+  /** Already connecting when the kit's proxy starts listening, before the kit says to connect. */
+  early?: boolean;
 }
 
 /**
@@ -78,7 +92,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
             m.will === 'no-session' ? { online: false } : { online: m.will === 'online', session: s },
           );
     const will: IClientOptions['will'] =
-      m.will === 'none'
+      m.will === 'none' || (m.retry === 'no-will' && s > 1)
         ? undefined
         : {
             topic: m.will === 'wrong-topic' ? `lobby/v1/presence/${id}/will` : topics.presence(id),
@@ -127,7 +141,8 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
       m.birth === 'no-session'
         ? { online: true }
         : { online: m.birth !== 'offline', session: m.birth === 'other-session' ? s + 5 : s };
-    if (m.birth !== 'none')
+    if (m.retry === 'birth-old-session' && s > 1) birth.session = s - 1;
+    if (m.birth !== 'none' && !(m.retry === 'no-birth' && s > 1))
       await c.publishAsync(topics.presence(id), JSON.stringify(birth), {
         qos: m.birth === 'qos0' ? 0 : 1,
         retain: m.birth !== 'not-retained',
@@ -184,12 +199,12 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
   return async (step: Step, at: string): Promise<void> => {
     url = at;
     if (step.action === 'connect') {
-      if (m.connect === 'never') return;
+      if (m.connect === 'never' || device) return; // never, or already connected (early)
       await open(session).catch(() => undefined); // a refused CONNECT: the kit says why
       return;
     }
     const action = step.action === 'retry' ? (step.repeat as Step['action']) : step.action;
-    if (!device || action === m.ignore) return;
+    if (!device || action === m.ignore || (step.action === 'retry' && m.retry === 'ignored')) return;
     const { topic, body } = await requestFor(action);
     ++n;
     const reqId =
@@ -205,7 +220,9 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
     const payload =
       m.request === 'not-json'
         ? `${action} please`
-        : JSON.stringify(m.request === 'no-id' ? body : { id: reqId, ...body });
+        : m.request === 'wrong-types'
+          ? JSON.stringify({ id: 7, clerk: 1, a: 1, b: 2, c: 3 })
+          : JSON.stringify(m.request === 'no-id' ? body : { id: reqId, ...body });
     last = { topic, payload };
     retrying = step.action === 'retry';
     if (m.chatty) {
@@ -244,7 +261,11 @@ async function runKit(
     id,
     counter: m.counter,
     skip: o.skip,
-    onListening: o.onListening,
+    onListening: (port) => {
+      o.onListening?.(port);
+      const connect: Step = { action: 'connect', optional: false, text: { vi: '', en: '' } };
+      if (m.early) void play(connect, `mqtt://127.0.0.1:${port}`);
+    },
     play: (step, url, ctx) => {
       o.steps?.push(`${ctx.index}/${ctx.total} ${step.action} ${ctx.timeoutMs} ms`);
       o.told?.push(step);
@@ -453,9 +474,18 @@ describe.concurrent('the kit passes a correct hand-written device of each role',
     expect((await runKit('keypad', { edgeIds: true })).map(formatResult)).toEqual(cleanReport('keypad', ids));
   });
 
-  it("a keypad at counter 2: checked on counter 2's topics", async () => {
-    const results = await runKit('keypad', { counter: 2 });
+  it("a keypad at counter 2: checked on counter 2's topics, its clerk signed in at counter 2", async () => {
+    const told: Step[] = [];
+    const results = await runKit('keypad', { counter: 2 }, { told });
     expect(results.map(formatResult)).toEqual(cleanReport('keypad', plainIds('keypad'), { counter: 2 }));
+    expect(told[1]?.text.en).toBe(
+      'Sign in clerk "cc01" at counter 2 (skipped if the keypad has no sign-in).',
+    );
+  });
+
+  it('a device already connecting when the kit starts listening (before the connect step): passes', async () => {
+    const results = await runKit('scanner', { early: true });
+    expect(results.map(formatResult)).toEqual(cleanReport('scanner', plainIds('scanner')));
   });
 
   it('an optional step the vendor asks to leave out (--skip sign_in) is not played nor reported', async () => {
@@ -482,6 +512,9 @@ describe.concurrent('the kit passes a correct hand-written device of each role',
 
 // Concurrent (vitest runs 5 at a time): each run has its own kit box on its own ports; most of a run is the
 // kit waiting out a step the broken device never does.
+/** The first three schema issues of `{"id":7,"clerk":1,"a":1,"b":2,"c":3}` on sign_in, joined by "; ". */
+const WRONG_TYPES = /^[^;]+; [^;]+; [^;]+ \(protocol\/messages\.ts\)$/;
+
 const PRINTED_MISSING =
   /^no \{"id":…,"jobId":"[^"]+"\} on lobby\/v1\/tickets\/printed once the ticket is printed \(4\.8\); without it the box sends the job again until it expires within 2 s$/;
 
@@ -695,6 +728,53 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       { subscribe: 'print-at-qos0' },
       'connect: subscribes to its own topics (reply, and print or rating-session) with QoS 1',
       /^subscribed with QoS 0 for lobby\/v1\/devices\/kiosk-7\/print: the box's messages then come without acknowledgement/,
+      // It acknowledges its reply, never the print job: the kit must not take one PUBACK for the other.
+      [
+        'ticket: the print job reaches the kiosk and is acknowledged',
+        /^no PUBACK for the print job within 2 s$/,
+      ],
+    ],
+    [
+      'a rating box that ignores its rating sessions (not subscribed)',
+      'rating',
+      { subscribe: 'reply-only' },
+      'connect: subscribes to its own topics (reply, and print or rating-session) with QoS 1',
+      /^no SUBSCRIBE granted covering lobby\/v1\/devices\/rating-7\/rating-session within 2 s$/,
+    ],
+    [
+      'a request of the wrong types',
+      'keypad',
+      { request: 'wrong-types' },
+      'sign_in: the payload matches the sign_in schema',
+      WRONG_TYPES,
+    ],
+    [
+      'no request at the retry step',
+      'keypad',
+      { retry: 'ignored' },
+      'retry: the request arrives (the kit cuts the connection right after it)',
+      /^no request on lobby\/v1\/counters\/1\/cmd\/next within 2 s$/,
+    ],
+    [
+      'a reconnect without a Will',
+      'keypad',
+      { retry: 'no-will' },
+      'retry: the device reconnects with a new session number in its Will and birth',
+      /^no Will with a session on the new connection$/,
+    ],
+    [
+      'a reconnect without a birth',
+      'keypad',
+      { retry: 'no-birth' },
+      'retry: the device reconnects with a new session number in its Will and birth',
+      /^no birth after the reconnect within 2 s$/,
+    ],
+    [
+      'a birth after the reconnect with the old session',
+      'keypad',
+      { retry: 'birth-old-session' },
+      'retry: the device reconnects with a new session number in its Will and birth',
+      /^the birth after the reconnect does not carry the new session$/,
     ],
     [
       'a kiosk subscribing to the whole tree (the box refuses it)',
@@ -831,6 +911,34 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
     const results = await runKit('keypad', { ignore: 'sign_in' });
     caught(results, 'sign_in: the request', /the device sent nothing/, 'skip');
     expect(results.filter((r) => r.status === 'fail').map(formatResult)).toEqual([]);
+  });
+});
+
+describe('what the kit takes for a subscription and for a dossier code', () => {
+  it('a subscription covers a topic as MQTT matches it: + one level, # the level and all below', () => {
+    const t = 'lobby/v1/devices/k/reply';
+    const cases: [string, boolean][] = [
+      [t, true],
+      ['lobby/v1/devices/k/#', true],
+      ['lobby/v1/devices/k/reply/#', true], // # matches the level above it too
+      ['lobby/v1/devices/+/reply', true],
+      ['lobby/v1/devices/k/print', false],
+      ['lobby/v1/devices/k', false],
+      ['lobby/v1/devices/+', false],
+      ['lobby/v1/devices/k/reply/x', false],
+      ['lobby/v1/devices/k/reply/+', false], // + needs a level
+    ];
+    expect(cases.map(([f]) => [f, filterMatches(f, t)])).toEqual(cases);
+  });
+
+  it("the sample dossier code is dated in the office's day (UTC+7), not in UTC", () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.UTC(2026, 11, 7, 18, 0)); // 01:00 on 8 December in Hà Nội
+      expect(sampleDossier(12)).toBe('000.00.04.H12-261208-0012');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
