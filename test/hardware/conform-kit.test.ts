@@ -219,7 +219,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
             : `${id}-${n}`;
     const payload =
       m.request === 'not-json'
-        ? `${action} please`
+        ? `${action} please, ${'.'.repeat(90)}`
         : m.request === 'wrong-types'
           ? JSON.stringify({ id: 7, clerk: 1, a: 1, b: 2, c: 3 })
           : JSON.stringify(m.request === 'no-id' ? body : { id: reqId, ...body });
@@ -795,7 +795,7 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       'keypad',
       { request: 'not-json' },
       'next: the payload matches the next schema',
-      /^the payload is not JSON: next please$/,
+      /^the payload is not JSON: next please, \.{67}$/, // its first 80 characters
     ],
     [
       'a rating that is not JSON',
