@@ -133,9 +133,16 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
       await c.subscribeAsync(topics.print(id), { qos: 0 });
     } else if (m.subscribe === 'whole-tree') await c.subscribeAsync('lobby/v1/#', { qos: 1 });
     else if (m.chatty) {
+      // Its reply topic first; a moment later its other topic and the office's state it shows (a kiosk its
+      // services' waiting counts, the others their counter), which changes with each request it makes.
       await c.subscribeAsync(topics.reply(id), { qos: 1 });
-      const then = role === 'kiosk' ? topics.print(id) : role === 'rating' ? topics.ratingSession(id) : null;
-      if (then) setTimeout(() => void c.subscribeAsync(then, { qos: 1 }).catch(() => undefined), 300);
+      const then = [
+        ...(role === 'kiosk'
+          ? [topics.print(id), 'lobby/v1/state/services/+']
+          : [topics.counterState(counter)]),
+        ...(role === 'rating' ? [topics.ratingSession(id)] : []),
+      ];
+      setTimeout(() => void c.subscribeAsync(then, { qos: 1 }).catch(() => undefined), 300);
     } else if (m.subscribe !== 'none') await c.subscribeAsync(own, { qos: m.subscribeQos ?? 1 });
     const birth =
       m.birth === 'no-session'
