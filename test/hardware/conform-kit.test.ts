@@ -2,6 +2,7 @@
 // written by hand (mqtt.js, as a vendor would) that follows protocol v1 but for one mistake. A check dropped
 // from the kit, or made to pass always, fails here.
 import net from 'node:net';
+import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -866,6 +867,93 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
     // NEXT (duplicate), and the clerk's recall would silently do nothing.
     const results = await runKit('keypad', { request: 'same-id-always', ignore: 'sign_in' });
     caught(results, 'recall: a correlation id, unique for this device', /already used for another request/);
+  });
+
+  it('a device that never acknowledges its reply, its packet ids those of the box: the PUBACK check is not fooled', async () => {
+    // Written on a raw socket (mqtt.js always acknowledges, and picks its own packet ids).
+    const id = 'keypad-7';
+    const sockets: net.Socket[] = [];
+    const send = (sock: net.Socket, p: Packet) => sock.write(mqttPacket.generate(p));
+    const publish = (sock: net.Socket, topic: string, body: unknown, retain = false, messageId = 1) =>
+      send(sock, {
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from(JSON.stringify(body)),
+        qos: 1,
+        messageId,
+        retain,
+        dup: false,
+      });
+    let device: net.Socket | null = null;
+    let n = 0;
+    const play = async (step: Step, url: string) => {
+      if (step.action === 'connect') {
+        const { port } = new URL(url);
+        const sock = net.connect(Number(port), '127.0.0.1');
+        sockets.push(sock);
+        const parser = mqttPacket.parser({ protocolVersion: 4 });
+        const got: Packet[] = [];
+        parser.on('packet', (p: Packet) => {
+          got.push(p);
+          // A reply: not acknowledged; its status goes out under the reply's packet id, so the box's PUBACK
+          // of it carries that id too.
+          const r = p as IPublishPacket;
+          if (r.cmd === 'publish' && r.topic === topics.reply(id))
+            publish(sock, topics.status(id), { ts: new Date().toISOString(), ok: true }, false, r.messageId);
+        });
+        sock.on('data', (b) => parser.parse(b));
+        const next = async (cmd: string) => {
+          const until = Date.now() + 2000;
+          while (!got.some((p) => p.cmd === cmd) && Date.now() < until)
+            await new Promise((r) => setTimeout(r, 10));
+          got.splice(0, got.length);
+        };
+        send(sock, {
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: id,
+          keepalive: 60,
+          username: id,
+          password: Buffer.from(KIT_SECRET),
+          will: {
+            topic: topics.presence(id),
+            payload: Buffer.from(JSON.stringify({ online: false, session: 1 })),
+            qos: 1,
+            retain: true,
+          },
+        });
+        await next('connack');
+        send(sock, {
+          cmd: 'subscribe',
+          messageId: 1,
+          subscriptions: [{ topic: `lobby/v1/devices/${id}/#`, qos: 1 }],
+        });
+        await next('suback');
+        publish(sock, topics.presence(id), { online: true, session: 1 }, true);
+        await next('puback');
+        device = sock;
+        return;
+      }
+      if (step.action === 'sign_in' && device)
+        publish(device, topics.counterCommand(1, 'sign_in'), { id: `${id}-${++n}`, clerk: 'cc01' });
+    };
+    const results = await runKitOn({
+      role: 'keypad',
+      id,
+      play,
+      stepTimeoutMs: 2000,
+      cleanup: async () => void sockets.forEach((x) => x.destroy()),
+    });
+    expect(results.find((r) => r.name === 'sign_in: a correlation id, unique for this device')?.status).toBe(
+      'pass',
+    );
+    caught(
+      results,
+      "sign_in: the box's reply reaches the device and is acknowledged",
+      /^no PUBACK for the reply \(the device must be subscribed to its reply topic with QoS 1\) within 2 s$/,
+    );
   });
 
   it('a device that never connects: the CONNECT check fails, the checks of a connection are not run', async () => {
