@@ -47,7 +47,9 @@ interface Mistakes {
     | 'ignored' // does nothing at the retry step
     | 'no-will' // reconnects without a Will
     | 'no-birth' // reconnects without a birth
-    | 'birth-old-session'; // the birth after the reconnect carries the old session
+    | 'birth-old-session' // the birth after the reconnect carries the old session
+    | 'birth-not-json' // the birth after the reconnect is not JSON
+    | 'unreadable'; // the request it repeats is not JSON, the first time and again
   /** A kiosk's report of a printed job: never sent, naming another job, or not JSON. */
   printed?: 'never' | 'wrong-job' | 'not-json';
   noTicketId?: boolean;
@@ -151,10 +153,14 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
         : { online: m.birth !== 'offline', session: m.birth === 'other-session' ? s + 5 : s };
     if (m.retry === 'birth-old-session' && s > 1) birth.session = s - 1;
     if (m.birth !== 'none' && !(m.retry === 'no-birth' && s > 1))
-      await c.publishAsync(topics.presence(id), JSON.stringify(birth), {
-        qos: m.birth === 'qos0' ? 0 : 1,
-        retain: m.birth !== 'not-retained',
-      });
+      await c.publishAsync(
+        topics.presence(id),
+        m.retry === 'birth-not-json' && s > 1 ? 'online' : JSON.stringify(birth),
+        {
+          qos: m.birth === 'qos0' ? 0 : 1,
+          retain: m.birth !== 'not-retained',
+        },
+      );
     c.once('close', () => {
       if (!retrying || m.retry === 'no-reconnect') return;
       retrying = false;
@@ -226,7 +232,7 @@ function vendor(role: DeviceRole, id: string, m: Mistakes & Manner, clients: Mqt
               : String(n).padStart(64, 'x')
             : `${id}-${n}`;
     const payload =
-      m.request === 'not-json'
+      m.request === 'not-json' || (step.action === 'retry' && m.retry === 'unreadable')
         ? `${action} please, ${'.'.repeat(90)}`
         : m.request === 'wrong-types'
           ? JSON.stringify({ id: 7, clerk: 1, a: 1, b: 2, c: 3 })
@@ -785,6 +791,13 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       /^the birth after the reconnect does not carry the new session$/,
     ],
     [
+      'a birth after the reconnect that is not JSON',
+      'keypad',
+      { retry: 'birth-not-json' },
+      'retry: the device reconnects with a new session number in its Will and birth',
+      /^the birth after the reconnect does not carry the new session$/,
+    ],
+    [
       'a kiosk subscribing to the whole tree (the box refuses it)',
       'kiosk',
       { subscribe: 'whole-tree' },
@@ -954,6 +967,15 @@ describe.concurrent('the kit catches each mistake by the check named for it', ()
       "sign_in: the box's reply reaches the device and is acknowledged",
       /^no PUBACK for the reply \(the device must be subscribed to its reply topic with QoS 1\) within 2 s$/,
     );
+  });
+
+  it('a repeated request that is not JSON: it arrives and comes again, but the box cannot answer it by id', async () => {
+    const results = await runKit('keypad', { retry: 'unreadable' });
+    expect(results.filter((r) => r.name.startsWith('retry:')).map(formatResult)).toEqual([
+      'PASS  retry: the request arrives (the kit cuts the connection right after it)  — id undefined',
+      'PASS  retry: the device reconnects with a new session number in its Will and birth  — session 2',
+      'FAIL  retry: the same request is sent again with the same id and payload  — no reply to the retry within 2 s',
+    ]);
   });
 
   it('a device that never connects: the CONNECT check fails, the checks of a connection are not run', async () => {
