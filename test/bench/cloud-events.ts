@@ -82,8 +82,8 @@ export function simulateOfficeDay(o: SimOptions): EventEnvelope[] {
   emit(open, 'day.started', { day: o.day, previousDay: null });
   for (const c of o.counters) emit(open + 1000, 'counter.signed_in', { counter: c.number, clerk: c.clerk });
 
-  const window = o.arrivalMin ?? 540;
-  const issueTimes = Array.from({ length: o.tickets }, () => localTime(o.day, 450 + rnd() * window)).sort(
+  const arrivalMin = o.arrivalMin ?? 540;
+  const issueTimes = Array.from({ length: o.tickets }, () => localTime(o.day, 450 + rnd() * arrivalMin)).sort(
     (a, b) => a - b,
   );
   const perService = new Map<string, number>();
