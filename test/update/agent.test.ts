@@ -395,6 +395,33 @@ describe('the update agent', () => {
     }
   });
 
+  it('a target withdrawn while it waits for the window: /healthz no longer says it waits, and nothing switches', async () => {
+    const b = box();
+    b.office.state = {
+      ...emptyState(),
+      counters: {
+        1: {
+          number: 1,
+          status: 'open',
+          clerk: null,
+          current: 't9',
+          lastFinished: null,
+          lastCallWasPriority: false,
+        },
+      },
+      tickets: IMap({ t9: { id: 't9', status: 'serving' } as Ticket }),
+    };
+    const { target } = publishRelease(cloud, key, '1.1.0', { force: true });
+    b.agent.onSoftware(target);
+    await vi.waitFor(() => expect(b.agent.view().waiting?.code).toBe('serving'));
+    b.agent.onSoftware(null);
+    await vi.waitFor(() => expect(b.agent.view().waiting).toBeUndefined());
+    b.office.state = emptyState(); // the counter is free now, but there is nothing to switch to
+    await vi.waitFor(() => expect(b.agent.softwareHeld()).toBe(''));
+    expect(b.restarts).toBe(0);
+    expect(readlinkSync(join(b.root, 'current'))).toBe('1.0.0');
+  });
+
   it('resends a report until the cloud takes it (503 twice, then 200), in order', async () => {
     cloud.failSoftwareReports = 2;
     const b = box();
